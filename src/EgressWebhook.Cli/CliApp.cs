@@ -1,0 +1,39 @@
+using System.CommandLine;
+using EgressWebhook.Cli.Commands;
+
+namespace EgressWebhook.Cli;
+
+/// <summary>The command tree. <see cref="Run"/> never throws: bad input is one line on stderr and exit code 2.</summary>
+internal static class CliApp
+{
+    public static int Run(string[] args, CliConsole console)
+    {
+        var root = new RootCommand("kubectl-egress: check Istio egress configuration offline with the EgressWebhook rules")
+        {
+            CheckCommand.Create(console),
+        };
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            console.Error.WriteLine($"kubectl-egress: {parse.Errors[0].Message}");
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false });
+        }
+        catch (InputException ex)
+        {
+            console.Error.WriteLine($"kubectl-egress: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // a bug, not bad input: still one line, never a stack trace
+            console.Error.WriteLine($"kubectl-egress: internal error: {ex.GetType().Name}: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using EgressWebhook.Cli;
+
+return CliApp.Run(args, CliConsole.System);

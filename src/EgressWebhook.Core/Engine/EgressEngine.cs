@@ -1,0 +1,150 @@
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Engine;
+
+/// <summary>Runs the rules: over a whole snapshot (CLI, audit) or for one change against a snapshot (webhook).</summary>
+public sealed class EgressEngine
+{
+    private readonly Dictionary<ResourceKind, IEgressRule[]> _byKind;
+
+    public EgressEngine(IEnumerable<IEgressRule> rules)
+    {
+        Rules = rules.ToArray();
+        _byKind = Enum.GetValues<ResourceKind>().ToDictionary(k => k, k => Rules.Where(r => r.AppliesTo(k)).ToArray());
+    }
+
+    /// <summary>The engine with every rule of the catalogue.</summary>
+    public static EgressEngine Default { get; } = new(RuleCatalog.All);
+
+    public IReadOnlyList<IEgressRule> Rules { get; }
+
+    /// <summary>Checks every object of <paramref name="snapshot"/>.</summary>
+    public EgressReport CheckAll(EgressSnapshot snapshot, EgressPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(policy);
+        var context = new RuleContext(SnapshotView.Of(snapshot), policy);
+        foreach (var obj in snapshot.Objects)
+        {
+            foreach (var rule in _byKind[obj.ResourceKind])
+            {
+                rule.Check(obj, context);
+            }
+        }
+
+        return new EgressReport(Sorted(context.Findings), snapshot.Count);
+    }
+
+    /// <summary>Checks one change against <paramref name="snapshot"/>: the findings about the object, and
+    /// the findings it causes on objects that depend on it. A delete reports only EGW114.</summary>
+    public EgressReport CheckChange(EgressSnapshot snapshot, ObjectChange change, EgressPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(policy);
+
+        if (change.Operation == Operation.Delete)
+        {
+            var deleted = change.OldObject ?? change.Object;
+            return deleted is null
+                ? new EgressReport([], snapshot.Count)
+                : DanglingReferences.Check(this, snapshot, deleted, policy);
+        }
+
+        if (change.Object is not { } obj)
+        {
+            return new EgressReport([], snapshot.Count);
+        }
+
+        var after = SnapshotView.With(snapshot, obj);
+        var old = change.OldObject ?? snapshot.Find(obj.Key);
+        var before = old is null ? SnapshotView.Without(snapshot, obj.Key) : SnapshotView.With(snapshot, old);
+
+        var context = new RuleContext(after, policy);
+        foreach (var rule in _byKind[obj.ResourceKind])
+        {
+            rule.Check(obj, context);
+        }
+
+        var findings = new List<Finding>(context.Findings);
+        findings.AddRange(CausedBy(obj, old, before, after, policy));
+        return new EgressReport(Sorted(findings), after.Count);
+    }
+
+    /// <summary>Findings that objects depending on the change gain: present in <paramref name="after"/>, absent in <paramref name="before"/>.</summary>
+    internal IEnumerable<Finding> CausedBy(EgressObject? changed, EgressObject? old, SnapshotView before, SnapshotView after, EgressPolicy policy)
+    {
+        var affected = new Dictionary<ObjectKey, List<IEgressRule>>();
+        var changedKey = (changed ?? old)?.Key;
+        foreach (var rule in Rules)
+        {
+            Collect(rule, changed is null ? [] : rule.AffectedBy(changed, after));
+            Collect(rule, old is null ? [] : rule.AffectedBy(old, before));
+        }
+
+        var beforeContext = new RuleContext(before, policy);
+        var afterContext = new RuleContext(after, policy);
+        foreach (var (key, rules) in affected.OrderBy(p => p.Key.ToString(), StringComparer.Ordinal))
+        {
+            if (after.Find(key) is not { } now)
+            {
+                continue;
+            }
+
+            var then = before.Find(key) ?? now;
+            beforeContext.Clear();
+            afterContext.Clear();
+            foreach (var rule in rules)
+            {
+                rule.Check(then, beforeContext);
+                rule.Check(now, afterContext);
+            }
+
+            foreach (var f in afterContext.Findings)
+            {
+                if (!beforeContext.Findings.Any(f.SameAs))
+                {
+                    yield return f;
+                }
+            }
+        }
+
+        void Collect(IEgressRule rule, IEnumerable<EgressObject> objects)
+        {
+            foreach (var o in objects)
+            {
+                if (o.Key == changedKey || !rule.AppliesTo(o.ResourceKind))
+                {
+                    continue;
+                }
+
+                if (!affected.TryGetValue(o.Key, out var list))
+                {
+                    affected[o.Key] = list = [];
+                }
+
+                if (!list.Contains(rule))
+                {
+                    list.Add(rule);
+                }
+            }
+        }
+    }
+
+    internal static IReadOnlyList<Finding> Sorted(IEnumerable<Finding> findings)
+    {
+        var list = new List<Finding>();
+        foreach (var f in findings)
+        {
+            if (!list.Exists(f.SameAs))
+            {
+                list.Add(f);
+            }
+        }
+
+        list.Sort(Finding.Order);
+        return list;
+    }
+}

@@ -1,0 +1,70 @@
+namespace EgressWebhook.Core.Istio;
+
+/// <summary>Istio visibility (<c>exportTo</c>) semantics.</summary>
+public static class ExportTo
+{
+    /// <summary>Whether an object in <paramref name="objectNamespace"/> with <paramref name="exportTo"/> is visible
+    /// to <paramref name="clientNamespace"/>. Empty means <paramref name="meshDefault"/> (itself empty = <c>*</c>);
+    /// <c>*</c> all, <c>.</c> own namespace, <c>~</c> none, else the namespaces listed.</summary>
+    public static bool IsVisible(IReadOnlyList<string> exportTo, string objectNamespace, string clientNamespace, IReadOnlyList<string> meshDefault)
+    {
+        var list = exportTo.Count > 0 ? exportTo : meshDefault;
+        if (list.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var entry in list)
+        {
+            if (entry == "*" || entry == clientNamespace || (entry == "." && objectNamespace == clientNamespace))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether two export scopes share at least one namespace (for duplicate detection).</summary>
+    public static bool Overlap(IReadOnlyList<string> a, string aNamespace, IReadOnlyList<string> b, string bNamespace, IReadOnlyList<string> meshDefault)
+    {
+        var sa = Expand(a.Count > 0 ? a : meshDefault, aNamespace);
+        var sb = Expand(b.Count > 0 ? b : meshDefault, bNamespace);
+        if (sa is null || sb is null)
+        {
+            return (sa ?? sb) is not { Count: 0 };
+        }
+
+        return sa.Overlaps(sb);
+    }
+
+    /// <summary>The namespaces a list exports to; null means all.</summary>
+    private static HashSet<string>? Expand(IReadOnlyList<string> list, string ownNamespace)
+    {
+        if (list.Count == 0 || list.Contains("*"))
+        {
+            return null;
+        }
+
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in list)
+        {
+            if (entry == ".")
+            {
+                set.Add(ownNamespace);
+            }
+            else if (entry != "~")
+            {
+                set.Add(entry);
+            }
+        }
+
+        return set;
+    }
+
+    /// <summary>A Service's <c>networking.istio.io/exportTo</c> annotation as a list.</summary>
+    public static IReadOnlyList<string> OfService(Model.Service service) =>
+        service.Metadata.Annotations.TryGetValue(Model.Service.ExportToAnnotation, out var value) && !string.IsNullOrWhiteSpace(value)
+            ? value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            : [];
+}

@@ -1,0 +1,102 @@
+using EgressWebhook.Core.Model;
+
+namespace EgressWebhook.Core.Istio;
+
+/// <summary>Gateway references in VirtualServices: <c>mesh</c>, <c>name</c> (VirtualService's namespace) or <c>ns/name</c>.</summary>
+public static class GatewayRefs
+{
+    public const string Mesh = "mesh";
+
+    /// <summary>A reference as <c>ns/name</c>, or <c>mesh</c>. Also accepts the legacy <c>name.ns.svc.cluster.local</c> form.</summary>
+    public static string Resolve(string reference, string vsNamespace)
+    {
+        if (reference == Mesh)
+        {
+            return Mesh;
+        }
+
+        if (reference.Contains('/', StringComparison.Ordinal))
+        {
+            return reference;
+        }
+
+        var dot = reference.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0)
+        {
+            // name.ns[.svc.cluster.local]
+            var rest = reference[(dot + 1)..];
+            var nsEnd = rest.IndexOf('.', StringComparison.Ordinal);
+            return $"{(nsEnd < 0 ? rest : rest[..nsEnd])}/{reference[..dot]}";
+        }
+
+        return $"{vsNamespace}/{reference}";
+    }
+
+    /// <summary>The (resolved) gateways a VirtualService is bound to: <c>spec.gateways</c>, or <c>[mesh]</c> when empty.</summary>
+    public static IReadOnlyList<string> Of(VirtualService vs)
+    {
+        if (vs.Spec.Gateways.Count == 0)
+        {
+            return [Mesh];
+        }
+
+        var result = new string[vs.Spec.Gateways.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = Resolve(vs.Spec.Gateways[i], vs.Namespace);
+        }
+
+        return result;
+    }
+
+    /// <summary>The gateways one rule applies to: its match-level lists when any match sets them, else the VirtualService's.</summary>
+    public static IReadOnlyList<string> OfRule(VirtualService vs, IEnumerable<IReadOnlyList<string>> matchGateways)
+    {
+        List<string>? result = null;
+        var anyUnscoped = false;
+        var any = false;
+        foreach (var list in matchGateways)
+        {
+            any = true;
+            if (list.Count == 0)
+            {
+                anyUnscoped = true;
+                continue;
+            }
+
+            result ??= [];
+            foreach (var g in list)
+            {
+                var resolved = Resolve(g, vs.Namespace);
+                if (!result.Contains(resolved))
+                {
+                    result.Add(resolved);
+                }
+            }
+        }
+
+        if (!any || anyUnscoped || result is null)
+        {
+            if (result is null)
+            {
+                return Of(vs);
+            }
+
+            foreach (var g in Of(vs))
+            {
+                if (!result.Contains(g))
+                {
+                    result.Add(g);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    public static (string Namespace, string Name) Split(string resolved)
+    {
+        var slash = resolved.IndexOf('/', StringComparison.Ordinal);
+        return (resolved[..slash], resolved[(slash + 1)..]);
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text.Json.Serialization;
+
+namespace EgressWebhook.Core.Model;
+
+/// <summary>The mesh-wide settings the rules depend on (Istio <c>MeshConfig</c>), from ConfigMap
+/// <c>istio-system/istio</c> key <c>mesh</c> or an <c>IstioOperator</c>'s <c>spec.meshConfig</c>.</summary>
+public sealed record MeshConfig : EgressObject
+{
+    public const string DefaultRootNamespace = "istio-system";
+
+    public static MeshConfig Default { get; } = new();
+
+    public override ResourceKind ResourceKind => ResourceKind.MeshConfig;
+
+    public OutboundTrafficPolicy? OutboundTrafficPolicy { get; init; }
+
+    public string? RootNamespace { get; init; }
+
+    public IReadOnlyList<string> DefaultServiceExportTo { get; init => field = value ?? []; } = [];
+
+    public IReadOnlyList<string> DefaultVirtualServiceExportTo { get; init => field = value ?? []; } = [];
+
+    public IReadOnlyList<string> DefaultDestinationRuleExportTo { get; init => field = value ?? []; } = [];
+
+    public ProxyConfig? DefaultConfig { get; init; }
+
+    [JsonIgnore]
+    public string EffectiveRootNamespace => string.IsNullOrEmpty(RootNamespace) ? DefaultRootNamespace : RootNamespace;
+
+    /// <summary>Outbound mode with Istio's default (ALLOW_ANY) applied.</summary>
+    [JsonIgnore]
+    public string EffectiveOutboundPolicy => OutboundPolicies.Parse(OutboundTrafficPolicy?.Mode) ?? OutboundPolicies.AllowAny;
+
+    /// <summary>Whether the DNS proxy allocates addresses to ServiceEntries without <c>addresses</c>.</summary>
+    [JsonIgnore]
+    public bool DnsAutoAllocate =>
+        DefaultConfig?.ProxyMetadata.TryGetValue("ISTIO_META_DNS_AUTO_ALLOCATE", out var v) == true &&
+        string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
+}
+
+public sealed record ProxyConfig
+{
+    public IReadOnlyDictionary<string, string> ProxyMetadata { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+}

@@ -1,0 +1,138 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Rules;
+
+/// <summary>What a rule sees: the view, the policy, the shared Istio semantics, and where findings go.</summary>
+public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
+{
+    private readonly List<Finding> _findings = [];
+
+    public SnapshotView View { get; } = view;
+
+    public EgressPolicy Policy { get; } = policy;
+
+    public MeshConfig Mesh => View.Mesh;
+
+    internal IReadOnlyList<Finding> Findings => _findings;
+
+    internal void Clear() => _findings.Clear();
+
+    /// <summary>Adds a finding, applying the policy's enforcement override and clamping the headline.</summary>
+    public void Report(string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related)
+    {
+        if (Policy.Apply(rule, severity) is not { } effective)
+        {
+            return;
+        }
+
+        var rel = related.Where(r => r != subject.Ref).Distinct().Order().ToArray();
+        _findings.Add(new Finding(rule, effective, subject.Ref, path, Finding.Clamp(message), rel));
+    }
+
+    /// <summary>The outbound traffic mode for sidecars in <paramref name="clientNamespace"/>: its namespace-wide
+    /// Sidecar, else the root namespace's, else the policy override, else the mesh config.</summary>
+    public string OutboundPolicyFor(string clientNamespace)
+    {
+        var sidecar = View.DefaultSidecar(clientNamespace) ?? View.DefaultSidecar(Mesh.EffectiveRootNamespace);
+        return OutboundPolicies.Parse(sidecar?.Spec.OutboundTrafficPolicy?.Mode)
+               ?? OutboundPolicies.Parse(Policy.OutboundPolicy)
+               ?? Mesh.EffectiveOutboundPolicy;
+    }
+
+    /// <summary>The mesh-wide outbound mode (policy override, else mesh config), for gateway workloads.</summary>
+    public string MeshOutboundPolicy => OutboundPolicies.Parse(Policy.OutboundPolicy) ?? Mesh.EffectiveOutboundPolicy;
+
+    public bool IsRegistryOnly(string clientNamespace) => OutboundPolicyFor(clientNamespace) == OutboundPolicies.RegistryOnly;
+
+    /// <summary>Error under REGISTRY_ONLY, else warning.</summary>
+    public Severity ErrorIfRegistryOnly(string clientNamespace) => IsRegistryOnly(clientNamespace) ? Severity.Error : Severity.Warning;
+
+    /// <summary>ServiceEntries matching <paramref name="host"/> that <paramref name="clientNamespace"/> can see
+    /// (exportTo), and, when <paramref name="sidecarScoped"/>, that its Sidecar's egress hosts let it reach.</summary>
+    public List<HostMatch<ServiceEntry>> VisibleServiceEntries(string host, string clientNamespace, bool sidecarScoped)
+    {
+        var result = View.ServiceEntries(host);
+        result.RemoveAll(m =>
+            !ExportTo.IsVisible(m.Item.Spec.ExportTo, m.Item.Namespace, clientNamespace, Mesh.DefaultServiceExportTo) ||
+            (sidecarScoped && !SidecarAllows(clientNamespace, m.Item.Namespace, m.Host)));
+        return result;
+    }
+
+    /// <summary>Kubernetes Services matching <paramref name="host"/> visible to <paramref name="clientNamespace"/>.</summary>
+    public List<HostMatch<Service>> VisibleServices(string host, string clientNamespace, bool sidecarScoped)
+    {
+        var result = View.Services(host);
+        result.RemoveAll(m =>
+            !ExportTo.IsVisible(ExportTo.OfService(m.Item), m.Item.Namespace, clientNamespace, Mesh.DefaultServiceExportTo) ||
+            (sidecarScoped && !SidecarAllows(clientNamespace, m.Item.Namespace, m.Host)));
+        return result;
+    }
+
+    /// <summary>Whether the namespace-wide Sidecar of <paramref name="clientNamespace"/> (else the root
+    /// namespace's) lets its sidecars reach <paramref name="host"/> declared in <paramref name="serviceNamespace"/>.
+    /// No Sidecar, or one without egress listeners, allows everything.</summary>
+    public bool SidecarAllows(string clientNamespace, string serviceNamespace, string host)
+    {
+        var sidecar = View.DefaultSidecar(clientNamespace) ?? View.DefaultSidecar(Mesh.EffectiveRootNamespace);
+        if (sidecar is null || sidecar.Spec.Egress.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var listener in sidecar.Spec.Egress)
+        {
+            foreach (var entry in listener.Hosts)
+            {
+                var slash = entry.IndexOf('/', StringComparison.Ordinal);
+                var nsPart = slash < 0 ? "*" : entry[..slash];
+                var hostPart = slash < 0 ? entry : entry[(slash + 1)..];
+                var nsOk = nsPart == "*" || nsPart == serviceNamespace || (nsPart == "." && serviceNamespace == sidecar.Namespace);
+                if (nsPart != "~" && nsOk && HostName.Matches(hostPart, host))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>DestinationRules for <paramref name="host"/> on the lookup path of <paramref name="clientNamespace"/>:
+    /// the client's namespace, else the host's own namespace (cluster-local hosts), else the root namespace;
+    /// each honouring exportTo. The first namespace with a match wins.</summary>
+    public List<DestinationRule> DestinationRulesOnLookupPath(string host, string clientNamespace)
+    {
+        var all = View.DestinationRules(host);
+        var hostNamespace = HostName.NamespaceOf(host);
+        foreach (var ns in (ReadOnlySpan<string?>)[clientNamespace, hostNamespace, Mesh.EffectiveRootNamespace])
+        {
+            if (ns is null)
+            {
+                continue;
+            }
+
+            var found = all.Where(m => m.Item.Namespace == ns &&
+                                       ExportTo.IsVisible(m.Item.Spec.ExportTo, ns, clientNamespace, Mesh.DefaultDestinationRuleExportTo))
+                           .Select(m => m.Item).Distinct().ToList();
+            if (found.Count > 0)
+            {
+                return found;
+            }
+        }
+
+        return [];
+    }
+
+    /// <summary>Whether an object carries the managed-by label of objects this project generates.</summary>
+    public static bool IsGenerated(EgressObject obj) =>
+        obj.Metadata.Labels.TryGetValue(ManagedBy.Label, out var v) && v == ManagedBy.Value;
+}
+
+/// <summary>The label on objects the project generates.</summary>
+public static class ManagedBy
+{
+    public const string Label = "app.kubernetes.io/managed-by";
+    public const string Value = "egress-webhook";
+}

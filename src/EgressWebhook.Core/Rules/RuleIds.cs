@@ -1,0 +1,38 @@
+namespace EgressWebhook.Core.Rules;
+
+/// <summary>Stable rule ids (the catalogue). An id is never reused or renumbered.</summary>
+public static class RuleIds
+{
+    public const string DestinationHostNotRegistered = "EGW101";
+    public const string DestinationPortUnknown = "EGW102";
+    public const string VirtualServiceHostNotRegistered = "EGW103";
+    public const string GatewayReference = "EGW104";
+    public const string PassthroughPortChain = "EGW105";
+    public const string GatewayWorkload = "EGW106";
+    public const string SubsetNotFound = "EGW107";
+    public const string DuplicateMeshVirtualService = "EGW108";
+    public const string ConflictingGateways = "EGW109";
+    public const string ConflictingServiceEntryProtocol = "EGW110";
+    public const string TlsOriginationWithoutCa = "EGW111";
+    public const string ServiceEntryNeedsAddresses = "EGW112";
+    public const string IncompleteEgressChain = "EGW113";
+    public const string DeleteLeavesDanglingReference = "EGW114";
+    public const string GatewayToNoneResolutionLoop = "EGW115";
+
+    public const string CidrNeedsNoneOrStatic = "EGW201";
+    public const string DnsResolutionWildcardHost = "EGW202";
+    public const string EndpointsInconsistent = "EGW203";
+    public const string MultiHostNeedsHttpOrTls = "EGW204";
+    public const string InvalidPorts = "EGW205";
+    public const string GatewayServerTls = "EGW206";
+    public const string TlsRouteMatch = "EGW207";
+    public const string DestinationRuleTlsSettings = "EGW208";
+
+    /// <summary>Mutation notices (EGW4xx): why a ServiceEntry was or was not given egress-gateway routing.</summary>
+    public const string RoutingSkippedWildcardHost = "EGW401";
+    public const string RoutingSkippedResolution = "EGW402";
+    public const string RoutingSkippedCidr = "EGW403";
+    public const string RoutingSkippedGatewayApiRoute = "EGW404";
+    public const string RoutingSkippedConflictingRoute = "EGW405";
+    public const string RoutingSkippedNoGateway = "EGW406";
+}

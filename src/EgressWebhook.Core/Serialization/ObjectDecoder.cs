@@ -1,0 +1,233 @@
+using System.Text.Json;
+using EgressWebhook.Core.Model;
+
+namespace EgressWebhook.Core.Serialization;
+
+/// <summary>Decodes one JSON object (from YAML or from an AdmissionReview) into the model.</summary>
+/// <remarks>Unknown kinds give <c>null</c>; unknown fields are ignored; a field of the wrong type
+/// is a <see cref="DecodeException"/> naming the field.</remarks>
+public static class ObjectDecoder
+{
+    private const string IstioGroup = "networking.istio.io/";
+
+    /// <summary>Whether <paramref name="apiVersion"/>/<paramref name="kind"/> is a kind the engine reads.</summary>
+    public static bool IsHandledKind(string? apiVersion, string? kind) => KindOf(apiVersion ?? "", kind ?? "") is not null;
+
+    /// <summary>Decodes an object; <c>null</c> when its kind is not one the engine reads.</summary>
+    /// <param name="json">The object.</param>
+    /// <param name="defaultNamespace">Namespace for namespaced objects without one.</param>
+    /// <exception cref="DecodeException">A field has the wrong type or the object is not a JSON object.</exception>
+    public static EgressObject? Decode(JsonElement json, string defaultNamespace)
+    {
+        if (json.ValueKind != JsonValueKind.Object)
+        {
+            throw new DecodeException("", $"expected an object, found {json.ValueKind.ToString().ToLowerInvariant()}");
+        }
+
+        var apiVersion = GetString(json, "apiVersion") ?? "";
+        var kind = GetString(json, "kind") ?? "";
+        var resourceKind = KindOf(apiVersion, kind);
+        if (resourceKind is null)
+        {
+            return kind.Length == 0 && apiVersion.Length == 0 ? DecodeFragment(json) : null;
+        }
+
+        var ctx = EgressJsonContext.Default;
+        EgressObject? decoded = resourceKind switch
+        {
+            ResourceKind.ServiceEntry => Deserialize(json, ctx.ServiceEntry),
+            ResourceKind.Gateway => Deserialize(json, ctx.Gateway),
+            ResourceKind.VirtualService => Deserialize(json, ctx.VirtualService),
+            ResourceKind.DestinationRule => Deserialize(json, ctx.DestinationRule),
+            ResourceKind.Sidecar => Deserialize(json, ctx.Sidecar),
+            ResourceKind.Service => Deserialize(json, ctx.Service),
+            ResourceKind.Namespace => Deserialize(json, ctx.Namespace),
+            ResourceKind.MeshConfig when kind == "ConfigMap" => DecodeMeshConfigMap(json),
+            ResourceKind.MeshConfig => DecodeIstioOperator(json),
+            _ => null,
+        };
+
+        return decoded is null ? null : WithNamespace(decoded, defaultNamespace);
+    }
+
+    /// <summary>Decodes an object of an Istio kind given as its kind name (webhook DELETE of an unknown apiVersion still works).</summary>
+    internal static ResourceKind? KindOf(string apiVersion, string kind)
+    {
+        if (apiVersion.StartsWith(IstioGroup, StringComparison.Ordinal))
+        {
+            return kind switch
+            {
+                "ServiceEntry" => ResourceKind.ServiceEntry,
+                "Gateway" => ResourceKind.Gateway,
+                "VirtualService" => ResourceKind.VirtualService,
+                "DestinationRule" => ResourceKind.DestinationRule,
+                "Sidecar" => ResourceKind.Sidecar,
+                _ => null,
+            };
+        }
+
+        if (apiVersion == "v1")
+        {
+            return kind switch
+            {
+                "Service" => ResourceKind.Service,
+                "Namespace" => ResourceKind.Namespace,
+                "ConfigMap" => ResourceKind.MeshConfig,
+                _ => null,
+            };
+        }
+
+        return kind == "IstioOperator" && apiVersion.StartsWith("install.istio.io/", StringComparison.Ordinal)
+            ? ResourceKind.MeshConfig
+            : null;
+    }
+
+    /// <summary>Whether a ConfigMap is Istio's mesh config: <c>istio</c> or revisioned <c>istio-&lt;rev&gt;</c>, with a <c>mesh</c> key.</summary>
+    public static bool IsMeshConfigMapName(string name) => name == "istio" || name.StartsWith("istio-", StringComparison.Ordinal);
+
+    private static MeshConfig? DecodeMeshConfigMap(JsonElement json)
+    {
+        var map = Deserialize(json, EgressJsonContext.Default.ConfigMapDocument);
+        if (!IsMeshConfigMapName(map.Metadata.Name) || !map.Data.TryGetValue("mesh", out var mesh))
+        {
+            return null;
+        }
+
+        IReadOnlyList<YamlDocumentJson> docs;
+        try
+        {
+            docs = YamlJson.ParseDocuments(mesh);
+        }
+        catch (ManifestException ex)
+        {
+            throw new DecodeException("data.mesh", ex.Describe());
+        }
+
+        var config = docs.Count == 0 ? new MeshConfig() : Deserialize(docs[0].Json, EgressJsonContext.Default.MeshConfig, "data.mesh");
+        return config with { Metadata = map.Metadata };
+    }
+
+    private static MeshConfig? DecodeIstioOperator(JsonElement json)
+    {
+        var op = Deserialize(json, EgressJsonContext.Default.IstioOperatorDocument);
+        return op.Spec.MeshConfig is { } mesh ? mesh with { Metadata = op.Metadata } : null;
+    }
+
+    /// <summary>A document with neither apiVersion nor kind: an IstioOperator <c>spec:</c> fragment
+    /// (it has <c>spec.meshConfig</c>) or a bare MeshConfig (it has one of the mesh fields the rules read).</summary>
+    private static MeshConfig? DecodeFragment(JsonElement json)
+    {
+        if (json.TryGetProperty("spec", out var spec) && spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty("meshConfig", out _))
+        {
+            return DecodeIstioOperator(json);
+        }
+
+        foreach (var key in (ReadOnlySpan<string>)["outboundTrafficPolicy", "defaultConfig", "rootNamespace", "defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"])
+        {
+            if (json.TryGetProperty(key, out _))
+            {
+                return Deserialize(json, EgressJsonContext.Default.MeshConfig);
+            }
+        }
+
+        return null;
+    }
+
+    private static EgressObject WithNamespace(EgressObject obj, string defaultNamespace) => obj switch
+    {
+        Namespace or MeshConfig => obj.Metadata.Namespace is null or "" ? obj : obj with { Metadata = obj.Metadata with { Namespace = "" } },
+        _ when string.IsNullOrEmpty(obj.Metadata.Namespace) => obj with { Metadata = obj.Metadata with { Namespace = defaultNamespace } },
+        _ => obj,
+    };
+
+    private static T Deserialize<T>(JsonElement json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string prefix = "")
+    {
+        try
+        {
+            return json.Deserialize(type) ?? throw new DecodeException(prefix, "is null");
+        }
+        catch (JsonException ex)
+        {
+            throw new DecodeException(Join(prefix, JsonPathToField(ex.Path)), Describe(json, ex));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or OverflowException or NotSupportedException)
+        {
+            throw new DecodeException(prefix, ex.Message);
+        }
+    }
+
+    private static string Join(string prefix, string path) => prefix.Length == 0 ? path : path.Length == 0 ? prefix : $"{prefix}.{path}";
+
+    /// <summary><c>$.spec.ports[0].number</c> → <c>spec.ports[0].number</c>.</summary>
+    internal static string JsonPathToField(string? path) =>
+        path is null or "$" ? "" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+
+    /// <summary>Says what is wrong with the value at the failing path (System.Text.Json's messages name CLR types).</summary>
+    private static string Describe(JsonElement root, JsonException ex)
+    {
+        if (ValueAt(root, JsonPathToField(ex.Path)) is { } value)
+        {
+            var raw = value.GetRawText();
+            if (raw.Length > 40)
+            {
+                raw = string.Concat(raw.AsSpan(0, 39), "…");
+            }
+
+            return value.ValueKind switch
+            {
+                JsonValueKind.Object => "unexpected object",
+                JsonValueKind.Array => "unexpected list",
+                _ => $"unexpected value {raw}",
+            };
+        }
+
+        return "has the wrong type";
+    }
+
+    /// <summary>The element at <c>spec.ports[0].number</c>, if the path can be followed.</summary>
+    private static JsonElement? ValueAt(JsonElement root, string path)
+    {
+        var current = root;
+        foreach (var segment in path.Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = segment;
+            var bracket = name.IndexOf('[', StringComparison.Ordinal);
+            var indexes = bracket < 0 ? "" : name[bracket..];
+            name = bracket < 0 ? name : name[..bracket];
+            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(name, out current))
+            {
+                return null;
+            }
+
+            foreach (var part in indexes.Split('[', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!int.TryParse(part.TrimEnd(']'), out var i) || current.ValueKind != JsonValueKind.Array || i >= current.GetArrayLength())
+                {
+                    return null;
+                }
+
+                current = current[i];
+            }
+        }
+
+        return current;
+    }
+
+    private static string FirstLine(string s)
+    {
+        var i = s.IndexOfAny(['\r', '\n']);
+        return i < 0 ? s : s[..i];
+    }
+
+    private static string? GetString(JsonElement json, string name) =>
+        json.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}
+
+/// <summary>An object whose field has the wrong type; <see cref="Field"/> is its path (<c>spec.ports[0].number</c>).</summary>
+public sealed class DecodeException(string field, string message) : Exception(message)
+{
+    public string Field { get; } = field;
+
+    /// <summary><c>spec.ports[0].number: expected an integer</c>.</summary>
+    public string Describe() => Field.Length == 0 ? Message : $"{Field}: {Message}";
+}

@@ -1,0 +1,181 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+
+namespace EgressWebhook.Core.Snapshot;
+
+/// <summary>An immutable set of objects with the indexes the rules query. Build once per state change;
+/// read from any number of threads. Use <see cref="SnapshotView"/> to query it, with or without a pending change.</summary>
+public sealed class EgressSnapshot
+{
+    private readonly Dictionary<ObjectKey, EgressObject> _byKey;
+    private readonly Dictionary<ResourceKind, List<EgressObject>> _byKind = [];
+    private readonly Dictionary<string, Sidecar> _defaultSidecars = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Service>> _servicesBySelectorLabel = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Gateway>> _gatewaysBySelectorLabel = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<VirtualService>> _vsByGateway = new(StringComparer.Ordinal);
+
+    internal HostIndex<ServiceEntry> ServiceEntryHosts { get; } = new();
+
+    internal HostIndex<Service> ServiceHosts { get; } = new();
+
+    internal HostIndex<VirtualService> VirtualServiceHosts { get; } = new();
+
+    internal HostIndex<VirtualService> VirtualServiceDestinations { get; } = new();
+
+    internal HostIndex<DestinationRule> DestinationRuleHosts { get; } = new();
+
+    public static EgressSnapshot Empty { get; } = Create([]);
+
+    /// <summary>Mesh config of the snapshot (Istio's defaults when none was given).</summary>
+    public MeshConfig Mesh { get; }
+
+    /// <summary>Number of objects.</summary>
+    public int Count => _byKey.Count;
+
+    /// <summary>Every object, in no particular order.</summary>
+    public IEnumerable<EgressObject> Objects => _byKey.Values;
+
+    private EgressSnapshot(Dictionary<ObjectKey, EgressObject> byKey)
+    {
+        _byKey = byKey;
+        MeshConfig? mesh = null;
+        foreach (var obj in byKey.Values)
+        {
+            if (!_byKind.TryGetValue(obj.ResourceKind, out var list))
+            {
+                _byKind[obj.ResourceKind] = list = [];
+            }
+
+            list.Add(obj);
+            switch (obj)
+            {
+                case ServiceEntry se:
+                    foreach (var h in HostsOf(se))
+                    {
+                        ServiceEntryHosts.Add(h, se);
+                    }
+
+                    break;
+                case Service svc:
+                    ServiceHosts.Add(HostOf(svc), svc);
+                    foreach (var (k, v) in svc.Spec.Selector)
+                    {
+                        Append(_servicesBySelectorLabel, Label(k, v), svc);
+                    }
+
+                    break;
+                case Gateway gw:
+                    foreach (var (k, v) in gw.Spec.Selector)
+                    {
+                        Append(_gatewaysBySelectorLabel, Label(k, v), gw);
+                    }
+
+                    break;
+                case VirtualService vs:
+                    foreach (var h in HostsOf(vs))
+                    {
+                        VirtualServiceHosts.Add(h, vs);
+                    }
+
+                    foreach (var g in BoundGateways(vs))
+                    {
+                        Append(_vsByGateway, g, vs);
+                    }
+
+                    foreach (var h in DestinationHostsOf(vs))
+                    {
+                        VirtualServiceDestinations.Add(h, vs);
+                    }
+
+                    break;
+                case DestinationRule dr:
+                    DestinationRuleHosts.Add(HostOf(dr), dr);
+                    break;
+                case Sidecar sc when sc.Spec.WorkloadSelector is null or { Labels.Count: 0 }:
+                    _defaultSidecars.TryAdd(sc.Namespace, sc);
+                    break;
+                case MeshConfig m:
+                    // the unrevisioned config wins over revisioned ones
+                    if (mesh is null || m.Name == "istio" || m.Name.Length == 0)
+                    {
+                        mesh = m;
+                    }
+
+                    break;
+            }
+        }
+
+        Mesh = mesh ?? MeshConfig.Default;
+    }
+
+    /// <summary>Builds a snapshot. A later object with the same kind, namespace and name replaces an earlier one.</summary>
+    public static EgressSnapshot Create(IEnumerable<EgressObject> objects)
+    {
+        var byKey = new Dictionary<ObjectKey, EgressObject>();
+        foreach (var obj in objects)
+        {
+            byKey[obj.Key] = obj;
+        }
+
+        return new EgressSnapshot(byKey);
+    }
+
+    public EgressObject? Find(ObjectKey key) => _byKey.GetValueOrDefault(key);
+
+    internal IReadOnlyList<EgressObject> OfKind(ResourceKind kind) => _byKind.TryGetValue(kind, out var list) ? list : [];
+
+    internal Sidecar? DefaultSidecar(string ns) => _defaultSidecars.GetValueOrDefault(ns);
+
+    internal IReadOnlyList<Service> ServicesWithSelectorLabel(string key, string value) =>
+        _servicesBySelectorLabel.TryGetValue(Label(key, value), out var list) ? list : [];
+
+    internal IReadOnlyList<Gateway> GatewaysWithSelectorLabel(string key, string value) =>
+        _gatewaysBySelectorLabel.TryGetValue(Label(key, value), out var list) ? list : [];
+
+    internal IReadOnlyList<VirtualService> VirtualServicesBoundTo(string gatewayRef) =>
+        _vsByGateway.TryGetValue(gatewayRef, out var list) ? list : [];
+
+    /// <summary>A ServiceEntry's hosts, resolved in its namespace.</summary>
+    public static IEnumerable<string> HostsOf(ServiceEntry se) => se.Spec.Hosts.Select(h => HostName.Resolve(h, se.Namespace));
+
+    /// <summary>A VirtualService's hosts, resolved in its namespace.</summary>
+    public static IEnumerable<string> HostsOf(VirtualService vs) => vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace));
+
+    /// <summary>A Service's registry name <c>name.ns.svc.cluster.local</c>.</summary>
+    public static string HostOf(Service svc) => $"{svc.Name}.{svc.Namespace}.{HostName.ClusterDomain}";
+
+    /// <summary>A DestinationRule's host, resolved in its namespace.</summary>
+    public static string HostOf(DestinationRule dr) => HostName.Resolve(dr.Spec.Host, dr.Namespace);
+
+    /// <summary>Distinct resolved destination hosts of a VirtualService.</summary>
+    public static IEnumerable<string> DestinationHostsOf(VirtualService vs) => RouteDestinations.Of(vs).Select(d => d.Host).Distinct(StringComparer.Ordinal);
+
+    /// <summary>Every gateway a VirtualService or one of its rules names (resolved), plus <c>mesh</c> when it applies to sidecars.</summary>
+    public static IEnumerable<string> BoundGateways(VirtualService vs)
+    {
+        var set = new HashSet<string>(GatewayRefs.Of(vs), StringComparer.Ordinal);
+        foreach (var list in vs.Spec.Http.SelectMany(r => r.Match.Select(m => m.Gateways))
+                     .Concat(vs.Spec.Tls.SelectMany(r => r.Match.Select(m => m.Gateways)))
+                     .Concat(vs.Spec.Tcp.SelectMany(r => r.Match.Select(m => m.Gateways))))
+        {
+            foreach (var g in list)
+            {
+                set.Add(GatewayRefs.Resolve(g, vs.Namespace));
+            }
+        }
+
+        return set;
+    }
+
+    private static string Label(string key, string value) => string.Concat(key, "=", value);
+
+    private static void Append<T>(Dictionary<string, List<T>> map, string key, T item)
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+
+        list.Add(item);
+    }
+}

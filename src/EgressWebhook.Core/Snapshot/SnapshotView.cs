@@ -1,0 +1,245 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+
+namespace EgressWebhook.Core.Snapshot;
+
+/// <summary>Queries over a snapshot, optionally with one pending change layered on top (the object under
+/// admission replaces its stored version, or a deleted object is gone). No index is rebuilt: each query
+/// filters the base result and tests the changed object alone.</summary>
+public sealed class SnapshotView
+{
+    private readonly EgressObject? _added;
+    private readonly ObjectKey? _removed;
+
+    private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed)
+    {
+        Snapshot = snapshot;
+        _added = added;
+        _removed = removed;
+        Mesh = added as MeshConfig ?? (removed is { Kind: ResourceKind.MeshConfig } ? MeshConfig.Default : snapshot.Mesh);
+    }
+
+    public EgressSnapshot Snapshot { get; }
+
+    /// <summary>The mesh config in effect.</summary>
+    public MeshConfig Mesh { get; }
+
+    /// <summary>The object this view adds (the object under admission), if any.</summary>
+    public EgressObject? Added => _added;
+
+    public static SnapshotView Of(EgressSnapshot snapshot) => new(snapshot, null, null);
+
+    /// <summary>The snapshot with <paramref name="obj"/> in place of the object with the same key.</summary>
+    public static SnapshotView With(EgressSnapshot snapshot, EgressObject obj) => new(snapshot, obj, obj.Key);
+
+    /// <summary>The snapshot without the object <paramref name="key"/>.</summary>
+    public static SnapshotView Without(EgressSnapshot snapshot, ObjectKey key) => new(snapshot, null, key);
+
+    /// <summary>Number of objects in the view.</summary>
+    public int Count => Snapshot.Count + (_added is not null && Snapshot.Find(_added.Key) is null ? 1 : 0) -
+                        (_removed is { } r && _added is null && Snapshot.Find(r) is not null ? 1 : 0);
+
+    /// <summary>Every object of the view.</summary>
+    public IEnumerable<EgressObject> Objects
+    {
+        get
+        {
+            foreach (var obj in Snapshot.Objects)
+            {
+                if (!IsRemoved(obj))
+                {
+                    yield return obj;
+                }
+            }
+
+            if (_added is not null)
+            {
+                yield return _added;
+            }
+        }
+    }
+
+    public IEnumerable<T> OfKind<T>(ResourceKind kind)
+        where T : EgressObject
+    {
+        foreach (var obj in Snapshot.OfKind(kind))
+        {
+            if (!IsRemoved(obj))
+            {
+                yield return (T)obj;
+            }
+        }
+
+        if (_added is T added && added.ResourceKind == kind)
+        {
+            yield return added;
+        }
+    }
+
+    public EgressObject? Find(ObjectKey key) =>
+        _added is not null && _added.Key == key ? _added :
+        _removed == key ? null :
+        Snapshot.Find(key);
+
+    public Gateway? Gateway(string ns, string name) => Find(new ObjectKey(ResourceKind.Gateway, ns, name)) as Gateway;
+
+    /// <summary>Gateway for a resolved reference <c>ns/name</c>; null for <c>mesh</c> or a missing one.</summary>
+    public Gateway? Gateway(string resolvedRef)
+    {
+        if (resolvedRef == GatewayRefs.Mesh)
+        {
+            return null;
+        }
+
+        var (ns, name) = GatewayRefs.Split(resolvedRef);
+        return Gateway(ns, name);
+    }
+
+    /// <summary>Whether the view holds any Service (rules about gateway workloads stay silent without them).</summary>
+    public bool HasServices => Snapshot.OfKind(ResourceKind.Service).Count > 0 || _added is Service;
+
+    /// <summary>Whether the view knows Namespace objects at all.</summary>
+    public bool HasNamespaces => Snapshot.OfKind(ResourceKind.Namespace).Count > 0 || _added is Namespace;
+
+    public Sidecar? DefaultSidecar(string ns)
+    {
+        if (_added is Sidecar sc && sc.Namespace == ns && sc.Spec.WorkloadSelector is null or { Labels.Count: 0 })
+        {
+            return sc;
+        }
+
+        var stored = Snapshot.DefaultSidecar(ns);
+        return stored is not null && IsRemoved(stored) ? null : stored;
+    }
+
+    /// <summary>ServiceEntries with a host that matches <paramref name="host"/> (resolved).</summary>
+    public List<HostMatch<ServiceEntry>> ServiceEntries(string host) =>
+        Query(Snapshot.ServiceEntryHosts, host, static se => EgressSnapshot.HostsOf(se));
+
+    /// <summary>Services whose registry name matches <paramref name="host"/> (resolved).</summary>
+    public List<HostMatch<Service>> Services(string host) =>
+        Query(Snapshot.ServiceHosts, host, static svc => [EgressSnapshot.HostOf(svc)]);
+
+    /// <summary>VirtualServices with a host that matches <paramref name="host"/>.</summary>
+    public List<HostMatch<VirtualService>> VirtualServices(string host) =>
+        Query(Snapshot.VirtualServiceHosts, host, static vs => EgressSnapshot.HostsOf(vs));
+
+    /// <summary>VirtualServices with a route destination whose host matches <paramref name="host"/>.</summary>
+    public List<HostMatch<VirtualService>> VirtualServicesRoutingTo(string host) =>
+        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs));
+
+    /// <summary>DestinationRules whose host matches <paramref name="host"/>.</summary>
+    public List<HostMatch<DestinationRule>> DestinationRules(string host) =>
+        Query(Snapshot.DestinationRuleHosts, host, static dr => [EgressSnapshot.HostOf(dr)]);
+
+    /// <summary>VirtualServices that name <paramref name="gatewayRef"/> (<c>ns/name</c> or <c>mesh</c>) at spec or match level.</summary>
+    public List<VirtualService> VirtualServicesBoundTo(string gatewayRef)
+    {
+        var result = new List<VirtualService>();
+        foreach (var vs in Snapshot.VirtualServicesBoundTo(gatewayRef))
+        {
+            if (!IsRemoved(vs))
+            {
+                result.Add(vs);
+            }
+        }
+
+        if (_added is VirtualService a && EgressSnapshot.BoundGateways(a).Contains(gatewayRef))
+        {
+            result.Add(a);
+        }
+
+        return result;
+    }
+
+    /// <summary>Services whose <c>spec.selector</c> contains every label of <paramref name="selector"/>:
+    /// the offline stand-in for "the pods this selector picks".</summary>
+    public List<Service> ServicesSelecting(IReadOnlyDictionary<string, string> selector)
+    {
+        var result = new List<Service>();
+        if (selector.Count == 0)
+        {
+            return result;
+        }
+
+        var (k, v) = selector.First();
+        foreach (var svc in Snapshot.ServicesWithSelectorLabel(k, v))
+        {
+            if (!IsRemoved(svc) && Contains(svc.Spec.Selector, selector))
+            {
+                result.Add(svc);
+            }
+        }
+
+        if (_added is Service a && Contains(a.Spec.Selector, selector))
+        {
+            result.Add(a);
+        }
+
+        return result;
+    }
+
+    /// <summary>Gateways whose selector shares at least one label with <paramref name="selector"/>.</summary>
+    public List<Gateway> GatewaysSharingSelectorLabel(IReadOnlyDictionary<string, string> selector)
+    {
+        var seen = new HashSet<ObjectKey>();
+        var result = new List<Gateway>();
+        foreach (var (k, v) in selector)
+        {
+            foreach (var gw in Snapshot.GatewaysWithSelectorLabel(k, v))
+            {
+                if (!IsRemoved(gw) && seen.Add(gw.Key))
+                {
+                    result.Add(gw);
+                }
+            }
+        }
+
+        if (_added is Gateway a && seen.Add(a.Key) && a.Spec.Selector.Any(p => selector.TryGetValue(p.Key, out var v) && v == p.Value))
+        {
+            result.Add(a);
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether <paramref name="labels"/> contains every pair of <paramref name="selector"/>.</summary>
+    public static bool Contains(IReadOnlyDictionary<string, string> labels, IReadOnlyDictionary<string, string> selector)
+    {
+        foreach (var (k, v) in selector)
+        {
+            if (!labels.TryGetValue(k, out var actual) || actual != v)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;
+
+    private List<HostMatch<T>> Query<T>(HostIndex<T> index, string host, Func<T, IEnumerable<string>> hostsOf)
+        where T : EgressObject
+    {
+        var result = new List<HostMatch<T>>();
+        index.Query(host, result);
+        if (_removed is { } r)
+        {
+            result.RemoveAll(m => m.Item.Key == r);
+        }
+
+        if (_added is T added)
+        {
+            foreach (var h in hostsOf(added))
+            {
+                if (HostName.Matches(h, host))
+                {
+                    result.Add(new HostMatch<T>(added, h));
+                }
+            }
+        }
+
+        return result;
+    }
+}
