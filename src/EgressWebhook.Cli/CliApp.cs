@@ -16,7 +16,9 @@ internal static class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            console.Error.WriteLine($"kubectl-egress: {parse.Errors[0].Message}");
+            // System.CommandLine lists the allowed values on further lines; keep the one-line contract
+            var message = string.Join(' ', parse.Errors[0].Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            console.Error.WriteLine($"kubectl-egress: {message}");
             return ExitCodes.BadInput;
         }
 
