@@ -1,0 +1,34 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using EgressWebhook.Benchmarks;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+// dotnet run -c Release --project tests/EgressWebhook.Benchmarks -- --filter '*'      BenchmarkDotNet
+// ... -- generate-state DIR OBJECTS                                                    a state directory for the load test
+// ... -- memory OBJECTS                                                                retained bytes per cached object
+if (args is ["generate-state", var dir, var count])
+{
+    ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
+    return 0;
+}
+
+if (args is ["memory", var n])
+{
+    var objects = int.Parse(n, CultureInfo.InvariantCulture);
+    var yaml = ClusterGenerator.Yaml(objects);
+    var before = GC.GetTotalMemory(forceFullCollection: true);
+    var watch = Stopwatch.StartNew();
+    var snapshot = EgressSnapshot.Create(ManifestReader.Read(yaml));
+    var elapsed = watch.Elapsed;
+    var after = GC.GetTotalMemory(forceFullCollection: true);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"objects={snapshot.Count} decode+index={elapsed.TotalMilliseconds:F0} ms retained={(after - before) / 1024.0 / 1024.0:F1} MiB " +
+        $"per-object={(after - before) / (double)snapshot.Count:F0} B working-set={Environment.WorkingSet / 1024.0 / 1024.0:F0} MiB"));
+    GC.KeepAlive(snapshot);
+    return 0;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(ClusterGenerator).Assembly).Run(args);
+return 0;
