@@ -8,9 +8,16 @@ using EgressWebhook.Core.Snapshot;
 // dotnet run -c Release --project tests/EgressWebhook.Benchmarks -- --filter '*'      BenchmarkDotNet
 // ... -- generate-state DIR OBJECTS                                                    a state directory for the load test
 // ... -- memory OBJECTS                                                                retained bytes per cached object
+// ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
+    return 0;
+}
+
+if (args is ["reviews", var file, var size])
+{
+    File.WriteAllLines(file, ReviewBodies.For(int.Parse(size, CultureInfo.InvariantCulture)));
     return 0;
 }
 
