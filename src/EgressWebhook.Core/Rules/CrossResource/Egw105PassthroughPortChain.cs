@@ -63,6 +63,7 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
 
             var servers = string.Join(", ", bound.Select(GatewayChain.Describe));
             var usePort = passthrough[0].Port?.Number;
+            var passthroughPorts = string.Join("/", passthrough.Select(s => s.Port?.Number).Distinct());
             foreach (var rule in rules.Where(r => r.AppliesTo(gwRef)))
             {
                 var ports = rule.PortsFor(gwRef);
@@ -74,7 +75,7 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
                     if (targeted.Count > 0 && targeted.All(GatewayChain.IsPassthrough))
                     {
                         context.Report(RuleIds.PassthroughPortChain, Severity.Error, vs, rule.Path,
-                            $"http rule never matches on Gateway {gwRef} (servers: {servers}): TLS is passed through; use a tls route with sniHosts",
+                            $"http rule never matches: Gateway {gwRef} passes TLS through on {passthroughPorts}; use a tls route with sniHosts",
                             gw.Ref);
                     }
 
@@ -122,9 +123,9 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
             }
 
             var (entry, port) = ports[0];
-            var protocol = string.IsNullOrEmpty(port.Protocol) ? "no protocol" : port.Protocol;
+            var declared = string.IsNullOrEmpty(port.Protocol) ? "has no protocol" : $"is {port.Protocol}";
             context.Report(RuleIds.PassthroughPortChain, Severity.Warning, vs, number is null ? d.Path : d.Path + ".port.number",
-                $"passthrough via Gateway {GatewayChain.RefOf(gw)} ends at {d.Host}:{port.Number}, {protocol} in ServiceEntry {entry.Namespace}/{entry.Name}; declare TLS",
+                $"{d.Host}:{port.Number} {declared} in ServiceEntry {entry.Namespace}/{entry.Name} but the passthrough gateway forwards TLS; use a TLS port",
                 gw.Ref, entry.Ref);
         }
     }
@@ -169,7 +170,7 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
                 var port = passthrough[0].Port?.Number;
                 var host = hosts.First(h => passthrough.Exists(s => ServerHostBinding.Serves(s, [h])));
                 context.Report(RuleIds.PassthroughPortChain, Severity.Error, vs, d.Path + ".port.number",
-                    $"sends {host} to {target.Service.Name}.{target.Service.Namespace}:{sent} but Gateway {GatewayChain.RefOf(gw)} passes it through on {port}; use {port}",
+                    $"{host} goes to gateway port {sent} but Gateway {GatewayChain.RefOf(gw)} passes it through on {port}; use {port}",
                     gw.Ref, target.Service.Ref);
                 return;
             }

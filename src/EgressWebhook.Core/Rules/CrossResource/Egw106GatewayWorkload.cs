@@ -27,7 +27,7 @@ public sealed class Egw106GatewayWorkload : IEgressRule
         if (services.Count == 0)
         {
             context.Report(RuleIds.GatewayWorkload, Severity.Warning, gw, "spec.selector",
-                $"selector {selector} matches no gateway Service, so no proxy runs these servers; use the gateway's pod labels");
+                $"selector {selector} matches no gateway Service, so no proxy serves this Gateway; use the pods' labels");
             return;
         }
 
@@ -41,7 +41,7 @@ public sealed class Egw106GatewayWorkload : IEgressRule
 
             var svc = services[0];
             context.Report(RuleIds.GatewayWorkload, Severity.Warning, gw, $"spec.servers[{i}].port.number",
-                $"port {port.Number} is not on Service {svc.Namespace}/{svc.Name} of the workload (ports: {ports}); use one of them",
+                $"port {port.Number} is not exposed by Service {svc.Namespace}/{svc.Name} (ports: {ports}); use one of them",
                 services.Select(s => s.Ref));
         }
     }

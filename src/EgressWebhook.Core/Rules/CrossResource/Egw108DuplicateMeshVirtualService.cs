@@ -43,7 +43,7 @@ public sealed class Egw108DuplicateMeshVirtualService : IEgressRule
             var first = others[0];
             var more = others.Count > 1 ? $" and {others.Count - 1} more" : "";
             context.Report(RuleIds.DuplicateMeshVirtualService, severity, vs, $"spec.hosts[{i}]",
-                $"host {host} is also routed for mesh by VirtualService {first.Namespace}/{first.Name}{more}; merge them into one",
+                $"host {host} also has mesh routes in VirtualService {first.Namespace}/{first.Name}{more}; merge them into one",
                 others.Select(o => o.Ref));
         }
     }

@@ -48,7 +48,7 @@ public sealed class Egw109ConflictingGateways : IEgressRule
                 }
 
                 context.Report(RuleIds.ConflictingGateways, severity, gw, $"spec.servers[{i}].hosts[{j}]",
-                    $"port {port.Number} host {host} is also a server of Gateway {clash.Namespace}/{clash.Name} on the same workload; merge or change one",
+                    $"{port.Number}/{host} is also served by Gateway {clash.Namespace}/{clash.Name} on the same workload; merge them",
                     clash.Ref);
             }
         }

@@ -108,7 +108,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
 
                     var gateways = string.Join(", ", target.Gateways.Select(GatewayChain.RefOf));
                     context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
-                        $"{missing} goes to {target.Service.Name}.{target.Service.Namespace} but no VirtualService on Gateway {gateways} routes it on; add one",
+                        $"{missing} dies at Gateway {gateways}: no VirtualService routes it on; add the gateway leg",
                         target.Gateways.Select(g => g.Ref).Append(target.Service.Ref));
                     break;
                 }
@@ -145,9 +145,8 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                     continue;
                 }
 
-                var svc = services[0];
                 context.Report(RuleIds.IncompleteEgressChain, Severity.Warning, vs, rule.Path,
-                    $"forwards {missing} from Gateway {gwRef} but no mesh VirtualService sends it to {svc.Name}.{svc.Namespace}; add that leg",
+                    $"Gateway {gwRef} forwards {missing} but no mesh rule sends it to the gateway; add the mesh leg",
                     services.Select(s => s.Ref).Append(gw.Ref));
             }
         }
