@@ -42,7 +42,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                 {
                     if (view.Gateway(gwRef) is { } gw)
                     {
-                        foreach (var m in GatewayChain.RoutingToWorkloadOf(view, gw))
+                        foreach (var m in GatewayChain.RoutingToWorkloadOf(view, gw, EgressSnapshot.HostsOf(vs)))
                         {
                             yield return m;
                         }
@@ -54,7 +54,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                 {
                     foreach (var target in GatewayChain.GatewayTargets(view, host))
                     {
-                        foreach (var w in target.Gateways.SelectMany(g => GatewayChain.BoundTo(view, g)))
+                        foreach (var w in target.Gateways.SelectMany(g => EgressSnapshot.HostsOf(vs).SelectMany(h => GatewayChain.BoundWithHost(view, GatewayChain.RefOf(g), h))))
                         {
                             yield return w;
                         }
@@ -63,7 +63,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
 
                 break;
             case Gateway gw:
-                foreach (var v in GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOf(view, gw)))
+                foreach (var v in GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOf(view, gw, GatewayChain.ServerHosts(gw))))
                 {
                     yield return v;
                 }
@@ -156,7 +156,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
     private static bool RoutesOnward(SnapshotView view, Gateway gateway, string host)
     {
         var gwRef = GatewayChain.RefOf(gateway);
-        foreach (var w in GatewayChain.BoundTo(view, gateway))
+        foreach (var w in GatewayChain.BoundWithHost(view, gwRef, host))
         {
             foreach (var rule in RouteRules.Of(w))
             {
@@ -174,12 +174,12 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
     private static bool MeshSends(SnapshotView view, Service service, string host)
     {
         var serviceHost = EgressSnapshot.HostOf(service);
-        foreach (var m in view.VirtualServicesRoutingTo(serviceHost))
+        foreach (var vs in GatewayChain.BoundWithHost(view, GatewayRefs.Mesh, host))
         {
-            foreach (var rule in RouteRules.Of(m.Item))
+            foreach (var rule in RouteRules.Of(vs))
             {
                 if (rule.AppliesTo(GatewayRefs.Mesh) && rule.Destinations.Any(d => d.Host == serviceHost) &&
-                    rule.HostsFor(m.Item, GatewayRefs.Mesh).Any(h => HostName.Matches(h, host)))
+                    rule.HostsFor(vs, GatewayRefs.Mesh).Any(h => HostName.Matches(h, host)))
                 {
                     return true;
                 }

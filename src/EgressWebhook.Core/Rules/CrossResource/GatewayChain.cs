@@ -51,15 +51,30 @@ internal static class GatewayChain
     /// <summary><c>ns/name</c> of a Gateway, the resolved form of a reference to it.</summary>
     public static string RefOf(Gateway gateway) => $"{gateway.Namespace}/{gateway.Name}";
 
-    /// <summary>VirtualServices that route to one of the Services whose pods <paramref name="gateway"/> selects.</summary>
-    public static IEnumerable<VirtualService> RoutingToWorkloadOf(SnapshotView view, Gateway gateway)
+    /// <summary>VirtualServices with a host matching one of <paramref name="hosts"/> that route to one of the Services
+    /// whose pods <paramref name="gateway"/> selects (the mesh legs towards that gateway for those hosts). Found through
+    /// the host index, so the cost follows the hosts, not the number of legs through the gateway.</summary>
+    public static IEnumerable<VirtualService> RoutingToWorkloadOf(SnapshotView view, Gateway gateway, IEnumerable<string> hosts)
     {
-        foreach (var svc in view.ServicesSelecting(gateway.Spec.Selector))
+        var serviceHosts = view.ServicesSelecting(gateway.Spec.Selector).Select(EgressSnapshot.HostOf).ToHashSet(StringComparer.Ordinal);
+        if (serviceHosts.Count == 0)
         {
-            foreach (var m in view.VirtualServicesRoutingTo(EgressSnapshot.HostOf(svc)))
-            {
-                yield return m.Item;
-            }
+            return [];
         }
+
+        return hosts.Distinct(StringComparer.Ordinal)
+            .SelectMany(h => view.VirtualServices(h))
+            .Select(m => m.Item)
+            .DistinctBy(vs => vs.Key)
+            .Where(vs => EgressSnapshot.DestinationHostsOf(vs).Any(serviceHosts.Contains));
     }
+
+    /// <summary>The DNS names of a Gateway's server hosts (<c>ns/</c> prefixes dropped).</summary>
+    public static IEnumerable<string> ServerHosts(Gateway gateway) =>
+        gateway.Spec.Servers.SelectMany(s => s.Hosts).Select(h => ServerHostBinding.Split(h).Dns);
+
+    /// <summary>VirtualServices with a host matching <paramref name="host"/> that are bound to <paramref name="gatewayRef"/>.</summary>
+    public static IEnumerable<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host) =>
+        view.VirtualServices(host).Select(m => m.Item).DistinctBy(vs => vs.Key)
+            .Where(vs => EgressSnapshot.BoundGateways(vs).Contains(gatewayRef));
 }
