@@ -83,6 +83,20 @@ public sealed class Egw105PassthroughPortChainTests
     }
 
     [Fact]
+    public void Check_HttpRuleOnPortOfNoServerOfPassthroughOnlyGateway_ReportsError()
+    {
+        var gatewayOnlyPassthrough = TwoServerGateway.Replace("""
+              - port: {number: 80, name: http, protocol: HTTP}
+                hosts: [edition.cnn.com]
+
+            """, "", StringComparison.Ordinal);
+        var objects = ManifestReader.Read(gatewayOnlyPassthrough).Append(HttpLeg("match: [{port: 8080}]"));
+
+        var finding = Assert.Single(Egw105(objects));
+        Assert.Equal("spec.http[0]", finding.Path);
+    }
+
+    [Fact]
     public void Check_ServerOnTargetPortReachedThroughServicePort_IsAccepted()
     {
         // the Service maps 443 to 8443: a server declared on 8443 receives what the sidecars send to 443

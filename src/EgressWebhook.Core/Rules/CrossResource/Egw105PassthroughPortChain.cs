@@ -70,9 +70,11 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
                 var targeted = bound.Where(s => ports.Contains(null) || ports.Contains(s.Port?.Number)).ToList();
                 if (rule.Kind == RouteKind.Http)
                 {
-                    // (a) only when every server the rule could reach passes TLS through: an http rule for a
-                    // Gateway that also has an HTTP server for these hosts is that server's business
-                    if (targeted.Count > 0 && targeted.All(GatewayChain.IsPassthrough))
+                    // (a) only when every server the rule could reach passes TLS through (or, matching no server's
+                    // port, when every server for these hosts does): an http rule for a Gateway that also has an
+                    // HTTP server for these hosts is that server's business
+                    var reachable = targeted.Count > 0 ? targeted : bound;
+                    if (reachable.TrueForAll(GatewayChain.IsPassthrough))
                     {
                         context.Report(RuleIds.PassthroughPortChain, Severity.Error, vs, rule.Path,
                             $"http rule never matches: Gateway {gwRef} passes TLS through on {passthroughPorts}; use a tls route with sniHosts",
