@@ -90,9 +90,10 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
                     if (match.Port is { } q && !bound.Exists(s => s.Port?.Number == q))
                     {
                         var kind = rule.Kind == RouteKind.Tls ? "tls" : "tcp";
-                        context.Report(RuleIds.PassthroughPortChain, Severity.Error, vs, match.Path + ".port",
-                            $"{kind} match port {q} is not a port of Gateway {gwRef} (servers: {servers}); use {usePort}",
-                            gw.Ref);
+                        var message = gw.Spec.Servers.Any(s => s.Port?.Number == q)
+                            ? $"{kind} match port {q}: Gateway {gwRef} serves other hosts there (servers for {hosts[0]}: {servers}); use {usePort}"
+                            : $"{kind} match port {q} is not a port of Gateway {gwRef} (servers: {servers}); use {usePort}";
+                        context.Report(RuleIds.PassthroughPortChain, Severity.Error, vs, match.Path + ".port", message, gw.Ref);
                     }
                 }
 
