@@ -203,6 +203,26 @@ public sealed class SnapshotView
         return result;
     }
 
+    /// <summary>Gateways whose (non-empty) selector picks the pods of <paramref name="service"/>: every selector label
+    /// is in the Service's selector. This is how a destination Service is recognised as a gateway's Service.</summary>
+    public List<Gateway> GatewaysSelectingPodsOf(Service service)
+    {
+        var result = GatewaysSharingSelectorLabel(service.Spec.Selector);
+        result.RemoveAll(g => g.Spec.Selector.Count == 0 || !Contains(service.Spec.Selector, g.Spec.Selector));
+        return result;
+    }
+
+    /// <summary>Gateways other than <paramref name="gateway"/> that select the same workload: an equal selector,
+    /// or one that is a subset of the other (the pods of the narrower one are picked by both).</summary>
+    public List<Gateway> GatewaysOnSameWorkload(Gateway gateway)
+    {
+        var mine = gateway.Spec.Selector;
+        var result = mine.Count == 0 ? [] : GatewaysSharingSelectorLabel(mine);
+        result.RemoveAll(g => g.Key == gateway.Key || g.Spec.Selector.Count == 0 ||
+                              !(Contains(mine, g.Spec.Selector) || Contains(g.Spec.Selector, mine)));
+        return result;
+    }
+
     /// <summary>Whether <paramref name="labels"/> contains every pair of <paramref name="selector"/>.</summary>
     public static bool Contains(IReadOnlyDictionary<string, string> labels, IReadOnlyDictionary<string, string> selector)
     {

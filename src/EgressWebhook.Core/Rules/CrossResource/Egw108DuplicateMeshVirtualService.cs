@@ -1,0 +1,57 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Rules.CrossResource;
+
+/// <summary>EGW108: more than one VirtualService bound to <c>mesh</c> for the same host.</summary>
+/// <remarks>Sidecars build one route table per host. When several mesh VirtualServices that a namespace can see
+/// claim the same host, Istio keeps one of them (the oldest) and silently drops the others' rules (Istio IST0109).
+/// Hosts conflict when they overlap (<see cref="HostName.Matches"/>, after short names are resolved in each
+/// VirtualService's namespace) and the two export scopes share a namespace (<c>exportTo</c>, defaulting to the mesh's
+/// <c>defaultVirtualServiceExportTo</c>). Binding is read from <c>spec.gateways</c> (empty means <c>mesh</c>), as Istio does.
+/// An object this project generates must never do this, so for it the finding is an error.</remarks>
+public sealed class Egw108DuplicateMeshVirtualService : IEgressRule
+{
+    public IReadOnlyList<string> Ids { get; } = [RuleIds.DuplicateMeshVirtualService];
+
+    public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
+
+    public void Check(EgressObject subject, RuleContext context)
+    {
+        if (subject is not VirtualService vs || !IsMeshBound(vs))
+        {
+            return;
+        }
+
+        var severity = RuleContext.IsGenerated(vs) ? Severity.Error : Severity.Warning;
+        var defaults = context.Mesh.DefaultVirtualServiceExportTo;
+        for (var i = 0; i < vs.Spec.Hosts.Count; i++)
+        {
+            var host = HostName.Resolve(vs.Spec.Hosts[i], vs.Namespace);
+            var others = context.View.VirtualServices(host)
+                .Select(m => m.Item)
+                .Where(o => o.Key != vs.Key && IsMeshBound(o) && ExportTo.Overlap(vs.Spec.ExportTo, vs.Namespace, o.Spec.ExportTo, o.Namespace, defaults))
+                .DistinctBy(o => o.Key)
+                .OrderBy(o => o.Ref)
+                .ToList();
+            if (others.Count == 0)
+            {
+                continue;
+            }
+
+            var first = others[0];
+            var more = others.Count > 1 ? $" and {others.Count - 1} more" : "";
+            context.Report(RuleIds.DuplicateMeshVirtualService, severity, vs, $"spec.hosts[{i}]",
+                $"host {host} also has mesh routes in VirtualService {first.Namespace}/{first.Name}{more}; merge them into one",
+                others.Select(o => o.Ref));
+        }
+    }
+
+    public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
+        changed is VirtualService vs && IsMeshBound(vs)
+            ? EgressSnapshot.HostsOf(vs).SelectMany(h => view.VirtualServices(h)).Select(m => m.Item).Where(IsMeshBound)
+            : [];
+
+    private static bool IsMeshBound(VirtualService vs) => GatewayRefs.Of(vs).Contains(GatewayRefs.Mesh);
+}

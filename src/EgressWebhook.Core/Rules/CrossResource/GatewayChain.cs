@@ -1,0 +1,80 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Rules.CrossResource;
+
+/// <summary>What the egress-chain rules (EGW105, EGW113) share: recognising a gateway's Service among route
+/// destinations, passthrough servers, and how a server is named in a headline.</summary>
+internal static class GatewayChain
+{
+    /// <summary>A destination that is a gateway's Service, with the Gateways that select its pods.</summary>
+    public sealed record GatewayTarget(Service Service, IReadOnlyList<Gateway> Gateways);
+
+    /// <summary>The Kubernetes Services named exactly by <paramref name="host"/> whose pods some Gateway selects. A host
+    /// that is no Service of the snapshot, or a Service no Gateway selects, is not a gateway: rules stay silent then.</summary>
+    public static List<GatewayTarget> GatewayTargets(SnapshotView view, string host)
+    {
+        var result = new List<GatewayTarget>();
+        if (HostName.IsWildcard(host))
+        {
+            return result;
+        }
+
+        foreach (var match in view.Services(host))
+        {
+            if (match.Host == host && view.GatewaysSelectingPodsOf(match.Item) is { Count: > 0 } gateways)
+            {
+                result.Add(new GatewayTarget(match.Item, gateways));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether the server hands TLS through untouched (PASSTHROUGH / AUTO_PASSTHROUGH; an unset mode in a
+    /// <c>tls</c> block is PASSTHROUGH). A server without a <c>tls</c> block terminates nothing and passes nothing through.</summary>
+    public static bool IsPassthrough(GatewayServer server) =>
+        server.Tls is { } tls && ServerTlsModes.IsPassthrough(tls.EffectiveMode);
+
+    /// <summary><c>443/TLS PASSTHROUGH</c>, <c>80/HTTP</c>.</summary>
+    public static string Describe(GatewayServer server)
+    {
+        var port = server.Port is { } p ? $"{p.Number}/{p.Protocol}" : "?";
+        return server.Tls is { } tls ? $"{port} {tls.EffectiveMode}" : port;
+    }
+
+    /// <summary>The VirtualServices bound to <paramref name="gateway"/> (spec or match level).</summary>
+    public static List<VirtualService> BoundTo(SnapshotView view, Gateway gateway) =>
+        view.VirtualServicesBoundTo(RefOf(gateway));
+
+    /// <summary><c>ns/name</c> of a Gateway, the resolved form of a reference to it.</summary>
+    public static string RefOf(Gateway gateway) => $"{gateway.Namespace}/{gateway.Name}";
+
+    /// <summary>VirtualServices with a host matching one of <paramref name="hosts"/> that route to one of the Services
+    /// whose pods <paramref name="gateway"/> selects (the mesh legs towards that gateway for those hosts). Found through
+    /// the host index, so the cost follows the hosts, not the number of legs through the gateway.</summary>
+    public static IEnumerable<VirtualService> RoutingToWorkloadOf(SnapshotView view, Gateway gateway, IEnumerable<string> hosts)
+    {
+        var serviceHosts = view.ServicesSelecting(gateway.Spec.Selector).Select(EgressSnapshot.HostOf).ToHashSet(StringComparer.Ordinal);
+        if (serviceHosts.Count == 0)
+        {
+            return [];
+        }
+
+        return hosts.Distinct(StringComparer.Ordinal)
+            .SelectMany(h => view.VirtualServices(h))
+            .Select(m => m.Item)
+            .DistinctBy(vs => vs.Key)
+            .Where(vs => EgressSnapshot.DestinationHostsOf(vs).Any(serviceHosts.Contains));
+    }
+
+    /// <summary>The DNS names of a Gateway's server hosts (<c>ns/</c> prefixes dropped).</summary>
+    public static IEnumerable<string> ServerHosts(Gateway gateway) =>
+        gateway.Spec.Servers.SelectMany(s => s.Hosts).Select(h => ServerHostBinding.Split(h).Dns);
+
+    /// <summary>VirtualServices with a host matching <paramref name="host"/> that are bound to <paramref name="gatewayRef"/>.</summary>
+    public static IEnumerable<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host) =>
+        view.VirtualServices(host).Select(m => m.Item).DistinctBy(vs => vs.Key)
+            .Where(vs => EgressSnapshot.BoundGateways(vs).Contains(gatewayRef));
+}
