@@ -1,3 +1,7 @@
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules.CrossResource;
+using EgressWebhook.Core.Rules.PerObject;
+
 namespace EgressWebhook.Core.Rules;
 
 /// <summary>Every rule of the catalogue, in id order. A new rule is one file plus one line here.</summary>
@@ -5,5 +9,12 @@ public static class RuleCatalog
 {
     public static IReadOnlyList<IEgressRule> All { get; } =
     [
+        new Egw111TlsOriginationWithoutCa(),
+        new Egw112ServiceEntryNeedsAddresses(),
+        new ValidatorRule<ServiceEntry>(new ServiceEntryValidator(), RuleIds.CidrNeedsNoneOrStatic, RuleIds.DnsResolutionWildcardHost,
+            RuleIds.EndpointsInconsistent, RuleIds.MultiHostNeedsHttpOrTls, RuleIds.InvalidPorts),
+        new ValidatorRule<Gateway>(new GatewayValidator(), RuleIds.InvalidPorts, RuleIds.GatewayServerTls),
+        new ValidatorRule<VirtualService>(new VirtualServiceValidator(), RuleIds.TlsRouteMatch),
+        new ValidatorRule<DestinationRule>(new DestinationRuleValidator(), RuleIds.DestinationRuleTlsSettings),
     ];
 }
