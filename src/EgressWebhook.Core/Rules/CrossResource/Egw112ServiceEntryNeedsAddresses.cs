@@ -27,9 +27,9 @@ internal sealed class Egw112ServiceEntryNeedsAddresses : IEgressRule
             var port = se.Spec.Ports[i];
             if (string.IsNullOrEmpty(port.Protocol) || Protocols.Is(port.Protocol, Protocols.Tcp))
             {
-                var protocol = string.IsNullOrEmpty(port.Protocol) ? "unset protocol" : port.Protocol;
+                var what = string.IsNullOrEmpty(port.Protocol) ? $"port {port.Number} (protocol unset)" : $"{port.Protocol} port {port.Number}";
                 context.Report(RuleIds.ServiceEntryNeedsAddresses, Severity.Warning, se, $"spec.ports[{i}]",
-                    $"port {port.Number} ({protocol}) has no addresses and DNS auto-allocation is off; set spec.addresses or the protocol");
+                    $"{what} without addresses claims port {port.Number} on every IP (DNS auto-allocation off); set spec.addresses");
             }
         }
     }

@@ -49,13 +49,13 @@ internal sealed class DestinationRuleValidator : AbstractValidator<DestinationRu
             if (string.IsNullOrEmpty(tls.ClientCertificate))
             {
                 context.AddFailure(Failures.Error(RuleIds.DestinationRuleTlsSettings, $"{path}.ClientCertificate",
-                    $"{target} without credentialName needs clientCertificate; set it with privateKey, or use credentialName"));
+                    $"{target} has neither clientCertificate nor credentialName; set one of them"));
             }
 
             if (string.IsNullOrEmpty(tls.PrivateKey))
             {
                 context.AddFailure(Failures.Error(RuleIds.DestinationRuleTlsSettings, $"{path}.PrivateKey",
-                    $"{target} without credentialName needs privateKey; set it with clientCertificate, or use credentialName"));
+                    $"{target} has neither privateKey nor credentialName; set one of them"));
             }
         }
 

@@ -94,7 +94,7 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
             var files = FileFields(tls);
             if (!ServerTlsModes.IsPassthrough(tls.EffectiveMode) || files.Count > 0)
             {
-                var what = files.Count > 0 ? string.Join(", ", files) : $"mode {tls.EffectiveMode}";
+                var what = files.Count > 0 ? "certificate files" : $"mode {tls.EffectiveMode}";
                 context.AddFailure(Failures.Error(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
                     $"plain {endpoint} has TLS settings ({what}); use protocol HTTPS, or keep only tls.httpsRedirect"));
             }
@@ -119,7 +119,7 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
         {
             var field = !string.IsNullOrEmpty(tls.CredentialName) ? "CredentialName" : "CredentialNames";
             context.AddFailure(Failures.Warning(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls.{field}",
-                $"{endpoint} sets credentialName without tls.mode, so it is PASSTHROUGH and ignores it; set mode SIMPLE or MUTUAL"));
+                $"{endpoint}: credentialName without tls.mode is ignored (mode defaults to PASSTHROUGH); set mode SIMPLE"));
             return;
         }
 

@@ -59,7 +59,7 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
             if (HostName.IsWildcard(spec.Hosts[i]))
             {
                 context.AddFailure(Failures.Error(RuleIds.DnsResolutionWildcardHost, $"Spec.Hosts[{i}]",
-                    $"wildcard host {spec.Hosts[i]} cannot be resolved with resolution {resolution} and no endpoints; use resolution NONE or add endpoints"));
+                    $"{resolution} cannot resolve wildcard host {spec.Hosts[i]} (no endpoints); use resolution NONE or add endpoints"));
             }
         }
     }
