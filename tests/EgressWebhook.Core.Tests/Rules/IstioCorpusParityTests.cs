@@ -50,6 +50,24 @@ public sealed class IstioCorpusParityTests
         Assert.All(findings, f => Assert.Equal(Severity.Warning, f.Severity));
     }
 
+    /// <summary>The TLS-origination walkthroughs the corpus marks as warning-only for IST0128/IST0129.</summary>
+    [Theory]
+    [InlineData("docs/egress-tls-origination/02-tls-origination-sidecar-se-targetport-dr.yaml", 1)]
+    [InlineData("docs/egress-gateway-tls-origination/01-tls-origination-se-gw-dr-vs-dr.yaml", 1)]
+    [InlineData("samples/egress-rule-google-apis.yaml", 1)]
+    [InlineData("docs/egress-tls-origination/03-mtls-origination-sidecar.yaml", 0)]
+    [InlineData("docs/egress-gateway-tls-origination/03-mtls-origination-k8s-svc-gw-dr-vs-dr.yaml", 1)]
+    public void CheckAll_TlsOriginationWalkthrough_WarnsEgw111(string path, int expected)
+    {
+        var file = Corpus.Files.Single(f => f.Path == path);
+
+        var findings = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), EgressPolicy.Default).Findings
+            .Where(f => f.Rule == RuleIds.TlsOriginationWithoutCa).ToList();
+
+        Assert.Equal(expected, findings.Count);
+        Assert.All(findings, f => Assert.Equal(Severity.Warning, f.Severity));
+    }
+
     /// <summary>Istio's per-resource rejections (<c>_err</c> of each object) that one of our rules covers.
     /// The others are outside the catalogue (required fields, selectors, host syntax, DNS_ROUND_ROBIN endpoint
     /// count, load-balancer warmup) and must not be reported as one of our per-object errors either.</summary>
