@@ -24,7 +24,13 @@ public static class DestinationRuleTls
 
         for (var s = 0; s < spec.Subsets.Count; s++)
         {
-            foreach (var block in Blocks($"spec.subsets[{s}].trafficPolicy", spec.Subsets[s].TrafficPolicy, spec.Subsets[s].Name))
+            // a "~" list item decodes to null
+            if (spec.Subsets[s] is not { } subset)
+            {
+                continue;
+            }
+
+            foreach (var block in Blocks($"spec.subsets[{s}].trafficPolicy", subset.TrafficPolicy, subset.Name))
             {
                 yield return block;
             }
@@ -45,8 +51,7 @@ public static class DestinationRuleTls
 
         for (var i = 0; i < policy.PortLevelSettings.Count; i++)
         {
-            var level = policy.PortLevelSettings[i];
-            if (level.Tls is { } portTls)
+            if (policy.PortLevelSettings[i] is { Tls: { } portTls } level)
             {
                 yield return new ClientTlsBlock($"{prefix}.portLevelSettings[{i}].tls", portTls, level.Port?.Number, subset);
             }

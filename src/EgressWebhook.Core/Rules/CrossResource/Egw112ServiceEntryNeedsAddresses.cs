@@ -24,8 +24,8 @@ internal sealed class Egw112ServiceEntryNeedsAddresses : IEgressRule
 
         for (var i = 0; i < se.Spec.Ports.Count; i++)
         {
-            var port = se.Spec.Ports[i];
-            if (string.IsNullOrEmpty(port.Protocol) || Protocols.Is(port.Protocol, Protocols.Tcp))
+            // a "~" list item decodes to null
+            if (se.Spec.Ports[i] is { } port && (string.IsNullOrEmpty(port.Protocol) || Protocols.Is(port.Protocol, Protocols.Tcp)))
             {
                 var what = string.IsNullOrEmpty(port.Protocol) ? $"port {port.Number} (protocol unset)" : $"{port.Protocol} port {port.Number}";
                 context.Report(RuleIds.ServiceEntryNeedsAddresses, Severity.Warning, se, $"spec.ports[{i}]",

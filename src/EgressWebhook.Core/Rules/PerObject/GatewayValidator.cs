@@ -21,7 +21,12 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
             var names = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var i = 0; i < spec.Servers.Count; i++)
             {
-                var server = spec.Servers[i];
+                // a "~" list item decodes to null; it has nothing to check
+                if (spec.Servers[i] is not { } server)
+                {
+                    continue;
+                }
+
                 CheckPort(server, i, names, context);
                 CheckTls(server, i, context);
             }

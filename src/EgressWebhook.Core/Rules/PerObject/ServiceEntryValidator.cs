@@ -36,7 +36,7 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
             return;
         }
 
-        var index = IndexOf(spec.Addresses, IpAddresses.IsCidr);
+        var index = IndexOf(spec.Addresses, a => a is not null && IpAddresses.IsCidr(a));
         if (index >= 0)
         {
             context.AddFailure(Failures.Error(RuleIds.CidrNeedsNoneOrStatic, "Spec.Resolution",
@@ -56,10 +56,10 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
 
         for (var i = 0; i < spec.Hosts.Count; i++)
         {
-            if (HostName.IsWildcard(spec.Hosts[i]))
+            if (spec.Hosts[i] is { } host && HostName.IsWildcard(host))
             {
                 context.AddFailure(Failures.Error(RuleIds.DnsResolutionWildcardHost, $"Spec.Hosts[{i}]",
-                    $"{resolution} cannot resolve wildcard host {spec.Hosts[i]} (no endpoints); use resolution NONE or add endpoints"));
+                    $"{resolution} cannot resolve wildcard host {host} (no endpoints); use resolution NONE or add endpoints"));
             }
         }
     }
@@ -81,10 +81,15 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
             return;
         }
 
-        var portNames = spec.Ports.Select(p => p.Name ?? "").Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
+        var portNames = spec.Ports.Select(p => p?.Name ?? "").Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < spec.Endpoints.Count; i++)
         {
-            var endpoint = spec.Endpoints[i];
+            // a "~" list item decodes to null; it has nothing to check
+            if (spec.Endpoints[i] is not { } endpoint)
+            {
+                continue;
+            }
+
             var address = endpoint.Address ?? "";
             var unix = IpAddresses.IsUnixSocket(address);
             if (resolution == Resolutions.Static && !unix && !IpAddresses.IsIp(address))
@@ -122,7 +127,11 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
 
         for (var i = 0; i < spec.Ports.Count; i++)
         {
-            var port = spec.Ports[i];
+            if (spec.Ports[i] is not { } port)
+            {
+                continue;
+            }
+
             if (!Protocols.IsHttp(port.Protocol) && !Protocols.IsTls(port.Protocol))
             {
                 var protocol = string.IsNullOrEmpty(port.Protocol) ? "unset" : port.Protocol;
@@ -140,7 +149,11 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < spec.Ports.Count; i++)
         {
-            var port = spec.Ports[i];
+            if (spec.Ports[i] is not { } port)
+            {
+                continue;
+            }
+
             if (port.Number is < 1 or > MaxPort)
             {
                 context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Number",

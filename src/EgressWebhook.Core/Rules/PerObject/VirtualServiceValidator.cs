@@ -17,11 +17,17 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
     {
         RuleFor(vs => vs).Custom((vs, context) =>
         {
-            var hosts = vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).ToList();
-            var shownHosts = vs.Spec.Hosts.Count == 0 ? "none" : Failures.List(vs.Spec.Hosts);
+            // "~" list items decode to null and are skipped
+            var written = vs.Spec.Hosts.Where(h => h is not null).ToList();
+            var hosts = written.ConvertAll(h => HostName.Resolve(h, vs.Namespace));
+            var shownHosts = written.Count == 0 ? "none" : Failures.List(written);
             for (var i = 0; i < vs.Spec.Tls.Count; i++)
             {
-                var rule = vs.Spec.Tls[i];
+                if (vs.Spec.Tls[i] is not { } rule)
+                {
+                    continue;
+                }
+
                 if (rule.Match.Count == 0)
                 {
                     context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match",
@@ -31,7 +37,11 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
 
                 for (var j = 0; j < rule.Match.Count; j++)
                 {
-                    var match = rule.Match[j];
+                    if (rule.Match[j] is not { } match)
+                    {
+                        continue;
+                    }
+
                     if (match.SniHosts.Count == 0)
                     {
                         context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts",
@@ -41,8 +51,7 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
 
                     for (var k = 0; k < match.SniHosts.Count; k++)
                     {
-                        var sni = match.SniHosts[k];
-                        if (IpAddresses.IsIp(sni))
+                        if (match.SniHosts[k] is not { } sni || IpAddresses.IsIp(sni))
                         {
                             continue;
                         }
