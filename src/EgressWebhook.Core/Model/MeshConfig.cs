@@ -31,10 +31,14 @@ public sealed record MeshConfig : EgressObject
     [JsonIgnore]
     public string EffectiveOutboundPolicy => OutboundPolicies.Parse(OutboundTrafficPolicy?.Mode) ?? OutboundPolicies.AllowAny;
 
-    /// <summary>Whether the DNS proxy allocates addresses to ServiceEntries without <c>addresses</c>.</summary>
+    /// <summary>Whether the DNS proxy allocates addresses to ServiceEntries without <c>addresses</c>: it needs
+    /// both <c>ISTIO_META_DNS_CAPTURE</c> and <c>ISTIO_META_DNS_AUTO_ALLOCATE</c> (the allocation is served by the
+    /// DNS proxy, which only runs with capture on; Istio's IST0134 analyzer reads both).</summary>
     [JsonIgnore]
-    public bool DnsAutoAllocate =>
-        DefaultConfig?.ProxyMetadata.TryGetValue("ISTIO_META_DNS_AUTO_ALLOCATE", out var v) == true &&
+    public bool DnsAutoAllocate => ProxyMetadataIsTrue("ISTIO_META_DNS_CAPTURE") && ProxyMetadataIsTrue("ISTIO_META_DNS_AUTO_ALLOCATE");
+
+    private bool ProxyMetadataIsTrue(string key) =>
+        DefaultConfig?.ProxyMetadata.TryGetValue(key, out var v) == true &&
         string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
 }
 

@@ -1,4 +1,6 @@
+using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules.CrossResource;
+using EgressWebhook.Core.Rules.PerObject;
 
 namespace EgressWebhook.Core.Rules;
 
@@ -12,6 +14,13 @@ public static class RuleCatalog
         new Egw108DuplicateMeshVirtualService(),
         new Egw109ConflictingGateways(),
         new Egw110ConflictingServiceEntryProtocol(),
+        new Egw111TlsOriginationWithoutCa(),
+        new Egw112ServiceEntryNeedsAddresses(),
         new Egw113IncompleteEgressChain(),
+        new ValidatorRule<ServiceEntry>(new ServiceEntryValidator(), RuleIds.CidrNeedsNoneOrStatic, RuleIds.DnsResolutionWildcardHost,
+            RuleIds.EndpointsInconsistent, RuleIds.MultiHostNeedsHttpOrTls, RuleIds.InvalidPorts),
+        new ValidatorRule<Gateway>(new GatewayValidator(), RuleIds.InvalidPorts, RuleIds.GatewayServerTls),
+        new ValidatorRule<VirtualService>(new VirtualServiceValidator(), RuleIds.TlsRouteMatch),
+        new ValidatorRule<DestinationRule>(new DestinationRuleValidator(), RuleIds.DestinationRuleTlsSettings),
     ];
 }

@@ -1,0 +1,70 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using FluentValidation;
+
+namespace EgressWebhook.Core.Rules.PerObject;
+
+/// <summary>Single-object checks of a VirtualService: EGW207 (TLS routes must match on SNI hosts the
+/// VirtualService owns).</summary>
+/// <remarks>A <c>tls</c> rule is selected by SNI: without a match, or a match without <c>sniHosts</c>, it can never
+/// apply, and an SNI host outside the VirtualService's <c>hosts</c> is not routed by it. Istio rejects all three.
+/// Host names are resolved in the VirtualService's namespace before <see cref="HostName.SubsetOf"/>
+/// (a short name <c>foo</c> is <c>foo.&lt;ns&gt;.svc.cluster.local</c> on both sides). An SNI host that is an IP
+/// address is only a warning in Istio and is not checked here.</remarks>
+internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService>
+{
+    public VirtualServiceValidator()
+    {
+        RuleFor(vs => vs).Custom((vs, context) =>
+        {
+            // "~" list items decode to null and are skipped
+            var written = vs.Spec.Hosts.Where(h => h is not null).ToList();
+            var hosts = written.ConvertAll(h => HostName.Resolve(h, vs.Namespace));
+            var shownHosts = written.Count == 0 ? "none" : Failures.List(written);
+            for (var i = 0; i < vs.Spec.Tls.Count; i++)
+            {
+                if (vs.Spec.Tls[i] is not { } rule)
+                {
+                    continue;
+                }
+
+                if (rule.Match.Count == 0)
+                {
+                    context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match",
+                        $"tls rule has no match, so it never applies; add a match with sniHosts from the hosts ({shownHosts})"));
+                    continue;
+                }
+
+                for (var j = 0; j < rule.Match.Count; j++)
+                {
+                    if (rule.Match[j] is not { } match)
+                    {
+                        continue;
+                    }
+
+                    if (match.SniHosts.Count == 0)
+                    {
+                        context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts",
+                            $"tls match has no sniHosts, so it never applies; add sniHosts from the hosts ({shownHosts})"));
+                        continue;
+                    }
+
+                    for (var k = 0; k < match.SniHosts.Count; k++)
+                    {
+                        if (match.SniHosts[k] is not { } sni || IpAddresses.IsIp(sni))
+                        {
+                            continue;
+                        }
+
+                        var resolved = HostName.Resolve(sni, vs.Namespace);
+                        if (!hosts.Exists(h => HostName.SubsetOf(resolved, h)))
+                        {
+                            context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts[{k}]",
+                                $"sniHost {sni} is not within the VirtualService hosts ({shownHosts}); add it to hosts or fix the SNI"));
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
