@@ -14,9 +14,9 @@ public sealed record DestinationRuleSpec
 
     public TrafficPolicy? TrafficPolicy { get; init; }
 
-    public IReadOnlyList<Subset> Subsets { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<Subset> Subsets { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> ExportTo { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> ExportTo { get; init => field = NullSafe.List(value); } = [];
 
     public WorkloadSelector? WorkloadSelector { get; init; }
 }
@@ -25,7 +25,7 @@ public sealed record TrafficPolicy
 {
     public ClientTlsSettings? Tls { get; init; }
 
-    public IReadOnlyList<PortTrafficPolicy> PortLevelSettings { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<PortTrafficPolicy> PortLevelSettings { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record PortTrafficPolicy
@@ -39,7 +39,7 @@ public sealed record Subset
 {
     public string Name { get; init => field = value ?? ""; } = "";
 
-    public IReadOnlyDictionary<string, string> Labels { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+    public IReadOnlyDictionary<string, string> Labels { get; init => field = NullSafe.Map(value, ObjectMeta.EmptyMap); } = ObjectMeta.EmptyMap;
 
     public TrafficPolicy? TrafficPolicy { get; init; }
 }
@@ -57,7 +57,7 @@ public sealed record ClientTlsSettings
 
     public string? CredentialName { get; init; }
 
-    public IReadOnlyList<string> SubjectAltNames { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> SubjectAltNames { get; init => field = NullSafe.List(value); } = [];
 
     public string? Sni { get; init; }
 

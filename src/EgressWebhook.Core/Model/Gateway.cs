@@ -10,9 +10,9 @@ public sealed record Gateway : IstioObject<GatewaySpec>
 
 public sealed record GatewaySpec
 {
-    public IReadOnlyDictionary<string, string> Selector { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+    public IReadOnlyDictionary<string, string> Selector { get; init => field = NullSafe.Map(value, ObjectMeta.EmptyMap); } = ObjectMeta.EmptyMap;
 
-    public IReadOnlyList<GatewayServer> Servers { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<GatewayServer> Servers { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record GatewayServer
@@ -21,7 +21,7 @@ public sealed record GatewayServer
 
     public string? Bind { get; init; }
 
-    public IReadOnlyList<string> Hosts { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Hosts { get; init => field = NullSafe.List(value); } = [];
 
     public ServerTlsSettings? Tls { get; init; }
 
@@ -43,9 +43,9 @@ public sealed record ServerTlsSettings
 
     public string? CredentialName { get; init; }
 
-    public IReadOnlyList<string> CredentialNames { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> CredentialNames { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> SubjectAltNames { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> SubjectAltNames { get; init => field = NullSafe.List(value); } = [];
 
     [JsonIgnore]
     public string EffectiveMode => string.IsNullOrEmpty(Mode) ? ServerTlsModes.Passthrough : Mode;

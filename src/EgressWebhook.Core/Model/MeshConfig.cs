@@ -16,11 +16,11 @@ public sealed record MeshConfig : EgressObject
 
     public string? RootNamespace { get; init; }
 
-    public IReadOnlyList<string> DefaultServiceExportTo { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> DefaultServiceExportTo { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> DefaultVirtualServiceExportTo { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> DefaultVirtualServiceExportTo { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> DefaultDestinationRuleExportTo { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> DefaultDestinationRuleExportTo { get; init => field = NullSafe.List(value); } = [];
 
     public ProxyConfig? DefaultConfig { get; init; }
 
@@ -44,5 +44,5 @@ public sealed record MeshConfig : EgressObject
 
 public sealed record ProxyConfig
 {
-    public IReadOnlyDictionary<string, string> ProxyMetadata { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+    public IReadOnlyDictionary<string, string> ProxyMetadata { get; init => field = NullSafe.Map(value, ObjectMeta.EmptyMap); } = ObjectMeta.EmptyMap;
 }

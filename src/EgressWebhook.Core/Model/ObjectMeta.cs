@@ -8,9 +8,9 @@ public sealed record ObjectMeta
     /// <summary>Filled by the decoder: <c>default</c> offline, the request's namespace in admission.</summary>
     public string? Namespace { get; init; }
 
-    public IReadOnlyDictionary<string, string> Labels { get; init => field = value ?? EmptyMap; } = EmptyMap;
+    public IReadOnlyDictionary<string, string> Labels { get; init => field = NullSafe.Map(value, EmptyMap); } = EmptyMap;
 
-    public IReadOnlyDictionary<string, string> Annotations { get; init => field = value ?? EmptyMap; } = EmptyMap;
+    public IReadOnlyDictionary<string, string> Annotations { get; init => field = NullSafe.Map(value, EmptyMap); } = EmptyMap;
 
     public string? ResourceVersion { get; init; }
 
@@ -18,7 +18,7 @@ public sealed record ObjectMeta
 
     public long? Generation { get; init; }
 
-    public IReadOnlyList<OwnerReference> OwnerReferences { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<OwnerReference> OwnerReferences { get; init => field = NullSafe.List(value); } = [];
 
     internal static readonly IReadOnlyDictionary<string, string> EmptyMap = new Dictionary<string, string>();
 }

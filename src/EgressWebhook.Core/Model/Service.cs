@@ -15,9 +15,9 @@ public sealed record ServiceSpec
 {
     public string? Type { get; init; }
 
-    public IReadOnlyDictionary<string, string> Selector { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+    public IReadOnlyDictionary<string, string> Selector { get; init => field = NullSafe.Map(value, ObjectMeta.EmptyMap); } = ObjectMeta.EmptyMap;
 
-    public IReadOnlyList<ServicePort> Ports { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<ServicePort> Ports { get; init => field = NullSafe.List(value); } = [];
 
     public string? ExternalName { get; init; }
 }

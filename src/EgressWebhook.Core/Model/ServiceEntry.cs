@@ -13,11 +13,11 @@ public sealed record ServiceEntry : IstioObject<ServiceEntrySpec>
 
 public sealed record ServiceEntrySpec
 {
-    public IReadOnlyList<string> Hosts { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Hosts { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> Addresses { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Addresses { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<ServicePortSpec> Ports { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<ServicePortSpec> Ports { get; init => field = NullSafe.List(value); } = [];
 
     /// <summary>One of <see cref="Locations"/>; null means MESH_EXTERNAL.</summary>
     public string? Location { get; init; }
@@ -25,13 +25,13 @@ public sealed record ServiceEntrySpec
     /// <summary>One of <see cref="Resolutions"/>; null means NONE. Unknown values are kept.</summary>
     public string? Resolution { get; init; }
 
-    public IReadOnlyList<WorkloadEntrySpec> Endpoints { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<WorkloadEntrySpec> Endpoints { get; init => field = NullSafe.List(value); } = [];
 
     public WorkloadSelector? WorkloadSelector { get; init; }
 
-    public IReadOnlyList<string> ExportTo { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> ExportTo { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> SubjectAltNames { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> SubjectAltNames { get; init => field = NullSafe.List(value); } = [];
 
     /// <summary>Resolution with Istio's default applied.</summary>
     [JsonIgnore]
@@ -58,9 +58,9 @@ public sealed record WorkloadEntrySpec
 {
     public string? Address { get; init; }
 
-    public IReadOnlyDictionary<string, int> Ports { get; init => field = value ?? EmptyPorts; } = EmptyPorts;
+    public IReadOnlyDictionary<string, int> Ports { get; init => field = NullSafe.Map(value, EmptyPorts); } = EmptyPorts;
 
-    public IReadOnlyDictionary<string, string> Labels { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+    public IReadOnlyDictionary<string, string> Labels { get; init => field = NullSafe.Map(value, ObjectMeta.EmptyMap); } = ObjectMeta.EmptyMap;
 
     public string? Network { get; init; }
 
@@ -73,15 +73,15 @@ public sealed record WorkloadEntrySpec
 
 public sealed record WorkloadSelector
 {
-    public IReadOnlyDictionary<string, string> Labels { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+    public IReadOnlyDictionary<string, string> Labels { get; init => field = NullSafe.Map(value, ObjectMeta.EmptyMap); } = ObjectMeta.EmptyMap;
 
     /// <summary>DestinationRule's selector field name.</summary>
-    public IReadOnlyDictionary<string, string> MatchLabels { get; init => field = value ?? ObjectMeta.EmptyMap; } = ObjectMeta.EmptyMap;
+    public IReadOnlyDictionary<string, string> MatchLabels { get; init => field = NullSafe.Map(value, ObjectMeta.EmptyMap); } = ObjectMeta.EmptyMap;
 }
 
 public sealed record ServiceEntryStatus
 {
-    public IReadOnlyList<AllocatedAddress> Addresses { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<AllocatedAddress> Addresses { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record AllocatedAddress

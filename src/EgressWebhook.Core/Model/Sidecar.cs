@@ -10,7 +10,7 @@ public sealed record SidecarSpec
 {
     public WorkloadSelector? WorkloadSelector { get; init; }
 
-    public IReadOnlyList<IstioEgressListener> Egress { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<IstioEgressListener> Egress { get; init => field = NullSafe.List(value); } = [];
 
     public OutboundTrafficPolicy? OutboundTrafficPolicy { get; init; }
 }
@@ -21,7 +21,7 @@ public sealed record IstioEgressListener
 
     public string? Bind { get; init; }
 
-    public IReadOnlyList<string> Hosts { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Hosts { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record OutboundTrafficPolicy

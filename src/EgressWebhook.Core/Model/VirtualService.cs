@@ -10,30 +10,30 @@ public sealed record VirtualService : IstioObject<VirtualServiceSpec>
 
 public sealed record VirtualServiceSpec
 {
-    public IReadOnlyList<string> Hosts { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Hosts { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> Gateways { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Gateways { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<HttpRoute> Http { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<HttpRoute> Http { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<TlsRoute> Tls { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<TlsRoute> Tls { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<TcpRoute> Tcp { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<TcpRoute> Tcp { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<string> ExportTo { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> ExportTo { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record HttpRoute
 {
     public string? Name { get; init; }
 
-    public IReadOnlyList<HttpMatchRequest> Match { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<HttpMatchRequest> Match { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<HttpRouteDestination> Route { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<HttpRouteDestination> Route { get; init => field = NullSafe.List(value); } = [];
 
     public Destination? Mirror { get; init; }
 
-    public IReadOnlyList<HttpMirrorPolicy> Mirrors { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<HttpMirrorPolicy> Mirrors { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record HttpMatchRequest
@@ -42,7 +42,7 @@ public sealed record HttpMatchRequest
 
     public int? Port { get; init; }
 
-    public IReadOnlyList<string> Gateways { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Gateways { get; init => field = NullSafe.List(value); } = [];
 
     public string? SourceNamespace { get; init; }
 }
@@ -61,14 +61,14 @@ public sealed record HttpMirrorPolicy
 
 public sealed record TlsRoute
 {
-    public IReadOnlyList<TlsMatchAttributes> Match { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<TlsMatchAttributes> Match { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<RouteDestination> Route { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<RouteDestination> Route { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record TlsMatchAttributes
 {
-    public IReadOnlyList<string> SniHosts { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> SniHosts { get; init => field = NullSafe.List(value); } = [];
 
     /// <summary>Proto field name <c>sni_hosts</c>, which protobuf JSON parsing accepts as an alias
     /// (older Istio docs use it). Read only; it folds into <see cref="SniHosts"/>.</summary>
@@ -88,23 +88,23 @@ public sealed record TlsMatchAttributes
 
     public int? Port { get; init; }
 
-    public IReadOnlyList<string> Gateways { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Gateways { get; init => field = NullSafe.List(value); } = [];
 
     public string? SourceNamespace { get; init; }
 }
 
 public sealed record TcpRoute
 {
-    public IReadOnlyList<L4MatchAttributes> Match { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<L4MatchAttributes> Match { get; init => field = NullSafe.List(value); } = [];
 
-    public IReadOnlyList<RouteDestination> Route { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<RouteDestination> Route { get; init => field = NullSafe.List(value); } = [];
 }
 
 public sealed record L4MatchAttributes
 {
     public int? Port { get; init; }
 
-    public IReadOnlyList<string> Gateways { get; init => field = value ?? []; } = [];
+    public IReadOnlyList<string> Gateways { get; init => field = NullSafe.List(value); } = [];
 
     public string? SourceNamespace { get; init; }
 }
