@@ -1,0 +1,72 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Rules.CrossResource;
+
+/// <summary>EGW101: a route or mirror destination host (<c>http/tls/tcp[].route[]</c>, <c>http[].mirror</c>,
+/// <c>http[].mirrors[]</c>) resolves to no ServiceEntry or Service the client can see (Istio IST0101, Kiali KIA1101).</summary>
+/// <remarks>The client namespace is the VirtualService's. A leg bound to <c>mesh</c> runs in sidecars: exportTo and
+/// the namespace's Sidecar egress hosts decide visibility, and its outbound mode the severity. A leg bound only to
+/// Gateways runs in the gateway workload, which no Sidecar scopes: exportTo alone decides, with the mesh-wide mode.
+/// Under REGISTRY_ONLY the traffic goes to BlackHoleCluster (error); under ALLOW_ANY to PassthroughCluster (warning).</remarks>
+internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
+{
+    public IReadOnlyList<string> Ids { get; } = [RuleIds.DestinationHostNotRegistered];
+
+    public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
+
+    public void Check(EgressObject subject, RuleContext context)
+    {
+        if (subject is not VirtualService vs)
+        {
+            return;
+        }
+
+        foreach (var d in RouteDestinations.Of(vs))
+        {
+            var scope = context.ScopeOf(vs, d.Gateways);
+            var targets = context.ResolveDestination(d.Host, scope);
+            if (targets.Found)
+            {
+                continue;
+            }
+
+            var what = d.IsMirror ? "mirror" : "destination";
+            var ns = scope.ClientNamespace;
+            string message;
+            IEnumerable<ObjectRef> related;
+            if (targets.HiddenBySidecar.Count > 0)
+            {
+                var sidecar = context.ScopingSidecar(ns);
+                var se = targets.HiddenBySidecar[0];
+                message = $"{what} {d.Host}: egress hosts of Sidecar {sidecar?.Ref.ToString() ?? "?"} exclude {se.Ref}; " +
+                          $"add \"{se.Namespace}/{d.Host}\" to them";
+                related = sidecar is null ? [se.Ref] : [se.Ref, sidecar.Ref];
+            }
+            else if (targets.HiddenByExportTo.Count > 0)
+            {
+                var se = targets.HiddenByExportTo[0];
+                message = $"{what} {d.Host}: {se.Ref} is not exported to namespace {ns}; add {ns} to its exportTo";
+                related = [se.Ref];
+            }
+            else if (targets.HiddenServices.Count > 0)
+            {
+                var svc = targets.HiddenServices[0];
+                message = $"{what} {d.Host}: {svc.Ref} is not visible to namespace {ns} (exportTo annotation or Sidecar); export it";
+                related = [svc.Ref];
+            }
+            else
+            {
+                message = $"{what} {d.Host} matches no ServiceEntry or Service visible to {ns} ({scope.FallbackCluster}); add a ServiceEntry";
+                related = [];
+            }
+
+            context.Report(RuleIds.DestinationHostNotRegistered, scope.ErrorIfRegistryOnly, vs, Registry.HostPath(d), message, related);
+        }
+    }
+
+    /// <summary>VirtualServices routing to a host the changed ServiceEntry or Service declares.</summary>
+    public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
+        Registry.VirtualServicesRoutingToRegistryObject(changed, view);
+}
