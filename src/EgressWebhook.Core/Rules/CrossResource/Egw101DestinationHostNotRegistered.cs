@@ -32,7 +32,7 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
                 continue;
             }
 
-            var what = d.IsMirror ? "mirror" : "destination";
+            var what = d.IsMirror ? "mirror " : "";
             var ns = scope.ClientNamespace;
             string message;
             IEnumerable<ObjectRef> related;
@@ -40,25 +40,26 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
             {
                 var sidecar = context.ScopingSidecar(ns);
                 var se = targets.HiddenBySidecar[0];
-                message = $"{what} {d.Host}: egress hosts of Sidecar {sidecar?.Ref.ToString() ?? "?"} exclude {se.Ref}; " +
-                          $"add \"{se.Namespace}/{d.Host}\" to them";
+                message = $"{what}{d.Host}: {(sidecar is null ? "Sidecar" : $"Sidecar {sidecar.Namespace}")} egress hosts exclude ServiceEntry {se.Namespace}/{se.Name}; " +
+                          $"add \"{se.Namespace}/{d.Host}\"";
                 related = sidecar is null ? [se.Ref] : [se.Ref, sidecar.Ref];
             }
             else if (targets.HiddenByExportTo.Count > 0)
             {
                 var se = targets.HiddenByExportTo[0];
-                message = $"{what} {d.Host}: {se.Ref} is not exported to namespace {ns}; add {ns} to its exportTo";
+                message = $"{what}{d.Host}: {se.Ref} is not exported to {ns}; add {ns} to its exportTo";
                 related = [se.Ref];
             }
             else if (targets.HiddenServices.Count > 0)
             {
                 var svc = targets.HiddenServices[0];
-                message = $"{what} {d.Host}: {svc.Ref} is not visible to namespace {ns} (exportTo annotation or Sidecar); export it";
+                message = $"{what}{d.Host}: {svc.Ref} is hidden from {ns} (exportTo annotation or Sidecar); make it visible";
                 related = [svc.Ref];
             }
             else
             {
-                message = $"{what} {d.Host} matches no ServiceEntry or Service visible to {ns} ({scope.FallbackCluster}); add a ServiceEntry";
+                var fix = HostName.IsClusterLocal(d.Host) ? "fix the host or create the Service" : "add a ServiceEntry";
+                message = $"{what}{d.Host}: no ServiceEntry or Service visible to {ns} ({scope.FallbackCluster}); {fix}";
                 related = [];
             }
 

@@ -65,7 +65,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
                 var dr = onPath[0];
                 var names = dr.Spec.Subsets.Count == 0 ? "none" : string.Join(", ", dr.Spec.Subsets.Select(s => s.Name).Take(4));
                 context.Report(RuleIds.SubsetNotFound, Severity.Error, vs, path,
-                    $"subset {subset} of {d.Host} is not in {dr.Ref} (subsets: {names}); add it there", onPath.Select(r => r.Ref));
+                    $"subset {subset} is not in {dr.Ref} (subsets: {names}), first on the lookup path; add it there", onPath.Select(r => r.Ref));
                 continue;
             }
 
@@ -73,14 +73,14 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             if (elsewhere.Count > 0)
             {
                 context.Report(RuleIds.SubsetNotFound, Severity.Error, vs, path,
-                    $"subset {subset} of {d.Host}: {elsewhere[0].Ref} is not on the DR lookup path of {vs.Namespace}; move or export it",
+                    $"subset {subset} is only in {elsewhere[0].Ref}, off the lookup path of {vs.Namespace}; move it to {HostName.NamespaceOf(d.Host) ?? vs.Namespace}",
                     elsewhere.Select(r => r.Ref));
             }
             else
             {
                 // with no DestinationRule in the view at all the input simply lacks them: absence proves nothing
                 context.Report(RuleIds.SubsetNotFound, context.View.HasAny(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
-                    $"subset {subset} of {d.Host} is defined by no DestinationRule visible to {vs.Namespace}; add one with that subset");
+                    $"subset {subset} of {d.Host}: no DestinationRule defines it for {vs.Namespace}; add a DestinationRule with it");
             }
         }
     }
@@ -94,7 +94,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         }
 
         context.Report(RuleIds.SubsetNotFound, Severity.Warning, dr, "spec.host",
-            $"host {host} matches no ServiceEntry or Service, so this DestinationRule applies to nothing; fix the host or add a ServiceEntry");
+            $"host {host} matches no ServiceEntry or Service, so this rule applies to nothing; fix the host or register it");
     }
 
     private static bool Defines(DestinationRule dr, string subset) => dr.Spec.Subsets.Any(s => s.Name == subset);

@@ -40,7 +40,7 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
 
             var se = targets.ServiceEntries[0];
             context.Report(RuleIds.GatewayToNoneResolutionLoop, Severity.Error, vs, Registry.HostPath(d),
-                $"{se.Ref} for {d.Host} has resolution NONE, no endpoints: Gateway {gateway.Namespace}/{gateway.Name} loops to itself; use DNS",
+                $"{se.Ref} has resolution NONE and no endpoints: the gateway forwards to itself; use DNS",
                 [se.Ref, gateway.Ref]);
         }
     }
