@@ -129,6 +129,25 @@ public sealed class CrossResourceRuleTests
     }
 
     [Fact]
+    public void Egw101_ClusterLocalHostWithoutAnyService_OnlyWarnsUnderRegistryOnly()
+    {
+        const string other = """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: other, namespace: apps}
+            spec:
+              ports: [{name: http, port: 80}]
+            """;
+        var vs = Vs("x.example.com", "istio-egressgateway.istio-system.svc.cluster.local");
+
+        var noServices = Check(RegistryOnly, vs);
+        var withServices = Check(RegistryOnly, other, vs);
+
+        Assert.Equal(Severity.Warning, Assert.Single(Of(noServices, RuleIds.DestinationHostNotRegistered)).Severity);
+        Assert.Equal(Severity.Error, Assert.Single(Of(withServices, RuleIds.DestinationHostNotRegistered)).Severity);
+    }
+
+    [Fact]
     public void Egw102_TargetPortGiven_NamesTheServicePort()
     {
         const string svc = """

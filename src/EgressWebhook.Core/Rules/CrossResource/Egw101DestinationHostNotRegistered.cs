@@ -9,7 +9,9 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// <remarks>The client namespace is the VirtualService's. A leg bound to <c>mesh</c> runs in sidecars: exportTo and
 /// the namespace's Sidecar egress hosts decide visibility, and its outbound mode the severity. A leg bound only to
 /// Gateways runs in the gateway workload, which no Sidecar scopes: exportTo alone decides, with the mesh-wide mode.
-/// Under REGISTRY_ONLY the traffic goes to BlackHoleCluster (error); under ALLOW_ANY to PassthroughCluster (warning).</remarks>
+/// Under REGISTRY_ONLY the traffic goes to BlackHoleCluster (error); under ALLOW_ANY to PassthroughCluster (warning).
+/// A cluster-local host in a view without any Service is only a warning: the input does not include the Services
+/// (an offline check of Istio manifests), so their absence proves nothing.</remarks>
 internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.DestinationHostNotRegistered];
@@ -63,7 +65,9 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
                 related = [];
             }
 
-            context.Report(RuleIds.DestinationHostNotRegistered, scope.ErrorIfRegistryOnly, vs, Registry.HostPath(d), message, related);
+            // a cluster-local host in an input without any Service: the Services are simply not part of it
+            var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning : scope.ErrorIfRegistryOnly;
+            context.Report(RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
         }
     }
 
