@@ -32,7 +32,7 @@ internal static class DanglingReferences
             }
 
             context.Report(RuleIds.DeleteLeavesDanglingReference, Severity.Warning, deleted, PathOf(deleted),
-                $"still used by {f.Object} ({f.Rule} at {f.Path}); update that VirtualService first", f.Object);
+                $"used by {f.Object} ({f.Rule} {f.Path}); fix it first", f.Object);
         }
 
         return new EgressReport(EgressEngine.Sorted(context.Findings), after.Count);

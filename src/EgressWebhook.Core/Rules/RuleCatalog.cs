@@ -9,14 +9,20 @@ public static class RuleCatalog
 {
     public static IReadOnlyList<IEgressRule> All { get; } =
     [
+        new Egw101DestinationHostNotRegistered(),
+        new Egw102DestinationPortUnknown(),
+        new Egw103VirtualServiceHostNotRegistered(),
+        new Egw104GatewayReference(),
         new Egw105PassthroughPortChain(),
         new Egw106GatewayWorkload(),
+        new Egw107SubsetNotFound(),
         new Egw108DuplicateMeshVirtualService(),
         new Egw109ConflictingGateways(),
         new Egw110ConflictingServiceEntryProtocol(),
         new Egw111TlsOriginationWithoutCa(),
         new Egw112ServiceEntryNeedsAddresses(),
         new Egw113IncompleteEgressChain(),
+        new Egw115GatewayToNoneResolutionLoop(),
         new ValidatorRule<ServiceEntry>(new ServiceEntryValidator(), RuleIds.CidrNeedsNoneOrStatic, RuleIds.DnsResolutionWildcardHost,
             RuleIds.EndpointsInconsistent, RuleIds.MultiHostNeedsHttpOrTls, RuleIds.InvalidPorts),
         new ValidatorRule<Gateway>(new GatewayValidator(), RuleIds.InvalidPorts, RuleIds.GatewayServerTls),

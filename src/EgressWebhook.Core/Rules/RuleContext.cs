@@ -100,19 +100,34 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
     }
 
     /// <summary>DestinationRules for <paramref name="host"/> on the lookup path of <paramref name="clientNamespace"/>:
-    /// the client's namespace, else the host's own namespace (cluster-local hosts), else the root namespace;
-    /// each honouring exportTo. The first namespace with a match wins.</summary>
+    /// the client's namespace, else the host's own namespace (that of a cluster-local host, and that of each
+    /// ServiceEntry visible to the client that declares the host: Istio's service namespace), else the root
+    /// namespace; each honouring exportTo. The first namespace with a match wins.</summary>
     public List<DestinationRule> DestinationRulesOnLookupPath(string host, string clientNamespace)
     {
         var all = View.DestinationRules(host);
-        var hostNamespace = HostName.NamespaceOf(host);
-        foreach (var ns in (ReadOnlySpan<string?>)[clientNamespace, hostNamespace, Mesh.EffectiveRootNamespace])
+        if (all.Count == 0)
         {
-            if (ns is null)
-            {
-                continue;
-            }
+            return [];
+        }
 
+        var path = new List<string>(4) { clientNamespace };
+        if (HostName.NamespaceOf(host) is { } hostNamespace)
+        {
+            path.Add(hostNamespace);
+        }
+
+        foreach (var m in VisibleServiceEntries(host, clientNamespace, false))
+        {
+            if (HostName.SubsetOf(host, m.Host) && !path.Contains(m.Item.Namespace))
+            {
+                path.Add(m.Item.Namespace);
+            }
+        }
+
+        path.Add(Mesh.EffectiveRootNamespace);
+        foreach (var ns in path)
+        {
             var found = all.Where(m => m.Item.Namespace == ns &&
                                        ExportTo.IsVisible(m.Item.Spec.ExportTo, ns, clientNamespace, Mesh.DefaultDestinationRuleExportTo))
                            .Select(m => m.Item).Distinct().ToList();

@@ -98,6 +98,20 @@ public sealed class SnapshotView
     /// <summary>Whether the view holds any Service (rules about gateway workloads stay silent without them).</summary>
     public bool HasServices => Snapshot.OfKind(ResourceKind.Service).Count > 0 || _added is Service;
 
+    /// <summary>Whether the view holds at least one object of <paramref name="kind"/>. Rules that report a missing
+    /// Gateway or DestinationRule use it: an input without any object of the kind says nothing about absence
+    /// (offline checks of partial manifests), so those findings are softened there.</summary>
+    public bool HasAny(ResourceKind kind)
+    {
+        if (_added is not null && _added.ResourceKind == kind)
+        {
+            return true;
+        }
+
+        var stored = Snapshot.OfKind(kind);
+        return stored.Count > 1 || (stored.Count == 1 && !IsRemoved(stored[0]));
+    }
+
     /// <summary>Whether the view knows Namespace objects at all.</summary>
     public bool HasNamespaces => Snapshot.OfKind(ResourceKind.Namespace).Count > 0 || _added is Namespace;
 

@@ -1,0 +1,83 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Rules.CrossResource;
+
+/// <summary>EGW102: a destination <c>port.number</c> is not a port number of the ServiceEntry/Service its host
+/// resolves to (IST0101 host:port), or no port is given and the target has more than one port (IST0112).</summary>
+/// <remarks>Compares ServiceEntry <c>ports[].number</c> and Service <c>ports[].port</c>, never a targetPort: a route
+/// addresses the service port, and the proxy translates to the targetPort itself. A destination the client cannot
+/// resolve at all is EGW101's; a target without ports (invalid on its own) is not judged here.</remarks>
+internal sealed class Egw102DestinationPortUnknown : IEgressRule
+{
+    public IReadOnlyList<string> Ids { get; } = [RuleIds.DestinationPortUnknown];
+
+    public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
+
+    public void Check(EgressObject subject, RuleContext context)
+    {
+        if (subject is not VirtualService vs)
+        {
+            return;
+        }
+
+        foreach (var d in RouteDestinations.Of(vs))
+        {
+            var targets = context.ResolveDestination(d.Host, context.ScopeOf(vs, d.Gateways));
+            var ports = targets.PortNumbers();
+            if (!targets.Found || ports.Count == 0)
+            {
+                continue;
+            }
+
+            if (d.Destination.Port?.Number is { } number)
+            {
+                if (!ports.Contains(number))
+                {
+                    context.Report(RuleIds.DestinationPortUnknown, Severity.Error, vs, d.Path + ".port.number",
+                        $"port {number} is not a port of {targets.DescribeTargets()} (ports: {targets.DescribePorts()}); {Fix(targets, number, ports)}",
+                        targets.Refs);
+                }
+            }
+            else if (ports.Count > 1)
+            {
+                context.Report(RuleIds.DestinationPortUnknown, Severity.Error, vs, d.Path,
+                    $"{d.Host} has several ports in {targets.DescribeTargets()} ({targets.DescribePorts()}); set destination.port.number",
+                    targets.Refs);
+            }
+        }
+    }
+
+    /// <summary>VirtualServices routing to a host the changed ServiceEntry or Service declares (a port change breaks them).</summary>
+    public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
+        Registry.VirtualServicesRoutingToRegistryObject(changed, view);
+
+    /// <summary>"use 443", naming the service port when the number given is its targetPort.</summary>
+    private static string Fix(RegistryTargets targets, int number, SortedSet<int> ports)
+    {
+        foreach (var svc in targets.Services)
+        {
+            foreach (var p in svc.Spec.Ports)
+            {
+                if (p.TargetPort == number.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    return $"{number} is the targetPort of port {p.Port}; use {p.Port}";
+                }
+            }
+        }
+
+        foreach (var se in targets.ServiceEntries)
+        {
+            foreach (var p in se.Spec.Ports)
+            {
+                if (p.TargetPort == number)
+                {
+                    return $"{number} is the targetPort of port {p.Number}; use {p.Number}";
+                }
+            }
+        }
+
+        return ports.Count == 1 ? $"use {ports.Min}" : "use one of them";
+    }
+}

@@ -1,0 +1,278 @@
+using System.Globalization;
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Rules;
+
+/// <summary>Where a VirtualService leg runs, for registry look-ups: whose view of the registry it has and
+/// which outbound mode applies to what it cannot find.</summary>
+/// <param name="ClientNamespace">The VirtualService's namespace (the catalogue's client namespace).</param>
+/// <param name="SidecarScoped">The leg runs in sidecars (bound to <c>mesh</c>), so the namespace's Sidecar
+/// egress hosts limit what it reaches; a Gateway-only leg runs in a gateway workload, which no Sidecar scopes.</param>
+/// <param name="OutboundPolicy">The client namespace's effective mode for sidecar legs, the mesh's for gateway legs.</param>
+public readonly record struct LegScope(string ClientNamespace, bool SidecarScoped, string OutboundPolicy)
+{
+    public bool IsRegistryOnly => OutboundPolicy == OutboundPolicies.RegistryOnly;
+
+    /// <summary>Error under REGISTRY_ONLY (BlackHoleCluster), else warning (PassthroughCluster).</summary>
+    public Severity ErrorIfRegistryOnly => IsRegistryOnly ? Severity.Error : Severity.Warning;
+
+    /// <summary>Where unregistered traffic of this leg goes: <c>BlackHoleCluster</c> or <c>PassthroughCluster</c>.</summary>
+    public string FallbackCluster => IsRegistryOnly ? "BlackHoleCluster" : "PassthroughCluster";
+}
+
+/// <summary>What a destination host resolves to in the registry, as one client sees it (Istio's destination-host
+/// look-up: a ServiceEntry host equal to the destination, else a visible wildcard <c>*.s</c> covering it
+/// (<see cref="HostName.SubsetOf"/>); a Kubernetes Service by its FQDN).</summary>
+public sealed class RegistryTargets
+{
+    internal RegistryTargets(IReadOnlyList<ServiceEntry> serviceEntries, IReadOnlyList<Service> services,
+        IReadOnlyList<ServiceEntry> hiddenByExportTo, IReadOnlyList<ServiceEntry> hiddenBySidecar, IReadOnlyList<Service> hiddenServices)
+    {
+        ServiceEntries = serviceEntries;
+        Services = services;
+        HiddenByExportTo = hiddenByExportTo;
+        HiddenBySidecar = hiddenBySidecar;
+        HiddenServices = hiddenServices;
+    }
+
+    /// <summary>Visible ServiceEntries, the most specific first: those declaring the host exactly, else the wildcards covering it.</summary>
+    public IReadOnlyList<ServiceEntry> ServiceEntries { get; }
+
+    /// <summary>Visible Kubernetes Services whose FQDN is the host.</summary>
+    public IReadOnlyList<Service> Services { get; }
+
+    /// <summary>ServiceEntries that declare the host but whose <c>exportTo</c> hides them from the client.</summary>
+    public IReadOnlyList<ServiceEntry> HiddenByExportTo { get; }
+
+    /// <summary>ServiceEntries exported to the client but outside its Sidecar's egress hosts.</summary>
+    public IReadOnlyList<ServiceEntry> HiddenBySidecar { get; }
+
+    /// <summary>Services with the host that the client cannot see (exportTo annotation or Sidecar).</summary>
+    public IReadOnlyList<Service> HiddenServices { get; }
+
+    /// <summary>Whether the host is registered for the client.</summary>
+    public bool Found => ServiceEntries.Count > 0 || Services.Count > 0;
+
+    /// <summary>The visible targets as references.</summary>
+    public IEnumerable<ObjectRef> Refs => ServiceEntries.Select(s => s.Ref).Concat(Services.Select(s => s.Ref));
+
+    /// <summary>Port numbers of the visible targets: ServiceEntry <c>ports[].number</c>, Service <c>ports[].port</c>
+    /// (never a targetPort: routes address the service port).</summary>
+    public SortedSet<int> PortNumbers()
+    {
+        var set = new SortedSet<int>();
+        foreach (var se in ServiceEntries)
+        {
+            foreach (var p in se.Spec.Ports)
+            {
+                if (p.Number > 0)
+                {
+                    set.Add(p.Number);
+                }
+            }
+        }
+
+        foreach (var svc in Services)
+        {
+            foreach (var p in svc.Spec.Ports)
+            {
+                if (p.Port > 0)
+                {
+                    set.Add(p.Port);
+                }
+            }
+        }
+
+        return set;
+    }
+
+    /// <summary>The visible targets' ports for a message, e.g. <c>443/TLS, 80/HTTP</c>.</summary>
+    public string DescribePorts()
+    {
+        var seen = new SortedDictionary<int, string>();
+        foreach (var se in ServiceEntries)
+        {
+            foreach (var p in se.Spec.Ports)
+            {
+                seen.TryAdd(p.Number, string.IsNullOrEmpty(p.Protocol) ? p.Number.ToString(CultureInfo.InvariantCulture) : $"{p.Number}/{p.Protocol}");
+            }
+        }
+
+        foreach (var svc in Services)
+        {
+            foreach (var p in svc.Spec.Ports)
+            {
+                seen.TryAdd(p.Port, p.Port.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        return seen.Count == 0 ? "none" : string.Join(", ", seen.Values);
+    }
+
+    /// <summary>The first visible target and how many more, e.g. <c>ServiceEntry default/cnn</c>.</summary>
+    public string DescribeTargets()
+    {
+        var refs = Refs.ToList();
+        return refs.Count switch
+        {
+            0 => "nothing",
+            1 => refs[0].ToString(),
+            _ => $"{refs[0]} (+{refs.Count - 1})",
+        };
+    }
+}
+
+/// <summary>Registry look-ups shared by the cross-resource rules: the scope a VirtualService leg runs in, what a
+/// destination host resolves to, and whether a Gateway is an egress gateway.</summary>
+public static class Registry
+{
+    /// <summary>The label Istio's egress gateway workload and Service carry (<c>istio: egressgateway</c>).</summary>
+    public const string EgressGatewayLabel = "istio";
+
+    /// <summary>Value of <see cref="EgressGatewayLabel"/> on the egress gateway.</summary>
+    public const string EgressGatewayLabelValue = "egressgateway";
+
+    /// <summary>The scope of a leg of <paramref name="vs"/> that applies to <paramref name="gateways"/> (resolved):
+    /// sidecar-scoped with the namespace's outbound mode when <c>mesh</c> is among them, else the gateway
+    /// workload's view (exportTo only) with the mesh-wide mode.</summary>
+    public static LegScope ScopeOf(this RuleContext context, VirtualService vs, IReadOnlyList<string> gateways)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(vs);
+        return gateways.Contains(GatewayRefs.Mesh)
+            ? new LegScope(vs.Namespace, true, context.OutboundPolicyFor(vs.Namespace))
+            : new LegScope(vs.Namespace, false, context.MeshOutboundPolicy);
+    }
+
+    /// <summary>Resolves a destination host (already resolved against the VirtualService's namespace) to the
+    /// ServiceEntries and Services <paramref name="scope"/> can see, keeping the ones that declare it but are hidden
+    /// (for messages).</summary>
+    public static RegistryTargets ResolveDestination(this RuleContext context, string host, LegScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var all = Covering(context.View.ServiceEntries(host), host);
+        var exported = Covering(context.VisibleServiceEntries(host, scope.ClientNamespace, false), host);
+        var visible = scope.SidecarScoped ? Covering(context.VisibleServiceEntries(host, scope.ClientNamespace, true), host) : exported;
+
+        // Istio's look-up takes an entry declaring the host exactly before any wildcard covering it
+        var exact = visible.Where(m => m.Host == host).Select(m => m.Item).Distinct().ToList();
+        var chosen = exact.Count > 0 ? exact : visible.Select(m => m.Item).Distinct().ToList();
+        // a hidden catch-all "*" entry explains nothing about this host: leave it out of the reasons
+        var hiddenByExportTo = all.Where(m => m.Host != "*").Select(m => m.Item).Except(exported.Select(m => m.Item)).Distinct().ToList();
+        var hiddenBySidecar = exported.Where(m => m.Host != "*").Select(m => m.Item).Except(visible.Select(m => m.Item)).Distinct().ToList();
+
+        var services = context.VisibleServices(host, scope.ClientNamespace, scope.SidecarScoped)
+            .Where(m => m.Host == host).Select(m => m.Item).Distinct().ToList();
+        var hiddenServices = context.View.Services(host).Where(m => m.Host == host).Select(m => m.Item)
+            .Except(services).Distinct().ToList();
+        return new RegistryTargets(chosen, services, hiddenByExportTo, hiddenBySidecar, hiddenServices);
+    }
+
+    /// <summary>Whether any ServiceEntry or Service visible to <paramref name="scope"/> has a host that intersects
+    /// <paramref name="host"/> (<see cref="HostName.Matches"/>: <c>*.wikipedia.org</c> intersects <c>www.wikipedia.org</c>).</summary>
+    public static bool IntersectsRegistry(this RuleContext context, string host, LegScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.VisibleServiceEntries(host, scope.ClientNamespace, scope.SidecarScoped).Count > 0 ||
+               context.VisibleServices(host, scope.ClientNamespace, scope.SidecarScoped).Count > 0;
+    }
+
+    /// <summary>Whether <paramref name="gateway"/> acts as an egress gateway (for <paramref name="vs"/>, when given).</summary>
+    /// <remarks>
+    /// Offline there is no pod to look at, so a Gateway counts as an egress gateway when any of these holds:
+    /// <list type="number">
+    /// <item>its selector carries <c>istio: egressgateway</c>, the label of the egress gateway Istio installs (every
+    /// egress task of Istio's documentation selects it);</item>
+    /// <item>a Service selecting its workload carries that label or has <c>egressgateway</c> in its name;</item>
+    /// <item>a rule of <paramref name="vs"/> bound to it routes to a host outside the cluster
+    /// (not <c>*.svc.cluster.local</c>): the gateway then sends that VirtualService's traffic out of the mesh.</item>
+    /// </list>
+    /// An ingress gateway whose routes stay in the cluster is none of these.
+    /// </remarks>
+    public static bool IsEgressGateway(this RuleContext context, Gateway gateway, VirtualService? vs)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(gateway);
+        if (HasEgressLabel(gateway.Spec.Selector))
+        {
+            return true;
+        }
+
+        foreach (var svc in context.View.ServicesSelecting(gateway.Spec.Selector))
+        {
+            if (HasEgressLabel(svc.Metadata.Labels) || svc.Name.Contains(EgressGatewayLabelValue, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        if (vs is null)
+        {
+            return false;
+        }
+
+        var gwRef = $"{gateway.Namespace}/{gateway.Name}";
+        return RouteDestinations.Of(vs).Any(d => d.Gateways.Contains(gwRef) && !HostName.IsClusterLocal(d.Host));
+    }
+
+    /// <summary>The existing Gateways among resolved references (<c>mesh</c> and missing ones skipped).</summary>
+    public static IEnumerable<Gateway> GatewaysOf(this RuleContext context, IEnumerable<string> resolvedRefs)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        foreach (var r in resolvedRefs)
+        {
+            if (context.View.Gateway(r) is { } gw)
+            {
+                yield return gw;
+            }
+        }
+    }
+
+    /// <summary>Whether a host string is an IP address or CIDR (not a DNS name the registry could declare).</summary>
+    public static bool IsIpOrCidr(string host)
+    {
+        var slash = host.IndexOf('/', StringComparison.Ordinal);
+        return System.Net.IPAddress.TryParse(slash < 0 ? host : host[..slash], out _);
+    }
+
+    /// <summary>VirtualServices whose destinations a registry object (ServiceEntry or Service) may resolve, for AffectedBy.</summary>
+    public static IEnumerable<EgressObject> VirtualServicesRoutingToRegistryObject(EgressObject changed, SnapshotView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        return HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServicesRoutingTo(h)).Select(m => m.Item).Distinct();
+    }
+
+    /// <summary>The registry hosts a ServiceEntry or Service declares; none for other kinds.</summary>
+    public static IEnumerable<string> HostsOfRegistryObject(EgressObject obj) => obj switch
+    {
+        ServiceEntry se => EgressSnapshot.HostsOf(se),
+        Service svc => [EgressSnapshot.HostOf(svc)],
+        _ => [],
+    };
+
+    /// <summary>The Sidecar that scopes the sidecars of <paramref name="clientNamespace"/>: its namespace-wide one,
+    /// else the root namespace's (the same choice as <see cref="RuleContext.SidecarAllows"/>).</summary>
+    public static Sidecar? ScopingSidecar(this RuleContext context, string clientNamespace)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.View.DefaultSidecar(clientNamespace) ?? context.View.DefaultSidecar(context.Mesh.EffectiveRootNamespace);
+    }
+
+    /// <summary>The field path of a destination's host, e.g. <c>spec.http[0].route[0].destination.host</c>.</summary>
+    public static string HostPath(DestinationRef destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return destination.Path + ".host";
+    }
+
+    private static List<HostMatch<ServiceEntry>> Covering(List<HostMatch<ServiceEntry>> matches, string host)
+    {
+        matches.RemoveAll(m => !HostName.SubsetOf(host, m.Host));
+        return matches;
+    }
+
+    private static bool HasEgressLabel(IReadOnlyDictionary<string, string> labels) =>
+        labels.TryGetValue(EgressGatewayLabel, out var v) && v == EgressGatewayLabelValue;
+}
