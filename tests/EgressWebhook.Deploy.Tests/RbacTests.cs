@@ -1,0 +1,122 @@
+using EgressWebhook.Deploy.Tests.Infrastructure;
+
+namespace EgressWebhook.Deploy.Tests;
+
+/// <summary>The webhook's ServiceAccount gets exactly what the server uses: reads for the cache, writes for the
+/// generated routing, the mesh config in Istio's namespace and a Lease in its own.</summary>
+public sealed class RbacTests
+{
+    private const string ClusterWide = "*cluster*";
+    private const string OwnNamespace = "*own*";
+
+    private static readonly string[] Read = ["get", "list", "watch"];
+    private static readonly string[] Write = ["create", "update", "patch", "delete"];
+
+    /// <summary>Everything the account may hold: (scope, API group, resource, verb).</summary>
+    private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> Allowed =
+    [
+        .. Grants(ClusterWide, "networking.istio.io", ServerContract.ValidatedResources, Read),
+        .. Grants(ClusterWide, "networking.istio.io", ["gateways", "virtualservices", "destinationrules"], Write),
+        .. Grants(ClusterWide, "", ["services", "namespaces"], Read),
+        .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
+        .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], [.. Read, "create", "update", "patch"]),
+    ];
+
+    /// <summary>What the server cannot work without.</summary>
+    private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> Required =
+    [
+        .. Grants(ClusterWide, "networking.istio.io", ServerContract.ValidatedResources, Read),
+        .. Grants(ClusterWide, "networking.istio.io", ["gateways", "virtualservices", "destinationrules"], ["create", "patch", "delete"]),
+        .. Grants(ClusterWide, "", ["services", "namespaces"], Read),
+        .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
+        .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
+    ];
+
+    public static TheoryData<string> Overlays => Rendered.Overlays();
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void ServiceAccount_HoldsNothingBeyondWhatTheServerUses(string overlay)
+    {
+        var granted = Granted(Rendered.Overlay(overlay));
+
+        var extra = granted.Where(g => !Allowed.Contains(g) && !Allowed.Contains(g with { Scope = ClusterWide })).ToArray();
+        Assert.True(extra.Length == 0, "granted beyond the list: " + string.Join(", ", extra));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void ServiceAccount_HoldsEverythingTheServerUses(string overlay)
+    {
+        var granted = Granted(Rendered.Overlay(overlay));
+
+        var missing = Required.Where(r => !granted.Contains(r) && !granted.Contains(r with { Scope = ClusterWide })).ToArray();
+        Assert.True(missing.Length == 0, "missing: " + string.Join(", ", missing));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Rbac_NoWildcards_NoNonResourceUrls_BindsOnlyTheWebhookServiceAccount(string overlay)
+    {
+        var rendered = Rendered.Overlay(overlay);
+
+        foreach (var role in rendered.Objects.Where(o => o.Kind is "ClusterRole" or "Role"))
+        {
+            Assert.Null(role.Json.At("aggregationRule"));
+            foreach (var rule in role.Json.Items("rules"))
+            {
+                Assert.Empty(rule.Items("nonResourceURLs"));
+                foreach (var field in new[] { "apiGroups", "resources", "verbs" })
+                {
+                    Assert.DoesNotContain("*", rule.Strings(field));
+                }
+            }
+        }
+
+        foreach (var binding in rendered.Objects.Where(o => o.Kind is "ClusterRoleBinding" or "RoleBinding"))
+        {
+            var subject = Assert.Single(binding.Json.Items("subjects"));
+            Assert.Equal("ServiceAccount", subject.Str("kind"));
+            Assert.Equal(ServerContract.ServiceAccount, subject.Str("name"));
+            Assert.Equal(rendered.WebhookNamespace, subject.Str("namespace"));
+            var roleRef = binding.Json.At("roleRef")!.Value;
+            var roleNamespace = roleRef.Str("kind") == "Role" ? binding.Namespace : null;
+            Assert.NotNull(rendered.Find(roleRef.Str("kind")!, roleNamespace, roleRef.Str("name")!));
+        }
+    }
+
+    /// <summary>Every (scope, group, resource, verb) the bindings give the webhook's ServiceAccount.</summary>
+    private static HashSet<(string Scope, string Group, string Resource, string Verb)> Granted(Rendered rendered)
+    {
+        var ownNamespace = rendered.WebhookNamespace;
+        var result = new HashSet<(string, string, string, string)>();
+        foreach (var binding in rendered.Objects.Where(o => o.Kind is "ClusterRoleBinding" or "RoleBinding"))
+        {
+            var toUs = binding.Json.Items("subjects").Any(s =>
+                s.Str("kind") == "ServiceAccount" && s.Str("name") == ServerContract.ServiceAccount && s.Str("namespace") == ownNamespace);
+            if (!toUs)
+            {
+                continue;
+            }
+
+            var roleRef = binding.Json.At("roleRef")!.Value;
+            var role = roleRef.Str("kind") == "Role"
+                ? rendered.Get("Role", binding.Namespace, roleRef.Str("name")!)
+                : rendered.Get("ClusterRole", null, roleRef.Str("name")!);
+            var scope = binding.Kind == "ClusterRoleBinding" ? ClusterWide : binding.Namespace == ownNamespace ? OwnNamespace : binding.Namespace!;
+            foreach (var rule in role.Json.Items("rules"))
+            {
+                foreach (var apiGroup in rule.Strings("apiGroups"))
+                {
+                    result.UnionWith(Grants(scope, apiGroup, rule.Strings("resources"), rule.Strings("verbs")));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static IEnumerable<(string Scope, string Group, string Resource, string Verb)> Grants(
+        string scope, string apiGroup, IEnumerable<string> resources, IEnumerable<string> verbs) =>
+        from resource in resources from verb in verbs select (scope, apiGroup, resource, verb);
+}
