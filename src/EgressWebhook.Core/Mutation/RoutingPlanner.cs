@@ -30,7 +30,7 @@ public static partial class RoutingPlanner
         if (service is null)
         {
             notices.Add(Notice(RuleIds.RoutingSkippedNoGateway, entry, "metadata.annotations",
-                $"gateway Service {gateway} not found; create it or name an existing one in annotation {RoutingAnnotations.Gateway}"));
+                $"gateway Service {gateway} not found; create it or fix annotation {RoutingAnnotations.Gateway}"));
         }
 
         if (notices.Count > 0 || service is null)
