@@ -74,14 +74,6 @@ public static partial class RoutingPlanner
 
         public static string Origination(ServiceEntry entry, int hostIndex) =>
             entry.Spec.Hosts.Count > 1 ? $"{entry.Name}-egress-origination-{hostIndex}" : $"{entry.Name}-egress-origination";
-
-        /// <summary>The DestinationRule subset of the entry on the gateway host (a DNS label).</summary>
-        public static string Subset(ServiceEntry entry)
-        {
-            var chars = entry.Name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c == '-' ? c : '-').ToArray();
-            var s = new string(chars);
-            return (s.Length > 63 ? s[..63] : s).Trim('-') is { Length: > 0 } t ? t : "egress";
-        }
     }
 
     /// <summary>Whether <paramref name="obj"/> was generated for <paramref name="entry"/> (so it is no conflict).</summary>
@@ -307,9 +299,8 @@ public static partial class RoutingPlanner
     private static List<EgressObject> Build(ServiceEntry entry, GatewayServiceRef gateway, Service service, List<PlannedPort> ports)
     {
         var hosts = entry.Spec.Hosts;
-        var subset = Names.Subset(entry);
         var gatewayName = Names.Gateway(entry);
-        var toGateway = (int port) => new Destination { Host = gateway.Host, Subset = subset, Port = new PortSelector { Number = port } };
+        var toGateway = (int port) => new Destination { Host = gateway.Host, Port = new PortSelector { Number = port } };
         var objects = new List<EgressObject>();
 
         objects.Add(new Gateway
@@ -399,11 +390,15 @@ public static partial class RoutingPlanner
             }
         }
 
+        // The DestinationRule for the gateway host, in the entry's namespace. Deliberately without subsets: subsets are
+        // looked up in the client's namespace, then the host's (istio-system), then the root namespace (Istio's docs
+        // copy the DR into each client namespace for this reason), so a mesh leg routing to a subset defined here would
+        // fail for every client outside this namespace, while the entry is visible to all of them.
         objects.Add(new DestinationRule
         {
             ApiVersion = ApiVersion,
             Metadata = Meta(entry, Names.GatewayRule(entry)),
-            Spec = new DestinationRuleSpec { Host = gateway.Host, Subsets = [new Subset { Name = subset }] },
+            Spec = new DestinationRuleSpec { Host = gateway.Host },
         });
 
         var originated = http.Where(p => p.DestinationPort != p.Port.Number).Select(p => p.DestinationPort).Distinct().ToList();

@@ -60,7 +60,8 @@ public sealed class RoutingPlannerTests
         Assert.All(plan.Objects, o => Assert.Equal(RoutingPlanner.ApiVersion, o.ApiVersion));
         var dr = plan.Objects.OfType<DestinationRule>().Single();
         Assert.Equal("istio-egressgateway.istio-system.svc.cluster.local", dr.Spec.Host);
-        Assert.Equal("cnn", Assert.Single(dr.Spec.Subsets).Name);
+        Assert.Empty(dr.Spec.Subsets);
+        Assert.All(plan.Objects.OfType<VirtualService>().SelectMany(vs => vs.Spec.Tls.SelectMany(r => r.Route)), r => Assert.Null(r.Destination!.Subset));
     }
 
     [Fact]
