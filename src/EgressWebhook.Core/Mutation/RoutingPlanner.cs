@@ -63,6 +63,9 @@ public static partial class RoutingPlanner
     {
         public static string Gateway(ServiceEntry entry) => $"{entry.Name}-egress";
 
+        /// <summary>The Gateway of the HTTP servers when the entry also has TLS ports (else they are in <see cref="Gateway"/>).</summary>
+        public static string HttpGateway(ServiceEntry entry) => $"{entry.Name}-egress-http";
+
         public static string MeshLeg(ServiceEntry entry) => $"{entry.Name}-egress-mesh";
 
         public static string TlsLeg(ServiceEntry entry) => $"{entry.Name}-egress-tls";
@@ -91,7 +94,7 @@ public static partial class RoutingPlanner
         }
 
         // rendered objects (GitOps) carry no owner reference: recognise them by their deterministic names
-        var names = new HashSet<string>(StringComparer.Ordinal) { Names.Gateway(entry), Names.MeshLeg(entry), Names.TlsLeg(entry) };
+        var names = new HashSet<string>(StringComparer.Ordinal) { Names.Gateway(entry), Names.HttpGateway(entry), Names.MeshLeg(entry), Names.TlsLeg(entry) };
         for (var i = 0; i < entry.Spec.Hosts.Count; i++)
         {
             names.Add(Names.HttpLeg(entry, i));
@@ -299,33 +302,45 @@ public static partial class RoutingPlanner
     private static List<EgressObject> Build(ServiceEntry entry, GatewayServiceRef gateway, Service service, List<PlannedPort> ports)
     {
         var hosts = entry.Spec.Hosts;
-        var gatewayName = Names.Gateway(entry);
-        var toGateway = (int port) => new Destination { Host = gateway.Host, Port = new PortSelector { Number = port } };
-        var objects = new List<EgressObject>();
-
-        objects.Add(new Gateway
-        {
-            ApiVersion = ApiVersion,
-            Metadata = Meta(entry, gatewayName),
-            Spec = new GatewaySpec
-            {
-                Selector = service.Spec.Selector,
-                Servers = ports.Select(p => new GatewayServer
-                {
-                    Port = new ServicePortSpec
-                    {
-                        Number = p.GatewayPort,
-                        Name = $"{(p.Tls ? "tls" : "http")}-{p.GatewayPort}",
-                        Protocol = p.Tls ? Protocols.Tls : Protocols.Http,
-                    },
-                    Hosts = hosts,
-                    Tls = p.Tls ? new ServerTlsSettings { Mode = ServerTlsModes.Passthrough } : null,
-                }).ToArray(),
-            },
-        });
-
         var http = ports.Where(p => !p.Tls).ToList();
         var tls = ports.Where(p => p.Tls).ToList();
+
+        // HTTP and PASSTHROUGH servers go to separate Gateways when the entry has both: a VirtualService bound to a
+        // Gateway with a PASSTHROUGH server may route it with tls/tcp rules only (EGW105a), so the http leg must
+        // not be bound to the Gateway that carries the passthrough server
+        var tlsGatewayName = Names.Gateway(entry);
+        var httpGatewayName = tls.Count > 0 ? Names.HttpGateway(entry) : Names.Gateway(entry);
+        var toGateway = (int port) => new Destination { Host = gateway.Host, Port = new PortSelector { Number = port } };
+        var objects = new List<EgressObject>();
+        foreach (var (name, servers) in new[] { (tlsGatewayName, tls), (httpGatewayName, http) })
+        {
+            if (servers.Count == 0)
+            {
+                continue;
+            }
+
+            objects.Add(new Gateway
+            {
+                ApiVersion = ApiVersion,
+                Metadata = Meta(entry, name),
+                Spec = new GatewaySpec
+                {
+                    Selector = service.Spec.Selector,
+                    Servers = servers.Select(p => new GatewayServer
+                    {
+                        Port = new ServicePortSpec
+                        {
+                            Number = p.GatewayPort,
+                            Name = $"{(p.Tls ? "tls" : "http")}-{p.GatewayPort}",
+                            Protocol = p.Tls ? Protocols.Tls : Protocols.Http,
+                        },
+                        Hosts = hosts,
+                        Tls = p.Tls ? new ServerTlsSettings { Mode = ServerTlsModes.Passthrough } : null,
+                    }).ToArray(),
+                },
+            });
+        }
+
         objects.Add(new VirtualService
         {
             ApiVersion = ApiVersion,
@@ -356,7 +371,7 @@ public static partial class RoutingPlanner
                 Spec = new VirtualServiceSpec
                 {
                     Hosts = hosts,
-                    Gateways = [gatewayName],
+                    Gateways = [tlsGatewayName],
                     Tls = tls.SelectMany(p => hosts.Select(h => new TlsRoute
                     {
                         Match = [new TlsMatchAttributes { Port = p.GatewayPort, SniHosts = [h] }],
@@ -379,7 +394,7 @@ public static partial class RoutingPlanner
                     Spec = new VirtualServiceSpec
                     {
                         Hosts = [h],
-                        Gateways = [gatewayName],
+                        Gateways = [httpGatewayName],
                         Http = http.Select(p => new HttpRoute
                         {
                             Match = [new HttpMatchRequest { Port = p.GatewayPort }],

@@ -99,9 +99,13 @@ public sealed class RoutingPlannerTests
         var plan = Plan(entry, service);
 
         Assert.Empty(plan.Notices);
-        var gateway = plan.Objects.OfType<Gateway>().Single();
-        Assert.Equal([(80, "HTTP", (string?)null), (443, "TLS", "PASSTHROUGH")],
-            gateway.Spec.Servers.Select(s => (s.Port!.Number, s.Port.Protocol!, s.Tls?.Mode)));
+        Assert.Equal([("cnn-egress", 443, "TLS", "PASSTHROUGH"), ("cnn-egress-http", 80, "HTTP", (string?)null)],
+            plan.Objects.OfType<Gateway>().SelectMany(g => g.Spec.Servers.Select(s => (g.Name, s.Port!.Number, s.Port.Protocol!, s.Tls?.Mode))));
+
+        // no http rule is bound to a Gateway that has a PASSTHROUGH server (EGW105a)
+        var gateways = plan.Objects.OfType<Gateway>().ToDictionary(g => g.Name);
+        Assert.All(plan.Objects.OfType<VirtualService>().Where(vs => vs.Spec.Http.Count > 0 && !vs.Spec.Gateways.Contains("mesh")),
+            vs => Assert.All(vs.Spec.Gateways, g => Assert.DoesNotContain(gateways[g].Spec.Servers, s => s.Tls is not null)));
         var objects = new EgressObject[] { entry, service }.Concat(plan.Objects).ToList();
         EgressChain.Follow(objects, "edition.cnn.com", 80).AssertConsistent(service, entry);
         EgressChain.Follow(objects, "edition.cnn.com", 443).AssertConsistent(service, entry);
