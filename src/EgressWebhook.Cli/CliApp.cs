@@ -11,6 +11,7 @@ internal static class CliApp
         var root = new RootCommand("kubectl-egress: check Istio egress configuration offline with the EgressWebhook rules")
         {
             CheckCommand.Create(console),
+            RenderCommand.Create(console),
         };
 
         var parse = root.Parse(args);

@@ -13,6 +13,9 @@ public enum ResourceKind
     Service,
     Namespace,
     MeshConfig,
+
+    /// <summary>A Gateway API route (HTTPRoute, TLSRoute, TCPRoute, GRPCRoute).</summary>
+    GatewayApiRoute,
 }
 
 /// <summary>Base of every decoded object: type meta and metadata.</summary>

@@ -35,4 +35,6 @@ public static class RuleIds
     public const string RoutingSkippedGatewayApiRoute = "EGW404";
     public const string RoutingSkippedConflictingRoute = "EGW405";
     public const string RoutingSkippedNoGateway = "EGW406";
+    public const string RoutingSkippedPortProtocol = "EGW407";
+    public const string RoutingSkippedMeshInternal = "EGW408";
 }

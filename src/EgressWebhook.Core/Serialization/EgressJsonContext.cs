@@ -18,6 +18,8 @@ namespace EgressWebhook.Core.Serialization;
 [JsonSerializable(typeof(Service))]
 [JsonSerializable(typeof(Namespace))]
 [JsonSerializable(typeof(MeshConfig))]
+[JsonSerializable(typeof(GatewayApiRoute))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonNode))]
 [JsonSerializable(typeof(ConfigMapDocument))]
 [JsonSerializable(typeof(IstioOperatorDocument))]
 [JsonSerializable(typeof(JsonElement))]

@@ -9,6 +9,7 @@ namespace EgressWebhook.Core.Serialization;
 public static class ObjectDecoder
 {
     private const string IstioGroup = "networking.istio.io/";
+    private const string GatewayApiGroup = GatewayApiRoute.Group + "/";
 
     /// <summary>Whether <paramref name="apiVersion"/>/<paramref name="kind"/> is a kind the engine reads.</summary>
     public static bool IsHandledKind(string? apiVersion, string? kind) => KindOf(apiVersion ?? "", kind ?? "") is not null;
@@ -44,6 +45,7 @@ public static class ObjectDecoder
             ResourceKind.Namespace => Deserialize(json, ctx.Namespace),
             ResourceKind.MeshConfig when kind == "ConfigMap" => DecodeMeshConfigMap(json),
             ResourceKind.MeshConfig => DecodeIstioOperator(json),
+            ResourceKind.GatewayApiRoute => Deserialize(json, ctx.GatewayApiRoute),
             _ => null,
         };
 
@@ -75,6 +77,11 @@ public static class ObjectDecoder
                 "ConfigMap" => ResourceKind.MeshConfig,
                 _ => null,
             };
+        }
+
+        if (apiVersion.StartsWith(GatewayApiGroup, StringComparison.Ordinal))
+        {
+            return GatewayApiRoute.Kinds.Contains(kind) ? ResourceKind.GatewayApiRoute : null;
         }
 
         return kind == "IstioOperator" && apiVersion.StartsWith("install.istio.io/", StringComparison.Ordinal)

@@ -13,6 +13,7 @@ public sealed class EgressSnapshot
     private readonly Dictionary<string, List<Service>> _servicesBySelectorLabel = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Gateway>> _gatewaysBySelectorLabel = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<VirtualService>> _vsByGateway = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<GatewayApiRoute>> _routesByServiceEntryParent = new(StringComparer.Ordinal);
 
     internal HostIndex<ServiceEntry> ServiceEntryHosts { get; } = new();
 
@@ -23,6 +24,9 @@ public sealed class EgressSnapshot
     internal HostIndex<VirtualService> VirtualServiceDestinations { get; } = new();
 
     internal HostIndex<DestinationRule> DestinationRuleHosts { get; } = new();
+
+    /// <summary>Gateway API routes under their <c>hostnames</c> and Istio <c>Hostname</c> backends.</summary>
+    internal HostIndex<GatewayApiRoute> GatewayApiRouteHosts { get; } = new();
 
     public static EgressSnapshot Empty { get; } = Create([]);
 
@@ -90,6 +94,18 @@ public sealed class EgressSnapshot
                     break;
                 case DestinationRule dr:
                     DestinationRuleHosts.Add(HostOf(dr), dr);
+                    break;
+                case GatewayApiRoute route:
+                    foreach (var h in HostsOf(route))
+                    {
+                        GatewayApiRouteHosts.Add(h, route);
+                    }
+
+                    foreach (var parent in ServiceEntryParentsOf(route))
+                    {
+                        Append(_routesByServiceEntryParent, parent, route);
+                    }
+
                     break;
                 case Sidecar sc when sc.Spec.WorkloadSelector is null or { Labels.Count: 0 }:
                     _defaultSidecars.TryAdd(sc.Namespace, sc);
@@ -166,6 +182,20 @@ public sealed class EgressSnapshot
 
         return set;
     }
+
+    internal IReadOnlyList<GatewayApiRoute> GatewayApiRoutesWithServiceEntryParent(string ns, string name) =>
+        _routesByServiceEntryParent.TryGetValue(string.Concat(ns, "/", name), out var list) ? list : [];
+
+    /// <summary>A Gateway API route's <c>hostnames</c> and the hosts of its Istio <c>Hostname</c> backends.</summary>
+    public static IEnumerable<string> HostsOf(GatewayApiRoute route) =>
+        route.Spec.Hostnames.Concat(route.Spec.Rules.SelectMany(r => r.BackendRefs).Where(b => b.IsHostname).Select(b => b.Name))
+            .Where(h => h.Length > 0).Distinct(StringComparer.Ordinal);
+
+    /// <summary>The ServiceEntries (<c>ns/name</c>) a Gateway API route names as parents.</summary>
+    public static IEnumerable<string> ServiceEntryParentsOf(GatewayApiRoute route) =>
+        route.Spec.ParentRefs.Where(p => p.Kind == "ServiceEntry" && p.Group == "networking.istio.io")
+            .Select(p => string.Concat(string.IsNullOrEmpty(p.Namespace) ? route.Namespace : p.Namespace, "/", p.Name))
+            .Distinct(StringComparer.Ordinal);
 
     private static string Label(string key, string value) => string.Concat(key, "=", value);
 

@@ -146,6 +146,30 @@ public sealed class SnapshotView
     public List<HostMatch<DestinationRule>> DestinationRules(string host) =>
         Query(Snapshot.DestinationRuleHosts, host, static dr => [EgressSnapshot.HostOf(dr)]);
 
+    /// <summary>Gateway API routes that name the ServiceEntry <paramref name="ns"/>/<paramref name="name"/> in their <c>parentRefs</c>.</summary>
+    public List<GatewayApiRoute> GatewayApiRoutesWithServiceEntryParent(string ns, string name)
+    {
+        var result = new List<GatewayApiRoute>();
+        foreach (var route in Snapshot.GatewayApiRoutesWithServiceEntryParent(ns, name))
+        {
+            if (!IsRemoved(route))
+            {
+                result.Add(route);
+            }
+        }
+
+        if (_added is GatewayApiRoute a && EgressSnapshot.ServiceEntryParentsOf(a).Contains(string.Concat(ns, "/", name)))
+        {
+            result.Add(a);
+        }
+
+        return result;
+    }
+
+    /// <summary>Gateway API routes with a <c>hostnames</c> entry or Istio <c>Hostname</c> backend matching <paramref name="host"/>.</summary>
+    public List<HostMatch<GatewayApiRoute>> GatewayApiRoutes(string host) =>
+        Query(Snapshot.GatewayApiRouteHosts, host, static r => EgressSnapshot.HostsOf(r));
+
     /// <summary>VirtualServices that name <paramref name="gatewayRef"/> (<c>ns/name</c> or <c>mesh</c>) at spec or match level.</summary>
     public List<VirtualService> VirtualServicesBoundTo(string gatewayRef)
     {

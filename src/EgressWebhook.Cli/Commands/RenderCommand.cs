@@ -1,0 +1,89 @@
+using System.CommandLine;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Cli.Commands;
+
+/// <summary><c>kubectl-egress render PATH... [--gateway ns/svc]</c>: prints the egress-gateway routing of the opted-in
+/// ServiceEntries as YAML for <c>kubectl apply -f -</c> (GitOps: commit the output instead of running the generator).</summary>
+/// <remarks>The entries are planned as written, without the webhook's defaults: an entry without
+/// <c>resolution: DNS</c> is left out with EGW402, so that the committed entry and its routing check clean together.
+/// Exit 0 when every opted-in entry got all its routing, 1 when some was left out (the EGW4xx reasons go to
+/// stderr), 2 for unusable input.</remarks>
+internal static class RenderCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var paths = new Argument<string[]>("PATH")
+        {
+            Description = "Manifest files, directories (recursively *.yaml, *.yml, *.json) or - for standard input",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var gateway = new Option<string?>("--gateway")
+        {
+            Description = "Egress gateway Service <namespace>/<name> for every ServiceEntry not opted in or out otherwise",
+        };
+
+        var command = new Command("render", "Print the egress-gateway routing (Gateway, VirtualServices, DestinationRule) of opted-in ServiceEntries as YAML")
+        {
+            paths, gateway,
+        };
+        command.SetAction(parse =>
+        {
+            var defaultGateway = parse.GetValue(gateway);
+            if (defaultGateway is not null && RoutingOptIn.Parse(defaultGateway, '/') is null)
+            {
+                throw new InputException($"--gateway {defaultGateway}: expected <namespace>/<service>");
+            }
+
+            var objects = InputLoader.Load(parse.GetRequiredValue(paths), console.In);
+            var view = SnapshotView.Of(EgressSnapshot.Create(objects));
+            var policy = MutationPolicy.Default with { DefaultGateway = defaultGateway };
+
+            var rendered = new List<EgressObject>();
+            var notices = new List<Finding>();
+            var optedIn = 0;
+            foreach (var entry in objects.OfType<ServiceEntry>())
+            {
+                var optIn = RoutingOptIn.Resolve(entry, view, policy);
+                if (optIn.Invalid is { } invalid)
+                {
+                    notices.Add(new Finding(RuleIds.RoutingSkippedNoGateway, Severity.Warning, entry.Ref, "metadata.annotations",
+                        $"egress gateway '{invalid}' is not <namespace>/<service>; fix it", []));
+                    continue;
+                }
+
+                if (optIn.Gateway is not { } gw)
+                {
+                    continue;
+                }
+
+                optedIn++;
+                var plan = RoutingPlanner.Plan(entry, gw, view);
+                rendered.AddRange(plan.Objects);
+                notices.AddRange(plan.Notices);
+            }
+
+            if (rendered.Count > 0)
+            {
+                console.Out.Write(ManifestWriter.ToYaml(rendered));
+            }
+
+            foreach (var n in notices)
+            {
+                console.Error.WriteLine($"warning: {n.Rule} {n.Object} {n.Path}: {n.Message}");
+            }
+
+            if (optedIn == 0 && notices.Count == 0)
+            {
+                console.Error.WriteLine($"kubectl-egress: no ServiceEntry asks for egress-gateway routing (annotation {RoutingAnnotations.Gateway}, namespace label, or --gateway)");
+            }
+
+            return notices.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+        });
+        return command;
+    }
+}

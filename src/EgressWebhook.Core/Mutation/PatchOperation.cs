@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+
+namespace EgressWebhook.Core.Mutation;
+
+/// <summary>One RFC 6902 JSON Patch operation, as the webhook returns it (<c>patchType: JSONPatch</c>).</summary>
+/// <param name="Op"><c>add</c> or <c>replace</c> (the defaulter needs no other).</param>
+/// <param name="Path">RFC 6901 pointer, e.g. <c>/metadata/annotations/egress.istio.io~1gateway</c>.</param>
+/// <param name="Value">The value to write.</param>
+public sealed record PatchOperation(string Op, string Path, JsonNode? Value)
+{
+    public const string Add = "add";
+    public const string Replace = "replace";
+
+    /// <summary>The operations as a JSON Patch document (a JSON array), ready to base64-encode into an AdmissionResponse.</summary>
+    public static string ToJson(IEnumerable<PatchOperation> operations)
+    {
+        var array = new JsonArray();
+        foreach (var op in operations)
+        {
+            JsonNode item = new JsonObject
+            {
+                ["op"] = op.Op,
+                ["path"] = op.Path,
+                ["value"] = op.Value?.DeepClone(),
+            };
+            array.Add(item);
+        }
+
+        return array.ToJsonString();
+    }
+}
+
+/// <summary>RFC 6901 JSON Pointer helpers.</summary>
+public static class JsonPointer
+{
+    /// <summary>Escapes one reference token: <c>~</c> → <c>~0</c>, <c>/</c> → <c>~1</c> (in that order).</summary>
+    public static string Escape(string token) =>
+        token.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+
+    /// <summary>Reverses <see cref="Escape"/>.</summary>
+    public static string Unescape(string token) =>
+        token.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+}

@@ -1,0 +1,80 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Mutation;
+
+/// <summary>What the generator must do to bring the cluster to the planned routing.</summary>
+/// <param name="Apply">Planned objects that are missing or differ from the stored ones (create or update them).</param>
+/// <param name="Delete">Generated objects owned by a ServiceEntry that no longer plans them.</param>
+/// <param name="Plans">The plan of every opted-in ServiceEntry, with its notices.</param>
+public sealed record RoutingChanges(IReadOnlyList<EgressObject> Apply, IReadOnlyList<EgressObject> Delete, IReadOnlyList<RoutingPlan> Plans);
+
+/// <summary>The generator's pure core: from the stored ServiceEntries to the routing objects to create, update and delete.</summary>
+/// <remarks>Entries that already own routing are planned first, then the others in namespace/name order; a host
+/// planned by an earlier entry in the same pass is a conflict (EGW405) for a later one, so two new entries for one
+/// host never both get routing, and ownership does not move between passes.</remarks>
+public static class RoutingReconciler
+{
+    private static readonly ResourceKind[] GeneratedKinds = [ResourceKind.Gateway, ResourceKind.VirtualService, ResourceKind.DestinationRule];
+
+    /// <summary>Plans every opted-in ServiceEntry of <paramref name="view"/> and compares with the generated objects it holds.</summary>
+    public static RoutingChanges Reconcile(SnapshotView view, MutationPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(policy);
+
+        var generated = GeneratedKinds.SelectMany(k => view.OfKind<EgressObject>(k)).Where(RuleContext.IsGenerated).ToList();
+        var owners = generated.SelectMany(o => o.Metadata.OwnerReferences.Where(r => r.Kind == "ServiceEntry").Select(r => (o.Namespace, r.Name)))
+            .ToHashSet();
+        var entries = view.OfKind<ServiceEntry>(ResourceKind.ServiceEntry)
+            .OrderBy(se => owners.Contains((se.Namespace, se.Name)) ? 0 : 1)
+            .ThenBy(se => se.Namespace, StringComparer.Ordinal).ThenBy(se => se.Name, StringComparer.Ordinal);
+
+        var plans = new List<RoutingPlan>();
+        var claimed = new List<(string Host, ServiceEntry Entry)>();
+        foreach (var entry in entries)
+        {
+            if (RoutingOptIn.Resolve(entry, view, policy).Gateway is not { } gateway)
+            {
+                continue;
+            }
+
+            var plan = RoutingPlanner.Plan(entry, gateway, view);
+            if (plan.Routed)
+            {
+                var hosts = EgressSnapshot.HostsOf(entry).ToList();
+                var taken = claimed.FirstOrDefault(c => hosts.Any(h => HostName.Matches(h, c.Host)));
+                if (taken.Entry is not null)
+                {
+                    plan = plan with
+                    {
+                        Objects = [],
+                        Notices = [new Finding(RuleIds.RoutingSkippedConflictingRoute, Severity.Warning, entry.Ref, "spec.hosts",
+                            Finding.Clamp($"ServiceEntry {taken.Entry.Namespace}/{taken.Entry.Name} gets the egress routing of {taken.Host}; route it there only"),
+                            [taken.Entry.Ref])],
+                    };
+                }
+                else
+                {
+                    claimed.AddRange(hosts.Select(h => (h, entry)));
+                }
+            }
+
+            plans.Add(plan);
+        }
+
+        var desired = plans.SelectMany(p => p.Objects).ToList();
+        var desiredKeys = desired.Select(o => o.Key).ToHashSet();
+        var apply = desired.Where(o => view.Find(o.Key) is not { } stored || !SameManifest(stored, o)).ToList();
+
+        // only objects owned by a ServiceEntry are the generator's to delete (rendered GitOps objects have no owner)
+        var delete = generated.Where(o => !desiredKeys.Contains(o.Key) && o.Metadata.OwnerReferences.Any(r => r.Kind == "ServiceEntry")).ToList();
+        return new RoutingChanges(apply, delete, plans);
+    }
+
+    private static bool SameManifest(EgressObject stored, EgressObject planned) =>
+        ManifestWriter.ToJson(stored).ToJsonString() == ManifestWriter.ToJson(planned).ToJsonString();
+}

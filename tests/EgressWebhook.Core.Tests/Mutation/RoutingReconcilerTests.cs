@@ -1,0 +1,78 @@
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Snapshot;
+using EgressWebhook.Core.Tests.Infrastructure;
+
+namespace EgressWebhook.Core.Tests.Mutation;
+
+public sealed class RoutingReconcilerTests
+{
+    private static readonly MutationPolicy Policy = new() { DefaultGateway = "istio-system/istio-egressgateway" };
+
+    private static ServiceEntry Cnn(string name, string uid) => Seed.Objects().OfType<ServiceEntry>().Single(se => se.Name == "cnn") is var cnn
+        ? cnn with { Metadata = cnn.Metadata with { Name = name, Uid = uid } }
+        : null!;
+
+    private static Service GatewayService() => Seed.Objects().OfType<Service>().Single();
+
+    private static RoutingChanges Reconcile(params EgressObject[] objects) =>
+        RoutingReconciler.Reconcile(SnapshotView.Of(EgressSnapshot.Create(objects)), Policy);
+
+    [Fact]
+    public void Reconcile_NewEntry_AppliesItsRouting()
+    {
+        var changes = Reconcile(Cnn("cnn", "u1"), GatewayService());
+
+        Assert.Equal(4, changes.Apply.Count);
+        Assert.Empty(changes.Delete);
+    }
+
+    [Fact]
+    public void Reconcile_RoutingInPlace_ChangesNothing()
+    {
+        var first = Reconcile(Cnn("cnn", "u1"), GatewayService());
+
+        var again = Reconcile([Cnn("cnn", "u1"), GatewayService(), .. first.Apply]);
+
+        Assert.Empty(again.Apply);
+        Assert.Empty(again.Delete);
+    }
+
+    [Fact]
+    public void Reconcile_EntryOptedOut_DeletesItsRouting()
+    {
+        var first = Reconcile(Cnn("cnn", "u1"), GatewayService());
+        var optedOut = Cnn("cnn", "u1") is var e
+            ? e with { Metadata = e.Metadata with { Annotations = new Dictionary<string, string> { [RoutingAnnotations.Routing] = "disabled" } } }
+            : null!;
+
+        var again = Reconcile([optedOut, GatewayService(), .. first.Apply]);
+
+        Assert.Empty(again.Apply);
+        Assert.Equal(first.Apply.Select(o => o.Ref).Order(), again.Delete.Select(o => o.Ref).Order());
+    }
+
+    [Fact]
+    public void Reconcile_TwoNewEntriesForOneHost_RoutesOneAndWarnsTheOther()
+    {
+        var changes = Reconcile(Cnn("cnn-b", "u2"), Cnn("cnn-a", "u1"), GatewayService());
+
+        Assert.Equal(1, changes.Apply.Count(o => o is Gateway));
+        Assert.Equal("cnn-a-egress", changes.Apply.OfType<Gateway>().Single().Name);
+        var loser = changes.Plans.Single(p => p.Entry.Name == "cnn-b");
+        Assert.Equal(RuleIds.RoutingSkippedConflictingRoute, Assert.Single(loser.Notices).Rule);
+    }
+
+    [Fact]
+    public void Reconcile_EntryOwningRouting_KeepsItWhenANewEntryForTheHostSortsFirst()
+    {
+        var owned = Reconcile(Cnn("cnn-b", "u2"), GatewayService());
+
+        var again = Reconcile([Cnn("cnn-a", "u1"), Cnn("cnn-b", "u2"), GatewayService(), .. owned.Apply]);
+
+        Assert.Empty(again.Apply);
+        Assert.Empty(again.Delete);
+        Assert.False(again.Plans.Single(p => p.Entry.Name == "cnn-a").Routed);
+    }
+}
