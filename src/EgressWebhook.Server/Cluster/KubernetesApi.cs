@@ -193,7 +193,12 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
 
     private async Task<HttpResponseMessage> SendAsync(string relativeUri, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseUri, relativeUri));
+        // HTTP/2 where TLS negotiates it (the watches then share one connection, as client-go's do), else HTTP/1.1
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseUri, relativeUri))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
         request.Headers.Accept.Add(Json);
         if (client.Credentials is { } credentials)
         {
