@@ -22,7 +22,8 @@ internal sealed class ClusterFreshReadSource(
     ClusterMetrics metrics,
     ILogger<ClusterFreshReadSource> logger) : IFreshReadSource
 {
-    /// <summary>The kinds whose absence each rule reports.</summary>
+    /// <summary>The kinds whose absence each rule reports (the finding does not name the missing object, so the
+    /// whole kind is read; a kind is read once however many findings point at it).</summary>
     internal static IReadOnlyList<ResourceKind> KindsFor(string rule) => rule switch
     {
         RuleIds.DestinationHostNotRegistered or RuleIds.DestinationPortUnknown or RuleIds.VirtualServiceHostNotRegistered =>
@@ -46,9 +47,10 @@ internal sealed class ClusterFreshReadSource(
         {
             read = await Task.WhenAll(resources.Select(r => ReadAsync(r, cancellationToken)));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
-            metrics.FreshReads.WithLabels("failed").Inc();
+            // out of time or the API server failed: the denial stands on the cached view
+            metrics.FreshReads.WithLabels(cancellationToken.IsCancellationRequested ? "timeout" : "failed").Inc();
             logger.FreshReadFailed(ex);
             return null;
         }

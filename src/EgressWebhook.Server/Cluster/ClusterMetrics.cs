@@ -27,7 +27,7 @@ internal sealed class ClusterMetrics
         Stale = factory.CreateGauge("egress_webhook_cluster_stale",
             "1 while a kind's list/watch has been failing longer than the stale threshold.");
         FreshReads = factory.CreateCounter("egress_webhook_cluster_fresh_reads_total",
-            "Direct reads that confirm a denial for a missing object, by outcome: found, none, failed.", "outcome");
+            "Direct reads that confirm a denial for a missing object, by outcome: found, none, failed, timeout.", "outcome");
         PublishedObjects = factory.CreateGauge("egress_webhook_cluster_snapshot_objects",
             "Objects in the last published snapshot.");
     }

@@ -56,6 +56,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>How often open watches get a bookmark; <see cref="Timeout.InfiniteTimeSpan"/> = never.</summary>
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Delay before answering a list (a slow API server).</summary>
+    public TimeSpan ListDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Watches opened while this is set accept the request and then send nothing.</summary>
     public bool StallNewWatches { get; set; }
 
@@ -404,6 +407,18 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private async Task ListAsync(HttpContext context, string plural, string? ns)
     {
         var kind = Kinds[plural];
+        if (ListDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(ListDelay, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
         var limit = int.TryParse(context.Request.Query["limit"], out var l) && l > 0 ? l : int.MaxValue;
         Page page;
         lock (_lock)
