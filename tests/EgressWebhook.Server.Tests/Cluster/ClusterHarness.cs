@@ -70,6 +70,16 @@ internal sealed class ClusterHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>Starts a source over an already running fake server (the harness then owns the server).</summary>
+    public static async Task<ClusterHarness> StartOverAsync(FakeKubernetesApiServer server, Action<ClusterOptions>? configure = null)
+    {
+        var options = TestOptions();
+        configure?.Invoke(options);
+        var harness = new ClusterHarness(server, options) { _serverDisposed = true };
+        await harness.Source.StartAsync(harness._stop.Token);
+        return harness;
+    }
+
     public ResourceInformer Informer(string kindName) => Source.Informers.Single(i => i.Resource.KindName == kindName);
 
     public Task WaitReadyAsync() => WaitUntilAsync(() => Store.IsReady, "the first snapshot");
