@@ -34,7 +34,7 @@ internal sealed class ClusterSnapshotSource(
     /// <summary>Time from start to the first published snapshot.</summary>
     public TimeSpan? TimeToReady { get; private set; }
 
-    public bool IsSynced => _published && _informers.Length > 0 && _informers.All(i => i.HasSynced);
+    public bool IsSynced => store.IsReady && _informers.Length > 0 && _informers.All(i => i.HasSynced);
 
     public bool IsStale
     {
@@ -56,7 +56,7 @@ internal sealed class ClusterSnapshotSource(
         }
 
         var unsynced = informers.Where(i => !i.HasSynced).Select(i => i.Resource.KindName).ToArray();
-        if (unsynced.Length > 0 || !_published)
+        if (unsynced.Length > 0 || !store.IsReady)
         {
             return $"the egress webhook cache has not synced yet ({string.Join(", ", unsynced)}); retry shortly";
         }

@@ -56,6 +56,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>How often open watches get a bookmark; <see cref="Timeout.InfiniteTimeSpan"/> = never.</summary>
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The Authorization header of the last request (null when it had none).</summary>
+    public string? LastAuthorization { get; private set; }
+
     /// <summary>Delay before answering a list (a slow API server).</summary>
     public TimeSpan ListDelay { get; set; } = TimeSpan.Zero;
 
@@ -353,6 +356,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        LastAuthorization = context.Request.Headers.Authorization.Count > 0 ? context.Request.Headers.Authorization.ToString() : null;
         var segments = context.Request.Path.Value!.Trim('/').Split('/');
         switch (segments)
         {
