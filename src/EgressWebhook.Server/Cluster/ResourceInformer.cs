@@ -24,21 +24,21 @@ internal sealed class ResourceInformer(
     private readonly Lock _lock = new();
     private readonly Random _random = random ?? Random.Shared;
     private Dictionary<string, EgressObject> _objects = new(StringComparer.Ordinal);
-    private DateTimeOffset? _failingSince;
-    private bool _stalled;
+    private long _failingSinceTicks; // 0 = healthy; read by admission threads through IsStale
+    private volatile bool _stalled;
+    private volatile bool _hasSynced;
+    private volatile string? _resourceVersion;
+    private bool _receivedAny;
     private long _restarts;
     private long _lists;
 
     public ClusterResource Resource { get; } = resource;
 
     /// <summary>Whether the first list has completed.</summary>
-    public bool HasSynced { get; private set; }
+    public bool HasSynced => _hasSynced;
 
     /// <summary>The last resourceVersion seen (list, event or bookmark): where a resumed watch starts.</summary>
-    public string? ResourceVersion { get; private set; }
-
-    /// <summary>When the cache was last confirmed current (list, event or bookmark).</summary>
-    public DateTimeOffset? LastSyncAt { get; private set; }
+    public string? ResourceVersion => _resourceVersion;
 
     /// <summary>Watches re-established for any reason (tests assert on it; the metric has the reasons).</summary>
     public long Restarts => Interlocked.Read(ref _restarts);
@@ -67,7 +67,8 @@ internal sealed class ResourceInformer(
     }
 
     /// <summary>Whether list/watch has been failing for longer than <paramref name="threshold"/>.</summary>
-    public bool IsStale(DateTimeOffset now, TimeSpan threshold) => _failingSince is { } since && now - since > threshold;
+    public bool IsStale(DateTimeOffset now, TimeSpan threshold) =>
+        Interlocked.Read(ref _failingSinceTicks) is var ticks && ticks != 0 && now - new DateTimeOffset(ticks, TimeSpan.Zero) > threshold;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -100,6 +101,11 @@ internal sealed class ResourceInformer(
                 else
                 {
                     Restarted("closed");
+                    if (!_receivedAny)
+                    {
+                        // closed at once without a single event or bookmark: do not spin against a misbehaving server
+                        await Task.Delay(backoff.Next(), time, cancellationToken);
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -175,8 +181,8 @@ internal sealed class ResourceInformer(
         }
 
         var firstSync = !HasSynced;
-        ResourceVersion = resourceVersion;
-        HasSynced = true;
+        _resourceVersion = resourceVersion;
+        _hasSynced = true;
         Interlocked.Increment(ref _lists);
         Healthy();
         metrics.Relists.WithLabels(Resource.KindName, reason).Inc();
@@ -191,10 +197,12 @@ internal sealed class ResourceInformer(
     /// <summary>Applies events until the server ends the watch; true when it ended with 410 Gone.</summary>
     private async Task<bool> WatchAsync(int timeoutSeconds, Backoff backoff, CancellationToken cancellationToken)
     {
+        _receivedAny = false;
         var events = api.WatchAsync(Resource, ResourceVersion!, timeoutSeconds, options.StallTimeout, Connected, cancellationToken);
         await foreach (var ev in events)
         {
             var receivedAt = time.GetUtcNow();
+            _receivedAny = true;
             backoff.Reset();
             switch (ev.Type)
             {
@@ -205,7 +213,7 @@ internal sealed class ResourceInformer(
                     Apply(ev.Object, delete: true, receivedAt);
                     break;
                 case "BOOKMARK":
-                    ResourceVersion = ResourceVersionOf(ev.Object) ?? ResourceVersion;
+                    _resourceVersion = ResourceVersionOf(ev.Object) ?? _resourceVersion;
                     Healthy();
                     break;
                 case "ERROR":
@@ -254,7 +262,7 @@ internal sealed class ResourceInformer(
             }
         }
 
-        ResourceVersion = rv ?? ResourceVersion;
+        _resourceVersion = rv ?? _resourceVersion;
         Healthy();
         metrics.Objects.WithLabels(Resource.KindName).Set(Count);
         if (differs)
@@ -315,20 +323,19 @@ internal sealed class ResourceInformer(
     {
         if (!_stalled)
         {
-            _failingSince = null;
+            Interlocked.Exchange(ref _failingSinceTicks, 0);
         }
     }
 
     private void Healthy()
     {
         _stalled = false;
-        _failingSince = null;
+        Interlocked.Exchange(ref _failingSinceTicks, 0);
         var now = time.GetUtcNow();
-        LastSyncAt = now;
         metrics.LastSync.WithLabels(Resource.KindName).Set(now.ToUnixTimeMilliseconds() / 1000.0);
     }
 
-    private void Failing() => _failingSince ??= time.GetUtcNow();
+    private void Failing() => Interlocked.CompareExchange(ref _failingSinceTicks, time.GetUtcNow().UtcTicks, 0);
 
     private void Restarted(string reason)
     {

@@ -134,6 +134,21 @@ public sealed class ClusterSnapshotSourceTests
     }
 
     [Fact]
+    public async Task WatchClosedByServerTimeout_IsResumed_WithoutRelist()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster), o => o.WatchTimeoutSeconds = 1);
+        await h.WaitForServerStateAsync();
+
+        await ClusterHarness.WaitUntilAsync(() => h.Server.WatchStarts("gateways").Count >= 3, "two server-side watch timeouts");
+        h.Server.Apply(ClusterYaml.Gateway.Replace("name: istio-egressgateway", "name: second", StringComparison.Ordinal));
+
+        await h.WaitForServerStateAsync();
+        Assert.Equal(1, h.Server.ListCount("gateways"));
+        Assert.True(h.Metrics.WatchRestarts.WithLabels("Gateway", "closed").Value >= 2);
+        Assert.Equal(0, h.Metrics.WatchRestarts.WithLabels("Gateway", "dropped").Value);
+    }
+
+    [Fact]
     public async Task PeriodicResync_RelistsEveryKind()
     {
         await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster), o => o.ResyncMinutes = 0.5 / 60);
