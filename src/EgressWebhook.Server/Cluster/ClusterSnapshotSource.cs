@@ -114,7 +114,18 @@ internal sealed class ClusterSnapshotSource(
                 }
 
                 var pending = Interlocked.Exchange(ref _firstPendingTicks, 0);
-                var snapshot = EgressSnapshot.Create(informers.SelectMany(i => i.Objects()));
+                EgressSnapshot snapshot;
+                try
+                {
+                    snapshot = EgressSnapshot.Create(informers.SelectMany(i => i.Objects()));
+                }
+                catch (Exception ex)
+                {
+                    // keep serving the last snapshot; the next change tries again
+                    logger.PublishFailed(ex);
+                    continue;
+                }
+
                 store.Publish(snapshot, SourceName);
                 metrics.PublishedObjects.Set(snapshot.Count);
                 if (pending != 0)

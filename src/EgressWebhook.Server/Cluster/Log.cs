@@ -37,6 +37,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Fresh read for a denial failed; denying on the cached view")]
     public static partial void FreshReadFailed(this ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 1312, Level = LogLevel.Error, Message = "Building the cluster snapshot failed; the previous snapshot stays published")]
+    public static partial void PublishFailed(this ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "List of {Kind} failed; retrying in {DelayMs} ms")]
     public static partial void ListFailed(this ILogger logger, string kind, long delayMs, Exception exception);
 }

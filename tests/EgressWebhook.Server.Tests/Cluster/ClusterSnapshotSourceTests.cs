@@ -73,6 +73,9 @@ public sealed class ClusterSnapshotSourceTests
         await h.WaitForServerStateAsync();
         Assert.Equal(OutboundPolicies.AllowAny, h.Store.Current.Snapshot.Mesh.EffectiveOutboundPolicy);
         Assert.Equal(1, h.Server.ListCount("serviceentries"));
+        Assert.Equal(1, h.Metrics.Objects.WithLabels("ServiceEntry").Value);
+        Assert.Equal(0, h.Metrics.Objects.WithLabels("Service").Value);
+        Assert.True(h.Metrics.EventLag.Count >= 4, "the lag of each published change is observed");
     }
 
     [Fact]
