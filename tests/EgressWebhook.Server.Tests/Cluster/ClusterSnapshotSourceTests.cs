@@ -189,6 +189,8 @@ public sealed class ClusterSnapshotSourceTests
             () => h.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "cnn")) is not null,
             "the valid ServiceEntry");
         Assert.Null(h.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "broken")));
+        await h.WaitForServerStateAsync();
+        Assert.Equal(1, h.Metrics.DecodeErrors.WithLabels("ServiceEntry").Value);
     }
 
     [Fact]

@@ -257,9 +257,16 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private static void AddDecoded(HashSet<(ObjectKey, string?)> set, Item item)
     {
         using var doc = JsonDocument.Parse(item.Full);
-        if (ObjectDecoder.Decode(doc.RootElement, "default") is { } obj)
+        try
         {
-            set.Add((obj.Key, obj.Metadata.ResourceVersion));
+            if (ObjectDecoder.Decode(doc.RootElement, "default") is { } obj)
+            {
+                set.Add((obj.Key, obj.Metadata.ResourceVersion));
+            }
+        }
+        catch (DecodeException)
+        {
+            // the cache skips objects Core cannot decode; so does the expectation
         }
     }
 
