@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using EgressWebhook.Core.Snapshot;
+using EgressWebhook.Server.Snapshots;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Cluster;
+
+/// <summary>Keeps <see cref="SnapshotStore"/> equal to the cluster: discovers the served networking.istio.io
+/// version, runs one <see cref="ResourceInformer"/> per kind, and publishes a new immutable snapshot after changes,
+/// batched over <see cref="ClusterOptions.Debounce"/>. Nothing is published until every kind has synced once, so
+/// /readyz (<see cref="SnapshotStore.IsReady"/>) fails until then. Each replica keeps its own cache.</summary>
+internal sealed class ClusterSnapshotSource(
+    KubernetesApi api,
+    SnapshotStore store,
+    IOptions<ClusterOptions> options,
+    TimeProvider time,
+    ClusterMetrics metrics,
+    ILogger<ClusterSnapshotSource> logger) : BackgroundService, ICacheHealth
+{
+    public const string SourceName = "cluster";
+
+    private readonly ClusterOptions _options = options.Value;
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private volatile ResourceInformer[] _informers = [];
+    private long _firstPendingTicks;
+    private volatile bool _published;
+
+    /// <summary>The resources being watched (empty until discovery has picked the Istio version).</summary>
+    public IReadOnlyList<ClusterResource> Resources => _informers.Select(i => i.Resource).ToArray();
+
+    public IReadOnlyList<ResourceInformer> Informers => _informers;
+
+    /// <summary>Time from start to the first published snapshot.</summary>
+    public TimeSpan? TimeToReady { get; private set; }
+
+    public bool IsSynced => store.IsReady && _informers.Length > 0 && _informers.All(i => i.HasSynced);
+
+    public bool IsStale
+    {
+        get
+        {
+            var now = time.GetUtcNow();
+            return _informers.Any(i => i.IsStale(now, _options.StaleAfter));
+        }
+    }
+
+    public NotSyncedBehavior WhenNotSynced => _options.WhenNotSynced;
+
+    public string? Describe()
+    {
+        var informers = _informers;
+        if (informers.Length == 0)
+        {
+            return "the egress webhook has not reached the Kubernetes API yet; retry shortly";
+        }
+
+        var unsynced = informers.Where(i => !i.HasSynced).Select(i => i.Resource.KindName).ToArray();
+        if (unsynced.Length > 0 || !store.IsReady)
+        {
+            return $"the egress webhook cache has not synced yet ({string.Join(", ", unsynced)}); retry shortly";
+        }
+
+        var now = time.GetUtcNow();
+        var stale = informers.Where(i => i.IsStale(now, _options.StaleAfter)).Select(i => i.Resource.KindName).ToArray();
+        return stale.Length > 0
+            ? $"the egress webhook cache is stale: cannot watch {string.Join(", ", stale)}; retry shortly"
+            : null;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = Stopwatch.StartNew();
+        var version = await DiscoverIstioVersionAsync(stoppingToken);
+        if (version is null)
+        {
+            return;
+        }
+
+        var informers = ClusterResource.All(version, _options.MeshNamespace)
+            .Select(r => new ResourceInformer(r, api, _options, time, metrics, logger, Changed))
+            .ToArray();
+        _informers = informers;
+        var tasks = informers.Select(i => Task.Run(() => i.RunAsync(stoppingToken), CancellationToken.None)).ToList();
+        tasks.Add(PublishLoopAsync(started, stoppingToken));
+        tasks.Add(StaleLoopAsync(stoppingToken));
+        await Task.WhenAll(tasks);
+    }
+
+    /// <summary>Called by informers after each change; <paramref name="receivedAt"/> feeds the event-lag metric.</summary>
+    private void Changed(DateTimeOffset receivedAt)
+    {
+        Interlocked.CompareExchange(ref _firstPendingTicks, receivedAt.UtcTicks, 0);
+        _signal.Writer.TryWrite(true);
+    }
+
+    private async Task PublishLoopAsync(Stopwatch started, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await _signal.Reader.WaitToReadAsync(cancellationToken))
+            {
+                _signal.Reader.TryRead(out _);
+                if (_options.DebounceMilliseconds > 0)
+                {
+                    await Task.Delay(_options.Debounce, time, cancellationToken);
+                }
+
+                _signal.Reader.TryRead(out _);
+                var informers = _informers;
+                if (!informers.All(i => i.HasSynced))
+                {
+                    continue;
+                }
+
+                var pending = Interlocked.Exchange(ref _firstPendingTicks, 0);
+                EgressSnapshot snapshot;
+                try
+                {
+                    snapshot = EgressSnapshot.Create(informers.SelectMany(i => i.Objects()));
+                }
+                catch (Exception ex)
+                {
+                    // keep serving the last snapshot; the next change tries again
+                    logger.PublishFailed(ex);
+                    continue;
+                }
+
+                store.Publish(snapshot, SourceName);
+                metrics.PublishedObjects.Set(snapshot.Count);
+                if (pending != 0)
+                {
+                    metrics.EventLag.Observe(Math.Max(0, (time.GetUtcNow() - new DateTimeOffset(pending, TimeSpan.Zero)).TotalSeconds));
+                }
+
+                if (!_published)
+                {
+                    _published = true;
+                    TimeToReady = started.Elapsed;
+                    metrics.Synced.Set(1);
+                    logger.Synced(snapshot.Count, (long)started.Elapsed.TotalMilliseconds);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task StaleLoopAsync(CancellationToken cancellationToken)
+    {
+        var period = TimeSpan.FromSeconds(Math.Clamp(_options.StaleAfterSeconds / 4, 0.05, 5));
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                metrics.Stale.Set(IsStale ? 1 : 0);
+                await Task.Delay(period, time, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with
+    /// backoff until the API server answers and serves one; null only when stopping.</summary>
+    private async Task<string?> DiscoverIstioVersionAsync(CancellationToken cancellationToken)
+    {
+        var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            TimeSpan delay;
+            try
+            {
+                var served = await api.ServedVersionsAsync(ClusterResource.IstioGroup, cancellationToken);
+                if (ClusterResource.PickIstioVersion(served) is { } version)
+                {
+                    if (logger.IsEnabled(LogLevel.Information))
+                    {
+                        logger.IstioVersion(version, string.Join(",", served));
+                    }
+                    return version;
+                }
+
+                delay = backoff.Next();
+                if (logger.IsEnabled(LogLevel.Warning))
+                {
+                    logger.IstioNotServed(served.Count == 0 ? "none" : string.Join(",", served), (long)delay.TotalMilliseconds);
+                }
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                delay = backoff.Next();
+                logger.DiscoveryFailed((long)delay.TotalMilliseconds, ex);
+            }
+
+            try
+            {
+                await Task.Delay(delay, time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,262 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using k8s;
+
+namespace EgressWebhook.Server.Cluster;
+
+/// <summary>A non-2xx answer of the API server (or an ERROR watch event), with the Status message.</summary>
+internal sealed class KubernetesApiException(HttpStatusCode statusCode, string message) : Exception(message)
+{
+    public HttpStatusCode StatusCode { get; } = statusCode;
+
+    /// <summary>410: the resourceVersion (or continue token) is older than the server keeps; re-list.</summary>
+    public bool IsGone => StatusCode == HttpStatusCode.Gone;
+}
+
+/// <summary>The watch delivered nothing, not even a bookmark, for the stall timeout.</summary>
+internal sealed class WatchStalledException(TimeSpan after) : Exception($"watch delivered nothing for {after.TotalSeconds:0.#}s");
+
+/// <summary>One line of a watch stream. <see cref="Object"/> is valid until the next event is read.</summary>
+internal readonly record struct WatchEvent(string Type, JsonElement Object);
+
+/// <summary>List, watch and get on KubernetesClient's HTTP pipeline (its HttpClient, TLS setup and credentials,
+/// including token refresh), reading the JSON bodies ourselves.</summary>
+/// <remarks>KubernetesClient's generated operations do not fit an informer: with <c>watch=true</c> they block until
+/// the first event line and hide the rest of the stream in an internal content type, and the typed core operations
+/// deserialize into its model types. Here every list item and watch object stays raw JSON and goes through Core's one
+/// decode path (<c>ObjectDecoder.Decode</c>).</remarks>
+internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
+{
+    private static readonly MediaTypeWithQualityHeaderValue Json = new("application/json");
+
+    /// <summary>Reads the collection page by page; returns the list's resourceVersion. Items get the
+    /// apiVersion/kind the API server leaves out of core list items, so they decode like admission objects.</summary>
+    public async Task<string> ListAsync(ClusterResource resource, int pageSize, Action<JsonElement> onItem, CancellationToken cancellationToken)
+    {
+        string? resourceVersion = null;
+        string? continueToken = null;
+        do
+        {
+            // No resourceVersion: a consistent read, never older than what a client just wrote.
+            var query = $"?limit={pageSize}" + (continueToken is null ? "" : $"&continue={Uri.EscapeDataString(continueToken)}");
+            using var response = await SendAsync(resource.CollectionPath + query, cancellationToken);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+            var root = doc.RootElement;
+            if (root.TryGetProperty("metadata", out var meta))
+            {
+                resourceVersion ??= GetString(meta, "resourceVersion");
+                continueToken = GetString(meta, "continue") is { Length: > 0 } c ? c : null;
+            }
+            else
+            {
+                continueToken = null;
+            }
+
+            if (root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in items.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.Object)
+                    {
+                        continue;
+                    }
+
+                    if (item.TryGetProperty("kind", out _) && item.TryGetProperty("apiVersion", out _))
+                    {
+                        onItem(item);
+                    }
+                    else
+                    {
+                        using var typed = WithTypeMeta(item, resource);
+                        onItem(typed.RootElement);
+                    }
+                }
+            }
+        }
+        while (continueToken is not null);
+
+        return resourceVersion ?? throw new KubernetesApiException(HttpStatusCode.OK, $"list of {resource.Plural} has no resourceVersion");
+    }
+
+    /// <summary>Streams watch events from <paramref name="resourceVersion"/> with bookmarks. Ends when the server
+    /// closes the stream (its timeout); throws <see cref="WatchStalledException"/> when nothing arrives for
+    /// <paramref name="stallTimeout"/>; calls <paramref name="onConnected"/> once the server accepted the watch.</summary>
+    public async IAsyncEnumerable<WatchEvent> WatchAsync(ClusterResource resource, string resourceVersion, int timeoutSeconds, TimeSpan stallTimeout,
+        Action onConnected, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var query = $"?watch=1&allowWatchBookmarks=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={timeoutSeconds}";
+        using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stall.Token);
+        stall.CancelAfter(stallTimeout);
+        HttpResponseMessage response;
+        try
+        {
+            response = await SendAsync(resource.CollectionPath + query, linked.Token);
+        }
+        catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new WatchStalledException(stallTimeout);
+        }
+
+        using (response)
+        {
+            onConnected();
+            await using var stream = await response.Content.ReadAsStreamAsync(linked.Token);
+            using var reader = new StreamReader(stream);
+            while (true)
+            {
+                stall.CancelAfter(stallTimeout);
+                string? line;
+                try
+                {
+                    line = await reader.ReadLineAsync(linked.Token);
+                }
+                catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new WatchStalledException(stallTimeout);
+                }
+
+                if (line is null)
+                {
+                    yield break;
+                }
+
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                var type = root.ValueKind == JsonValueKind.Object ? GetString(root, "type") : null;
+                if (type is null || !root.TryGetProperty("object", out var obj) || obj.ValueKind != JsonValueKind.Object)
+                {
+                    throw new JsonException("watch event without type or object");
+                }
+
+                yield return new WatchEvent(type, obj);
+            }
+        }
+    }
+
+    /// <summary>One object by name; null when it does not exist.</summary>
+    public async Task<JsonDocument?> GetAsync(ClusterResource resource, string ns, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await SendAsync(resource.ItemPath(ns, name), cancellationToken);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+            if (doc.RootElement.TryGetProperty("kind", out _) && doc.RootElement.TryGetProperty("apiVersion", out _))
+            {
+                return doc;
+            }
+
+            using (doc)
+            {
+                return WithTypeMeta(doc.RootElement, resource);
+            }
+        }
+        catch (KubernetesApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The versions the API server serves for <paramref name="group"/> (discovery); empty when the group is not served.</summary>
+    public async Task<IReadOnlyList<string>> ServedVersionsAsync(string group, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await SendAsync($"apis/{group}", cancellationToken);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+            if (!doc.RootElement.TryGetProperty("versions", out var versions) || versions.ValueKind != JsonValueKind.Array)
+            {
+                return [];
+            }
+
+            return versions.EnumerateArray()
+                .Select(v => v.ValueKind == JsonValueKind.Object ? GetString(v, "version") : null)
+                .OfType<string>()
+                .ToArray();
+        }
+        catch (KubernetesApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(string relativeUri, CancellationToken cancellationToken)
+    {
+        // HTTP/2 where TLS negotiates it (the watches then share one connection, as client-go's do), else HTTP/1.1
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseUri, relativeUri))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        request.Headers.Accept.Add(Json);
+        if (client.Credentials is { } credentials)
+        {
+            await credentials.ProcessHttpRequestAsync(request, cancellationToken);
+        }
+
+        var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new KubernetesApiException(response.StatusCode, $"{(int)response.StatusCode} {StatusMessage(body) ?? response.ReasonPhrase} ({relativeUri.Split('?')[0]})");
+        }
+    }
+
+    /// <summary>The <c>message</c> of a Kubernetes Status body, if the body is one.</summary>
+    internal static string? StatusMessage(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? GetString(doc.RootElement, "message") : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The object with <c>apiVersion</c> and <c>kind</c> of its resource in front of its own properties.</summary>
+    private static JsonDocument WithTypeMeta(JsonElement item, ClusterResource resource)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("apiVersion", resource.ApiVersion);
+            writer.WriteString("kind", resource.KindName);
+            foreach (var property in item.EnumerateObject())
+            {
+                if (property.NameEquals("apiVersion") || property.NameEquals("kind"))
+                {
+                    continue;
+                }
+
+                property.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return JsonDocument.Parse(buffer.WrittenMemory);
+    }
+
+    internal static string? GetString(JsonElement json, string name) =>
+        json.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}

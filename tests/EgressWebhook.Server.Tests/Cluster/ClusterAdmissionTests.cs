@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Server.Tests.Cluster;
+
+/// <summary>Admissions against the live cache: a VirtualService for a host whose ServiceEntry comes a moment later.</summary>
+public sealed class ClusterAdmissionTests
+{
+    private const string Host = "api.example.com";
+
+    private static readonly VirtualService Vs = (VirtualService)ManifestReader.Read(ClusterYaml.VirtualService("api", Host)).Single();
+
+    private static EgressReport Check(EgressSnapshot snapshot) =>
+        MissingHostStandIn.Engine.CheckChange(snapshot, new ObjectChange(Operation.Create, Vs, null), EgressPolicy.Default);
+
+    [Fact]
+    public async Task MissingServiceEntry_IsDenied_ThenAllowedWithinOneSecondOfItsCreation()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+
+        var denied = Check(h.Store.Current.Snapshot);
+        Assert.False(denied.Allowed);
+        Assert.Contains(denied.Findings, f => f.Rule == RuleIds.DestinationHostNotRegistered && f.Severity == Severity.Error);
+
+        h.Server.Apply(ClusterYaml.ServiceEntry("api", Host));
+        var clock = Stopwatch.StartNew();
+        while (!Check(h.Store.Current.Snapshot).Allowed)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "still denied one second after the ServiceEntry was created");
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
+    public async Task ServiceEntryOnServerButNotInCache_IsFoundByTheDirectRead()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+
+        // the ServiceEntry watch goes silent: the cache lags the server
+        h.Server.StallNewWatches = true;
+        h.Server.StallWatches("serviceentries");
+        h.Server.Apply(ClusterYaml.ServiceEntry("api", Host));
+        await Task.Delay(200);
+        var cached = h.Store.Current.Snapshot;
+        Assert.Null(cached.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "api")));
+
+        var denied = Check(cached);
+        Assert.False(denied.Allowed);
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var fresh = await h.FreshReads.RefreshAsync(cached, [.. denied.Findings.Where(f => f.Severity == Severity.Error)], deadline.Token);
+
+        Assert.NotNull(fresh);
+        Assert.True(Check(fresh).Allowed);
+        Assert.Null(h.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "api")));
+    }
+
+    [Fact]
+    public async Task DirectRead_FindsNothing_WhenTheServiceEntryReallyIsMissing()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+        var denied = Check(h.Store.Current.Snapshot);
+        var lists = h.Server.ListCount("serviceentries");
+
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, denied.Findings, CancellationToken.None);
+
+        Assert.Null(fresh);
+        Assert.Equal(lists + 1, h.Server.ListCount("serviceentries"));
+        Assert.Equal(lists + 1, h.Server.ListCount("services"));
+        Assert.Equal(1, h.Server.ListCount("gateways"));
+    }
+
+    [Fact]
+    public async Task DirectRead_IsSkipped_ForFindingsNotAboutAMissingObject()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+        var finding = new Finding(RuleIds.PassthroughPortChain, Severity.Error, Vs.Ref, "spec.tls[0].match[0].port", "port", []);
+
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, [finding], CancellationToken.None);
+
+        Assert.Null(fresh);
+        Assert.Equal(1, h.Server.ListCount("serviceentries"));
+    }
+
+    [Fact]
+    public async Task DirectRead_GivesUpAtTheDeadline()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+        h.Server.ListDelay = TimeSpan.FromSeconds(10);
+        var denied = Check(h.Store.Current.Snapshot);
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var clock = Stopwatch.StartNew();
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, denied.Findings, deadline.Token);
+
+        Assert.Null(fresh);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
+    }
+}

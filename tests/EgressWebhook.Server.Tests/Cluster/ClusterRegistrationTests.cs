@@ -1,0 +1,90 @@
+using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Snapshots;
+using EgressWebhook.Server.Tests.Fakes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Tests.Cluster;
+
+public sealed class ClusterRegistrationTests
+{
+    [Fact]
+    public async Task AddClusterSnapshotSource_WithKubeconfig_SyncsThroughItsCredentials()
+    {
+        await using var server = await FakeKubernetesApiServer.StartAsync();
+        server.Apply(ClusterYaml.Cluster);
+        var kubeconfig = Path.Combine(Path.GetTempPath(), $"egress-webhook-{Guid.NewGuid():N}.kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {server.Url}
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: fake
+            current-context: fake
+            users:
+            - name: fake
+              user:
+                token: test-token
+            """);
+        try
+        {
+            using var host = BuildHost(new()
+            {
+                ["Webhook:Cluster:Kubeconfig"] = kubeconfig,
+                ["Webhook:Cluster:WhenNotSynced"] = "Allow",
+                ["Webhook:Cluster:DebounceMilliseconds"] = "10",
+            });
+            await host.StartAsync();
+            var store = host.Services.GetRequiredService<SnapshotStore>();
+            await ClusterHarness.WaitUntilAsync(() => store.IsReady, "ready");
+
+            var health = host.Services.GetRequiredService<ICacheHealth>();
+            Assert.True(health.IsSynced);
+            Assert.Equal(NotSyncedBehavior.Allow, health.WhenNotSynced);
+            Assert.IsType<ClusterFreshReadSource>(host.Services.GetRequiredService<IFreshReadSource>());
+            Assert.Equal("Bearer test-token", server.LastAuthorization);
+            Assert.Equal(server.Expected(), store.Current.Snapshot.Objects.Select(o => (o.Key, o.Metadata.ResourceVersion)).ToHashSet());
+            await host.StopAsync();
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Theory]
+    [InlineData("Webhook:Cluster:ResyncMinutes", "-1", "ResyncMinutes")]
+    [InlineData("Webhook:Cluster:MinBackoffSeconds", "0", "MinBackoffSeconds")]
+    [InlineData("Webhook:Cluster:MeshNamespace", " ", "MeshNamespace")]
+    public async Task AddClusterSnapshotSource_BadSetting_StopsTheHostWithTheKeyNamed(string key, string value, string named)
+    {
+        using var host = BuildHost(new() { ["Webhook:Cluster:Kubeconfig"] = "/nonexistent", [key] = value });
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains(named, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ClusterOptions_Defaults_AreValid()
+    {
+        Assert.True(new ClusterOptionsValidator().Validate(null, new ClusterOptions()).Succeeded);
+        Assert.Equal(NotSyncedBehavior.Deny, new ClusterOptions().WhenNotSynced);
+    }
+
+    private static IHost BuildHost(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddClusterSnapshotSource(builder.Configuration);
+        return builder.Build();
+    }
+}

@@ -1,0 +1,47 @@
+using EgressWebhook.Server.Cluster;
+
+namespace EgressWebhook.Server.Tests.Cluster;
+
+public sealed class ClusterUnitTests
+{
+    [Fact]
+    public void Backoff_DoublesUpToTheCap_WithJitterInTheUpperHalf()
+    {
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), new Random(42));
+
+        var delays = Enumerable.Range(0, 8).Select(_ => backoff.Next().TotalMilliseconds).ToArray();
+
+        double[] ceilings = [100, 200, 400, 800, 1000, 1000, 1000, 1000];
+        for (var i = 0; i < delays.Length; i++)
+        {
+            Assert.InRange(delays[i], ceilings[i] / 2, ceilings[i]);
+        }
+
+        Assert.True(delays.Skip(4).Distinct().Count() > 1, "jitter varies the capped delays");
+        backoff.Reset();
+        Assert.InRange(backoff.Next().TotalMilliseconds, 50, 100);
+    }
+
+    [Theory]
+    [InlineData("v1,v1beta1,v1alpha3", "v1")]
+    [InlineData("v1alpha3,v1beta1", "v1beta1")]
+    [InlineData("v1alpha3", "v1alpha3")]
+    [InlineData("v2alpha1", null)]
+    [InlineData("", null)]
+    public void PickIstioVersion_PrefersV1(string served, string? expected)
+    {
+        Assert.Equal(expected, ClusterResource.PickIstioVersion(served.Split(',', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public void Resources_WatchOnlyTheMeshNamespacesConfigMaps_AndEverythingElseClusterWide()
+    {
+        var resources = ClusterResource.All("v1", "istio-system");
+
+        Assert.Equal("api/v1/namespaces/istio-system/configmaps", resources.Single(r => r.Plural == "configmaps").CollectionPath);
+        Assert.Equal("apis/networking.istio.io/v1/serviceentries", resources.Single(r => r.Plural == "serviceentries").CollectionPath);
+        Assert.Equal("api/v1/services", resources.Single(r => r.Plural == "services").CollectionPath);
+        Assert.Equal("apis/networking.istio.io/v1/namespaces/default/gateways/egress", resources.Single(r => r.Plural == "gateways").ItemPath("default", "egress"));
+        Assert.Equal("api/v1/namespaces/default", resources.Single(r => r.Plural == "namespaces").ItemPath("", "default"));
+    }
+}

@@ -1,0 +1,653 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EgressWebhook.Server.Tests.Fakes;
+
+/// <summary>An in-process Kubernetes API server for the resources the cluster cache reads: list (with
+/// <c>limit</c>/<c>continue</c>), watch from a resourceVersion (history replay, bookmarks, 410 Gone after
+/// compaction), get, and networking.istio.io discovery, over plain HTTP on 127.0.0.1. Tests change its state and
+/// inject failures: expired watches, dropped connections, stalled streams.</summary>
+internal sealed class FakeKubernetesApiServer : IAsyncDisposable
+{
+    private const string IstioGroup = "networking.istio.io";
+
+    private static readonly Dictionary<string, Kind> Kinds = new Kind[]
+    {
+        new("ServiceEntry", "serviceentries", true, true),
+        new("Gateway", "gateways", true, true),
+        new("VirtualService", "virtualservices", true, true),
+        new("DestinationRule", "destinationrules", true, true),
+        new("Sidecar", "sidecars", true, true),
+        new("Service", "services", false, true),
+        new("Namespace", "namespaces", false, false),
+        new("ConfigMap", "configmaps", false, true),
+    }.ToDictionary(k => k.Plural, StringComparer.Ordinal);
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, ResourceState> _resources = Kinds.Keys.ToDictionary(p => p, _ => new ResourceState(), StringComparer.Ordinal);
+    private readonly Dictionary<string, Page> _continuations = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private WebApplication? _app;
+    private Task? _bookmarks;
+    private long _resourceVersion = 1000;
+
+    private FakeKubernetesApiServer()
+    {
+    }
+
+    public string Url { get; private set; } = "";
+
+    /// <summary>Versions of networking.istio.io the discovery endpoint lists and the server serves; empty = not installed.</summary>
+    public IReadOnlyList<string> IstioVersions { get; set; } = ["v1", "v1beta1", "v1alpha3"];
+
+    /// <summary>How often open watches get a bookmark; <see cref="Timeout.InfiniteTimeSpan"/> = never.</summary>
+    public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The Authorization header of the last request (null when it had none).</summary>
+    public string? LastAuthorization { get; private set; }
+
+    /// <summary>Delay before answering a list (a slow API server).</summary>
+    public TimeSpan ListDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Watches opened while this is set accept the request and then send nothing.</summary>
+    public bool StallNewWatches { get; set; }
+
+    /// <summary>The current resourceVersion (the last write).</summary>
+    public string ResourceVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return Rv(_resourceVersion);
+            }
+        }
+    }
+
+    public static async Task<FakeKubernetesApiServer> StartAsync()
+    {
+        var server = new FakeKubernetesApiServer();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        app.Run(server.HandleAsync);
+        await app.StartAsync();
+        server._app = app;
+        server.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server._bookmarks = server.BookmarkLoopAsync();
+        return server;
+    }
+
+    /// <summary>Creates or updates every object of the YAML (ADDED or MODIFIED events); returns the last resourceVersion.</summary>
+    public string Apply(string yaml)
+    {
+        var rv = "";
+        foreach (var doc in YamlJson.ParseDocuments(yaml))
+        {
+            rv = Upsert((JsonObject)JsonNode.Parse(doc.Json.GetRawText())!, recordEvent: true);
+        }
+
+        return rv;
+    }
+
+    /// <summary>Stores objects as if they existed before any watch (no events): the state of a running cluster.</summary>
+    public void Preload(IEnumerable<JsonObject> objects)
+    {
+        foreach (var obj in objects)
+        {
+            Upsert(obj, recordEvent: false);
+        }
+    }
+
+    /// <summary>Deletes an object (DELETED event); false when it did not exist.</summary>
+    public bool Delete(string plural, string ns, string name)
+    {
+        lock (_lock)
+        {
+            var state = _resources[plural];
+            var key = Key(Kinds[plural], ns, name);
+            if (!state.Items.Remove(key, out var item))
+            {
+                return false;
+            }
+
+            var rv = ++_resourceVersion;
+            var obj = (JsonObject)JsonNode.Parse(item.Full)!;
+            obj["metadata"]!["resourceVersion"] = Rv(rv);
+            Record(state, rv, item.Namespace, $"{{\"type\":\"DELETED\",\"object\":{obj.ToJsonString()}}}", recordEvent: true);
+            return true;
+        }
+    }
+
+    /// <summary>Compacts the history (every resourceVersion a client holds is now too old) and ends the open watches
+    /// of <paramref name="plural"/> with an ERROR event 410 Expired, as the API server does.</summary>
+    public void ExpireWatches(string plural)
+    {
+        lock (_lock)
+        {
+            var state = _resources[plural];
+            state.CompactedRv = ++_resourceVersion;
+            state.History.Clear();
+            foreach (var watcher in state.Watchers)
+            {
+                watcher.Lines.Writer.TryWrite(GoneLine(state.CompactedRv));
+                watcher.Lines.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>Aborts the connections of the open watches of <paramref name="plural"/>.</summary>
+    public void DropWatches(string plural)
+    {
+        lock (_lock)
+        {
+            foreach (var watcher in _resources[plural].Watchers)
+            {
+                watcher.Context.Abort();
+            }
+        }
+    }
+
+    /// <summary>The open watches of <paramref name="plural"/> stay connected but send nothing more.</summary>
+    public void StallWatches(string plural)
+    {
+        lock (_lock)
+        {
+            foreach (var watcher in _resources[plural].Watchers)
+            {
+                watcher.Stalled = true;
+            }
+        }
+    }
+
+    public int OpenWatches(string plural)
+    {
+        lock (_lock)
+        {
+            return _resources[plural].Watchers.Count;
+        }
+    }
+
+    /// <summary>Full lists (first pages) served for <paramref name="plural"/>.</summary>
+    public int ListCount(string plural)
+    {
+        lock (_lock)
+        {
+            return _resources[plural].Lists;
+        }
+    }
+
+    /// <summary>The resourceVersion each watch of <paramref name="plural"/> asked to start from, in order.</summary>
+    public IReadOnlyList<string> WatchStarts(string plural)
+    {
+        lock (_lock)
+        {
+            return [.. _resources[plural].WatchStarts];
+        }
+    }
+
+    /// <summary>What the cache must hold: every stored object that Core decodes, with its resourceVersion.</summary>
+    public HashSet<(ObjectKey Key, string? ResourceVersion)> Expected()
+    {
+        lock (_lock)
+        {
+            var set = new HashSet<(ObjectKey, string?)>();
+            foreach (var (plural, state) in _resources)
+            {
+                if (plural == "configmaps")
+                {
+                    // the cache watches the mesh namespace only
+                    continue;
+                }
+
+                foreach (var item in state.Items.Values)
+                {
+                    AddDecoded(set, item);
+                }
+            }
+
+            foreach (var item in _resources["configmaps"].Items.Values.Where(i => i.Namespace == "istio-system"))
+            {
+                AddDecoded(set, item);
+            }
+
+            return set;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        lock (_lock)
+        {
+            foreach (var watcher in _resources.Values.SelectMany(s => s.Watchers))
+            {
+                watcher.Lines.Writer.TryComplete();
+            }
+        }
+
+        if (_bookmarks is not null)
+        {
+            await _bookmarks;
+        }
+
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        _stopping.Dispose();
+    }
+
+    private static void AddDecoded(HashSet<(ObjectKey, string?)> set, Item item)
+    {
+        using var doc = JsonDocument.Parse(item.Full);
+        try
+        {
+            if (ObjectDecoder.Decode(doc.RootElement, "default") is { } obj)
+            {
+                set.Add((obj.Key, obj.Metadata.ResourceVersion));
+            }
+        }
+        catch (DecodeException)
+        {
+            // the cache skips objects Core cannot decode; so does the expectation
+        }
+    }
+
+    private string Upsert(JsonObject obj, bool recordEvent)
+    {
+        var kindName = obj["kind"]?.GetValue<string>() ?? throw new ArgumentException("object without kind");
+        var kind = Kinds.Values.Single(k => k.Name == kindName);
+        var meta = obj["metadata"] as JsonObject ?? throw new ArgumentException("object without metadata");
+        var name = meta["name"]?.GetValue<string>() ?? throw new ArgumentException("object without name");
+        var ns = kind.Namespaced ? meta["namespace"]?.GetValue<string>() ?? "default" : "";
+        if (kind.Namespaced)
+        {
+            meta["namespace"] = ns;
+        }
+
+        if (kind.Istio)
+        {
+            obj["apiVersion"] = $"{IstioGroup}/v1";
+        }
+
+        lock (_lock)
+        {
+            var state = _resources[kind.Plural];
+            var key = Key(kind, ns, name);
+            var existed = state.Items.TryGetValue(key, out var old);
+            var rv = ++_resourceVersion;
+            meta["resourceVersion"] = Rv(rv);
+            meta["uid"] = existed ? JsonNode.Parse(old!.Full)!["metadata"]!["uid"]!.GetValue<string>() : Guid.NewGuid().ToString();
+            meta["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            var full = obj.ToJsonString();
+            var bare = kind.Istio ? full : WithoutTypeMeta(obj);
+            state.Items[key] = new Item(ns, full, bare);
+            Record(state, rv, ns, $"{{\"type\":\"{(existed ? "MODIFIED" : "ADDED")}\",\"object\":{full}}}", recordEvent);
+            return Rv(rv);
+        }
+    }
+
+    /// <summary>Core list items come without apiVersion/kind from a real API server; so do ours.</summary>
+    private static string WithoutTypeMeta(JsonObject obj)
+    {
+        var copy = (JsonObject)obj.DeepClone();
+        copy.Remove("apiVersion");
+        copy.Remove("kind");
+        return copy.ToJsonString();
+    }
+
+    private static void Record(ResourceState state, long rv, string ns, string line, bool recordEvent)
+    {
+        if (!recordEvent)
+        {
+            return;
+        }
+
+        state.History.Add(new HistoryEvent(rv, ns, line));
+        foreach (var watcher in state.Watchers)
+        {
+            if (!watcher.Stalled && (watcher.Namespace is null || watcher.Namespace == ns))
+            {
+                watcher.Lines.Writer.TryWrite(line);
+            }
+        }
+    }
+
+    private async Task BookmarkLoopAsync()
+    {
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                await Task.Delay(BookmarkInterval == Timeout.InfiniteTimeSpan ? TimeSpan.FromMilliseconds(100) : BookmarkInterval, _stopping.Token);
+                if (BookmarkInterval == Timeout.InfiniteTimeSpan)
+                {
+                    continue;
+                }
+
+                lock (_lock)
+                {
+                    foreach (var (plural, state) in _resources)
+                    {
+                        var kind = Kinds[plural];
+                        var line = $"{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{kind.Name}\",\"apiVersion\":\"{kind.ApiVersion}\",\"metadata\":{{\"resourceVersion\":\"{Rv(_resourceVersion)}\"}}}}}}";
+                        foreach (var watcher in state.Watchers.Where(w => w.Bookmarks && !w.Stalled))
+                        {
+                            watcher.Lines.Writer.TryWrite(line);
+                        }
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        LastAuthorization = context.Request.Headers.Authorization.Count > 0 ? context.Request.Headers.Authorization.ToString() : null;
+        var segments = context.Request.Path.Value!.Trim('/').Split('/');
+        switch (segments)
+        {
+            case ["apis", IstioGroup]:
+                await DiscoveryAsync(context);
+                return;
+            case ["api", "v1", var plural] when Kinds.ContainsKey(plural):
+                await CollectionAsync(context, plural, null);
+                return;
+            case ["api", "v1", "namespaces", var name]:
+                await GetAsync(context, "namespaces", "", name);
+                return;
+            case ["api", "v1", "namespaces", var ns, var plural] when Kinds.ContainsKey(plural):
+                await CollectionAsync(context, plural, ns);
+                return;
+            case ["api", "v1", "namespaces", var ns, var plural, var name] when Kinds.ContainsKey(plural):
+                await GetAsync(context, plural, ns, name);
+                return;
+            case ["apis", IstioGroup, var version, var plural] when IstioVersions.Contains(version) && Kinds.ContainsKey(plural):
+                await CollectionAsync(context, plural, null);
+                return;
+            case ["apis", IstioGroup, var version, "namespaces", var ns, var plural] when IstioVersions.Contains(version) && Kinds.ContainsKey(plural):
+                await CollectionAsync(context, plural, ns);
+                return;
+            case ["apis", IstioGroup, var version, "namespaces", var ns, var plural, var name] when IstioVersions.Contains(version) && Kinds.ContainsKey(plural):
+                await GetAsync(context, plural, ns, name);
+                return;
+            default:
+                await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({context.Request.Path})");
+                return;
+        }
+    }
+
+    private async Task DiscoveryAsync(HttpContext context)
+    {
+        if (IstioVersions.Count == 0)
+        {
+            await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
+            return;
+        }
+
+        var versions = string.Join(",", IstioVersions.Select(v => $"{{\"groupVersion\":\"{IstioGroup}/{v}\",\"version\":\"{v}\"}}"));
+        await WriteAsync(context, HttpStatusCode.OK,
+            $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{IstioGroup}\",\"versions\":[{versions}],\"preferredVersion\":{{\"groupVersion\":\"{IstioGroup}/{IstioVersions[0]}\",\"version\":\"{IstioVersions[0]}\"}}}}");
+    }
+
+    private Task CollectionAsync(HttpContext context, string plural, string? ns) =>
+        context.Request.Query["watch"] is { Count: > 0 } w && w[0] is "1" or "true"
+            ? WatchAsync(context, plural, ns)
+            : ListAsync(context, plural, ns);
+
+    private async Task ListAsync(HttpContext context, string plural, string? ns)
+    {
+        var kind = Kinds[plural];
+        if (ListDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(ListDelay, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        var limit = int.TryParse(context.Request.Query["limit"], out var l) && l > 0 ? l : int.MaxValue;
+        Page page;
+        lock (_lock)
+        {
+            var token = context.Request.Query["continue"].ToString();
+            if (token.Length > 0)
+            {
+                if (!_continuations.Remove(token, out page!))
+                {
+                    page = null!;
+                }
+            }
+            else
+            {
+                var state = _resources[plural];
+                state.Lists++;
+                var items = state.Items.OrderBy(i => i.Key, StringComparer.Ordinal)
+                    .Where(i => ns is null || i.Value.Namespace == ns)
+                    .Select(i => i.Value.Bare)
+                    .ToArray();
+                page = new Page(items, 0, Rv(_resourceVersion));
+            }
+        }
+
+        if (page is null)
+        {
+            await StatusAsync(context, HttpStatusCode.Gone, "Expired", "the provided continue parameter is too old");
+            return;
+        }
+
+        var count = Math.Min(limit, page.Items.Length - page.Offset);
+        string? next = null;
+        if (page.Offset + count < page.Items.Length)
+        {
+            next = Guid.NewGuid().ToString("N");
+            lock (_lock)
+            {
+                _continuations[next] = page with { Offset = page.Offset + count };
+            }
+        }
+
+        var body = new StringBuilder();
+        body.Append(CultureInfo.InvariantCulture, $"{{\"apiVersion\":\"{kind.ApiVersion}\",\"kind\":\"{kind.Name}List\",\"metadata\":{{\"resourceVersion\":\"{page.ResourceVersion}\"");
+        if (next is not null)
+        {
+            body.Append(CultureInfo.InvariantCulture, $",\"continue\":\"{next}\"");
+        }
+
+        body.Append("},\"items\":[");
+        for (var i = 0; i < count; i++)
+        {
+            if (i > 0)
+            {
+                body.Append(',');
+            }
+
+            body.Append(page.Items[page.Offset + i]);
+        }
+
+        body.Append("]}");
+        await WriteAsync(context, HttpStatusCode.OK, body.ToString());
+    }
+
+    private async Task WatchAsync(HttpContext context, string plural, string? ns)
+    {
+        var query = context.Request.Query;
+        var from = query["resourceVersion"].ToString();
+        var timeout = int.TryParse(query["timeoutSeconds"], out var t) && t > 0 ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
+        var watcher = new Watcher(context, ns, query["allowWatchBookmarks"] == "true");
+        var replay = new List<string>();
+        long gone = 0;
+        lock (_lock)
+        {
+            var state = _resources[plural];
+            state.WatchStarts.Add(from);
+            if (from.Length > 0 && from != "0" && long.Parse(from, CultureInfo.InvariantCulture) < state.CompactedRv)
+            {
+                gone = state.CompactedRv;
+            }
+            else
+            {
+                if (from.Length == 0 || from == "0")
+                {
+                    replay.AddRange(state.Items.Values.Where(i => ns is null || i.Namespace == ns).Select(i => $"{{\"type\":\"ADDED\",\"object\":{i.Full}}}"));
+                }
+                else
+                {
+                    var since = long.Parse(from, CultureInfo.InvariantCulture);
+                    replay.AddRange(state.History.Where(h => h.Rv > since && (ns is null || h.Namespace == ns)).Select(h => h.Line));
+                }
+
+                watcher.Stalled = StallNewWatches;
+                state.Watchers.Add(watcher);
+            }
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        if (gone != 0)
+        {
+            // the API server accepts the watch and then reports the expired resourceVersion as an ERROR event
+            await context.Response.WriteAsync(GoneLine(gone) + "\n");
+            return;
+        }
+
+        try
+        {
+            await context.Response.StartAsync();
+            await context.Response.Body.FlushAsync();
+            if (!watcher.Stalled)
+            {
+                foreach (var line in replay)
+                {
+                    await context.Response.WriteAsync(line + "\n");
+                }
+
+                await context.Response.Body.FlushAsync();
+            }
+
+            using var end = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+            end.CancelAfter(timeout);
+            await foreach (var line in watcher.Lines.Reader.ReadAllAsync(end.Token))
+            {
+                await context.Response.WriteAsync(line + "\n", end.Token);
+                await context.Response.Body.FlushAsync(end.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // timeout, client gone, or aborted by DropWatches
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _resources[plural].Watchers.Remove(watcher);
+            }
+        }
+    }
+
+    private async Task GetAsync(HttpContext context, string plural, string ns, string name)
+    {
+        Item? item;
+        lock (_lock)
+        {
+            _resources[plural].Items.TryGetValue(Key(Kinds[plural], ns, name), out item);
+        }
+
+        if (item is null)
+        {
+            await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"{plural} \"{name}\" not found");
+            return;
+        }
+
+        await WriteAsync(context, HttpStatusCode.OK, item.Full);
+    }
+
+    private static string GoneLine(long rv) =>
+        $"{{\"type\":\"ERROR\",\"object\":{{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{{}},\"status\":\"Failure\",\"message\":\"too old resource version (compacted at {rv})\",\"reason\":\"Expired\",\"code\":410}}}}";
+
+    private static Task StatusAsync(HttpContext context, HttpStatusCode code, string reason, string message) =>
+        WriteAsync(context, code, JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["status"] = "Failure",
+            ["message"] = message,
+            ["reason"] = reason,
+            ["code"] = (int)code,
+        }));
+
+    private static async Task WriteAsync(HttpContext context, HttpStatusCode code, string body)
+    {
+        context.Response.StatusCode = (int)code;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body);
+    }
+
+    private static string Key(Kind kind, string ns, string name) => kind.Namespaced ? $"{ns}/{name}" : name;
+
+    private static string Rv(long rv) => rv.ToString(CultureInfo.InvariantCulture);
+
+    private sealed record Kind(string Name, string Plural, bool Istio, bool Namespaced)
+    {
+        public string ApiVersion => Istio ? $"{IstioGroup}/v1" : "v1";
+    }
+
+    private sealed record Item(string Namespace, string Full, string Bare);
+
+    private sealed record HistoryEvent(long Rv, string Namespace, string Line);
+
+    private sealed record Page(string[] Items, int Offset, string ResourceVersion);
+
+    private sealed class ResourceState
+    {
+        public Dictionary<string, Item> Items { get; } = new(StringComparer.Ordinal);
+
+        public List<HistoryEvent> History { get; } = [];
+
+        public List<Watcher> Watchers { get; } = [];
+
+        public List<string> WatchStarts { get; } = [];
+
+        public long CompactedRv { get; set; }
+
+        public int Lists { get; set; }
+    }
+
+    private sealed class Watcher(HttpContext context, string? ns, bool bookmarks)
+    {
+        public HttpContext Context { get; } = context;
+
+        public string? Namespace { get; } = ns;
+
+        public bool Bookmarks { get; } = bookmarks;
+
+        public bool Stalled { get; set; }
+
+        public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>();
+    }
+}
