@@ -1,9 +1,13 @@
-using EgressWebhook.Server.Snapshots;
+using EgressWebhook.Server;
+using EgressWebhook.Server.Options;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton<SnapshotStore>();
-
-var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
-app.Run();
+return await WebhookHost.RunAsync(args, static builder =>
+{
+    if (builder.Configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"] == WebhookOptions.ClusterSource)
+    {
+        // PLACEHOLDER (live-cluster source issue): replace this throw with
+        //     builder.Services.AddClusterSnapshotSource(builder.Configuration);
+        // from src/EgressWebhook.Server/Cluster/ once that helper's branch is merged.
+        throw new InvalidOperationException("Webhook:Source=Cluster is not available in this build");
+    }
+});

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using EgressWebhook.Server.Logging;
+using EgressWebhook.Server.Options;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Audit;
+
+/// <summary>Writes one JSON line per admission decision to stdout or a file. Requests only enqueue; one
+/// background writer serialises and writes, so lines never interleave and the hot path never waits on I/O.</summary>
+internal sealed class AuditLog : IHostedService, IAsyncDisposable
+{
+    private readonly Channel<AuditRecord> _channel = Channel.CreateUnbounded<AuditRecord>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly string _target;
+    private readonly ILogger<AuditLog> _logger;
+    private Task? _writer;
+
+    public AuditLog(IOptions<WebhookOptions> options, ILogger<AuditLog> logger)
+    {
+        _target = options.Value.AuditLog;
+        _logger = logger;
+    }
+
+    public bool Enabled => _target != "off";
+
+    public void Write(AuditRecord record)
+    {
+        if (Enabled)
+        {
+            _channel.Writer.TryWrite(record);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Enabled)
+        {
+            var stream = _target == "stdout"
+                ? Console.OpenStandardOutput()
+                : new FileStream(_target, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.Asynchronous);
+            _writer = Task.Run(() => DrainAsync(stream), CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Runs after the web server stopped (hosted services stop in reverse order): every decided request is written.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _channel.Writer.TryComplete();
+        if (_writer is not null)
+        {
+            await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        if (_writer is not null)
+        {
+            await _writer.ConfigureAwait(false);
+        }
+    }
+
+    private async Task DrainAsync(Stream stream)
+    {
+        var buffer = new MemoryStream();
+        var json = new Utf8JsonWriter(buffer);
+        try
+        {
+            while (await _channel.Reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (_channel.Reader.TryRead(out var record))
+                {
+                    json.Reset(buffer);
+                    JsonSerializer.Serialize(json, record, AuditJsonContext.Default.AuditRecord);
+                    json.Flush();
+                    buffer.WriteByte((byte)'\n');
+                }
+
+                try
+                {
+                    await stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)).ConfigureAwait(false);
+                    await stream.FlushAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+                {
+                    _logger.AuditWriteFailed(ex);
+                }
+
+                buffer.SetLength(0);
+            }
+        }
+        finally
+        {
+            await json.DisposeAsync().ConfigureAwait(false);
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
