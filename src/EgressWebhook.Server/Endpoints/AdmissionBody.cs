@@ -146,7 +146,7 @@ internal static class AdmissionBody
             total = TimeSpan.FromSeconds(30);
         }
 
-        var margin = TimeSpan.FromTicks(Math.Min(total.Ticks / 10, TimeSpan.FromMilliseconds(250).Ticks));
+        var margin = TimeSpan.FromTicks(Math.Min(total.Ticks / 4, TimeSpan.FromMilliseconds(250).Ticks));
         return total - margin;
     }
 
