@@ -291,7 +291,7 @@ public sealed class AdmissionProtocolTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.False(result.Allowed);
         Assert.Contains("no snapshot", result.StatusMessage!, StringComparison.Ordinal);
-        Assert.Contains("egress_webhook_snapshot_load_failing 1", await server.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains("\negress_webhook_snapshot_load_failing 1\n", await server.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -34,7 +34,7 @@ internal sealed class WebhookMetrics
             });
         _snapshotObjects = factory.CreateGauge("egress_webhook_snapshot_objects", "Objects in the current snapshot.");
         _snapshotAge = factory.CreateGauge("egress_webhook_snapshot_age_seconds", "Seconds since the current snapshot was published (-1 before the first).");
-        _snapshotLoadFailing = factory.CreateGauge("egress_webhook_snapshot_load_failing", "1 while the latest load of the source failed and the last good snapshot is served.");
+        _snapshotLoadFailing = factory.CreateGauge("egress_webhook_snapshot_load_failing", "Whether the latest load of the source failed (then the last good snapshot is served).");
         _snapshotLoads = factory.CreateCounter("egress_webhook_snapshot_loads_total", "Snapshot loads by result (ok, error).", "result");
 
         store.Published += state =>
