@@ -120,15 +120,11 @@ internal sealed class AdmissionService
             request.Operation, request.Kind?.Kind, request.Namespace, request.Name, request.DryRun == true,
             decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3)));
 
+        // Debug only: every decision is in the audit log already, and this is the hot path
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             _logger.AdmissionDecided(request.Uid ?? "", endpoint, request.Operation, request.Kind?.Kind, request.Namespace, request.Name,
                 decision.OutcomeName, decision.RuleIds, elapsed.TotalMilliseconds);
-        }
-
-        if (!decision.Allowed)
-        {
-            _logger.AdmissionDenied(request.Uid ?? "", request.Operation, request.Kind?.Kind, request.Namespace, request.Name, decision.RuleIds);
         }
     }
 }

@@ -8,9 +8,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "Admission {Uid} {Endpoint} {Operation} {Kind} {Namespace}/{Name}: {Decision} ({Rules}) in {LatencyMs:F2} ms")]
     public static partial void AdmissionDecided(this ILogger logger, string uid, string endpoint, string? operation, string? kind, string? @namespace, string? name, string decision, IReadOnlyList<string> rules, double latencyMs);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Admission {Uid} {Operation} {Kind} {Namespace}/{Name} denied: {Rules}")]
-    public static partial void AdmissionDenied(this ILogger logger, string uid, string? operation, string? kind, string? @namespace, string? name, IReadOnlyList<string> rules);
-
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Bad admission request on {Endpoint}: HTTP {StatusCode} {Reason}")]
     public static partial void BadRequest(this ILogger logger, string endpoint, int statusCode, string reason);
 
