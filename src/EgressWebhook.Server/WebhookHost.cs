@@ -42,6 +42,11 @@ internal static class WebhookHost
 
         // stdout carries the audit log, one JSON line per decision; every other log goes to stderr
         builder.Logging.AddConsole();
+        if (string.Equals(builder.Configuration["Logging:Console:FormatterName"], ConsoleFormatterNames.Json, StringComparison.OrdinalIgnoreCase))
+        {
+            // the slim builder does not apply Logging:Console:FormatterName on its own
+            builder.Logging.AddJsonConsole();
+        }
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 
         var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : DefaultUrls;
@@ -76,6 +81,11 @@ internal static class WebhookHost
             configure?.Invoke(builder);
             app = Build(builder);
             await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // SIGTERM while starting: a requested stop, not a failure
+            return 0;
         }
         catch (OptionsValidationException ex)
         {

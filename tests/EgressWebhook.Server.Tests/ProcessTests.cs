@@ -79,6 +79,38 @@ public sealed class ProcessTests
         Assert.Equal("egress-webhook: invalid configuration: Webhook:FailureMode 'Sometimes' must be Deny or Allow", (await stderr).Trim());
     }
 
+    [Fact]
+    public async Task JsonConsoleOption_EveryLogLineOnStderrIsJson()
+    {
+        var port = FreePort();
+        using var process = Start("--state", "examples/state", "--urls", $"https://127.0.0.1:{port}", "--Webhook:HealthPort=0", "--Logging:Console:FormatterName=json");
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var client = Client(port);
+        Assert.True(await WebhookServer.EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await client.GetAsync("/readyz")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(10)));
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await process.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, process.ExitCode);
+        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.Contains("\"EventId\":1100", StringComparison.Ordinal));
+        Assert.All(lines, l => JsonDocument.Parse(l).Dispose());
+    }
+
     /// <summary>What the engine says about examples/admission/denied.json against examples/state.</summary>
     private static EgressReport ExpectedForDeniedExample()
     {
