@@ -12,12 +12,16 @@ public sealed record AdmissionReview
     public const string V1Beta1 = "admission.k8s.io/v1beta1";
     public const string KindName = "AdmissionReview";
 
+    /// <summary><c>admission.k8s.io/v1</c> or <c>admission.k8s.io/v1beta1</c>; the answer echoes it.</summary>
     public string? ApiVersion { get; init; }
 
+    /// <summary><c>AdmissionReview</c>.</summary>
     public string? Kind { get; init; }
 
+    /// <summary>What the API server asks about (absent in an answer).</summary>
     public AdmissionRequest? Request { get; init; }
 
+    /// <summary>The webhook's answer (absent in a request).</summary>
     public AdmissionResponse? Response { get; init; }
 
     /// <summary>Whether the envelope names a version this webhook answers.</summary>
@@ -33,12 +37,16 @@ public sealed record AdmissionReview
 /// they are decoded by <see cref="Serialization.ObjectDecoder"/>, the one decode path of the project.</summary>
 public sealed record AdmissionRequest
 {
+    /// <summary>Identifies this admission; the response must carry it back.</summary>
     public string? Uid { get; init; }
 
+    /// <summary>Kind of the object as the webhook is registered for it.</summary>
     public GroupVersionKind? Kind { get; init; }
 
+    /// <summary>Resource (plural) being changed.</summary>
     public GroupVersionResource? Resource { get; init; }
 
+    /// <summary>Subresource (<c>status</c>, …), empty for the object itself.</summary>
     public string? SubResource { get; init; }
 
     public GroupVersionKind? RequestKind { get; init; }
@@ -47,21 +55,28 @@ public sealed record AdmissionRequest
 
     public string? RequestSubResource { get; init; }
 
+    /// <summary>Object name; may be empty on CREATE with <c>generateName</c>.</summary>
     public string? Name { get; init; }
 
+    /// <summary>Namespace of the request (the decoder's default namespace); empty for cluster-scoped kinds.</summary>
     public string? Namespace { get; init; }
 
     /// <summary><c>CREATE</c>, <c>UPDATE</c>, <c>DELETE</c> or <c>CONNECT</c>.</summary>
     public string? Operation { get; init; }
 
+    /// <summary>The user making the change (audit log).</summary>
     public UserInfo? UserInfo { get; init; }
 
+    /// <summary>The new object (CREATE, UPDATE).</summary>
     public JsonElement? Object { get; init; }
 
+    /// <summary>The stored object (UPDATE, DELETE).</summary>
     public JsonElement? OldObject { get; init; }
 
+    /// <summary>Nothing will be persisted; decided the same way.</summary>
     public bool? DryRun { get; init; }
 
+    /// <summary>Create/Update/DeleteOptions, kept raw.</summary>
     public JsonElement? Options { get; init; }
 }
 
@@ -106,10 +121,13 @@ public sealed record AdmissionResponse
 {
     public const string JsonPatch = "JSONPatch";
 
+    /// <summary>The request's uid.</summary>
     public string Uid { get; init; } = "";
 
+    /// <summary>Whether the change may go ahead.</summary>
     public bool Allowed { get; init; }
 
+    /// <summary>Why not (denials only).</summary>
     public AdmissionStatus? Status { get; init; }
 
     /// <summary>Base64 of a JSON Patch document (mutation only).</summary>
@@ -120,6 +138,7 @@ public sealed record AdmissionResponse
     /// <summary>Keys are unprefixed qualified names; the API server prefixes them with the webhook name.</summary>
     public IReadOnlyDictionary<string, string>? AuditAnnotations { get; init; }
 
+    /// <summary>Shown by kubectl as <c>Warning: …</c>; at most 120 characters each, 4096 in all.</summary>
     public IReadOnlyList<string>? Warnings { get; init; }
 }
 
@@ -129,10 +148,12 @@ public sealed record AdmissionStatus
     /// <summary><c>Success</c> or <c>Failure</c>.</summary>
     public string? Status { get; init; }
 
+    /// <summary>What kubectl prints after <c>denied the request:</c>.</summary>
     public string? Message { get; init; }
 
     /// <summary>A machine-readable reason, e.g. <c>Forbidden</c>.</summary>
     public string? Reason { get; init; }
 
+    /// <summary>HTTP-style code the API server returns to the client (403 denied, 422 undecodable, 500 check failed).</summary>
     public int Code { get; init; }
 }
