@@ -67,6 +67,65 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task Sigterm_RequestInFlight_FinishedBeforeExitZero()
+    {
+        var port = FreePort();
+        using var process = Start("--state", "examples/state", "--urls", $"https://127.0.0.1:{port}", "--Webhook:HealthPort=0");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var client = Client(port);
+        Assert.True(await WebhookServer.EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await client.GetAsync("/readyz")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(10)));
+
+        // half a review on the wire, then SIGTERM, then the other half
+        var body = System.Text.Encoding.UTF8.GetBytes(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, "admission", "allowed.json")));
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+#pragma warning disable CA5359 // the development certificate is self-signed by design
+        await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+#pragma warning restore CA5359
+        await tls.AuthenticateAsClientAsync("localhost");
+        await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /validate?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n"));
+        await tls.WriteAsync(body.AsMemory(0, body.Length / 2));
+        await tls.FlushAsync();
+        await Task.Delay(300);
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await Task.Delay(500);
+        Assert.False(process.HasExited, "the server exited with a request in flight");
+        await tls.WriteAsync(body.AsMemory(body.Length / 2));
+        await tls.FlushAsync();
+        var answer = new MemoryStream();
+        var buffer = new byte[4096];
+        using var read = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!System.Text.Encoding.UTF8.GetString(answer.ToArray()).Contains("\"allowed\"", StringComparison.Ordinal))
+        {
+            var n = await tls.ReadAsync(buffer, read.Token);
+            Assert.NotEqual(0, n);
+            answer.Write(buffer, 0, n);
+        }
+
+        Assert.StartsWith("HTTP/1.1 200", System.Text.Encoding.UTF8.GetString(answer.ToArray()), StringComparison.Ordinal);
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await process.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, process.ExitCode);
+        Assert.Single((await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task BadSetting_ExitsNonZeroWithOneLineMessage()
     {
         using var process = Start("--state", "examples/state", "--urls", $"https://127.0.0.1:{FreePort()}", "--Webhook:HealthPort=0", "--Webhook:FailureMode=Sometimes");
