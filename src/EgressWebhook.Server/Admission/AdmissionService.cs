@@ -83,7 +83,13 @@ internal sealed class AdmissionService
             decision = AdmissionHandler.Unavailable(request, $"internal error ({ex.GetType().Name})", Settings);
         }
 
-        Record(endpoint, request, decision, _time.GetElapsedTime(started));
+        var elapsed = _time.GetElapsedTime(started);
+        if (deadline.IsCancellationRequested)
+        {
+            _logger.DeadlinePassed(request.Uid ?? "", elapsed.TotalMilliseconds);
+        }
+
+        Record(endpoint, request, decision, elapsed);
         return decision.Response;
     }
 

@@ -20,8 +20,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Admission {Uid}: fresh read failed, keeping the cached decision")]
     public static partial void FreshReadFailed(this ILogger logger, string uid, Exception exception);
 
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Admission {Uid} decided after its deadline ({ElapsedMs:F0} ms of {BudgetMs:F0} ms)")]
-    public static partial void DeadlineMissed(this ILogger logger, string uid, double elapsedMs, double budgetMs);
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Admission {Uid} was decided after its deadline or after the client left ({ElapsedMs:F0} ms)")]
+    public static partial void DeadlinePassed(this ILogger logger, string uid, double elapsedMs);
 
     [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Admission request on {Endpoint} aborted by the client")]
     public static partial void RequestAborted(this ILogger logger, string endpoint);
