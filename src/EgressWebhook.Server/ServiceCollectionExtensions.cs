@@ -1,12 +1,13 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Audit;
-using EgressWebhook.Server.Metrics;
+using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
 using EgressWebhook.Server.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server;
@@ -24,6 +25,7 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton(AdmissionHandler.Default);
         services.AddSingleton<AdmissionService>();
+        services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
         services.AddSingleton<WebhookMetrics>();
 
         // the certificate and the audit writer start before the snapshot source and the server

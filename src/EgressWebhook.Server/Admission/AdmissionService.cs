@@ -5,7 +5,7 @@ using EgressWebhook.Core.Serialization;
 using EgressWebhook.Server.Audit;
 using EgressWebhook.Server.Endpoints;
 using EgressWebhook.Server.Logging;
-using EgressWebhook.Server.Metrics;
+using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
 using Microsoft.Extensions.Options;

@@ -1,7 +1,7 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Logging;
-using EgressWebhook.Server.Metrics;
+using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
 using Microsoft.Extensions.Options;
 

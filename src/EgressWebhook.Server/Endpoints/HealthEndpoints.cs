@@ -1,4 +1,4 @@
-using EgressWebhook.Server.Metrics;
+using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Snapshots;
 using Prometheus;
 

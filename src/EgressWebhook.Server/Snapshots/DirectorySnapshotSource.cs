@@ -3,7 +3,7 @@ using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Logging;
-using EgressWebhook.Server.Metrics;
+using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Shared;
 using Microsoft.Extensions.Options;

@@ -79,6 +79,9 @@ public sealed class WebhookServer : IAsyncDisposable
         }
 
         var builder = WebhookHost.CreateBuilder(config.Select(kv => $"--{kv.Key}={kv.Value}").ToArray());
+
+        // counters of their own: several hosts run in this process
+        builder.Services.AddSingleton(Prometheus.Metrics.NewCustomRegistry());
         if (engine is not null)
         {
             builder.Services.AddSingleton(new AdmissionHandler(engine));

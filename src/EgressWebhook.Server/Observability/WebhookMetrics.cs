@@ -3,10 +3,13 @@ using EgressWebhook.Core.Rules;
 using EgressWebhook.Server.Snapshots;
 using Prometheus;
 
-namespace EgressWebhook.Server.Metrics;
+namespace EgressWebhook.Server.Observability;
 
-/// <summary>The webhook's Prometheus metrics, in a registry of its own (one per host, so in-process test hosts
-/// do not share counters).</summary>
+/// <summary>The webhook's Prometheus metrics. The registry comes from DI: prometheus-net's default registry in the
+/// process (so the cluster source's metrics and the process metrics are on the same page), a registry of its own
+/// for each in-process test host.</summary>
+/// <remarks>The namespace is not <c>…Metrics</c>: that would hide <c>Prometheus.Metrics</c> in every
+/// <c>EgressWebhook.Server.*</c> namespace.</remarks>
 internal sealed class WebhookMetrics
 {
     private readonly Counter _requests;
@@ -18,9 +21,9 @@ internal sealed class WebhookMetrics
     private readonly Gauge _snapshotLoadFailing;
     private readonly Counter _snapshotLoads;
 
-    public WebhookMetrics(SnapshotStore store, TimeProvider time)
+    public WebhookMetrics(SnapshotStore store, TimeProvider time, CollectorRegistry registry)
     {
-        Registry = Prometheus.Metrics.NewCustomRegistry();
+        Registry = registry;
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         _requests = factory.CreateCounter("egress_webhook_admission_requests_total", "Admission requests decided, by endpoint, kind, operation and decision.",
             "endpoint", "kind", "operation", "decision");
