@@ -56,7 +56,8 @@ public static class Reviews
             ["apiVersion"] = "networking.istio.io/v1",
             ["kind"] = "VirtualService",
             ["metadata"] = meta,
-            ["spec"] = new JsonObject { ["hosts"] = new JsonArray("example.org") },
+            // google.com has a ServiceEntry in the seed: the VirtualService is clean under the catalogue, only AnnotationRule speaks
+            ["spec"] = new JsonObject { ["hosts"] = new JsonArray("google.com") },
         };
     }
 
