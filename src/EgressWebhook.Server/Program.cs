@@ -1,11 +1,10 @@
-using EgressWebhook.Server.Snapshots;
+using EgressWebhook.Server;
+using EgressWebhook.Server.Options;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton<SnapshotStore>();
-
-if (builder.Configuration["Webhook:Source"] == "Cluster") { builder.Services.AddClusterSnapshotSource(builder.Configuration); }
-
-var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
-app.Run();
+return await WebhookHost.RunAsync(args, static builder =>
+{
+    if (builder.Configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"] == WebhookOptions.ClusterSource)
+    {
+        builder.Services.AddClusterSnapshotSource(builder.Configuration);
+    }
+});

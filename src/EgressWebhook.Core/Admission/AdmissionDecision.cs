@@ -1,0 +1,45 @@
+using EgressWebhook.Core.Rules;
+
+namespace EgressWebhook.Core.Admission;
+
+/// <summary>How an admission was decided (metrics label and <c>decision</c> audit annotation).</summary>
+public enum AdmissionOutcome
+{
+    /// <summary>Checked, no finding.</summary>
+    Allowed,
+
+    /// <summary>Checked, warnings only.</summary>
+    Warned,
+
+    /// <summary>Checked, at least one error.</summary>
+    Denied,
+
+    /// <summary>The object could not be decoded (a field of the wrong type).</summary>
+    Invalid,
+
+    /// <summary>A kind or operation the engine does not read.</summary>
+    Skipped,
+
+    /// <summary>In an exempt namespace.</summary>
+    Exempt,
+
+    /// <summary>The check could not run; the failure mode decided.</summary>
+    Failed,
+}
+
+/// <summary>An admission response with what led to it.</summary>
+/// <param name="Response">The answer for the API server.</param>
+/// <param name="Outcome">How it was decided.</param>
+/// <param name="Findings">The findings (empty unless checked).</param>
+public sealed record AdmissionDecision(AdmissionResponse Response, AdmissionOutcome Outcome, IReadOnlyList<Finding> Findings)
+{
+    /// <summary>Distinct rule ids of the findings, in id order.</summary>
+    public IReadOnlyList<string> RuleIds { get; } = Findings.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal).ToArray();
+
+    public bool Allowed => Response.Allowed;
+
+    /// <summary>Lower-case outcome name (<c>denied</c>).</summary>
+    public string OutcomeName => OutcomeNames[(int)Outcome];
+
+    private static readonly string[] OutcomeNames = Enum.GetNames<AdmissionOutcome>().Select(n => n.ToLowerInvariant()).ToArray();
+}

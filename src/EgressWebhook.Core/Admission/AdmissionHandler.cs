@@ -1,0 +1,297 @@
+using System.Text;
+using System.Text.Json;
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Admission;
+
+/// <summary>Turns an admission request into a response against a snapshot: decode, check the change, format
+/// the findings the way kubectl prints them. Pure: no I/O, no clock, no logging.</summary>
+public sealed class AdmissionHandler(EgressEngine engine)
+{
+    /// <summary>Most errors listed in <c>status.message</c>; the rest are counted.</summary>
+    public const int MaxListedErrors = 20;
+
+    /// <summary>Kubernetes' limit on one warning as this webhook applies it.</summary>
+    public const int MaxWarningLength = Finding.MaxHeadline;
+
+    /// <summary>Kubernetes drops warnings past 4096 characters in all.</summary>
+    public const int MaxWarningsTotal = 4096;
+
+    /// <summary>The handler with every rule of the catalogue.</summary>
+    public static AdmissionHandler Default { get; } = new(EgressEngine.Default);
+
+    /// <summary>Decides a validating admission.</summary>
+    /// <param name="request">The review's request; its uid is echoed.</param>
+    /// <param name="snapshot">The current state of the cluster (without the change).</param>
+    /// <param name="settings">Enforcement, exemptions, failure mode.</param>
+    public AdmissionDecision Validate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(settings);
+
+        var uid = request.Uid ?? "";
+        var operation = ParseOperation(request.Operation);
+        if (operation is null or Operation.Connect)
+        {
+            return Allow(uid, AdmissionOutcome.Skipped);
+        }
+
+        var (apiVersion, kind) = KindOf(request);
+        var resourceKind = ObjectDecoder.KindOf(apiVersion, kind);
+        if (resourceKind is null)
+        {
+            return Allow(uid, AdmissionOutcome.Skipped);
+        }
+
+        if (IsExempt(request, resourceKind.Value, settings))
+        {
+            return Allow(uid, AdmissionOutcome.Exempt);
+        }
+
+        var defaultNamespace = string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace;
+        ObjectChange change;
+        try
+        {
+            var obj = operation == Operation.Delete ? null : DecodeField(request.Object, "object", defaultNamespace);
+            var old = request.OldObject is { ValueKind: not JsonValueKind.Null } ? DecodeField(request.OldObject, "oldObject", defaultNamespace) : null;
+            if (operation == Operation.Delete)
+            {
+                old ??= snapshot.Find(new ObjectKey(resourceKind.Value, resourceKind is ResourceKind.Namespace or ResourceKind.MeshConfig ? "" : defaultNamespace, request.Name ?? ""));
+                if (old is null)
+                {
+                    return Allow(uid, AdmissionOutcome.Skipped);
+                }
+            }
+            else if (obj is null)
+            {
+                // a kind the decoder reads only in one shape (a ConfigMap that is not the mesh config)
+                return Allow(uid, AdmissionOutcome.Skipped);
+            }
+
+            change = new ObjectChange(operation.Value, obj, old);
+        }
+        catch (DecodeException ex)
+        {
+            var response = new AdmissionResponse
+            {
+                Uid = uid,
+                Allowed = false,
+                Status = new AdmissionStatus { Status = "Failure", Code = 422, Reason = "Invalid", Message = $"{kind} cannot be decoded: {ex.Describe()}" },
+                AuditAnnotations = Annotations(AdmissionOutcome.Invalid, []),
+            };
+            return new AdmissionDecision(response, AdmissionOutcome.Invalid, []);
+        }
+
+        EgressReport report;
+        try
+        {
+            report = engine.CheckChange(snapshot, change, settings.Policy);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Unavailable(request, $"the egress check failed ({ex.GetType().Name}: {FirstLine(ex.Message)})", settings);
+        }
+
+        return FromReport(uid, report);
+    }
+
+    /// <summary>Decides a mutating admission. No mutation is defined yet: allowed, no patch.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "instance entry point the mutation issue fills")]
+    public AdmissionDecision Mutate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(settings);
+        return Allow(request.Uid ?? "", AdmissionOutcome.Skipped);
+    }
+
+    /// <summary>The answer when the check cannot run (no snapshot yet, a rule threw, the deadline passed),
+    /// as the failure mode says.</summary>
+    public static AdmissionDecision Unavailable(AdmissionRequest request, string reason, AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(settings);
+        var uid = request.Uid ?? "";
+        var annotations = Annotations(AdmissionOutcome.Failed, []);
+        var response = settings.FailureMode == FailureMode.Allow
+            ? new AdmissionResponse
+            {
+                Uid = uid,
+                Allowed = true,
+                Warnings = [Finding.Clamp($"egress check skipped: {reason}")],
+                AuditAnnotations = annotations,
+            }
+            : new AdmissionResponse
+            {
+                Uid = uid,
+                Allowed = false,
+                Status = new AdmissionStatus { Status = "Failure", Code = 500, Reason = "InternalError", Message = $"egress check could not run, failure mode Deny refuses the change: {reason}" },
+                AuditAnnotations = annotations,
+            };
+        return new AdmissionDecision(response, AdmissionOutcome.Failed, []);
+    }
+
+    /// <summary>The response for a report: errors deny with <c>status.message</c> listing them, warnings go to
+    /// <c>warnings</c>, rule ids to <c>auditAnnotations</c>.</summary>
+    public static AdmissionDecision FromReport(string uid, EgressReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var errors = report.Findings.Where(f => f.Severity == Severity.Error).ToList();
+        var outcome = errors.Count > 0 ? AdmissionOutcome.Denied : report.Findings.Count > 0 ? AdmissionOutcome.Warned : AdmissionOutcome.Allowed;
+        var response = new AdmissionResponse
+        {
+            Uid = uid,
+            Allowed = errors.Count == 0,
+            Status = errors.Count == 0 ? null : new AdmissionStatus { Status = "Failure", Code = 403, Reason = "Forbidden", Message = StatusMessage(errors) },
+            Warnings = Warnings(report.Findings.Where(f => f.Severity == Severity.Warning)),
+            AuditAnnotations = Annotations(outcome, report.Findings),
+        };
+        return new AdmissionDecision(response, outcome, report.Findings);
+    }
+
+    /// <summary>kubectl prints it after "denied the request: ": a summary line, then one line per error.</summary>
+    internal static string StatusMessage(IReadOnlyList<Finding> errors)
+    {
+        var sb = new StringBuilder();
+        sb.Append(errors.Count == 1 ? "1 broken egress link" : $"{errors.Count} broken egress links");
+        foreach (var f in errors.Take(MaxListedErrors))
+        {
+            sb.Append('\n').Append(f.Rule).Append(' ').Append(f.Object.ToString());
+            if (f.Path.Length > 0)
+            {
+                sb.Append(" (").Append(f.Path).Append(')');
+            }
+
+            sb.Append(": ").Append(f.Message);
+        }
+
+        if (errors.Count > MaxListedErrors)
+        {
+            sb.Append('\n').Append($"… and {errors.Count - MaxListedErrors} more");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>One warning per finding (<c>EGW202 ServiceEntry ns/name: headline</c>, at most 120 characters),
+    /// at most 4096 characters in all; past that a last line says how many were left out.</summary>
+    internal static IReadOnlyList<string>? Warnings(IEnumerable<Finding> findings)
+    {
+        var all = findings.Select(f => Finding.Clamp($"{f.Rule} {f.Object}: {f.Message}")).ToList();
+        if (all.Count == 0)
+        {
+            return null;
+        }
+
+        if (all.Sum(w => w.Length) <= MaxWarningsTotal)
+        {
+            return all;
+        }
+
+        // room for the closing line: "… and 99999 more egress warnings not shown"
+        const int reserve = 48;
+        var kept = new List<string>();
+        var total = 0;
+        foreach (var w in all)
+        {
+            if (total + w.Length + reserve > MaxWarningsTotal)
+            {
+                break;
+            }
+
+            kept.Add(w);
+            total += w.Length;
+        }
+
+        kept.Add($"… and {all.Count - kept.Count} more egress warnings not shown");
+        return kept;
+    }
+
+    /// <summary><c>decision</c> and <c>rules</c>: unprefixed keys, the API server prefixes them with the webhook name.</summary>
+    internal static IReadOnlyDictionary<string, string> Annotations(AdmissionOutcome outcome, IReadOnlyList<Finding> findings)
+    {
+        var annotations = new Dictionary<string, string>(2, StringComparer.Ordinal)
+        {
+            ["decision"] = outcome.ToString().ToLowerInvariant(),
+        };
+        if (findings.Count > 0)
+        {
+            annotations["rules"] = string.Join(',', findings.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal));
+        }
+
+        return annotations;
+    }
+
+    private static AdmissionDecision Allow(string uid, AdmissionOutcome outcome) =>
+        new(new AdmissionResponse { Uid = uid, Allowed = true, AuditAnnotations = Annotations(outcome, []) }, outcome, []);
+
+    private static EgressObject? DecodeField(JsonElement? json, string field, string defaultNamespace)
+    {
+        if (json is not { } element || element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            throw new DecodeException(field, "is missing");
+        }
+
+        try
+        {
+            return ObjectDecoder.Decode(element, defaultNamespace);
+        }
+        catch (DecodeException ex)
+        {
+            throw new DecodeException(ex.Field.Length == 0 ? field : $"{field}.{ex.Field}", ex.Message);
+        }
+    }
+
+    private static bool IsExempt(AdmissionRequest request, ResourceKind kind, AdmissionSettings settings)
+    {
+        if (settings.ExemptNamespaces.Count == 0)
+        {
+            return false;
+        }
+
+        // a Namespace object is cluster-scoped: exempting a namespace exempts the object of that name too
+        var ns = kind == ResourceKind.Namespace ? request.Name : request.Namespace;
+        return !string.IsNullOrEmpty(ns) && settings.ExemptNamespaces.Contains(ns);
+    }
+
+    /// <summary>apiVersion and kind from <c>request.kind</c>, or from the object when the request does not say.</summary>
+    private static (string ApiVersion, string Kind) KindOf(AdmissionRequest request)
+    {
+        if (request.Kind is { Kind: { Length: > 0 } kind } gvk)
+        {
+            return (gvk.ApiVersion, kind);
+        }
+
+        foreach (var json in (ReadOnlySpan<JsonElement?>)[request.Object, request.OldObject])
+        {
+            if (json is { ValueKind: JsonValueKind.Object } o &&
+                o.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String &&
+                o.TryGetProperty("apiVersion", out var v) && v.ValueKind == JsonValueKind.String)
+            {
+                return (v.GetString()!, k.GetString()!);
+            }
+        }
+
+        return ("", "");
+    }
+
+    private static Operation? ParseOperation(string? operation) => operation switch
+    {
+        "CREATE" => Operation.Create,
+        "UPDATE" => Operation.Update,
+        "DELETE" => Operation.Delete,
+        "CONNECT" => Operation.Connect,
+        _ => null,
+    };
+
+    private static string FirstLine(string s)
+    {
+        var i = s.IndexOfAny(['\r', '\n']);
+        return i < 0 ? s : s[..i];
+    }
+}

@@ -1,0 +1,136 @@
+using System.Collections.Frozen;
+using EgressWebhook.Core.Admission;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Server.Audit;
+using EgressWebhook.Server.Endpoints;
+using EgressWebhook.Server.Logging;
+using EgressWebhook.Server.Observability;
+using EgressWebhook.Server.Options;
+using EgressWebhook.Server.Snapshots;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Admission;
+
+/// <summary>The shell around <see cref="AdmissionHandler"/>: current snapshot and settings in, then the fresh read
+/// on a denial that may rest on a lagging cache, then audit, metrics and logs. The only place requests meet logs.</summary>
+internal sealed class AdmissionService
+{
+    /// <summary>Rules whose errors say "the object you point at does not exist": a cache that lags a moment
+    /// behind the API server can cause them, so a denial on them is confirmed by a direct read.</summary>
+    private static readonly FrozenSet<string> RestOnMissingObject = FrozenSet.Create(StringComparer.Ordinal,
+        RuleIds.DestinationHostNotRegistered, RuleIds.VirtualServiceHostNotRegistered, RuleIds.GatewayReference,
+        RuleIds.SubsetNotFound, RuleIds.IncompleteEgressChain);
+
+    private readonly AdmissionHandler _handler;
+    private readonly SnapshotStore _store;
+    private readonly AuditLog _audit;
+    private readonly WebhookMetrics _metrics;
+    private readonly ILogger<AdmissionService> _logger;
+    private readonly TimeProvider _time;
+    private readonly IFreshReadSource? _fresh;
+
+    public AdmissionService(AdmissionHandler handler, SnapshotStore store, IOptions<WebhookOptions> options, AuditLog audit,
+        WebhookMetrics metrics, ILogger<AdmissionService> logger, TimeProvider time, IServiceProvider services)
+    {
+        _handler = handler;
+        _store = store;
+        _audit = audit;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        _fresh = services.GetService<IFreshReadSource>();
+        Settings = options.Value.ToSettings();
+        HealthPort = options.Value.HealthPort;
+    }
+
+    public AdmissionSettings Settings { get; }
+
+    /// <summary>The plain-HTTP port that serves health and metrics only (0: none).</summary>
+    public int HealthPort { get; }
+
+    /// <summary>Decides one admission and records it (exactly one audit line).</summary>
+    /// <param name="endpoint"><c>validate</c> or <c>mutate</c>.</param>
+    /// <param name="request">The parsed request.</param>
+    /// <param name="started">Timestamp (<see cref="TimeProvider.GetTimestamp"/>) when the request arrived.</param>
+    /// <param name="deadline">Cancelled when the API server's timeout is about to pass.</param>
+    public async ValueTask<AdmissionResponse> DecideAsync(string endpoint, AdmissionRequest request, long started, CancellationToken deadline)
+    {
+        AdmissionDecision decision;
+        try
+        {
+            var current = _store.Current;
+            if (!_store.IsReady)
+            {
+                decision = AdmissionHandler.Unavailable(request, "no snapshot of the cluster's egress objects is loaded yet", Settings);
+            }
+            else if (endpoint == AdmissionEndpointNames.Mutate)
+            {
+                decision = _handler.Mutate(request, current.Snapshot, Settings);
+            }
+            else
+            {
+                decision = _handler.Validate(request, current.Snapshot, Settings);
+                if (_fresh is not null && !decision.Allowed && decision.Findings.Any(f => f.Severity == Severity.Error && RestOnMissingObject.Contains(f.Rule)))
+                {
+                    decision = await ConfirmAsync(_fresh, request, current.Snapshot, decision, deadline).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            _logger.AdmissionFailed(request.Uid ?? "", Settings.FailureMode.ToString(), ex);
+            decision = AdmissionHandler.Unavailable(request, $"internal error ({ex.GetType().Name})", Settings);
+        }
+
+        var elapsed = _time.GetElapsedTime(started);
+        if (deadline.IsCancellationRequested)
+        {
+            _logger.DeadlinePassed(request.Uid ?? "", elapsed.TotalMilliseconds);
+        }
+
+        Record(endpoint, request, decision, elapsed);
+        return decision.Response;
+    }
+
+    private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot,
+        AdmissionDecision decision, CancellationToken deadline)
+    {
+        try
+        {
+            var denying = decision.Findings.Where(f => f.Severity == Severity.Error).ToList();
+            var refreshed = await fresh.RefreshAsync(snapshot, denying, deadline).ConfigureAwait(false);
+            if (refreshed is null)
+            {
+                return decision;
+            }
+
+            var again = _handler.Validate(request, refreshed, Settings);
+            _logger.FreshReadRedecided(request.Uid ?? "", decision.RuleIds, again.Allowed);
+            return again;
+        }
+        catch (Exception ex)
+        {
+            _logger.FreshReadFailed(request.Uid ?? "", ex);
+            return decision;
+        }
+    }
+
+    private void Record(string endpoint, AdmissionRequest request, AdmissionDecision decision, TimeSpan elapsed)
+    {
+        var kind = ObjectDecoder.KindOf(request.Kind?.ApiVersion ?? "", request.Kind?.Kind ?? "")?.ToString() ?? "other";
+        var operation = request.Operation is "CREATE" or "UPDATE" or "DELETE" or "CONNECT" ? request.Operation : "other";
+        _metrics.Decided(endpoint, kind, operation, decision, elapsed.TotalSeconds);
+        _audit.Write(new AuditRecord(
+            _time.GetUtcNow(), endpoint, request.Uid ?? "", request.UserInfo?.Username, request.UserInfo?.Groups,
+            request.Operation, request.Kind?.Kind, request.Namespace, request.Name, request.DryRun == true,
+            decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3)));
+
+        // Debug only: every decision is in the audit log already, and this is the hot path
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            _logger.AdmissionDecided(request.Uid ?? "", endpoint, request.Operation, request.Kind?.Kind, request.Namespace, request.Name,
+                decision.OutcomeName, decision.RuleIds, elapsed.TotalMilliseconds);
+        }
+    }
+}

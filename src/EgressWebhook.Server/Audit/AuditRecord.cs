@@ -1,0 +1,26 @@
+using System.Text.Json.Serialization;
+
+namespace EgressWebhook.Server.Audit;
+
+/// <summary>One admission decision as the audit log records it: who, what, the outcome and the rule ids; never the object.</summary>
+internal sealed record AuditRecord(
+    DateTimeOffset Time,
+    string Webhook,
+    string Uid,
+    string? User,
+    IReadOnlyList<string>? Groups,
+    string? Operation,
+    string? Kind,
+    string? Namespace,
+    string? Name,
+    bool DryRun,
+    bool Allowed,
+    string Decision,
+    IReadOnlyList<string> Rules,
+    double LatencyMs);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AuditRecord))]
+internal sealed partial class AuditJsonContext : JsonSerializerContext
+{
+}

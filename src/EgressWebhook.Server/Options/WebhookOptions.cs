@@ -1,0 +1,76 @@
+using EgressWebhook.Core.Admission;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+
+namespace EgressWebhook.Server.Options;
+
+/// <summary>Section <c>Webhook</c> (env <c>Webhook__X</c>). Mutable for the binder; validated at startup by
+/// <see cref="WebhookOptionsValidator"/>; Core only sees the <see cref="AdmissionSettings"/> built from it.</summary>
+internal sealed class WebhookOptions
+{
+    public const string SectionName = "Webhook";
+    public const string StateSource = "State";
+    public const string ClusterSource = "Cluster";
+
+    /// <summary><c>State</c> (a directory of manifests) or <c>Cluster</c> (the live API).</summary>
+    public string Source { get; set; } = StateSource;
+
+    /// <summary>Directory of manifests (<c>--state DIR</c>), reloaded when its files change.</summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>How often the state directory is checked besides file-system events (missed on some volumes).</summary>
+    public double StatePollSeconds { get; set; } = 2;
+
+    /// <summary><c>ALLOW_ANY</c> or <c>REGISTRY_ONLY</c> (<c>--outbound-policy</c>); overrides the mesh config.</summary>
+    public string? OutboundPolicy { get; set; }
+
+    /// <summary>Per-rule enforcement: <c>Webhook:Rules:EGW105=Warn</c>.</summary>
+    public Dictionary<string, string> Rules { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Every rule as a warning (audit-only rollout); explicit <see cref="Rules"/> still win.</summary>
+    public bool WarnOnly { get; set; }
+
+    public List<string> ExemptNamespaces { get; set; } = [];
+
+    /// <summary><c>Deny</c> (default) or <c>Allow</c>: the answer when the check cannot run.</summary>
+    public string FailureMode { get; set; } = nameof(Core.Admission.FailureMode.Deny);
+
+    /// <summary><c>stdout</c> (default), <c>off</c>, or a file path.</summary>
+    public string AuditLog { get; set; } = "stdout";
+
+    /// <summary>Plain-HTTP port for /healthz, /readyz, /metrics; 0 = only on the main endpoint.</summary>
+    public int HealthPort { get; set; } = 8080;
+
+    /// <summary>Maps <c>POST /floor</c> (parse only, always allowed): the load test's baseline.</summary>
+    public bool EnableFloorEndpoint { get; set; }
+
+    public TlsOptions Tls { get; set; } = new();
+
+    /// <summary>The policy Core takes. Call only on validated options.</summary>
+    public AdmissionSettings ToSettings() => new()
+    {
+        Policy = new EgressPolicy
+        {
+            OutboundPolicy = OutboundPolicies.Parse(OutboundPolicy),
+            WarnOnly = WarnOnly,
+            Overrides = Rules.ToDictionary(r => r.Key.ToUpperInvariant(), r => Enum.Parse<Enforcement>(r.Value, ignoreCase: true), StringComparer.Ordinal),
+        },
+        ExemptNamespaces = ExemptNamespaces.Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal),
+        FailureMode = Enum.Parse<FailureMode>(FailureMode, ignoreCase: true),
+    };
+}
+
+internal sealed class TlsOptions
+{
+    /// <summary>PEM certificate (cert-manager <c>tls.crt</c>).</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>PEM private key (cert-manager <c>tls.key</c>).</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>PEM CA bundle; when set, clients must present a certificate it signed.</summary>
+    public string? ClientCaFile { get; set; }
+
+    /// <summary>How often the files are compared besides file-system events (a Secret volume swaps a <c>..data</c> link).</summary>
+    public double ReloadSeconds { get; set; } = 10;
+}

@@ -1,0 +1,104 @@
+using EgressWebhook.Core.Admission;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Options;
+
+/// <summary>Startup checks with messages that name the setting and the accepted values.</summary>
+internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
+{
+    private static readonly HashSet<string> KnownRules = typeof(RuleIds).GetFields()
+        .Where(f => f.IsLiteral)
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+    public ValidateOptionsResult Validate(string? name, WebhookOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Source is not (WebhookOptions.StateSource or WebhookOptions.ClusterSource))
+        {
+            errors.Add($"Webhook:Source '{options.Source}' must be {WebhookOptions.StateSource} or {WebhookOptions.ClusterSource}");
+        }
+
+        if (options.Source == WebhookOptions.StateSource)
+        {
+            if (string.IsNullOrWhiteSpace(options.StateDirectory))
+            {
+                errors.Add("Webhook:StateDirectory (--state DIR) is required when Webhook:Source=State");
+            }
+            else if (!Directory.Exists(options.StateDirectory))
+            {
+                errors.Add($"Webhook:StateDirectory '{options.StateDirectory}' is not a directory (resolved to {Path.GetFullPath(options.StateDirectory)})");
+            }
+        }
+
+        if (options.StatePollSeconds is <= 0 or > 3600)
+        {
+            errors.Add($"Webhook:StatePollSeconds {options.StatePollSeconds} must be between 0 and 3600");
+        }
+
+        if (options.OutboundPolicy is { Length: > 0 } policy && OutboundPolicies.Parse(policy) is null)
+        {
+            errors.Add($"Webhook:OutboundPolicy '{policy}' must be {OutboundPolicies.AllowAny} or {OutboundPolicies.RegistryOnly}");
+        }
+
+        foreach (var (rule, enforcement) in options.Rules)
+        {
+            if (!KnownRules.Contains(rule))
+            {
+                errors.Add($"Webhook:Rules:{rule} is not a rule id (EGW101…)");
+            }
+
+            if (!Enum.TryParse<Enforcement>(enforcement, ignoreCase: true, out _) || int.TryParse(enforcement, out _))
+            {
+                errors.Add($"Webhook:Rules:{rule} '{enforcement}' must be Deny, Warn or Off");
+            }
+        }
+
+        if (!Enum.TryParse<FailureMode>(options.FailureMode, ignoreCase: true, out _) || int.TryParse(options.FailureMode, out _))
+        {
+            errors.Add($"Webhook:FailureMode '{options.FailureMode}' must be Deny or Allow");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.AuditLog))
+        {
+            errors.Add("Webhook:AuditLog must be stdout, off or a file path");
+        }
+        else if (options.AuditLog is not ("stdout" or "off") && Path.GetDirectoryName(Path.GetFullPath(options.AuditLog)) is { } dir && !Directory.Exists(dir))
+        {
+            errors.Add($"Webhook:AuditLog '{options.AuditLog}': directory {dir} does not exist");
+        }
+
+        if (options.HealthPort is < 0 or > 65535)
+        {
+            errors.Add($"Webhook:HealthPort {options.HealthPort} must be a port number, or 0 to serve health on the main endpoint only");
+        }
+
+        ValidateTls(options.Tls, errors);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateTls(TlsOptions tls, List<string> errors)
+    {
+        var cert = !string.IsNullOrWhiteSpace(tls.CertificateFile);
+        var key = !string.IsNullOrWhiteSpace(tls.KeyFile);
+        if (cert != key)
+        {
+            errors.Add("Webhook:Tls:CertificateFile and Webhook:Tls:KeyFile must be set together");
+        }
+
+        foreach (var (setting, path) in new[] { ("CertificateFile", tls.CertificateFile), ("KeyFile", tls.KeyFile), ("ClientCaFile", tls.ClientCaFile) })
+        {
+            if (!string.IsNullOrWhiteSpace(path) && !File.Exists(path))
+            {
+                errors.Add($"Webhook:Tls:{setting} '{path}' does not exist");
+            }
+        }
+
+        if (tls.ReloadSeconds is <= 0 or > 3600)
+        {
+            errors.Add($"Webhook:Tls:ReloadSeconds {tls.ReloadSeconds} must be between 0 and 3600");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using EgressWebhook.Core.Admission;
+using EgressWebhook.Server.Admission;
+using EgressWebhook.Server.Audit;
+using EgressWebhook.Server.Observability;
+using EgressWebhook.Server.Options;
+using EgressWebhook.Server.Snapshots;
+using EgressWebhook.Server.Tls;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server;
+
+internal static class ServiceCollectionExtensions
+{
+    /// <summary>The whole registration: options (validated at start), snapshot store and the state-directory source,
+    /// the admission handler and its shell, audit log, metrics, TLS certificate reloading.</summary>
+    public static IServiceCollection AddEgressWebhook(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptionsWithValidateOnStart<WebhookOptions, WebhookOptionsValidator>()
+            .Bind(configuration.GetSection(WebhookOptions.SectionName));
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SnapshotStore>();
+        services.AddSingleton(AdmissionHandler.Default);
+        services.AddSingleton<AdmissionService>();
+        services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
+        services.AddSingleton<WebhookMetrics>();
+
+        // the certificate and the audit writer start before the snapshot source and the server
+        services.AddSingleton<CertificateReloader>();
+        services.AddHostedService(sp => sp.GetRequiredService<CertificateReloader>());
+        services.AddSingleton<AuditLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditLog>());
+
+        if (configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"] is null or WebhookOptions.StateSource)
+        {
+            services.AddSingleton<DirectorySnapshotSource>();
+            services.AddHostedService(sp => sp.GetRequiredService<DirectorySnapshotSource>());
+        }
+
+        services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader>((kestrel, certificates) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.ConfigureHttpsDefaults(https =>
+            {
+                https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+                https.ServerCertificateSelector = (_, _) => certificates.Current;
+                if (certificates.RequiresClientCertificate)
+                {
+                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    https.ClientCertificateValidation = (certificate, _, _) => certificates.ValidateClient(certificate);
+                }
+            });
+        });
+        return services;
+    }
+
+    /// <summary>Validated options, resolved early so a bad setting stops the process before it listens.</summary>
+    public static WebhookOptions GetWebhookOptions(this IServiceProvider services) => services.GetRequiredService<IOptions<WebhookOptions>>().Value;
+}
