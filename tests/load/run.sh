@@ -10,7 +10,7 @@ port=18443; health=18080
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-dotnet build -c Release src/EgressWebhook.Server tests/EgressWebhook.Benchmarks >/dev/null
+for p in src/EgressWebhook.Server tests/EgressWebhook.Benchmarks; do dotnet build -c Release "$p" >/dev/null; done
 bench=tests/EgressWebhook.Benchmarks/bin/Release/net10.0/EgressWebhook.Benchmarks.dll
 rm -rf "$out/state"; dotnet "$bench" generate-state "$out/state" "$objects"
 dotnet "$bench" reviews "$out/bodies.txt" "$objects"
