@@ -48,6 +48,39 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Contains("Error [EGW113] (VirtualService default/mesh-to-egress-gateway", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("EGW105=warn", 0, "warning")]
+    [InlineData("egw105=Deny", 1, "error")]
+    [InlineData("EGW105=off", 0, null)]
+    public void Check_RuleOverride_ChangesTheSeverityAndTheExitCode(string rule, int expectedExit, string? expectedSeverity)
+    {
+        var dir = SeedCopy((name, text) => name.StartsWith("02", StringComparison.Ordinal)
+            ? ReplaceLast(text, "- port: 443", "- port: 8443")
+            : text);
+
+        var (exit, output, _) = CliRunner.Run("check", dir, "-o", "json", "--rule", rule);
+
+        Assert.Equal(expectedExit, exit);
+        using var json = JsonDocument.Parse(output);
+        var severities = json.RootElement.GetProperty("findings").EnumerateArray()
+            .Where(f => f.GetProperty("rule").GetString() == "EGW105").Select(f => f.GetProperty("severity").GetString()).ToArray();
+        Assert.Equal(expectedSeverity is null ? [] : [expectedSeverity], severities.Distinct());
+    }
+
+    [Theory]
+    [InlineData("EGW999=warn")]
+    [InlineData("EGW105=maybe")]
+    [InlineData("EGW105")]
+    public void Check_BadRuleOverride_IsOneLineAndExitTwo(string rule)
+    {
+        var (exit, output, error) = CliRunner.Run("check", TestPaths.Seed, "--rule", rule);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Contains($"--rule {rule}", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Check_SeedWithGatewayLegOnPort8443_ReportsEgw105InJson()
     {

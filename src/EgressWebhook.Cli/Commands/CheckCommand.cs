@@ -8,7 +8,7 @@ using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Cli.Commands;
 
-/// <summary><c>kubectl-egress check PATH... [--outbound-policy] [-o text|json] [--fail-on error|warning]</c>.</summary>
+/// <summary><c>kubectl-egress check PATH... [--outbound-policy] [-o text|json] [--fail-on error|warning] [--rule EGWnnn=deny|warn|off]...</c>.</summary>
 internal static class CheckCommand
 {
     public static Command Create(CliConsole console)
@@ -27,15 +27,36 @@ internal static class CheckCommand
         output.AcceptOnlyFromAmong("text", "json");
         var failOn = new Option<string>("--fail-on") { Description = "error or warning: lowest severity that exits 1", DefaultValueFactory = _ => "error" };
         failOn.AcceptOnlyFromAmong("error", "warning");
+        var rules = new Option<string[]>("--rule")
+        {
+            Description = "EGWnnn=deny|warn|off: per-rule enforcement, as the webhook's Webhook:Rules (repeatable)",
+        };
+        rules.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (ParseRule(token.Value) is null)
+                {
+                    result.AddError($"--rule {token.Value}: expected EGWnnn=deny, EGWnnn=warn or EGWnnn=off with a rule id of docs/rules.md");
+                    return;
+                }
+            }
+        });
 
         var command = new Command("check", "Check manifests for broken egress links, with the webhook's rules")
         {
-            paths, outbound, output, failOn,
+            paths, outbound, output, failOn, rules,
         };
         command.SetAction(parse =>
         {
             var objects = InputLoader.Load(parse.GetRequiredValue(paths), console.In);
-            var policy = EgressPolicy.Default with { OutboundPolicy = parse.GetValue(outbound) };
+            var policy = EgressPolicy.Default with
+            {
+                OutboundPolicy = parse.GetValue(outbound),
+                // a later --rule for the same id wins, as a later setting does in configuration
+                Overrides = (parse.GetValue(rules) ?? []).Select(r => ParseRule(r)!.Value)
+                    .GroupBy(r => r.Rule, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Enforcement, StringComparer.Ordinal),
+            };
             var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), policy);
 
             if (parse.GetRequiredValue(output) == "json")
@@ -51,5 +72,15 @@ internal static class CheckCommand
             return threshold > 0 ? ExitCodes.Findings : ExitCodes.Clean;
         });
         return command;
+    }
+
+    /// <summary><c>EGW105=warn</c> → (EGW105, Warn); null when the id or the enforcement is unknown.</summary>
+    private static (string Rule, Enforcement Enforcement)? ParseRule(string value)
+    {
+        var parts = value.Split('=', 2, StringSplitOptions.TrimEntries);
+        return parts.Length == 2 && RuleIds.All.Contains(parts[0]) && Enum.TryParse<Enforcement>(parts[1], ignoreCase: true, out var enforcement)
+               && Enum.IsDefined(enforcement)
+            ? (parts[0].ToUpperInvariant(), enforcement)
+            : null;
     }
 }

@@ -1,3 +1,6 @@
+using System.Collections.Frozen;
+using System.Reflection;
+
 namespace EgressWebhook.Core.Rules;
 
 /// <summary>Stable rule ids (the catalogue). An id is never reused or renumbered.</summary>
@@ -37,4 +40,10 @@ public static class RuleIds
     public const string RoutingSkippedNoGateway = "EGW406";
     public const string RoutingSkippedPortProtocol = "EGW407";
     public const string RoutingSkippedMeshInternal = "EGW408";
+
+    /// <summary>Every id above (case-insensitive), for checking per-rule settings such as <c>EGW105=warn</c>.</summary>
+    public static FrozenSet<string> All { get; } = typeof(RuleIds).GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral)
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 }

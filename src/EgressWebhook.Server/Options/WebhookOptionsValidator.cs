@@ -8,11 +8,6 @@ namespace EgressWebhook.Server.Options;
 /// <summary>Startup checks with messages that name the setting and the accepted values.</summary>
 internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
-    private static readonly HashSet<string> KnownRules = typeof(RuleIds).GetFields()
-        .Where(f => f.IsLiteral)
-        .Select(f => (string)f.GetRawConstantValue()!)
-        .ToHashSet(StringComparer.OrdinalIgnoreCase);
-
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)
     {
         var errors = new List<string>();
@@ -45,7 +40,7 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 
         foreach (var (rule, enforcement) in options.Rules)
         {
-            if (!KnownRules.Contains(rule))
+            if (!RuleIds.All.Contains(rule))
             {
                 errors.Add($"Webhook:Rules:{rule} is not a rule id (EGW101…)");
             }
