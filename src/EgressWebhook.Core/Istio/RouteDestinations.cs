@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EgressWebhook.Core.Model;
 
 namespace EgressWebhook.Core.Istio;
@@ -23,7 +24,13 @@ public sealed record DestinationRef(Destination Destination, string Host, string
 /// <summary>Enumerates the destinations of a VirtualService's http, tls and tcp rules.</summary>
 public static class RouteDestinations
 {
-    public static IReadOnlyList<DestinationRef> Of(VirtualService vs)
+    // Read many times per check, like RouteRules.Of: kept per (immutable) instance, keyed by reference.
+    private static readonly ConditionalWeakTable<VirtualService, IReadOnlyList<DestinationRef>> Cache = [];
+
+    /// <summary>Every route and mirror destination of <paramref name="vs"/>, in field order.</summary>
+    public static IReadOnlyList<DestinationRef> Of(VirtualService vs) => Cache.GetValue(vs, Compute);
+
+    private static IReadOnlyList<DestinationRef> Compute(VirtualService vs)
     {
         var result = new List<DestinationRef>();
         var ns = vs.Namespace;

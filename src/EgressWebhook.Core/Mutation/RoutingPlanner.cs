@@ -266,9 +266,13 @@ public static partial class RoutingPlanner
         }
 
         var gatewayPorts = ports.Select(p => p.GatewayPort).ToHashSet();
-        foreach (var gw in view.GatewaysSharingSelectorLabel(service.Spec.Selector))
+        // Gateways with a server for one of the hosts, through the server-host index (a shared egress gateway may carry
+        // every team's Gateway), then those on this gateway's workload
+        var serving = entry.Spec.Hosts.SelectMany(h => view.GatewaysServing(h)).Select(m => m.Item)
+            .OrderBy(g => g.Namespace, StringComparer.Ordinal).ThenBy(g => g.Name, StringComparer.Ordinal);
+        foreach (var gw in serving)
         {
-            if (IsGeneratedFor(gw, entry) || !SnapshotView.Contains(service.Spec.Selector, gw.Spec.Selector) || !seen.Add(gw.Key))
+            if (IsGeneratedFor(gw, entry) || !SnapshotView.Selects(gw, service) || !seen.Add(gw.Key))
             {
                 continue;
             }

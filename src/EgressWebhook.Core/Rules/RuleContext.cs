@@ -105,12 +105,6 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
     /// namespace; each honouring exportTo. The first namespace with a match wins.</summary>
     public List<DestinationRule> DestinationRulesOnLookupPath(string host, string clientNamespace)
     {
-        var all = View.DestinationRules(host);
-        if (all.Count == 0)
-        {
-            return [];
-        }
-
         var path = new List<string>(4) { clientNamespace };
         if (HostName.NamespaceOf(host) is { } hostNamespace)
         {
@@ -128,9 +122,9 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
         path.Add(Mesh.EffectiveRootNamespace);
         foreach (var ns in path)
         {
-            var found = all.Where(m => m.Item.Namespace == ns &&
-                                       ExportTo.IsVisible(m.Item.Spec.ExportTo, ns, clientNamespace, Mesh.DefaultDestinationRuleExportTo))
-                           .Select(m => m.Item).Distinct().ToList();
+            var found = View.DestinationRulesIn(ns, host)
+                .Where(m => ExportTo.IsVisible(m.Item.Spec.ExportTo, ns, clientNamespace, Mesh.DefaultDestinationRuleExportTo))
+                .Select(m => m.Item).Distinct().ToList();
             if (found.Count > 0)
             {
                 return found;

@@ -25,6 +25,14 @@ public sealed class EgressSnapshot
 
     internal HostIndex<DestinationRule> DestinationRuleHosts { get; } = new();
 
+    // DestinationRules per namespace as well: every team may define one for the shared egress gateway's host, and
+    // the lookup path asks for the ones of a namespace
+    private readonly Dictionary<string, HostIndex<DestinationRule>> _destinationRuleHostsByNamespace = new(StringComparer.Ordinal);
+
+    // Gateways by the DNS part of their server hosts: many teams' Gateways share one egress gateway workload, so
+    // "which Gateway serves this host" must not walk every Gateway of that workload
+    internal HostIndex<Gateway> GatewayServerHosts { get; } = new();
+
     /// <summary>Gateway API routes under their <c>hostnames</c> and Istio <c>Hostname</c> backends.</summary>
     internal HostIndex<GatewayApiRoute> GatewayApiRouteHosts { get; } = new();
 
@@ -74,6 +82,11 @@ public sealed class EgressSnapshot
                         Append(_gatewaysBySelectorLabel, Label(k, v), gw);
                     }
 
+                    foreach (var h in ServerHostsOf(gw))
+                    {
+                        GatewayServerHosts.Add(h, gw);
+                    }
+
                     break;
                 case VirtualService vs:
                     foreach (var h in HostsOf(vs))
@@ -94,6 +107,12 @@ public sealed class EgressSnapshot
                     break;
                 case DestinationRule dr:
                     DestinationRuleHosts.Add(HostOf(dr), dr);
+                    if (!_destinationRuleHostsByNamespace.TryGetValue(dr.Namespace, out var index))
+                    {
+                        _destinationRuleHostsByNamespace[dr.Namespace] = index = new HostIndex<DestinationRule>();
+                    }
+
+                    index.Add(HostOf(dr), dr);
                     break;
                 case GatewayApiRoute route:
                     foreach (var h in HostsOf(route))
@@ -148,6 +167,8 @@ public sealed class EgressSnapshot
     internal IReadOnlyList<Gateway> GatewaysWithSelectorLabel(string key, string value) =>
         _gatewaysBySelectorLabel.TryGetValue(Label(key, value), out var list) ? list : [];
 
+    internal HostIndex<DestinationRule>? DestinationRuleHostsIn(string ns) => _destinationRuleHostsByNamespace.GetValueOrDefault(ns);
+
     internal IReadOnlyList<VirtualService> VirtualServicesBoundTo(string gatewayRef) =>
         _vsByGateway.TryGetValue(gatewayRef, out var list) ? list : [];
 
@@ -156,6 +177,10 @@ public sealed class EgressSnapshot
 
     /// <summary>A VirtualService's hosts, resolved in its namespace.</summary>
     public static IEnumerable<string> HostsOf(VirtualService vs) => vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace));
+
+    /// <summary>The DNS names of a Gateway's server hosts (<c>ns/</c> prefixes dropped), each once.</summary>
+    public static IEnumerable<string> ServerHostsOf(Gateway gateway) =>
+        gateway.Spec.Servers.SelectMany(s => s.Hosts).Select(h => ServerHostBinding.Split(h).Dns).Distinct(StringComparer.Ordinal);
 
     /// <summary>A Service's registry name <c>name.ns.svc.cluster.local</c>.</summary>
     public static string HostOf(Service svc) => $"{svc.Name}.{svc.Namespace}.{HostName.ClusterDomain}";

@@ -142,6 +142,22 @@ public sealed class SnapshotView
     public List<HostMatch<VirtualService>> VirtualServicesRoutingTo(string host) =>
         Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs));
 
+    /// <summary>DestinationRules in namespace <paramref name="ns"/> whose host matches <paramref name="host"/>.</summary>
+    public List<HostMatch<DestinationRule>> DestinationRulesIn(string ns, string host)
+    {
+        var result = Query(Snapshot.DestinationRuleHostsIn(ns), host, static dr => [EgressSnapshot.HostOf(dr)]);
+        if (_added is DestinationRule { } a && a.Namespace != ns)
+        {
+            result.RemoveAll(m => ReferenceEquals(m.Item, a));
+        }
+
+        return result;
+    }
+
+    /// <summary>Gateways with a server host whose DNS part matches <paramref name="host"/>, whatever its namespace part.</summary>
+    public List<HostMatch<Gateway>> GatewaysServing(string host) =>
+        Query(Snapshot.GatewayServerHosts, host, static gw => EgressSnapshot.ServerHostsOf(gw));
+
     /// <summary>DestinationRules whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<DestinationRule>> DestinationRules(string host) =>
         Query(Snapshot.DestinationRuleHosts, host, static dr => [EgressSnapshot.HostOf(dr)]);
@@ -250,16 +266,64 @@ public sealed class SnapshotView
         return result;
     }
 
-    /// <summary>Gateways other than <paramref name="gateway"/> that select the same workload: an equal selector,
-    /// or one that is a subset of the other (the pods of the narrower one are picked by both).</summary>
-    public List<Gateway> GatewaysOnSameWorkload(Gateway gateway)
+    /// <summary>Whether some Gateway selects the pods of <paramref name="service"/> (see <see cref="GatewaysSelectingPodsOf"/>),
+    /// stopping at the first: on a shared egress gateway the full list can be every team's Gateway.</summary>
+    public bool AnyGatewaySelectingPodsOf(Service service)
     {
-        var mine = gateway.Spec.Selector;
-        var result = mine.Count == 0 ? [] : GatewaysSharingSelectorLabel(mine);
-        result.RemoveAll(g => g.Key == gateway.Key || g.Spec.Selector.Count == 0 ||
-                              !(Contains(mine, g.Spec.Selector) || Contains(g.Spec.Selector, mine)));
+        if (_added is Gateway a && Selects(a, service))
+        {
+            return true;
+        }
+
+        foreach (var (k, v) in service.Spec.Selector)
+        {
+            foreach (var gw in Snapshot.GatewaysWithSelectorLabel(k, v))
+            {
+                if (!IsRemoved(gw) && Selects(gw, service))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="gateway"/>'s (non-empty) selector picks the pods of <paramref name="service"/>.</summary>
+    public static bool Selects(Gateway gateway, Service service) =>
+        gateway.Spec.Selector.Count > 0 && Contains(service.Spec.Selector, gateway.Spec.Selector);
+
+    /// <summary>Gateways other than <paramref name="gateway"/> on the same workload (<see cref="OnSameWorkload"/>) with a
+    /// server host whose DNS name matches one of <paramref name="gateway"/>'s: the ones whose servers can collide with
+    /// its servers, found through the server-host index rather than among every Gateway of the workload.</summary>
+    public List<Gateway> GatewaysOnSameWorkloadServingItsHosts(Gateway gateway)
+    {
+        var result = new List<Gateway>();
+        if (gateway.Spec.Selector.Count == 0)
+        {
+            return result;
+        }
+
+        var seen = new HashSet<ObjectKey> { gateway.Key };
+        foreach (var host in EgressSnapshot.ServerHostsOf(gateway))
+        {
+            foreach (var m in GatewaysServing(host))
+            {
+                if (OnSameWorkload(gateway, m.Item) && seen.Add(m.Item.Key))
+                {
+                    result.Add(m.Item);
+                }
+            }
+        }
+
         return result;
     }
+
+    /// <summary>Whether two Gateways select the same workload: equal selectors, or one contains the other (the pods of
+    /// the narrower one are picked by both). An empty selector selects nothing here.</summary>
+    public static bool OnSameWorkload(Gateway a, Gateway b) =>
+        a.Spec.Selector.Count > 0 && b.Spec.Selector.Count > 0 &&
+        (Contains(a.Spec.Selector, b.Spec.Selector) || Contains(b.Spec.Selector, a.Spec.Selector));
 
     /// <summary>Whether <paramref name="labels"/> contains every pair of <paramref name="selector"/>.</summary>
     public static bool Contains(IReadOnlyDictionary<string, string> labels, IReadOnlyDictionary<string, string> selector)
@@ -277,11 +341,11 @@ public sealed class SnapshotView
 
     private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;
 
-    private List<HostMatch<T>> Query<T>(HostIndex<T> index, string host, Func<T, IEnumerable<string>> hostsOf)
+    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf)
         where T : EgressObject
     {
         var result = new List<HostMatch<T>>();
-        index.Query(host, result);
+        index?.Query(host, result);
         if (_removed is { } r)
         {
             result.RemoveAll(m => m.Item.Key == r);

@@ -161,7 +161,7 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
     {
         foreach (var target in GatewayChain.GatewayTargets(context.View, d.Host))
         {
-            foreach (var gw in target.Gateways)
+            foreach (var gw in target.Serving(hosts))
             {
                 var servers = gw.Spec.Servers.Where(s => ServerHostBinding.Serves(s, hosts)).ToList();
                 var passthrough = servers.Where(GatewayChain.IsPassthrough).ToList();

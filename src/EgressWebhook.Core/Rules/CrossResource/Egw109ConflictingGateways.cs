@@ -22,7 +22,7 @@ public sealed class Egw109ConflictingGateways : IEgressRule
             return;
         }
 
-        var neighbours = context.View.GatewaysOnSameWorkload(gw).OrderBy(g => g.Ref).ToList();
+        var neighbours = context.View.GatewaysOnSameWorkloadServingItsHosts(gw).OrderBy(g => g.Ref).ToList();
         if (neighbours.Count == 0)
         {
             return;
@@ -55,7 +55,7 @@ public sealed class Egw109ConflictingGateways : IEgressRule
     }
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
-        changed is Gateway gw ? view.GatewaysOnSameWorkload(gw) : [];
+        changed is Gateway gw ? view.GatewaysOnSameWorkloadServingItsHosts(gw) : [];
 
     private static bool SameBind(string? a, string? b) => string.Equals(a ?? "", b ?? "", StringComparison.Ordinal);
 }

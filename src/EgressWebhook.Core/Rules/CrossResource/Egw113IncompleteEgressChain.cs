@@ -54,7 +54,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                 {
                     foreach (var target in GatewayChain.GatewayTargets(view, host))
                     {
-                        foreach (var w in target.Gateways.SelectMany(g => EgressSnapshot.HostsOf(vs).SelectMany(h => GatewayChain.BoundWithHost(view, GatewayChain.RefOf(g), h))))
+                        foreach (var (w, _) in EgressSnapshot.HostsOf(vs).SelectMany(target.LegsFor))
                         {
                             yield return w;
                         }
@@ -100,7 +100,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                 foreach (var target in GatewayChain.GatewayTargets(context.View, d.Host))
                 {
                     // a VirtualService for the gateway's own host is not an egress leg for it
-                    var missing = hosts.FirstOrDefault(h => h != d.Host && !target.Gateways.Any(g => RoutesOnward(context.View, g, h)));
+                    var missing = hosts.FirstOrDefault(h => h != d.Host && !target.LegsFor(h).Any(l => RoutesOnward(l.Leg, l.GatewayRef, h)));
                     if (missing is null)
                     {
                         continue;
@@ -152,18 +152,14 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
         }
     }
 
-    /// <summary>Whether a VirtualService bound to <paramref name="gateway"/> has a rule there that takes <paramref name="host"/> somewhere.</summary>
-    private static bool RoutesOnward(SnapshotView view, Gateway gateway, string host)
+    /// <summary>Whether <paramref name="leg"/>, bound to <paramref name="gwRef"/>, has a rule there that takes <paramref name="host"/> somewhere.</summary>
+    private static bool RoutesOnward(VirtualService leg, string gwRef, string host)
     {
-        var gwRef = GatewayChain.RefOf(gateway);
-        foreach (var w in GatewayChain.BoundWithHost(view, gwRef, host))
+        foreach (var rule in RouteRules.Of(leg))
         {
-            foreach (var rule in RouteRules.Of(w))
+            if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && rule.HostsFor(leg, gwRef).Any(h => HostName.Matches(h, host)))
             {
-                if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && rule.HostsFor(w, gwRef).Any(h => HostName.Matches(h, host)))
-                {
-                    return true;
-                }
+                return true;
             }
         }
 

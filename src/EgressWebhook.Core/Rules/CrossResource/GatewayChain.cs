@@ -8,8 +8,38 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// destinations, passthrough servers, and how a server is named in a headline.</summary>
 internal static class GatewayChain
 {
-    /// <summary>A destination that is a gateway's Service, with the Gateways that select its pods.</summary>
-    public sealed record GatewayTarget(Service Service, IReadOnlyList<Gateway> Gateways);
+    /// <summary>A destination that is a gateway's Service. Many teams' Gateways may select the same shared egress
+    /// gateway: rules find the ones that matter through the host indexes (<see cref="Selects"/> tells whether a
+    /// Gateway found that way is on this workload) and list them all only to report a broken link.</summary>
+    public sealed record GatewayTarget(Service Service, SnapshotView View)
+    {
+        /// <summary>Every Gateway that selects the Service's pods (a walk over them: for reports, not for checks).</summary>
+        public IReadOnlyList<Gateway> Gateways => field ??= View.GatewaysSelectingPodsOf(Service);
+
+        /// <summary>Whether <paramref name="gateway"/> is one of <see cref="Gateways"/>.</summary>
+        public bool Selects(Gateway gateway) => SnapshotView.Selects(gateway, Service);
+
+        /// <summary>The Gateways of this workload with a server for one of <paramref name="hosts"/>, in key order.</summary>
+        public IEnumerable<Gateway> Serving(IEnumerable<string> hosts) =>
+            hosts.SelectMany(h => View.GatewaysServing(h)).Select(m => m.Item).Where(Selects)
+                .DistinctBy(g => g.Key).OrderBy(g => g.Namespace, StringComparer.Ordinal).ThenBy(g => g.Name, StringComparer.Ordinal);
+
+        /// <summary>VirtualServices with a host matching <paramref name="host"/> bound to a Gateway of this workload, with that
+        /// Gateway's resolved reference.</summary>
+        public IEnumerable<(VirtualService Leg, string GatewayRef)> LegsFor(string host)
+        {
+            foreach (var m in View.VirtualServices(host).DistinctBy(m => m.Item.Key))
+            {
+                foreach (var gwRef in EgressSnapshot.BoundGateways(m.Item))
+                {
+                    if (gwRef != GatewayRefs.Mesh && View.Gateway(gwRef) is { } gw && Selects(gw))
+                    {
+                        yield return (m.Item, gwRef);
+                    }
+                }
+            }
+        }
+    }
 
     /// <summary>The Kubernetes Services named exactly by <paramref name="host"/> whose pods some Gateway selects. A host
     /// that is no Service of the snapshot, or a Service no Gateway selects, is not a gateway: rules stay silent then.</summary>
@@ -23,9 +53,9 @@ internal static class GatewayChain
 
         foreach (var match in view.Services(host))
         {
-            if (match.Host == host && view.GatewaysSelectingPodsOf(match.Item) is { Count: > 0 } gateways)
+            if (match.Host == host && view.AnyGatewaySelectingPodsOf(match.Item))
             {
-                result.Add(new GatewayTarget(match.Item, gateways));
+                result.Add(new GatewayTarget(match.Item, view));
             }
         }
 
@@ -70,8 +100,7 @@ internal static class GatewayChain
     }
 
     /// <summary>The DNS names of a Gateway's server hosts (<c>ns/</c> prefixes dropped).</summary>
-    public static IEnumerable<string> ServerHosts(Gateway gateway) =>
-        gateway.Spec.Servers.SelectMany(s => s.Hosts).Select(h => ServerHostBinding.Split(h).Dns);
+    public static IEnumerable<string> ServerHosts(Gateway gateway) => EgressSnapshot.ServerHostsOf(gateway);
 
     /// <summary>VirtualServices with a host matching <paramref name="host"/> that are bound to <paramref name="gatewayRef"/>.</summary>
     public static IEnumerable<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host) =>
