@@ -95,6 +95,24 @@ public sealed class CacheHealthTests
     }
 
     [Fact]
+    public async Task Deny_NotSynced_DeleteRefusedOnlyWhenEgw114WouldBeAnError()
+    {
+        var health = new FakeCacheHealth { Synced = false, Behavior = NotSyncedBehavior.Deny };
+        var review = Reviews.Create("DELETE", null, Reviews.VirtualService("x"));
+        await using (var server = await Start(health))
+        {
+            var result = await server.PostAsync(review);
+
+            Assert.True(result.Allowed);
+            Assert.Equal($"egress check skipped: {Reason}", Assert.Single(result.Warnings));
+            Assert.Equal("unsynced", result.Response.GetProperty("auditAnnotations").GetProperty("decision").GetString());
+        }
+
+        await using var strict = await Start(health, new Dictionary<string, string> { ["Webhook:Rules:EGW114"] = "Deny" });
+        Assert.Equal(503, (await strict.PostAsync(review)).StatusCode);
+    }
+
+    [Fact]
     public async Task Mutate_NotSynced_AllowedWithoutPatchWithWarning_EvenWhenValidateDenies()
     {
         var health = new FakeCacheHealth { Synced = false, Behavior = NotSyncedBehavior.Deny };

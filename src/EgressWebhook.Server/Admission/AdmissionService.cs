@@ -129,9 +129,13 @@ internal sealed class AdmissionService
             return plain;
         }
 
+        // a DELETE only ever gets EGW114, a warning unless the policy makes it an error: refusing deletes for a cache
+        // problem would be stricter than the check itself, so they are refused only when the check could refuse them
+        var deny = _cache!.WhenNotSynced == NotSyncedBehavior.Deny &&
+                   (request.Operation != "DELETE" || Settings.Policy.Apply(RuleIds.DeleteLeavesDanglingReference, Severity.Warning) == Severity.Error);
         return mutate
             ? AdmissionHandler.MutationUnavailable(request, problem, AdmissionOutcome.Unsynced)
-            : AdmissionHandler.NotSynced(request, problem, deny: _cache!.WhenNotSynced == NotSyncedBehavior.Deny);
+            : AdmissionHandler.NotSynced(request, problem, deny);
     }
 
     private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot,
