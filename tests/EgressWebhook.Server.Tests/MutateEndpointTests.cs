@@ -129,6 +129,23 @@ public sealed class MutateEndpointTests
     }
 
     [Fact]
+    public async Task Mutate_NoSnapshotYet_AllowedWithoutPatchWithWarning_WhileValidateAppliesTheFailureMode()
+    {
+        await using var server = await WebhookServer.StartAsync(stateFiles: new Dictionary<string, string> { ["broken.yaml"] = "kind: [unclosed" });
+        var review = Reviews.Create("CREATE", Entry("default", [("egress.istio.io/gateway", Gateway)]));
+
+        var mutated = await server.PostAsync(review, "/mutate");
+        var validated = await server.PostAsync(review, "/validate");
+
+        Assert.True(mutated.Allowed);
+        Assert.False(mutated.Response.TryGetProperty("patch", out _));
+        Assert.StartsWith("egress defaults skipped: no snapshot", Assert.Single(mutated.Warnings), StringComparison.Ordinal);
+        Assert.Equal("failed", mutated.Response.GetProperty("auditAnnotations").GetProperty("decision").GetString());
+        Assert.False(validated.Allowed);
+        Assert.Equal(500, validated.StatusCode);
+    }
+
+    [Fact]
     public async Task Mutate_AuditLineAndMetrics()
     {
         var server = await WebhookServer.StartAsync(stateFiles: State());

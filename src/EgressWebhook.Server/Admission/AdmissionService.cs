@@ -89,7 +89,7 @@ internal sealed class AdmissionService
         }
         catch (Exception ex)
         {
-            _logger.AdmissionFailed(request.Uid ?? "", Settings.FailureMode.ToString(), ex);
+            _logger.AdmissionFailed(request.Uid ?? "", mutate ? "Allow (a mutation is never refused)" : Settings.FailureMode.ToString(), ex);
             var reason = $"internal error ({ex.GetType().Name})";
             decision = mutate ? AdmissionHandler.MutationUnavailable(request, reason) : AdmissionHandler.Unavailable(request, reason, Settings);
         }
