@@ -1,10 +1,4 @@
 using EgressWebhook.Server;
-using EgressWebhook.Server.Options;
 
-return await WebhookHost.RunAsync(args, static builder =>
-{
-    if (builder.Configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"] == WebhookOptions.ClusterSource)
-    {
-        builder.Services.AddClusterSnapshotSource(builder.Configuration);
-    }
-});
+// Webhook:Source selects the state directory or the live cluster inside AddEgressWebhook (WebhookHost.CreateBuilder)
+return await WebhookHost.RunAsync(args);

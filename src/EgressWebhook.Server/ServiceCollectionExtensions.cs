@@ -14,7 +14,7 @@ namespace EgressWebhook.Server;
 
 internal static class ServiceCollectionExtensions
 {
-    /// <summary>The whole registration: options (validated at start), snapshot store and the state-directory source,
+    /// <summary>The whole registration: options (validated at start), snapshot store and the state-directory or live-cluster source,
     /// the admission handler and its shell, audit log, metrics, TLS certificate reloading.</summary>
     public static IServiceCollection AddEgressWebhook(this IServiceCollection services, IConfiguration configuration)
     {
@@ -34,10 +34,16 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<AuditLog>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditLog>());
 
-        if (configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"] is null or WebhookOptions.StateSource)
+        switch (configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"])
         {
-            services.AddSingleton<DirectorySnapshotSource>();
-            services.AddHostedService(sp => sp.GetRequiredService<DirectorySnapshotSource>());
+            case null or WebhookOptions.StateSource:
+                services.AddSingleton<DirectorySnapshotSource>();
+                services.AddHostedService(sp => sp.GetRequiredService<DirectorySnapshotSource>());
+                break;
+            case WebhookOptions.ClusterSource:
+                // here rather than in Program.cs, so that the tests' host (the same WebhookHost) wires it the same way
+                services.AddClusterSnapshotSource(configuration);
+                break;
         }
 
         services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader>((kestrel, certificates) =>

@@ -49,6 +49,14 @@ public sealed class ProcessTests
         Assert.Equal(expected.Allowed, denied.Allowed);
         Assert.Equal(expected.Findings.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal), denied.Rules);
 
+        // the /mutate example of docs/server.md: an entry opted in by annotation gets its defaults
+        var mutated = await WebhookServer.PostAsync(client, await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, "admission", "mutate.json")), "/mutate");
+        Assert.True(mutated.Allowed);
+        Assert.Equal("JSONPatch", mutated.Response.GetProperty("patchType").GetString());
+        var patch = JsonDocument.Parse(Convert.FromBase64String(mutated.Response.GetProperty("patch").GetString()!)).RootElement;
+        Assert.Equal(["/spec/location", "/spec/resolution", "/spec/ports/0/name", "/spec/ports/1/name"],
+            patch.EnumerateArray().Select(o => o.GetProperty("path").GetString()));
+
         using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
@@ -60,9 +68,10 @@ public sealed class ProcessTests
 
         // stdout is the audit log: one JSON line per decision, nothing else
         var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
-        Assert.Equal(["0c9e4f2a-6b1d-4c3e-8f7a-1b2c3d4e5f60", "7f3b6c1e-2d4a-4e8b-9c1f-0a5e6d7b8c90"],
+        Assert.Equal(3, lines.Length);
+        Assert.Equal(["0c9e4f2a-6b1d-4c3e-8f7a-1b2c3d4e5f60", "7f3b6c1e-2d4a-4e8b-9c1f-0a5e6d7b8c90", "3d6a0b7e-91c2-4f5d-a8e3-6c1b2d9f0e47"],
             lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("uid").GetString()));
+        Assert.Equal("patched", JsonDocument.Parse(lines[2]).RootElement.GetProperty("decision").GetString());
         Assert.Contains("for development only", await stderr, StringComparison.Ordinal);
     }
 

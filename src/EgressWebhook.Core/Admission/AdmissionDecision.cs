@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
 
 namespace EgressWebhook.Core.Admission;
@@ -25,14 +26,24 @@ public enum AdmissionOutcome
 
     /// <summary>The check could not run; the failure mode decided.</summary>
     Failed,
+
+    /// <summary>Mutation: a JSON Patch was returned, with no warning.</summary>
+    Patched,
+
+    /// <summary>The live-cluster cache has not synced or is stale; <c>Webhook:Cluster:WhenNotSynced</c> decided, unchecked.</summary>
+    Unsynced,
 }
 
 /// <summary>An admission response with what led to it.</summary>
 /// <param name="Response">The answer for the API server.</param>
 /// <param name="Outcome">How it was decided.</param>
-/// <param name="Findings">The findings (empty unless checked).</param>
-public sealed record AdmissionDecision(AdmissionResponse Response, AdmissionOutcome Outcome, IReadOnlyList<Finding> Findings)
+/// <param name="Findings">The findings (empty unless checked); for a mutation, the EGW4xx notices.</param>
+/// <param name="Patch">The JSON Patch operations the response carries (mutation only; empty otherwise).</param>
+public sealed record AdmissionDecision(AdmissionResponse Response, AdmissionOutcome Outcome, IReadOnlyList<Finding> Findings, IReadOnlyList<PatchOperation>? Patch = null)
 {
+    /// <summary>The JSON Patch operations of the response; empty when nothing is patched.</summary>
+    public IReadOnlyList<PatchOperation> PatchOperations => Patch ?? [];
+
     /// <summary>Distinct rule ids of the findings, in id order.</summary>
     public IReadOnlyList<string> RuleIds { get; } = Findings.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal).ToArray();
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
@@ -100,14 +101,135 @@ public sealed class AdmissionHandler(EgressEngine engine)
         return FromReport(uid, report);
     }
 
-    /// <summary>Decides a mutating admission. No mutation is defined yet: allowed, no patch.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "instance entry point the mutation issue fills")]
+    /// <summary>Decides a mutating admission: a ServiceEntry CREATE or UPDATE that opts in to egress-gateway routing
+    /// gets a JSON Patch with its defaults (<see cref="ServiceEntryDefaulter"/>); when routing cannot be given, no
+    /// patch and the EGW4xx reasons as warnings. Every other request is allowed unchanged.</summary>
+    /// <remarks>Never denies: the mutating webhook is not the enforcement point, the validating webhook is. An object
+    /// that cannot be decoded is allowed unpatched with a warning; the validating webhook, which sees the same object,
+    /// denies it with the field named, so denying here too would only report the problem twice.</remarks>
+    /// <param name="request">The review's request; its uid is echoed.</param>
+    /// <param name="snapshot">The current state of the cluster (without the change).</param>
+    /// <param name="settings">Exemptions and <see cref="AdmissionSettings.Mutation"/>.</param>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "an entry point beside Validate: callers hold the handler")]
     public AdmissionDecision Mutate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(settings);
-        return Allow(request.Uid ?? "", AdmissionOutcome.Skipped);
+
+        var uid = request.Uid ?? "";
+        if (ParseOperation(request.Operation) is not (Operation.Create or Operation.Update))
+        {
+            return Allow(uid, AdmissionOutcome.Skipped);
+        }
+
+        var (apiVersion, kind) = KindOf(request);
+        if (ObjectDecoder.KindOf(apiVersion, kind) != ResourceKind.ServiceEntry)
+        {
+            return Allow(uid, AdmissionOutcome.Skipped);
+        }
+
+        if (IsExempt(request, ResourceKind.ServiceEntry, settings))
+        {
+            return Allow(uid, AdmissionOutcome.Exempt);
+        }
+
+        var defaultNamespace = string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace;
+        ServiceEntry entry;
+        try
+        {
+            if (DecodeField(request.Object, "object", defaultNamespace) is not ServiceEntry decoded)
+            {
+                return Allow(uid, AdmissionOutcome.Skipped);
+            }
+
+            entry = decoded;
+        }
+        catch (DecodeException ex)
+        {
+            var response = new AdmissionResponse
+            {
+                Uid = uid,
+                Allowed = true,
+                Warnings = [Finding.Clamp($"egress defaults skipped: {kind} cannot be decoded: {ex.Describe()}")],
+                AuditAnnotations = Annotations(AdmissionOutcome.Invalid, []),
+            };
+            return new AdmissionDecision(response, AdmissionOutcome.Invalid, []);
+        }
+
+        MutationResult result;
+        try
+        {
+            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry), settings.Mutation);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return MutationUnavailable(request, $"the egress defaults failed ({ex.GetType().Name}: {FirstLine(ex.Message)})");
+        }
+
+        return FromMutation(uid, result);
+    }
+
+    /// <summary>The response for a mutation result: the patch (base64 of the JSON Patch document, none when there
+    /// is no operation), the EGW4xx notices as warnings, rule ids in <c>auditAnnotations</c>.</summary>
+    public static AdmissionDecision FromMutation(string uid, MutationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var outcome = result.Warnings.Count > 0 ? AdmissionOutcome.Warned : result.Patch.Count > 0 ? AdmissionOutcome.Patched : AdmissionOutcome.Allowed;
+        var response = new AdmissionResponse
+        {
+            Uid = uid,
+            Allowed = true,
+            Patch = result.Patch.Count == 0 ? null : Convert.ToBase64String(PatchOperation.ToUtf8Json(result.Patch)),
+            PatchType = result.Patch.Count == 0 ? null : AdmissionResponse.JsonPatch,
+            Warnings = Warnings(result.Warnings),
+            AuditAnnotations = Annotations(outcome, result.Warnings),
+        };
+        return new AdmissionDecision(response, outcome, result.Warnings, result.Patch);
+    }
+
+    /// <summary>A mutation that cannot be computed (no snapshot, the defaulter threw, the cache is not synced): allowed
+    /// without a patch and with a warning, whatever the failure mode. Defaults are a convenience and are applied on the
+    /// next update; refusing the change would block ServiceEntries for a reason that is not theirs, while the validating
+    /// webhook still enforces (and applies the failure mode).</summary>
+    public static AdmissionDecision MutationUnavailable(AdmissionRequest request, string reason, AdmissionOutcome outcome = AdmissionOutcome.Failed)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var response = new AdmissionResponse
+        {
+            Uid = request.Uid ?? "",
+            Allowed = true,
+            Warnings = [Finding.Clamp($"egress defaults skipped: {reason}")],
+            AuditAnnotations = Annotations(outcome, []),
+        };
+        return new AdmissionDecision(response, outcome, []);
+    }
+
+    /// <summary>The answer to a validating admission while the live-cluster cache has not synced or is stale: with
+    /// <paramref name="deny"/>, refused with code 503 (<c>ServiceUnavailable</c>) and <paramref name="reason"/>, which
+    /// asks the client to retry; otherwise allowed unchecked with the reason as a warning.</summary>
+    public static AdmissionDecision NotSynced(AdmissionRequest request, string reason, bool deny)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(reason);
+        var annotations = Annotations(AdmissionOutcome.Unsynced, []);
+        var line = FirstLine(reason);
+        var response = deny
+            ? new AdmissionResponse
+            {
+                Uid = request.Uid ?? "",
+                Allowed = false,
+                Status = new AdmissionStatus { Status = "Failure", Code = 503, Reason = "ServiceUnavailable", Message = $"egress check not run: {line}" },
+                AuditAnnotations = annotations,
+            }
+            : new AdmissionResponse
+            {
+                Uid = request.Uid ?? "",
+                Allowed = true,
+                Warnings = [Finding.Clamp($"egress check skipped: {line}")],
+                AuditAnnotations = annotations,
+            };
+        return new AdmissionDecision(response, AdmissionOutcome.Unsynced, []);
     }
 
     /// <summary>The answer when the check cannot run (no snapshot yet, a rule threw, the deadline passed),

@@ -10,6 +10,7 @@ namespace EgressWebhook.Core.Admission;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     MaxDepth = 128)]
 [JsonSerializable(typeof(AdmissionReview))]
+[JsonSerializable(typeof(IReadOnlyList<Mutation.PatchOperation>))]
 public sealed partial class AdmissionJsonContext : JsonSerializerContext
 {
 }

@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
 
 namespace EgressWebhook.Core.Admission;
@@ -12,7 +13,7 @@ public enum FailureMode
     Allow,
 }
 
-/// <summary>The admission policy: rule enforcement, exempt namespaces, failure mode. Built by the server from its options.</summary>
+/// <summary>The admission policy: rule enforcement, exempt namespaces, failure mode, mutation defaults. Built by the server from its options.</summary>
 public sealed record AdmissionSettings
 {
     public static AdmissionSettings Default { get; } = new();
@@ -23,4 +24,7 @@ public sealed record AdmissionSettings
     public IReadOnlySet<string> ExemptNamespaces { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     public FailureMode FailureMode { get; init; } = FailureMode.Deny;
+
+    /// <summary>Egress-gateway routing settings for <c>/mutate</c> (<c>Webhook:Mutation:*</c>).</summary>
+    public MutationPolicy Mutation { get; init; } = MutationPolicy.Default;
 }

@@ -3,6 +3,7 @@ using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Server.Audit;
+using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Endpoints;
 using EgressWebhook.Server.Logging;
 using EgressWebhook.Server.Observability;
@@ -12,8 +13,9 @@ using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Admission;
 
-/// <summary>The shell around <see cref="AdmissionHandler"/>: current snapshot and settings in, then the fresh read
-/// on a denial that may rest on a lagging cache, then audit, metrics and logs. The only place requests meet logs.</summary>
+/// <summary>The shell around <see cref="AdmissionHandler"/>: the live cache's health, current snapshot and settings in,
+/// then the fresh read on a denial that may rest on a lagging cache, then audit, metrics and logs. The only place
+/// requests meet logs.</summary>
 internal sealed class AdmissionService
 {
     /// <summary>Rules whose errors say "the object you point at does not exist": a cache that lags a moment
@@ -29,6 +31,7 @@ internal sealed class AdmissionService
     private readonly ILogger<AdmissionService> _logger;
     private readonly TimeProvider _time;
     private readonly IFreshReadSource? _fresh;
+    private readonly ICacheHealth? _cache;
 
     public AdmissionService(AdmissionHandler handler, SnapshotStore store, IOptions<WebhookOptions> options, AuditLog audit,
         WebhookMetrics metrics, ILogger<AdmissionService> logger, TimeProvider time, IServiceProvider services)
@@ -40,6 +43,7 @@ internal sealed class AdmissionService
         _logger = logger;
         _time = time;
         _fresh = services.GetService<IFreshReadSource>();
+        _cache = services.GetService<ICacheHealth>();
         Settings = options.Value.ToSettings();
         HealthPort = options.Value.HealthPort;
     }
@@ -56,15 +60,21 @@ internal sealed class AdmissionService
     /// <param name="deadline">Cancelled when the API server's timeout is about to pass.</param>
     public async ValueTask<AdmissionResponse> DecideAsync(string endpoint, AdmissionRequest request, long started, CancellationToken deadline)
     {
+        const string noSnapshot = "no snapshot of the cluster's egress objects is loaded yet";
+        var mutate = endpoint == AdmissionEndpointNames.Mutate;
         AdmissionDecision decision;
         try
         {
             var current = _store.Current;
-            if (!_store.IsReady)
+            if (CacheProblem() is { } problem)
             {
-                decision = AdmissionHandler.Unavailable(request, "no snapshot of the cluster's egress objects is loaded yet", Settings);
+                decision = WhileNotSynced(mutate, request, current.Snapshot, problem);
             }
-            else if (endpoint == AdmissionEndpointNames.Mutate)
+            else if (!_store.IsReady)
+            {
+                decision = mutate ? AdmissionHandler.MutationUnavailable(request, noSnapshot) : AdmissionHandler.Unavailable(request, noSnapshot, Settings);
+            }
+            else if (mutate)
             {
                 decision = _handler.Mutate(request, current.Snapshot, Settings);
             }
@@ -79,8 +89,9 @@ internal sealed class AdmissionService
         }
         catch (Exception ex)
         {
-            _logger.AdmissionFailed(request.Uid ?? "", Settings.FailureMode.ToString(), ex);
-            decision = AdmissionHandler.Unavailable(request, $"internal error ({ex.GetType().Name})", Settings);
+            _logger.AdmissionFailed(request.Uid ?? "", mutate ? "Allow (a mutation is never refused)" : Settings.FailureMode.ToString(), ex);
+            var reason = $"internal error ({ex.GetType().Name})";
+            decision = mutate ? AdmissionHandler.MutationUnavailable(request, reason) : AdmissionHandler.Unavailable(request, reason, Settings);
         }
 
         var elapsed = _time.GetElapsedTime(started);
@@ -91,6 +102,40 @@ internal sealed class AdmissionService
 
         Record(endpoint, request, decision, elapsed);
         return decision.Response;
+    }
+
+    /// <summary>Why the live-cluster cache cannot be trusted now (not synced, or stale), or null; always null with the
+    /// State source, which registers no <see cref="ICacheHealth"/>.</summary>
+    private string? CacheProblem()
+    {
+        if (_cache is not { } cache || (cache.IsSynced && !cache.IsStale))
+        {
+            return null;
+        }
+
+        // Describe re-reads the state; if the cache recovered in between, the request is refused or warned once more
+        // with a generic line rather than checked against a state that was just found untrustworthy
+        return cache.Describe() ?? "the egress webhook cache is not synced; retry shortly";
+    }
+
+    /// <summary><c>Webhook:Cluster:WhenNotSynced</c> decides, except for requests that do not depend on the cluster's
+    /// state: kinds and operations the webhook does not read, exempt namespaces and undecodable objects are answered
+    /// as usual. /mutate is never refused for it: allowed without a patch, with the reason as a warning.</summary>
+    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot, string problem)
+    {
+        var plain = mutate ? _handler.Mutate(request, snapshot, Settings) : _handler.Validate(request, snapshot, Settings);
+        if (plain.Outcome is AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid)
+        {
+            return plain;
+        }
+
+        // a DELETE only ever gets EGW114, a warning unless the policy makes it an error: refusing deletes for a cache
+        // problem would be stricter than the check itself, so they are refused only when the check could refuse them
+        var deny = _cache!.WhenNotSynced == NotSyncedBehavior.Deny &&
+                   (request.Operation != "DELETE" || Settings.Policy.Apply(RuleIds.DeleteLeavesDanglingReference, Severity.Warning) == Severity.Error);
+        return mutate
+            ? AdmissionHandler.MutationUnavailable(request, problem, AdmissionOutcome.Unsynced)
+            : AdmissionHandler.NotSynced(request, problem, deny);
     }
 
     private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot,
@@ -124,7 +169,8 @@ internal sealed class AdmissionService
         _audit.Write(new AuditRecord(
             _time.GetUtcNow(), endpoint, request.Uid ?? "", request.UserInfo?.Username, request.UserInfo?.Groups,
             request.Operation, request.Kind?.Kind, request.Namespace, request.Name, request.DryRun == true,
-            decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3)));
+            decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3),
+            decision.PatchOperations.Count == 0 ? null : decision.PatchOperations.Count));
 
         // Debug only: every decision is in the audit log already, and this is the hot path
         if (_logger.IsEnabled(LogLevel.Debug))

@@ -2,7 +2,8 @@ using System.Text.Json.Serialization;
 
 namespace EgressWebhook.Server.Audit;
 
-/// <summary>One admission decision as the audit log records it: who, what, the outcome and the rule ids; never the object.</summary>
+/// <summary>One admission decision as the audit log records it: who, what, the outcome and the rule ids; never the object.
+/// <see cref="PatchOperations"/>: how many JSON Patch operations /mutate returned (absent when none).</summary>
 internal sealed record AuditRecord(
     DateTimeOffset Time,
     string Webhook,
@@ -17,7 +18,8 @@ internal sealed record AuditRecord(
     bool Allowed,
     string Decision,
     IReadOnlyList<string> Rules,
-    double LatencyMs);
+    double LatencyMs,
+    int? PatchOperations = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(AuditRecord))]

@@ -1,5 +1,6 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
 using Microsoft.Extensions.Options;
 
@@ -68,6 +69,11 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (options.HealthPort is < 0 or > 65535)
         {
             errors.Add($"Webhook:HealthPort {options.HealthPort} must be a port number, or 0 to serve health on the main endpoint only");
+        }
+
+        if (options.Mutation.DefaultGateway is { } gateway && !string.IsNullOrWhiteSpace(gateway) && RoutingOptIn.Parse(gateway.Trim(), '/') is null)
+        {
+            errors.Add($"Webhook:Mutation:DefaultGateway '{gateway}' must be <namespace>/<gateway Service>, e.g. istio-system/istio-egressgateway");
         }
 
         ValidateTls(options.Tls, errors);
