@@ -43,6 +43,23 @@ public sealed partial class ReadmeTests
         Assert.All(paths, p => Assert.True(File.Exists(RepoPaths.Of(p)) || Directory.Exists(RepoPaths.Of(p)), $"README.md names {p}, which does not exist"));
     }
 
+    [Fact]
+    public void RelativeLinks_InReadmeAndDocs_PointAtFilesThatExist()
+    {
+        var documents = Directory.GetFiles(RepoPaths.Of("docs"), "*.md").Append(RepoPaths.Of("README.md"));
+        var broken = documents.SelectMany(doc => MarkdownLink().Matches(File.ReadAllText(doc))
+                .Select(m => m.Groups[1].Value)
+                .Where(link => link.Length > 0 && !link.Contains("://", StringComparison.Ordinal))
+                .Where(link => !File.Exists(Path.Combine(Path.GetDirectoryName(doc)!, link)) && !Directory.Exists(Path.Combine(Path.GetDirectoryName(doc)!, link)))
+                .Select(link => $"{Path.GetFileName(doc)} -> {link}"))
+            .ToArray();
+
+        Assert.Empty(broken);
+    }
+
+    [GeneratedRegex(@"\]\(([^)#\s]*)(#[^)]*)?\)")]
+    private static partial Regex MarkdownLink();
+
     [GeneratedRegex(@"(?<![\w/.~-])(src|tests|docs|deploy|certs|examples)/[\w./-]*[\w/]")]
     private static partial Regex RepoPath();
 }
