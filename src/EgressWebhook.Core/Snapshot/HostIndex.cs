@@ -75,9 +75,19 @@ internal sealed class HostIndex<T>
     /// <summary>Wildcards <c>*.s</c> where <c>s</c> is a dot-suffix of <paramref name="name"/>, and <c>*</c>.</summary>
     private void AddWildcardsCovering(string name, List<HostMatch<T>> into)
     {
+        // most indexes hold no wildcard at all; the others are probed per suffix without allocating it
+        if (_wildcards.Count == 0)
+        {
+            return;
+        }
+
+        var lookup = _wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
         for (var i = name.IndexOf('.', 0); i >= 0; i = name.IndexOf('.', i + 1))
         {
-            AddFrom(_wildcards, name[i..], into);
+            if (lookup.TryGetValue(name.AsSpan(i), out var list))
+            {
+                into.AddRange(list);
+            }
         }
 
         AddFrom(_wildcards, "", into);
