@@ -9,6 +9,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- generate-state DIR OBJECTS                                                    a state directory for the load test
 // ... -- memory OBJECTS                                                                retained bytes per cached object
 // ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
+// ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
@@ -34,6 +35,16 @@ if (args is ["memory", var n])
         $"objects={snapshot.Count} decode+index={elapsed.TotalMilliseconds:F0} ms retained={(after - before) / 1024.0 / 1024.0:F1} MiB " +
         $"per-object={(after - before) / (double)snapshot.Count:F0} B working-set={Environment.WorkingSet / 1024.0 / 1024.0:F0} MiB"));
     GC.KeepAlive(snapshot);
+    return 0;
+}
+
+if (args is ["latency", .. var sizes])
+{
+    foreach (var objects in sizes)
+    {
+        Latency.Report(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
+    }
+
     return 0;
 }
 
