@@ -40,6 +40,9 @@ internal static class ServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<DirectorySnapshotSource>());
         }
 
+        // Webhook:Generator (validated even when the generator is off: enabling it needs Source=Cluster)
+        services.AddRoutingGenerator(configuration);
+
         services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader>((kestrel, certificates) =>
         {
             kestrel.AddServerHeader = false;

@@ -1,0 +1,335 @@
+using System.Threading.Channels;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Snapshots;
+using k8s;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Generation;
+
+/// <summary>The generator (<c>Webhook:Generator:Enabled</c>): while this replica holds the coordination.k8s.io Lease,
+/// it brings the cluster to the routing that <see cref="RoutingReconciler"/> plans from the live-cluster snapshot:
+/// server-side applies the missing or different objects (field manager <c>egress-webhook</c>) and deletes the
+/// generated objects that are no longer planned. A pass runs after each published snapshot, every
+/// <see cref="GeneratorOptions.ResyncSeconds"/>, and after a backoff when a write failed.</summary>
+/// <remarks>Writes are idempotent, so a pass that sees the cache a moment behind its own writes at worst repeats an
+/// apply (a no-op on the API server) or a delete (404, done). Losing the Lease cancels the writes in flight and no
+/// further write is sent until the Lease is held again.</remarks>
+internal sealed class RoutingGenerator : BackgroundService
+{
+    private readonly KubernetesApi _api;
+    private readonly IKubernetes _client;
+    private readonly ClusterSnapshotSource _source;
+    private readonly SnapshotStore _store;
+    private readonly GeneratorOptions _options;
+    private readonly MutationPolicy _policy;
+    private readonly GeneratorMetrics _metrics;
+    private readonly ILogger<RoutingGenerator> _logger;
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly string _leaseNamespace;
+    private volatile CancellationTokenSource? _term;
+    private volatile LeaderElector? _elector;
+
+    public RoutingGenerator(KubernetesApi api, Kubernetes client, ClusterSnapshotSource source, SnapshotStore store, IOptions<GeneratorOptions> options,
+        IOptions<MutationPolicy> policy, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger)
+    {
+        _api = api;
+        _client = client;
+        _source = source;
+        _store = store;
+        _options = options.Value;
+        _policy = policy.Value;
+        _metrics = metrics;
+        _logger = logger;
+        Identity = string.IsNullOrWhiteSpace(_options.Identity) ? GeneratorOptions.DefaultIdentity() : _options.Identity;
+        _leaseNamespace = _options.EffectiveLeaseNamespace;
+    }
+
+    /// <summary>This replica's holder identity in the Lease.</summary>
+    public string Identity { get; }
+
+    /// <summary>Whether this replica holds the Lease now (and so may write).</summary>
+    public bool IsLeader => _term is { IsCancellationRequested: false } && _elector?.IsLeader() == true;
+
+    /// <summary>Passes completed as leader (tests wait on it).</summary>
+    public int Passes => _passes;
+
+    private int _passes;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _store.Published += OnPublished;
+        try
+        {
+            await Task.WhenAll(
+                Task.Run(() => ElectAsync(stoppingToken), CancellationToken.None),
+                Task.Run(() => ReconcileLoopAsync(stoppingToken), CancellationToken.None));
+        }
+        finally
+        {
+            _store.Published -= OnPublished;
+            EndTerm();
+        }
+    }
+
+    private void OnPublished(SnapshotState state) => _signal.Writer.TryWrite(true);
+
+    /// <summary>Competes for the Lease for as long as the service runs; a failed election round (API unreachable)
+    /// is retried after a backoff, never ends the process.</summary>
+    private async Task ElectAsync(CancellationToken stoppingToken)
+    {
+        var lease = new LeaseLock(_client, _leaseNamespace, _options.LeaseName, Identity);
+        lease.OnHttpError += e =>
+        {
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                _logger.LeaseHttpError($"{(int?)e.Response?.StatusCode} {e.Message}");
+            }
+        };
+        using var elector = new LeaderElector(new LeaderElectionConfig(lease)
+        {
+            LeaseDuration = _options.LeaseDuration,
+            RenewDeadline = _options.RenewDeadline,
+            RetryPeriod = _options.RetryPeriod,
+        });
+        elector.OnStartedLeading += StartTerm;
+        elector.OnStoppedLeading += EndTerm;
+        elector.OnNewLeader += leader =>
+        {
+            if (!string.IsNullOrEmpty(leader) && _logger.IsEnabled(LogLevel.Information))
+            {
+                _logger.NewLeader(leader);
+            }
+        };
+        _elector = elector;
+        var backoff = new Backoff(_options.RetryPeriod, _options.LeaseDuration, Random.Shared);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await elector.RunUntilLeadershipLostAsync(stoppingToken);
+                backoff.Reset();
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // LeaderElector lets transport errors (connection refused, DNS) escape; stay a follower and retry
+                EndTerm();
+                var delay = backoff.Next();
+                _logger.ElectionFailed((long)delay.TotalMilliseconds, ex);
+                try
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private void StartTerm()
+    {
+        Interlocked.Exchange(ref _term, new CancellationTokenSource())?.Cancel();
+        _metrics.Leader.Set(1);
+        _logger.StartedLeading(Identity, _leaseNamespace, _options.LeaseName);
+        _signal.Writer.TryWrite(true);
+    }
+
+    private void EndTerm()
+    {
+        if (Interlocked.Exchange(ref _term, null) is not { } term)
+        {
+            return;
+        }
+
+        // cancels the writes in flight; the token source is not disposed because a pass may still hold its token
+        term.Cancel();
+        _metrics.Leader.Set(0);
+        _logger.StoppedLeading(Identity);
+    }
+
+    private async Task ReconcileLoopAsync(CancellationToken stoppingToken)
+    {
+        var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
+        var runNow = false;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!runNow)
+                {
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    wait.CancelAfter(_options.Resync);
+                    try
+                    {
+                        await _signal.Reader.WaitToReadAsync(wait.Token);
+                    }
+                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // the periodic pass
+                    }
+                }
+
+                runNow = false;
+                _signal.Reader.TryRead(out _);
+                if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0)
+                {
+                    continue;
+                }
+
+                var failed = await PassAsync(term.Token);
+                if (failed == 0)
+                {
+                    backoff.Reset();
+                    continue;
+                }
+
+                // retry the whole pass (against the then current snapshot) after a backoff; changes meanwhile wait too
+                var delay = backoff.Next();
+                _logger.PassFailed(failed, (long)delay.TotalMilliseconds);
+                await Task.Delay(delay, stoppingToken);
+                runNow = true;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One reconcile pass over the current snapshot; returns the number of failed writes (planning failure counts as one).</summary>
+    private async Task<int> PassAsync(CancellationToken term)
+    {
+        RoutingChanges changes;
+        try
+        {
+            changes = RoutingReconciler.Reconcile(SnapshotView.Of(_store.Current.Snapshot), _policy);
+        }
+        catch (Exception ex)
+        {
+            _logger.PlanFailed((long)_options.MinBackoff.TotalMilliseconds, ex);
+            _metrics.Passes.WithLabels("error").Inc();
+            return 1;
+        }
+
+        _metrics.Pending.Set(changes.Apply.Count + changes.Delete.Count);
+        var resources = _source.Resources.ToDictionary(r => r.Kind);
+        var entryApiVersion = resources[ResourceKind.ServiceEntry].ApiVersion;
+        var failed = 0;
+
+        // referenced objects first: a VirtualService is admitted after the Gateway it binds to exists
+        foreach (var obj in changes.Apply.OrderBy(o => WriteOrder(o.ResourceKind)))
+        {
+            if (!IsLeader || term.IsCancellationRequested)
+            {
+                return failed;
+            }
+
+            var resource = resources[obj.ResourceKind];
+            var manifest = Manifest(obj, resource.ApiVersion, entryApiVersion);
+            if (!await WriteAsync("apply", obj, () => _api.ApplyAsync(resource, obj.Namespace, obj.Name, manifest, GeneratorOptions.FieldManager, term), term))
+            {
+                failed++;
+            }
+        }
+
+        // and the other way round for deletes: routes first, then what they referenced
+        foreach (var obj in changes.Delete.OrderByDescending(o => WriteOrder(o.ResourceKind)))
+        {
+            if (!IsLeader || term.IsCancellationRequested)
+            {
+                return failed;
+            }
+
+            // never anything the project did not generate for a ServiceEntry
+            if (!RuleContext.IsGenerated(obj) || !obj.Metadata.OwnerReferences.Any(r => r.Kind == "ServiceEntry"))
+            {
+                continue;
+            }
+
+            var resource = resources[obj.ResourceKind];
+            if (!await WriteAsync("delete", obj, () => _api.DeleteAsync(resource, obj.Namespace, obj.Name, obj.Metadata.Uid, obj.Metadata.ResourceVersion, term), term))
+            {
+                failed++;
+            }
+        }
+
+        if (!term.IsCancellationRequested)
+        {
+            _metrics.Passes.WithLabels(failed == 0 ? "ok" : "error").Inc();
+            Interlocked.Increment(ref _passes);
+        }
+
+        return failed;
+    }
+
+    /// <summary>One write; false when it failed (logged and counted). Cancellation by a lost Lease is not a failure.</summary>
+    private async Task<bool> WriteAsync(string operation, EgressObject obj, Func<Task> write, CancellationToken term)
+    {
+        try
+        {
+            await write();
+            _metrics.Writes.WithLabels(obj.KindName, operation, "ok").Inc();
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                if (operation == "apply")
+                {
+                    _logger.Applied(obj.KindName, obj.Namespace, obj.Name);
+                }
+                else
+                {
+                    _logger.Deleted(obj.KindName, obj.Namespace, obj.Name);
+                }
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException) when (term.IsCancellationRequested)
+        {
+            return true;
+        }
+        catch (Exception ex)
+        {
+            _metrics.Writes.WithLabels(obj.KindName, operation, "error").Inc();
+            _logger.WriteFailed(operation, obj.KindName, obj.Namespace, obj.Name, ex.Message, ex);
+            return false;
+        }
+    }
+
+    /// <summary>The apply body: the planned object as JSON (JSON is YAML) at the served networking.istio.io version,
+    /// owner references included.</summary>
+    internal static string Manifest(EgressObject obj, string apiVersion, string entryApiVersion)
+    {
+        var json = ManifestWriter.ToJson(obj);
+        json["apiVersion"] = apiVersion;
+        if (json["metadata"]?["ownerReferences"] is System.Text.Json.Nodes.JsonArray owners)
+        {
+            foreach (var owner in owners)
+            {
+                if (owner?["kind"]?.GetValue<string>() == "ServiceEntry")
+                {
+                    owner["apiVersion"] = entryApiVersion;
+                }
+            }
+        }
+
+        return json.ToJsonString();
+    }
+
+    private static int WriteOrder(ResourceKind kind) => kind switch
+    {
+        ResourceKind.Gateway => 0,
+        ResourceKind.DestinationRule => 1,
+        _ => 2,
+    };
+}
