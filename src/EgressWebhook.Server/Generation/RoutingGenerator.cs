@@ -57,10 +57,8 @@ internal sealed class RoutingGenerator : BackgroundService
     /// <summary>Whether this replica holds the Lease now (and so may write).</summary>
     public bool IsLeader => _term is { IsCancellationRequested: false } && _elector?.IsLeader() == true;
 
-    /// <summary>Passes completed as leader (tests wait on it).</summary>
-    public int Passes => _passes;
-
-    private int _passes;
+    /// <summary>The snapshot the last completed pass planned from (tests wait on it).</summary>
+    public SnapshotState? LastPass { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -210,10 +208,11 @@ internal sealed class RoutingGenerator : BackgroundService
     /// <summary>One reconcile pass over the current snapshot; returns the number of failed writes (planning failure counts as one).</summary>
     private async Task<int> PassAsync(CancellationToken term)
     {
+        var state = _store.Current;
         RoutingChanges changes;
         try
         {
-            changes = RoutingReconciler.Reconcile(SnapshotView.Of(_store.Current.Snapshot), _policy);
+            changes = RoutingReconciler.Reconcile(SnapshotView.Of(state.Snapshot), _policy);
         }
         catch (Exception ex)
         {
@@ -267,7 +266,7 @@ internal sealed class RoutingGenerator : BackgroundService
         if (!term.IsCancellationRequested)
         {
             _metrics.Passes.WithLabels(failed == 0 ? "ok" : "error").Inc();
-            Interlocked.Increment(ref _passes);
+            LastPass = state;
         }
 
         return failed;

@@ -70,6 +70,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>Watches opened while this is set accept the request and then send nothing.</summary>
     public bool StallNewWatches { get; set; }
 
+    /// <summary>Lease requests get their connection aborted (a transport error, as when the API server is unreachable).</summary>
+    public bool AbortLeaseRequests { get; set; }
+
     /// <summary>The current resourceVersion (the last write).</summary>
     public string ResourceVersion
     {
@@ -513,6 +516,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                     await GetAsync(context, plural, ns, name);
                 }
 
+                return;
+            case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
+                context.Abort();
                 return;
             case ["apis", "coordination.k8s.io", "v1", "namespaces", var ns, "leases"] when HttpMethods.IsPost(context.Request.Method):
                 await CreateLeaseAsync(context, ns);
