@@ -1,4 +1,3 @@
-using EgressWebhook.Core.Mutation;
 using EgressWebhook.Server.Generation;
 using EgressWebhook.Server.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,7 +19,6 @@ internal static class GeneratorServiceCollectionExtensions
             .Bind(configuration.GetSection(GeneratorOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GeneratorOptions>, GeneratorOptionsValidator>());
-        services.AddOptions<MutationPolicy>().Bind(configuration.GetSection(MutationPolicySection));
 
         var enabled = string.Equals(configuration[$"{GeneratorOptions.SectionName}:{nameof(GeneratorOptions.Enabled)}"], "true", StringComparison.OrdinalIgnoreCase);
         var cluster = configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"] == WebhookOptions.ClusterSource;
@@ -33,7 +31,4 @@ internal static class GeneratorServiceCollectionExtensions
 
         return services;
     }
-
-    /// <summary>Section of <see cref="MutationPolicy"/> (<c>Webhook:Mutation:DefaultGateway</c>).</summary>
-    public const string MutationPolicySection = "Webhook:Mutation";
 }

@@ -5,6 +5,7 @@ using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
 using k8s;
 using k8s.LeaderElection;
@@ -18,8 +19,9 @@ namespace EgressWebhook.Server.Generation;
 /// server-side applies the missing or different objects (field manager <c>egress-webhook</c>) and deletes the
 /// generated objects that are no longer planned. A pass runs after each published snapshot, every
 /// <see cref="GeneratorOptions.ResyncSeconds"/>, and after a backoff when a write failed.</summary>
-/// <remarks>Writes are idempotent, so a pass that sees the cache a moment behind its own writes at worst repeats an
-/// apply (a no-op on the API server) or a delete (404, done). Losing the Lease cancels the writes in flight and no
+/// <remarks>Writes are idempotent, so a pass that sees the cache a moment behind its own writes would at worst repeat
+/// an apply (a no-op on the API server) or a delete (404, done); a write is not repeated while the cache has not
+/// caught up with it (see <see cref="Written"/>), except by the periodic pass. Losing the Lease cancels the writes in flight and no
 /// further write is sent until the Lease is held again.</remarks>
 internal sealed class RoutingGenerator : BackgroundService
 {
@@ -33,18 +35,20 @@ internal sealed class RoutingGenerator : BackgroundService
     private readonly ILogger<RoutingGenerator> _logger;
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly string _leaseNamespace;
+    private readonly Dictionary<ObjectKey, Written> _written = [];
     private volatile CancellationTokenSource? _term;
+    private CancellationTokenSource? _writtenTerm;
     private volatile LeaderElector? _elector;
 
     public RoutingGenerator(KubernetesApi api, Kubernetes client, ClusterSnapshotSource source, SnapshotStore store, IOptions<GeneratorOptions> options,
-        IOptions<MutationPolicy> policy, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger)
+        IOptions<WebhookOptions> webhook, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger)
     {
         _api = api;
         _client = client;
         _source = source;
         _store = store;
         _options = options.Value;
-        _policy = policy.Value;
+        _policy = webhook.Value.ToMutationPolicy();
         _metrics = metrics;
         _logger = logger;
         Identity = string.IsNullOrWhiteSpace(_options.Identity) ? GeneratorOptions.DefaultIdentity() : _options.Identity;
@@ -179,11 +183,19 @@ internal sealed class RoutingGenerator : BackgroundService
                     }
                 }
 
+                var periodic = !runNow && !_signal.Reader.TryPeek(out _);
                 runNow = false;
                 _signal.Reader.TryRead(out _);
                 if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0)
                 {
                     continue;
+                }
+
+                if (periodic || !ReferenceEquals(term, _writtenTerm))
+                {
+                    // a new term, or the periodic pass: every planned write is sent again, whatever was sent before
+                    _written.Clear();
+                    _writtenTerm = term;
                 }
 
                 var failed = await PassAsync(term.Token);
@@ -236,8 +248,19 @@ internal sealed class RoutingGenerator : BackgroundService
 
             var resource = resources[obj.ResourceKind];
             var manifest = Manifest(obj, resource.ApiVersion, entryApiVersion);
-            if (!await WriteAsync("apply", obj, () => _api.ApplyAsync(resource, obj.Namespace, obj.Name, manifest, GeneratorOptions.FieldManager, term), term))
+            var cached = state.Snapshot.Find(obj.Key)?.Metadata.ResourceVersion;
+            if (_written.TryGetValue(obj.Key, out var sent) && sent.Manifest == manifest && sent.CachedResourceVersion == cached)
             {
+                continue;
+            }
+
+            if (await WriteAsync("apply", obj, () => _api.ApplyAsync(resource, obj.Namespace, obj.Name, manifest, GeneratorOptions.FieldManager, term), term))
+            {
+                _written[obj.Key] = new Written(manifest, cached);
+            }
+            else
+            {
+                _written.Remove(obj.Key);
                 failed++;
             }
         }
@@ -256,9 +279,19 @@ internal sealed class RoutingGenerator : BackgroundService
                 continue;
             }
 
-            var resource = resources[obj.ResourceKind];
-            if (!await WriteAsync("delete", obj, () => _api.DeleteAsync(resource, obj.Namespace, obj.Name, obj.Metadata.Uid, obj.Metadata.ResourceVersion, term), term))
+            if (_written.TryGetValue(obj.Key, out var sent) && sent.Manifest is null && sent.CachedResourceVersion == obj.Metadata.ResourceVersion)
             {
+                continue;
+            }
+
+            var resource = resources[obj.ResourceKind];
+            if (await WriteAsync("delete", obj, () => _api.DeleteAsync(resource, obj.Namespace, obj.Name, obj.Metadata.Uid, obj.Metadata.ResourceVersion, term), term))
+            {
+                _written[obj.Key] = new Written(null, obj.Metadata.ResourceVersion);
+            }
+            else
+            {
+                _written.Remove(obj.Key);
                 failed++;
             }
         }
@@ -324,6 +357,12 @@ internal sealed class RoutingGenerator : BackgroundService
 
         return json.ToJsonString();
     }
+
+    /// <summary>A write this term sent: the manifest applied (null for a delete) and the object's resourceVersion in
+    /// the cache when it was sent. While the cache still shows that resourceVersion it has not caught up with the
+    /// write, and the same write is not sent again (a pass that runs on the events of the first writes of a pass would
+    /// otherwise repeat the others).</summary>
+    private sealed record Written(string? Manifest, string? CachedResourceVersion);
 
     private static int WriteOrder(ResourceKind kind) => kind switch
     {

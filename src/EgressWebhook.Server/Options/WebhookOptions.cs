@@ -1,5 +1,6 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
 
 namespace EgressWebhook.Server.Options;
@@ -46,6 +47,13 @@ internal sealed class WebhookOptions
 
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary><c>Webhook:Mutation:*</c>: egress-gateway routing.</summary>
+    public MutationOptions Mutation { get; set; } = new();
+
+    /// <summary>The routing policy of <c>/mutate</c> and the generator: the one place it is built from configuration.
+    /// Call only on validated options.</summary>
+    public MutationPolicy ToMutationPolicy() => Mutation.ToPolicy();
+
     /// <summary>The policy Core takes. Call only on validated options.</summary>
     public AdmissionSettings ToSettings() => new()
     {
@@ -58,6 +66,17 @@ internal sealed class WebhookOptions
         ExemptNamespaces = ExemptNamespaces.Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal),
         FailureMode = Enum.Parse<FailureMode>(FailureMode, ignoreCase: true),
     };
+}
+
+internal sealed class MutationOptions
+{
+    /// <summary>Cluster-wide default egress gateway Service <c>&lt;namespace&gt;/&lt;service&gt;</c> for ServiceEntries
+    /// not opted in or out otherwise; unset = opt-in per entry (annotation) or namespace (label) only.</summary>
+    public string? DefaultGateway { get; set; }
+
+    /// <summary>The Core policy; a blank <see cref="DefaultGateway"/> means none.</summary>
+    public MutationPolicy ToPolicy() =>
+        string.IsNullOrWhiteSpace(DefaultGateway) ? MutationPolicy.Default : new MutationPolicy { DefaultGateway = DefaultGateway.Trim() };
 }
 
 internal sealed class TlsOptions

@@ -1,5 +1,5 @@
-using EgressWebhook.Core.Mutation;
 using EgressWebhook.Server.Generation;
+using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Tests.Cluster;
 using EgressWebhook.Server.Tests.Fakes;
 using Microsoft.Extensions.Logging.Testing;
@@ -49,7 +49,7 @@ internal sealed class GeneratorHarness : IAsyncDisposable
     };
 
     /// <summary>Starts a replica over <paramref name="server"/> (which the caller keeps and disposes).</summary>
-    public static async Task<GeneratorHarness> StartAsync(FakeKubernetesApiServer server, string identity, MutationPolicy? policy = null,
+    public static async Task<GeneratorHarness> StartAsync(FakeKubernetesApiServer server, string identity, string? defaultGateway = null,
         Action<GeneratorOptions>? configure = null)
     {
         var cluster = await ClusterHarness.StartOverAsync(server);
@@ -58,7 +58,7 @@ internal sealed class GeneratorHarness : IAsyncDisposable
         var metrics = new GeneratorMetrics(Prometheus.Metrics.NewCustomRegistry());
         var logger = new FakeLogger<RoutingGenerator>();
         var generator = new RoutingGenerator(cluster.Api, cluster.Client, cluster.Source, cluster.Store,
-            Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(policy ?? MutationPolicy.Default),
+            Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(new WebhookOptions { Source = WebhookOptions.ClusterSource, Mutation = new() { DefaultGateway = defaultGateway } }),
             metrics, logger);
         var harness = new GeneratorHarness(cluster, generator, metrics, logger);
         await generator.StartAsync(harness._stop.Token);
