@@ -199,6 +199,51 @@ public sealed class RoutingGeneratorTests
     }
 
     [Fact]
+    public async Task LeaseTakenByAnother_LeaderStopsWritingAtOnce()
+    {
+        await using var server = await FakeKubernetesApiServer.StartAsync();
+        server.Apply(Base);
+        server.Apply(Entry());
+        await using var replica = await GeneratorHarness.StartAsync(server, "replica-a");
+        await WaitForAsync(() => Generated(server).Count == 4, "the routing of cnn");
+        await replica.WaitConvergedAsync();
+        var writes = GeneratedPlurals.SelectMany(server.Writes).Count();
+
+        // another replica holds the Lease from now on (as after a partition)
+        using var renewing = new CancellationTokenSource();
+        var renewer = Task.Run(async () =>
+        {
+            while (!renewing.IsCancellationRequested)
+            {
+                server.PutLease(GeneratorHarness.LeaseNamespace, GeneratorHarness.LeaseName, "other-replica", DateTime.UtcNow, 3);
+                await Task.Delay(300, CancellationToken.None);
+            }
+        });
+        try
+        {
+            // the next renewal sees the other holder: no longer leader, well before the renew deadline
+            await WaitForAsync(() => !replica.Generator.IsLeader, "the replica to see the other holder");
+            server.Apply(Entry(ports: HttpPort));
+            await replica.Cluster.WaitForServerStateAsync();
+
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+            while (DateTime.UtcNow < until)
+            {
+                Assert.False(replica.Generator.IsLeader);
+                await Task.Delay(100);
+            }
+
+            Assert.Equal(writes, GeneratedPlurals.SelectMany(server.Writes).Count());
+            Assert.Equal(0, replica.Metrics.Leader.Value);
+        }
+        finally
+        {
+            await renewing.CancelAsync();
+            await renewer;
+        }
+    }
+
+    [Fact]
     public async Task TwoReplicas_OnlyTheLeaderWrites_AndTheOtherTakesOverWhenItStops()
     {
         await using var server = await FakeKubernetesApiServer.StartAsync();
