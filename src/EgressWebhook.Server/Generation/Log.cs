@@ -27,8 +27,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1407, Level = LogLevel.Warning, Message = "Generator: {Failed} writes failed; retrying in {DelayMs} ms")]
     public static partial void PassFailed(this ILogger logger, int failed, long delayMs);
 
-    [LoggerMessage(EventId = 1408, Level = LogLevel.Error, Message = "Generator: planning the routing failed; retrying in {DelayMs} ms")]
-    public static partial void PlanFailed(this ILogger logger, long delayMs, Exception exception);
+    [LoggerMessage(EventId = 1408, Level = LogLevel.Error, Message = "Generator: the pass failed before its writes; it is retried after a backoff")]
+    public static partial void PassCrashed(this ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1409, Level = LogLevel.Debug, Message = "Generator: lease request failed: {Problem}")]
     public static partial void LeaseHttpError(this ILogger logger, string problem);

@@ -198,7 +198,18 @@ internal sealed class RoutingGenerator : BackgroundService
                     _writtenTerm = term;
                 }
 
-                var failed = await PassAsync(term.Token);
+                int failed;
+                try
+                {
+                    failed = await PassAsync(term.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // a bug must not end the process (a BackgroundService that throws stops the host): log and retry
+                    _logger.PassCrashed(ex);
+                    failed = 1;
+                }
+
                 if (failed == 0)
                 {
                     backoff.Reset();
@@ -228,7 +239,7 @@ internal sealed class RoutingGenerator : BackgroundService
         }
         catch (Exception ex)
         {
-            _logger.PlanFailed((long)_options.MinBackoff.TotalMilliseconds, ex);
+            _logger.PassCrashed(ex);
             _metrics.Passes.WithLabels("error").Inc();
             return 1;
         }
