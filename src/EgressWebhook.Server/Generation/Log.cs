@@ -32,4 +32,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1409, Level = LogLevel.Debug, Message = "Generator: lease request failed: {Problem}")]
     public static partial void LeaseHttpError(this ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Information, Message = "Generator: {Identity} released Lease {LeaseNamespace}/{LeaseName} on shutdown")]
+    public static partial void Released(this ILogger logger, string identity, string leaseNamespace, string leaseName);
+
+    [LoggerMessage(EventId = 1411, Level = LogLevel.Warning, Message = "Generator: releasing the Lease on shutdown failed; it expires on its own")]
+    public static partial void ReleaseFailed(this ILogger logger, Exception exception);
 }

@@ -138,6 +138,45 @@ internal sealed class RoutingGenerator : BackgroundService
                 }
             }
         }
+
+        if (elector.IsLeader())
+        {
+            await ReleaseAsync(lease);
+        }
+    }
+
+    /// <summary>On shutdown, the leader hands the Lease back (empty holder, 1 s duration, as client-go's
+    /// ReleaseOnCancel does), so that another replica takes over at its next try instead of after the lease duration.
+    /// A failure leaves the Lease to expire.</summary>
+    private async Task ReleaseAsync(LeaseLock lease)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.RenewDeadline);
+            var current = await lease.GetAsync(timeout.Token);
+            if (current?.HolderIdentity != Identity)
+            {
+                return;
+            }
+
+            var now = DateTime.UtcNow;
+            var released = await lease.UpdateAsync(new LeaderElectionRecord
+            {
+                HolderIdentity = "",
+                LeaseDurationSeconds = 1,
+                AcquireTime = now,
+                RenewTime = now,
+                LeaderTransitions = current.LeaderTransitions,
+            }, timeout.Token);
+            if (released)
+            {
+                _logger.Released(Identity, _leaseNamespace, _options.LeaseName);
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or k8s.Autorest.HttpOperationException)
+        {
+            _logger.ReleaseFailed(ex);
+        }
     }
 
     private void StartTerm()

@@ -244,12 +244,12 @@ public sealed class RoutingGeneratorTests
     }
 
     [Fact]
-    public async Task TwoReplicas_OnlyTheLeaderWrites_AndTheOtherTakesOverWhenItStops()
+    public async Task TwoReplicas_OnlyTheLeaderWrites_AndTheOtherTakesOverWhenItStopsAndReleasesTheLease()
     {
         await using var server = await FakeKubernetesApiServer.StartAsync();
         server.Apply(Base);
         var a = await GeneratorHarness.StartAsync(server, "replica-a");
-        await using var b = await GeneratorHarness.StartAsync(server, "replica-b");
+        var b = await GeneratorHarness.StartAsync(server, "replica-b");
         try
         {
             await WaitForAsync(() => a.Generator.IsLeader || b.Generator.IsLeader, "a leader");
@@ -265,18 +265,20 @@ public sealed class RoutingGeneratorTests
             Assert.Equal(4, GeneratedPlurals.SelectMany(server.Writes).Count());
             Assert.Equal(leader.Generator.Identity, server.LeaseHolder(GeneratorHarness.LeaseNamespace, GeneratorHarness.LeaseName));
 
-            if (leader == a)
-            {
-                await a.DisposeAsync();
-                server.Apply(Entry(ports: HttpPort));
-                await WaitForAsync(() => Generated(server).ContainsKey("virtualservices/default/cnn-egress-http"), "the follower to take over and update");
-                Assert.True(b.Generator.IsLeader);
-                Assert.True(b.Metrics.SuccessfulWrites > 0);
-            }
+            // the leader stops: it hands the Lease back on the way out, and the other replica takes over
+            await leader.DisposeAsync();
+            Assert.Equal("", server.LeaseHolder(GeneratorHarness.LeaseNamespace, GeneratorHarness.LeaseName));
+            Assert.Contains(leader.Logger.Collector.GetSnapshot(), r => r.Id.Id == 1410);
+            server.Apply(Entry(ports: HttpPort));
+            await WaitForAsync(() => Generated(server).ContainsKey("virtualservices/default/cnn-egress-http"), "the follower to take over and update");
+            Assert.True(follower.Generator.IsLeader);
+            Assert.True(follower.Metrics.SuccessfulWrites > 0);
+            Assert.Equal(follower.Generator.Identity, server.LeaseHolder(GeneratorHarness.LeaseNamespace, GeneratorHarness.LeaseName));
         }
         finally
         {
             await a.DisposeAsync();
+            await b.DisposeAsync();
         }
     }
 
