@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1411, Level = LogLevel.Warning, Message = "Generator: releasing the Lease on shutdown failed; it expires on its own")]
     public static partial void ReleaseFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1412, Level = LogLevel.Warning, Message = "Generator: the API server answered {StatusCode} on Lease {LeaseNamespace}/{LeaseName} (this replica cannot lead while it does): {Problem}")]
+    public static partial void LeaseRequestFailed(this ILogger logger, int statusCode, string leaseNamespace, string leaseName, string problem);
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using System.Net;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
@@ -8,8 +9,10 @@ using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
 using k8s;
+using k8s.Autorest;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
+using k8s.Models;
 using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Generation;
@@ -36,6 +39,7 @@ internal sealed class RoutingGenerator : BackgroundService
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly string _leaseNamespace;
     private readonly Dictionary<ObjectKey, Written> _written = [];
+    private readonly HashSet<int> _reportedLeaseErrors = [];
     private volatile CancellationTokenSource? _term;
     private CancellationTokenSource? _writtenTerm;
     private volatile LeaderElector? _elector;
@@ -86,14 +90,8 @@ internal sealed class RoutingGenerator : BackgroundService
     /// is retried after a backoff, never ends the process.</summary>
     private async Task ElectAsync(CancellationToken stoppingToken)
     {
-        var lease = new LeaseLock(_client, _leaseNamespace, _options.LeaseName, Identity);
-        lease.OnHttpError += e =>
-        {
-            if (_logger.IsEnabled(LogLevel.Debug))
-            {
-                _logger.LeaseHttpError($"{(int?)e.Response?.StatusCode} {e.Message}");
-            }
-        };
+        var lease = new ObservedLeaseLock(_client, _leaseNamespace, _options.LeaseName, Identity, ReportLeaseError);
+        lease.OnHttpError += ReportLeaseError;
         using var elector = new LeaderElector(new LeaderElectionConfig(lease)
         {
             LeaseDuration = _options.LeaseDuration,
@@ -111,6 +109,11 @@ internal sealed class RoutingGenerator : BackgroundService
         };
         _elector = elector;
         var backoff = new Backoff(_options.RetryPeriod, _options.LeaseDuration, Random.Shared);
+        lock (_reportedLeaseErrors)
+        {
+            _reportedLeaseErrors.Clear();
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -173,9 +176,31 @@ internal sealed class RoutingGenerator : BackgroundService
                 _logger.Released(Identity, _leaseNamespace, _options.LeaseName);
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or k8s.Autorest.HttpOperationException)
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or HttpOperationException)
         {
             _logger.ReleaseFailed(ex);
+        }
+    }
+
+    /// <summary>LeaderElector swallows the API's answers on the Lease (it only retries). 409 is the normal race between
+    /// replicas; anything else (403 without RBAC, 404 for a missing namespace) is logged as a warning once per status
+    /// code, so that a replica that can never lead says why.</summary>
+    private void ReportLeaseError(HttpOperationException e)
+    {
+        var code = (int?)e.Response?.StatusCode ?? 0;
+        bool first;
+        lock (_reportedLeaseErrors)
+        {
+            first = code != (int)HttpStatusCode.Conflict && _reportedLeaseErrors.Add(code);
+        }
+
+        if (first)
+        {
+            _logger.LeaseRequestFailed(code, _leaseNamespace, _options.LeaseName, e.Response?.Content ?? e.Message);
+        }
+        else if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            _logger.LeaseHttpError($"{code} {e.Message}");
         }
     }
 
@@ -406,6 +431,25 @@ internal sealed class RoutingGenerator : BackgroundService
         }
 
         return json.ToJsonString();
+    }
+
+    /// <summary>KubernetesClient's LeaseLock with the API's errors on reading the Lease reported (LeaderElector turns a
+    /// failed read other than 404 into a silent retry).</summary>
+    private sealed class ObservedLeaseLock(IKubernetes client, string ns, string name, string identity, Action<HttpOperationException> report)
+        : LeaseLock(client, ns, name, identity)
+    {
+        protected override async Task<V1Lease> ReadMetaObjectAsync(IKubernetes client, string name, string namespaceParameter, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await base.ReadMetaObjectAsync(client, name, namespaceParameter, cancellationToken);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode != HttpStatusCode.NotFound)
+            {
+                report(e);
+                throw;
+            }
+        }
     }
 
     /// <summary>A write this term sent: the manifest applied (null for a delete) and the object's resourceVersion in

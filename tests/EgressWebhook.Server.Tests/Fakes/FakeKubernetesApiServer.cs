@@ -73,6 +73,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>Lease requests get their connection aborted (a transport error, as when the API server is unreachable).</summary>
     public bool AbortLeaseRequests { get; set; }
 
+    /// <summary>Lease requests are refused with 403 (the ServiceAccount lacks the RBAC).</summary>
+    public bool ForbidLeases { get; set; }
+
     /// <summary>The current resourceVersion (the last write).</summary>
     public string ResourceVersion
     {
@@ -519,6 +522,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 return;
             case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
                 context.Abort();
+                return;
+            case ["apis", "coordination.k8s.io", ..] when ForbidLeases:
+                await StatusAsync(context, HttpStatusCode.Forbidden, "Forbidden",
+                    "leases.coordination.k8s.io is forbidden: User \"system:serviceaccount:egress-webhook:egress-webhook\" cannot get resource \"leases\"");
                 return;
             case ["apis", "coordination.k8s.io", "v1", "namespaces", var ns, "leases"] when HttpMethods.IsPost(context.Request.Method):
                 await CreateLeaseAsync(context, ns);

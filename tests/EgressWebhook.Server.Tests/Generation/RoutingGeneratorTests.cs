@@ -328,6 +328,28 @@ public sealed class RoutingGeneratorTests
         Assert.True(replica.Generator.IsLeader);
     }
 
+    [Fact]
+    public async Task LeaseForbidden_WarnedOnce_NothingWritten_LeadsOnceAllowed()
+    {
+        await using var server = await FakeKubernetesApiServer.StartAsync();
+        server.Apply(Base);
+        server.Apply(Entry());
+        server.ForbidLeases = true;
+        await using var replica = await GeneratorHarness.StartAsync(server, "replica-a");
+
+        await WaitForAsync(() => replica.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == 1412), "the 403 to be logged");
+        // several more tries (retry period 0.2 s), still one warning
+        await Task.Delay(1000);
+        var warning = Assert.Single(replica.Logger.Collector.GetSnapshot(), r => r.Id.Id == 1412);
+        Assert.Contains("403", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("forbidden", warning.Message, StringComparison.Ordinal);
+        Assert.False(replica.Generator.IsLeader);
+        Assert.Empty(GeneratedPlurals.SelectMany(server.Writes));
+
+        server.ForbidLeases = false;
+        await WaitForAsync(() => Generated(server).Count == 4, "the routing once the Lease is allowed");
+    }
+
     private static string Name(JsonObject obj) => obj["metadata"]!["name"]!.GetValue<string>();
 
     /// <summary>Generated objects on the server (managed-by label), keyed plural/namespace/name.</summary>
