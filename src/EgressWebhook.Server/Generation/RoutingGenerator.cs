@@ -1,5 +1,5 @@
-using System.Threading.Channels;
 using System.Net;
+using System.Threading.Channels;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
@@ -24,8 +24,8 @@ namespace EgressWebhook.Server.Generation;
 /// <see cref="GeneratorOptions.ResyncSeconds"/>, and after a backoff when a write failed.</summary>
 /// <remarks>Writes are idempotent, so a pass that sees the cache a moment behind its own writes would at worst repeat
 /// an apply (a no-op on the API server) or a delete (404, done); a write is not repeated while the cache has not
-/// caught up with it (see <see cref="Written"/>), except by the periodic pass. Losing the Lease cancels the writes in flight and no
-/// further write is sent until the Lease is held again.</remarks>
+/// caught up with it (see <see cref="Written"/>), except by the periodic pass. Losing the Lease cancels the writes in
+/// flight and no further write is sent until the Lease is held again.</remarks>
 internal sealed class RoutingGenerator : BackgroundService
 {
     private readonly KubernetesApi _api;
@@ -109,11 +109,6 @@ internal sealed class RoutingGenerator : BackgroundService
         };
         _elector = elector;
         var backoff = new Backoff(_options.RetryPeriod, _options.LeaseDuration, Random.Shared);
-        lock (_reportedLeaseErrors)
-        {
-            _reportedLeaseErrors.Clear();
-        }
-
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -176,8 +171,9 @@ internal sealed class RoutingGenerator : BackgroundService
                 _logger.Released(Identity, _leaseNamespace, _options.LeaseName);
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or HttpOperationException)
+        catch (Exception ex)
         {
+            // shutting down either way; the Lease then expires on its own
             _logger.ReleaseFailed(ex);
         }
     }
@@ -206,6 +202,12 @@ internal sealed class RoutingGenerator : BackgroundService
 
     private void StartTerm()
     {
+        lock (_reportedLeaseErrors)
+        {
+            // a refusal seen again after this term is news again
+            _reportedLeaseErrors.Clear();
+        }
+
         Interlocked.Exchange(ref _term, new CancellationTokenSource())?.Cancel();
         _metrics.Leader.Set(1);
         _logger.StartedLeading(Identity, _leaseNamespace, _options.LeaseName);
