@@ -46,6 +46,9 @@ internal static class ServiceCollectionExtensions
                 break;
         }
 
+        // Webhook:Generator (validated even when the generator is off: enabling it needs Source=Cluster)
+        services.AddRoutingGenerator(configuration);
+
         services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader>((kestrel, certificates) =>
         {
             kestrel.AddServerHeader = false;

@@ -133,6 +133,18 @@ public sealed class PodSecurityTests
         rendered.Get("ServiceAccount", rendered.WebhookNamespace, ServerContract.ServiceAccount);
     }
 
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Pod_GivesTheGeneratorItsLeaseIdentity_FromTheDownwardApi(string overlay)
+    {
+        var container = Assert.Single(Rendered.Overlay(overlay).Containers);
+        var env = container.Items("env").ToDictionary(e => e.Str("name")!);
+
+        // the Lease holder identity must differ per replica, and the Lease lives in the pod's own namespace
+        Assert.Equal("metadata.name", env["POD_NAME"].Str("valueFrom", "fieldRef", "fieldPath"));
+        Assert.Equal("metadata.namespace", env["POD_NAMESPACE"].Str("valueFrom", "fieldRef", "fieldPath"));
+    }
+
     private static void AssertProbe(Rendered rendered, JsonElement container, string probe, string path)
     {
         var get = container.At(probe, "httpGet") ?? throw new Xunit.Sdk.XunitException($"no {probe}.httpGet");

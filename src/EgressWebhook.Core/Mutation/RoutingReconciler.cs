@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules;
@@ -76,5 +77,23 @@ public static class RoutingReconciler
     }
 
     private static bool SameManifest(EgressObject stored, EgressObject planned) =>
-        ManifestWriter.ToJson(stored).ToJsonString() == ManifestWriter.ToJson(planned).ToJsonString();
+        Comparable(stored).ToJsonString() == Comparable(planned).ToJsonString();
+
+    /// <summary>The manifest without its apiVersions (its own and its owner's): networking.istio.io v1, v1beta1 and
+    /// v1alpha3 are one schema, and the generator writes at the version the cluster serves, so an object stored at
+    /// another version than the planner's is not a difference.</summary>
+    private static JsonObject Comparable(EgressObject obj)
+    {
+        var json = ManifestWriter.ToJson(obj);
+        json.Remove("apiVersion");
+        if (json["metadata"]?["ownerReferences"] is JsonArray owners)
+        {
+            foreach (var owner in owners.OfType<JsonObject>())
+            {
+                owner.Remove("apiVersion");
+            }
+        }
+
+        return json;
+    }
 }

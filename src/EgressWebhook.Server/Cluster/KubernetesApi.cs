@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using k8s;
 
 namespace EgressWebhook.Server.Cluster;
@@ -22,7 +24,7 @@ internal sealed class WatchStalledException(TimeSpan after) : Exception($"watch 
 /// <summary>One line of a watch stream. <see cref="Object"/> is valid until the next event is read.</summary>
 internal readonly record struct WatchEvent(string Type, JsonElement Object);
 
-/// <summary>List, watch and get on KubernetesClient's HTTP pipeline (its HttpClient, TLS setup and credentials,
+/// <summary>List, watch, get, server-side apply and delete on KubernetesClient's HTTP pipeline (its HttpClient, TLS setup and credentials,
 /// including token refresh), reading the JSON bodies ourselves.</summary>
 /// <remarks>KubernetesClient's generated operations do not fit an informer: with <c>watch=true</c> they block until
 /// the first event line and hide the rest of the stream in an internal content type, and the typed core operations
@@ -191,13 +193,63 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
         }
     }
 
-    private async Task<HttpResponseMessage> SendAsync(string relativeUri, CancellationToken cancellationToken)
+    /// <summary>Server-side apply: PATCH with <c>application/apply-patch+yaml</c> (JSON is YAML) as
+    /// <paramref name="fieldManager"/>, forcing ownership of conflicting fields. Creates the object when it does not exist.</summary>
+    public async Task ApplyAsync(ClusterResource resource, string ns, string name, string manifestJson, string fieldManager, CancellationToken cancellationToken)
+    {
+        var uri = resource.ItemPath(ns, name) + $"?fieldManager={Uri.EscapeDataString(fieldManager)}&force=true";
+        using var content = new StringContent(manifestJson, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/apply-patch+yaml") { CharSet = "utf-8" };
+        using var response = await SendAsync(HttpMethod.Patch, uri, content, cancellationToken);
+    }
+
+    /// <summary>Deletes one object, only if it still has <paramref name="uid"/> and <paramref name="resourceVersion"/>
+    /// (preconditions: an object replaced or changed since it was read is not deleted; the server answers 409).
+    /// Returns false when it does not exist (any more).</summary>
+    public async Task<bool> DeleteAsync(ClusterResource resource, string ns, string name, string? uid, string? resourceVersion, CancellationToken cancellationToken)
+    {
+        var preconditions = new JsonObject();
+        if (!string.IsNullOrEmpty(uid))
+        {
+            preconditions["uid"] = uid;
+        }
+
+        if (!string.IsNullOrEmpty(resourceVersion))
+        {
+            preconditions["resourceVersion"] = resourceVersion;
+        }
+
+        var body = new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "DeleteOptions",
+            ["propagationPolicy"] = "Background",
+            ["preconditions"] = preconditions,
+        };
+        using var content = new StringContent(body.ToJsonString(), Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        try
+        {
+            using var response = await SendAsync(HttpMethod.Delete, resource.ItemPath(ns, name), content, cancellationToken);
+            return true;
+        }
+        catch (KubernetesApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    private Task<HttpResponseMessage> SendAsync(string relativeUri, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, relativeUri, null, cancellationToken);
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string relativeUri, HttpContent? content, CancellationToken cancellationToken)
     {
         // HTTP/2 where TLS negotiates it (the watches then share one connection, as client-go's do), else HTTP/1.1
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseUri, relativeUri))
+        using var request = new HttpRequestMessage(method, new Uri(client.BaseUri, relativeUri))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            Content = content,
         };
         request.Headers.Accept.Add(Json);
         if (client.Credentials is { } credentials)

@@ -40,6 +40,34 @@ public sealed class RoutingReconcilerTests
     }
 
     [Fact]
+    public void Reconcile_RoutingStoredAtAnotherServedVersion_ChangesNothing()
+    {
+        const string v1beta1 = "networking.istio.io/v1beta1";
+        var first = Reconcile(Cnn("cnn", "u1"), GatewayService());
+        var stored = first.Apply.Select(o => o with
+        {
+            ApiVersion = v1beta1,
+            Metadata = o.Metadata with { OwnerReferences = [.. o.Metadata.OwnerReferences.Select(r => r with { ApiVersion = v1beta1 })] },
+        });
+
+        var again = Reconcile([Cnn("cnn", "u1"), GatewayService(), .. stored]);
+
+        Assert.Empty(again.Apply);
+        Assert.Empty(again.Delete);
+    }
+
+    [Fact]
+    public void Reconcile_StoredRoutingChangedByHand_IsAppliedAgain()
+    {
+        var first = Reconcile(Cnn("cnn", "u1"), GatewayService());
+        var edited = first.Apply.Select(o => o is Gateway gw ? gw with { Spec = gw.Spec with { Selector = new Dictionary<string, string> { ["istio"] = "ingressgateway" } } } : o);
+
+        var again = Reconcile([Cnn("cnn", "u1"), GatewayService(), .. edited]);
+
+        Assert.Equal(ResourceKind.Gateway, Assert.Single(again.Apply).ResourceKind);
+    }
+
+    [Fact]
     public void Reconcile_EntryOptedOut_DeletesItsRouting()
     {
         var first = Reconcile(Cnn("cnn", "u1"), GatewayService());

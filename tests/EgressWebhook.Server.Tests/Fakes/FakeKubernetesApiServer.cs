@@ -19,7 +19,9 @@ namespace EgressWebhook.Server.Tests.Fakes;
 /// <summary>An in-process Kubernetes API server for the resources the cluster cache reads: list (with
 /// <c>limit</c>/<c>continue</c>), watch from a resourceVersion (history replay, bookmarks, 410 Gone after
 /// compaction), get, and networking.istio.io discovery, over plain HTTP on 127.0.0.1. Tests change its state and
-/// inject failures: expired watches, dropped connections, stalled streams.</summary>
+/// inject failures: expired watches, dropped connections, stalled streams. For the generator it also takes
+/// server-side applies and deletes of Istio objects (recorded per plural, with injectable failures) and serves
+/// coordination.k8s.io/v1 Leases (get, create, replace with resourceVersion conflicts).</summary>
 internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     private const string IstioGroup = "networking.istio.io";
@@ -42,6 +44,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private WebApplication? _app;
     private Task? _bookmarks;
+    private readonly Dictionary<string, JsonObject> _leases = new(StringComparer.Ordinal);
+    private readonly List<WriteRecord> _writes = [];
+    private readonly Queue<HttpStatusCode> _writeFailures = new();
     private long _resourceVersion = 1000;
 
     private FakeKubernetesApiServer()
@@ -64,6 +69,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Watches opened while this is set accept the request and then send nothing.</summary>
     public bool StallNewWatches { get; set; }
+
+    /// <summary>Lease requests get their connection aborted (a transport error, as when the API server is unreachable).</summary>
+    public bool AbortLeaseRequests { get; set; }
+
+    /// <summary>Lease requests are refused with 403 (the ServiceAccount lacks the RBAC).</summary>
+    public bool ForbidLeases { get; set; }
 
     /// <summary>The current resourceVersion (the last write).</summary>
     public string ResourceVersion
@@ -130,6 +141,89 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             obj["metadata"]!["resourceVersion"] = Rv(rv);
             Record(state, rv, item.Namespace, $"{{\"type\":\"DELETED\",\"object\":{obj.ToJsonString()}}}", recordEvent: true);
             return true;
+        }
+    }
+
+    /// <summary>The writes (server-side applies and deletes) received for <paramref name="plural"/>, in order,
+    /// including refused ones.</summary>
+    public IReadOnlyList<WriteRecord> Writes(string plural)
+    {
+        lock (_lock)
+        {
+            return [.. _writes.Where(w => w.Plural == plural)];
+        }
+    }
+
+    /// <summary>Every write received (any plural), in order.</summary>
+    public IReadOnlyList<WriteRecord> AllWrites()
+    {
+        lock (_lock)
+        {
+            return [.. _writes];
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> writes (apply or delete of an Istio object) are refused with
+    /// <paramref name="code"/> and change nothing.</summary>
+    public void FailNextWrites(int count, HttpStatusCode code)
+    {
+        lock (_lock)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _writeFailures.Enqueue(code);
+            }
+        }
+    }
+
+    /// <summary>A stored object as JSON (with apiVersion and kind), or null.</summary>
+    public JsonObject? Get(string plural, string ns, string name)
+    {
+        lock (_lock)
+        {
+            return _resources[plural].Items.TryGetValue(Key(Kinds[plural], ns, name), out var item) ? (JsonObject)JsonNode.Parse(item.Full)! : null;
+        }
+    }
+
+    /// <summary>Every stored object of <paramref name="plural"/> as JSON.</summary>
+    public IReadOnlyList<JsonObject> All(string plural)
+    {
+        lock (_lock)
+        {
+            return [.. _resources[plural].Items.Values.Select(i => (JsonObject)JsonNode.Parse(i.Full)!)];
+        }
+    }
+
+    /// <summary>Creates or replaces a Lease as another holder would have written it.</summary>
+    public void PutLease(string ns, string name, string holder, DateTime renewTime, int leaseDurationSeconds)
+    {
+        var time = renewTime.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        var lease = new JsonObject
+        {
+            ["apiVersion"] = "coordination.k8s.io/v1",
+            ["kind"] = "Lease",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+            ["spec"] = new JsonObject
+            {
+                ["holderIdentity"] = holder,
+                ["leaseDurationSeconds"] = leaseDurationSeconds,
+                ["acquireTime"] = time,
+                ["renewTime"] = time,
+                ["leaseTransitions"] = 0,
+            },
+        };
+        lock (_lock)
+        {
+            StoreLease(ns, name, lease, _leases.TryGetValue($"{ns}/{name}", out var old) ? old : null);
+        }
+    }
+
+    /// <summary>The holderIdentity of a Lease, or null when there is none.</summary>
+    public string? LeaseHolder(string ns, string name)
+    {
+        lock (_lock)
+        {
+            return _leases.TryGetValue($"{ns}/{name}", out var lease) ? lease["spec"]?["holderIdentity"]?.GetValue<string>() : null;
         }
     }
 
@@ -270,7 +364,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    private string Upsert(JsonObject obj, bool recordEvent)
+    private string Upsert(JsonObject obj, bool recordEvent, string? fieldManager = null)
     {
         var kindName = obj["kind"]?.GetValue<string>() ?? throw new ArgumentException("object without kind");
         var kind = Kinds.Values.Single(k => k.Name == kindName);
@@ -292,10 +386,24 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             var state = _resources[kind.Plural];
             var key = Key(kind, ns, name);
             var existed = state.Items.TryGetValue(key, out var old);
+            var oldMeta = existed ? JsonNode.Parse(old!.Full)!["metadata"] : null;
+            meta["uid"] = oldMeta?["uid"]?.GetValue<string>() ?? Guid.NewGuid().ToString();
+            meta["creationTimestamp"] = oldMeta?["creationTimestamp"]?.GetValue<string>() ??
+                                        meta["creationTimestamp"]?.GetValue<string>() ??
+                                        DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            if (fieldManager is not null)
+            {
+                meta["managedFields"] = new JsonArray(new JsonObject { ["manager"] = fieldManager, ["operation"] = "Apply", ["apiVersion"] = obj["apiVersion"]!.GetValue<string>() });
+            }
+
+            if (existed && fieldManager is not null && SameContent(old!.Full, obj))
+            {
+                // like the API server: an apply that changes nothing writes nothing (no new resourceVersion, no event)
+                return JsonNode.Parse(old.Full)!["metadata"]!["resourceVersion"]!.GetValue<string>();
+            }
+
             var rv = ++_resourceVersion;
             meta["resourceVersion"] = Rv(rv);
-            meta["uid"] = existed ? JsonNode.Parse(old!.Full)!["metadata"]!["uid"]!.GetValue<string>() : Guid.NewGuid().ToString();
-            meta["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
             var full = obj.ToJsonString();
             var bare = kind.Istio ? full : WithoutTypeMeta(obj);
             state.Items[key] = new Item(ns, full, bare);
@@ -311,6 +419,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         copy.Remove("apiVersion");
         copy.Remove("kind");
         return copy.ToJsonString();
+    }
+
+    private static bool SameContent(string storedJson, JsonObject candidate)
+    {
+        var stored = (JsonObject)JsonNode.Parse(storedJson)!;
+        var copy = (JsonObject)candidate.DeepClone();
+        ((JsonObject)stored["metadata"]!).Remove("resourceVersion");
+        ((JsonObject)copy["metadata"]!).Remove("resourceVersion");
+        return JsonNode.DeepEquals(stored, copy);
     }
 
     private static void Record(ResourceState state, long rv, string ns, string line, bool recordEvent)
@@ -389,7 +506,32 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 await CollectionAsync(context, plural, ns);
                 return;
             case ["apis", IstioGroup, var version, "namespaces", var ns, var plural, var name] when IstioVersions.Contains(version) && Kinds.ContainsKey(plural):
-                await GetAsync(context, plural, ns, name);
+                if (HttpMethods.IsPatch(context.Request.Method))
+                {
+                    await ApplyAsync(context, plural, version, ns, name);
+                }
+                else if (HttpMethods.IsDelete(context.Request.Method))
+                {
+                    await DeleteAsync(context, plural, ns, name);
+                }
+                else
+                {
+                    await GetAsync(context, plural, ns, name);
+                }
+
+                return;
+            case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
+                context.Abort();
+                return;
+            case ["apis", "coordination.k8s.io", ..] when ForbidLeases:
+                await StatusAsync(context, HttpStatusCode.Forbidden, "Forbidden",
+                    "leases.coordination.k8s.io is forbidden: User \"system:serviceaccount:egress-webhook:egress-webhook\" cannot get resource \"leases\"");
+                return;
+            case ["apis", "coordination.k8s.io", "v1", "namespaces", var ns, "leases"] when HttpMethods.IsPost(context.Request.Method):
+                await CreateLeaseAsync(context, ns);
+                return;
+            case ["apis", "coordination.k8s.io", "v1", "namespaces", var ns, "leases", var name]:
+                await LeaseAsync(context, ns, name);
                 return;
             default:
                 await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({context.Request.Path})");
@@ -587,6 +729,211 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         await WriteAsync(context, HttpStatusCode.OK, item.Full);
     }
 
+    /// <summary>Server-side apply (PATCH, application/apply-patch+yaml): stores the applied object as this manager's
+    /// (the fake keeps no other managers' fields), creating it when missing; an apply that changes nothing is a no-op.</summary>
+    private async Task ApplyAsync(HttpContext context, string plural, string version, string ns, string name)
+    {
+        var kind = Kinds[plural];
+        var contentType = context.Request.ContentType ?? "";
+        var fieldManager = context.Request.Query["fieldManager"].ToString();
+        var force = context.Request.Query["force"].ToString();
+        var body = await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted);
+        HttpStatusCode? failure;
+        lock (_lock)
+        {
+            _writes.Add(new WriteRecord(plural, "apply", ns, name, fieldManager, contentType, force == "true"));
+            failure = _writeFailures.Count > 0 ? _writeFailures.Dequeue() : null;
+        }
+
+        if (failure is { } code)
+        {
+            await StatusAsync(context, code, code == HttpStatusCode.UnprocessableEntity ? "Invalid" : "InternalError", $"injected failure {(int)code}");
+            return;
+        }
+
+        if (!contentType.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal))
+        {
+            await StatusAsync(context, HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType", $"the body of the request was in an unknown format: {contentType}");
+            return;
+        }
+
+        if (fieldManager.Length == 0)
+        {
+            await StatusAsync(context, HttpStatusCode.BadRequest, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+            return;
+        }
+
+        JsonObject obj;
+        try
+        {
+            obj = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
+        }
+        catch (JsonException ex)
+        {
+            await StatusAsync(context, HttpStatusCode.BadRequest, "BadRequest", $"error decoding YAML: {ex.Message}");
+            return;
+        }
+
+        var meta = obj["metadata"] as JsonObject;
+        if (obj["apiVersion"]?.GetValue<string>() != $"{IstioGroup}/{version}" || obj["kind"]?.GetValue<string>() != kind.Name ||
+            meta?["name"]?.GetValue<string>() != name || (meta["namespace"]?.GetValue<string>() ?? ns) != ns)
+        {
+            await StatusAsync(context, HttpStatusCode.BadRequest, "BadRequest", "the apiVersion, kind, name or namespace of the body does not match the request");
+            return;
+        }
+
+        meta["namespace"] = ns;
+        Upsert(obj, recordEvent: true, fieldManager);
+        await WriteAsync(context, HttpStatusCode.OK, Get(plural, ns, name)!.ToJsonString());
+    }
+
+    /// <summary>DELETE with optional DeleteOptions preconditions (uid, resourceVersion): 409 when they do not hold.</summary>
+    private async Task DeleteAsync(HttpContext context, string plural, string ns, string name)
+    {
+        var body = await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted);
+        HttpStatusCode? failure;
+        lock (_lock)
+        {
+            _writes.Add(new WriteRecord(plural, "delete", ns, name, null, context.Request.ContentType, false));
+            failure = _writeFailures.Count > 0 ? _writeFailures.Dequeue() : null;
+        }
+
+        if (failure is { } code)
+        {
+            await StatusAsync(context, code, "InternalError", $"injected failure {(int)code}");
+            return;
+        }
+
+        var preconditions = body.Length > 0 ? JsonNode.Parse(body)?["preconditions"] : null;
+        var stored = Get(plural, ns, name);
+        if (stored is null)
+        {
+            await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"{plural} \"{name}\" not found");
+            return;
+        }
+
+        foreach (var field in new[] { "uid", "resourceVersion" })
+        {
+            if (preconditions?[field]?.GetValue<string>() is { } expected && stored["metadata"]?[field]?.GetValue<string>() != expected)
+            {
+                await StatusAsync(context, HttpStatusCode.Conflict, "Conflict", $"Precondition failed: {field}: {expected}");
+                return;
+            }
+        }
+
+        Delete(plural, ns, name);
+        await WriteAsync(context, HttpStatusCode.OK, stored.ToJsonString());
+    }
+
+    private async Task CreateLeaseAsync(HttpContext context, string ns)
+    {
+        var lease = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted)) as JsonObject;
+        var name = lease?["metadata"]?["name"]?.GetValue<string>();
+        if (lease is null || name is null)
+        {
+            await StatusAsync(context, HttpStatusCode.BadRequest, "BadRequest", "a Lease with a name is required");
+            return;
+        }
+
+        string stored;
+        lock (_lock)
+        {
+            if (_leases.ContainsKey($"{ns}/{name}"))
+            {
+                stored = "";
+            }
+            else
+            {
+                stored = StoreLease(ns, name, lease, null).ToJsonString();
+            }
+        }
+
+        if (stored.Length == 0)
+        {
+            await StatusAsync(context, HttpStatusCode.Conflict, "AlreadyExists", $"leases.coordination.k8s.io \"{name}\" already exists");
+            return;
+        }
+
+        await WriteAsync(context, HttpStatusCode.Created, stored);
+    }
+
+    private async Task LeaseAsync(HttpContext context, string ns, string name)
+    {
+        if (HttpMethods.IsGet(context.Request.Method))
+        {
+            string? json;
+            lock (_lock)
+            {
+                json = _leases.TryGetValue($"{ns}/{name}", out var lease) ? lease.ToJsonString() : null;
+            }
+
+            if (json is null)
+            {
+                await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"leases.coordination.k8s.io \"{name}\" not found");
+            }
+            else
+            {
+                await WriteAsync(context, HttpStatusCode.OK, json);
+            }
+
+            return;
+        }
+
+        if (!HttpMethods.IsPut(context.Request.Method))
+        {
+            await StatusAsync(context, HttpStatusCode.MethodNotAllowed, "MethodNotAllowed", $"{context.Request.Method} is not supported on leases here");
+            return;
+        }
+
+        var replacement = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted)) as JsonObject;
+        HttpStatusCode status;
+        string answer;
+        lock (_lock)
+        {
+            if (replacement is null)
+            {
+                (status, answer) = (HttpStatusCode.BadRequest, "a Lease is required");
+            }
+            else if (!_leases.TryGetValue($"{ns}/{name}", out var old))
+            {
+                (status, answer) = (HttpStatusCode.NotFound, $"leases.coordination.k8s.io \"{name}\" not found");
+            }
+            else if (replacement["metadata"]?["resourceVersion"]?.GetValue<string>() is { Length: > 0 } rv && rv != old["metadata"]!["resourceVersion"]!.GetValue<string>())
+            {
+                (status, answer) = (HttpStatusCode.Conflict, $"Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
+            }
+            else
+            {
+                (status, answer) = (HttpStatusCode.OK, StoreLease(ns, name, replacement, old).ToJsonString());
+            }
+        }
+
+        if (status == HttpStatusCode.OK)
+        {
+            await WriteAsync(context, status, answer);
+        }
+        else
+        {
+            await StatusAsync(context, status, status == HttpStatusCode.Conflict ? "Conflict" : "Invalid", answer);
+        }
+    }
+
+    /// <summary>Stores a Lease with a new resourceVersion (and the old uid); call under the lock.</summary>
+    private JsonObject StoreLease(string ns, string name, JsonObject lease, JsonObject? old)
+    {
+        var copy = (JsonObject)lease.DeepClone();
+        copy["apiVersion"] = "coordination.k8s.io/v1";
+        copy["kind"] = "Lease";
+        var meta = copy["metadata"] as JsonObject ?? new JsonObject();
+        copy["metadata"] = meta;
+        meta["name"] = name;
+        meta["namespace"] = ns;
+        meta["uid"] = old?["metadata"]?["uid"]?.GetValue<string>() ?? Guid.NewGuid().ToString();
+        meta["resourceVersion"] = Rv(++_resourceVersion);
+        _leases[$"{ns}/{name}"] = copy;
+        return copy;
+    }
+
     private static string GoneLine(long rv) =>
         $"{{\"type\":\"ERROR\",\"object\":{{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{{}},\"status\":\"Failure\",\"message\":\"too old resource version (compacted at {rv})\",\"reason\":\"Expired\",\"code\":410}}}}";
 
@@ -611,6 +958,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private static string Key(Kind kind, string ns, string name) => kind.Namespaced ? $"{ns}/{name}" : name;
 
     private static string Rv(long rv) => rv.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>One write request as received (before any injected failure).</summary>
+    internal sealed record WriteRecord(string Plural, string Verb, string Namespace, string Name, string? FieldManager, string? ContentType, bool Force);
 
     private sealed record Kind(string Name, string Plural, bool Istio, bool Namespaced)
     {

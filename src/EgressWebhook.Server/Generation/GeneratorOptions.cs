@@ -1,0 +1,107 @@
+using EgressWebhook.Server.Options;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Generation;
+
+/// <summary>Settings of the routing generator (section <c>Webhook:Generator</c>). The lease timings have
+/// client-go's defaults (15 s / 10 s / 2 s); tests shorten them.</summary>
+internal sealed class GeneratorOptions
+{
+    public const string SectionName = "Webhook:Generator";
+
+    /// <summary>The field manager of every write, and the <c>app.kubernetes.io/managed-by</c> value of generated objects.</summary>
+    public const string FieldManager = "egress-webhook";
+
+    /// <summary>Run the generator (only with <c>Webhook:Source=Cluster</c>).</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The coordination.k8s.io Lease the replicas compete for.</summary>
+    public string LeaseName { get; set; } = "egress-webhook-generator";
+
+    /// <summary>Namespace of the Lease; unset = env <c>POD_NAMESPACE</c>, else <c>egress-webhook</c>.</summary>
+    public string? LeaseNamespace { get; set; }
+
+    /// <summary>This replica's holder identity; unset = env <c>POD_NAME</c>, else the machine name with a random suffix.</summary>
+    public string? Identity { get; set; }
+
+    /// <summary>How long a Lease that is not renewed keeps the others out.</summary>
+    public double LeaseDurationSeconds { get; set; } = 15;
+
+    /// <summary>The leader gives up (and stops writing) when it could not renew for this long; less than the lease duration.</summary>
+    public double RenewDeadlineSeconds { get; set; } = 10;
+
+    /// <summary>How often the Lease is renewed, or tried by a replica that does not hold it.</summary>
+    public double RetryPeriodSeconds { get; set; } = 2;
+
+    /// <summary>A full pass runs this often even without changes (objects changed by hand are put back).</summary>
+    public double ResyncSeconds { get; set; } = 60;
+
+    /// <summary>Failed writes are retried after a backoff from this …</summary>
+    public double MinBackoffSeconds { get; set; } = 1;
+
+    /// <summary>… doubling up to this.</summary>
+    public double MaxBackoffSeconds { get; set; } = 60;
+
+    public TimeSpan LeaseDuration => TimeSpan.FromSeconds(LeaseDurationSeconds);
+
+    public TimeSpan RenewDeadline => TimeSpan.FromSeconds(RenewDeadlineSeconds);
+
+    public TimeSpan RetryPeriod => TimeSpan.FromSeconds(RetryPeriodSeconds);
+
+    public TimeSpan Resync => TimeSpan.FromSeconds(ResyncSeconds);
+
+    public TimeSpan MinBackoff => TimeSpan.FromSeconds(MinBackoffSeconds);
+
+    public TimeSpan MaxBackoff => TimeSpan.FromSeconds(MaxBackoffSeconds);
+
+    /// <summary>The Lease namespace actually used.</summary>
+    public string EffectiveLeaseNamespace =>
+        !string.IsNullOrWhiteSpace(LeaseNamespace) ? LeaseNamespace
+        : Environment.GetEnvironmentVariable("POD_NAMESPACE") is { Length: > 0 } ns ? ns
+        : "egress-webhook";
+
+    /// <summary>A default identity: the pod name (unique among the replicas), else the machine name plus a random suffix.</summary>
+    public static string DefaultIdentity() =>
+        Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod ? pod : $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
+}
+
+/// <summary>The generator writes to the cluster, so it needs the live-cluster source; the lease timings must let a
+/// leader renew before its lease runs out.</summary>
+internal sealed class GeneratorOptionsValidator(IOptions<WebhookOptions> webhook) : IValidateOptions<GeneratorOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GeneratorOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        var errors = new List<string>();
+        if (webhook.Value.Source != WebhookOptions.ClusterSource)
+        {
+            errors.Add($"Webhook:Generator:Enabled=true requires Webhook:Source={WebhookOptions.ClusterSource} (the generator writes to the live cluster), not '{webhook.Value.Source}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.LeaseName))
+        {
+            errors.Add("Webhook:Generator:LeaseName must name a Lease");
+        }
+
+        if (options.RetryPeriodSeconds <= 0 || options.RenewDeadlineSeconds <= options.RetryPeriodSeconds || options.LeaseDurationSeconds <= options.RenewDeadlineSeconds)
+        {
+            errors.Add($"Webhook:Generator lease timings must satisfy 0 < RetryPeriodSeconds ({options.RetryPeriodSeconds}) < RenewDeadlineSeconds ({options.RenewDeadlineSeconds}) < LeaseDurationSeconds ({options.LeaseDurationSeconds})");
+        }
+
+        if (options.ResyncSeconds <= 0)
+        {
+            errors.Add($"Webhook:Generator:ResyncSeconds {options.ResyncSeconds} must be positive");
+        }
+
+        if (options.MinBackoffSeconds <= 0 || options.MaxBackoffSeconds < options.MinBackoffSeconds)
+        {
+            errors.Add("Webhook:Generator:MinBackoffSeconds must be positive and at most MaxBackoffSeconds");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,469 @@
+using System.Net;
+using System.Threading.Channels;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Options;
+using EgressWebhook.Server.Snapshots;
+using k8s;
+using k8s.Autorest;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using k8s.Models;
+using Microsoft.Extensions.Options;
+
+namespace EgressWebhook.Server.Generation;
+
+/// <summary>The generator (<c>Webhook:Generator:Enabled</c>): while this replica holds the coordination.k8s.io Lease,
+/// it brings the cluster to the routing that <see cref="RoutingReconciler"/> plans from the live-cluster snapshot:
+/// server-side applies the missing or different objects (field manager <c>egress-webhook</c>) and deletes the
+/// generated objects that are no longer planned. A pass runs after each published snapshot, every
+/// <see cref="GeneratorOptions.ResyncSeconds"/>, and after a backoff when a write failed.</summary>
+/// <remarks>Writes are idempotent, so a pass that sees the cache a moment behind its own writes would at worst repeat
+/// an apply (a no-op on the API server) or a delete (404, done); a write is not repeated while the cache has not
+/// caught up with it (see <see cref="Written"/>), except by the periodic pass. Losing the Lease cancels the writes in
+/// flight and no further write is sent until the Lease is held again.</remarks>
+internal sealed class RoutingGenerator : BackgroundService
+{
+    private readonly KubernetesApi _api;
+    private readonly IKubernetes _client;
+    private readonly ClusterSnapshotSource _source;
+    private readonly SnapshotStore _store;
+    private readonly GeneratorOptions _options;
+    private readonly MutationPolicy _policy;
+    private readonly GeneratorMetrics _metrics;
+    private readonly ILogger<RoutingGenerator> _logger;
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly string _leaseNamespace;
+    private readonly Dictionary<ObjectKey, Written> _written = [];
+    private readonly HashSet<int> _reportedLeaseErrors = [];
+    private volatile CancellationTokenSource? _term;
+    private CancellationTokenSource? _writtenTerm;
+    private volatile LeaderElector? _elector;
+
+    public RoutingGenerator(KubernetesApi api, Kubernetes client, ClusterSnapshotSource source, SnapshotStore store, IOptions<GeneratorOptions> options,
+        IOptions<WebhookOptions> webhook, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger)
+    {
+        _api = api;
+        _client = client;
+        _source = source;
+        _store = store;
+        _options = options.Value;
+        _policy = webhook.Value.ToMutationPolicy();
+        _metrics = metrics;
+        _logger = logger;
+        Identity = string.IsNullOrWhiteSpace(_options.Identity) ? GeneratorOptions.DefaultIdentity() : _options.Identity;
+        _leaseNamespace = _options.EffectiveLeaseNamespace;
+    }
+
+    /// <summary>This replica's holder identity in the Lease.</summary>
+    public string Identity { get; }
+
+    /// <summary>Whether this replica holds the Lease now (and so may write).</summary>
+    public bool IsLeader => _term is { IsCancellationRequested: false } && _elector?.IsLeader() == true;
+
+    /// <summary>The snapshot the last completed pass planned from (tests wait on it).</summary>
+    public SnapshotState? LastPass { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _store.Published += OnPublished;
+        try
+        {
+            await Task.WhenAll(
+                Task.Run(() => ElectAsync(stoppingToken), CancellationToken.None),
+                Task.Run(() => ReconcileLoopAsync(stoppingToken), CancellationToken.None));
+        }
+        finally
+        {
+            _store.Published -= OnPublished;
+            EndTerm();
+        }
+    }
+
+    private void OnPublished(SnapshotState state) => _signal.Writer.TryWrite(true);
+
+    /// <summary>Competes for the Lease for as long as the service runs; a failed election round (API unreachable)
+    /// is retried after a backoff, never ends the process.</summary>
+    private async Task ElectAsync(CancellationToken stoppingToken)
+    {
+        var lease = new ObservedLeaseLock(_client, _leaseNamespace, _options.LeaseName, Identity, ReportLeaseError);
+        lease.OnHttpError += ReportLeaseError;
+        using var elector = new LeaderElector(new LeaderElectionConfig(lease)
+        {
+            LeaseDuration = _options.LeaseDuration,
+            RenewDeadline = _options.RenewDeadline,
+            RetryPeriod = _options.RetryPeriod,
+        });
+        elector.OnStartedLeading += StartTerm;
+        elector.OnStoppedLeading += EndTerm;
+        elector.OnNewLeader += leader =>
+        {
+            if (!string.IsNullOrEmpty(leader) && _logger.IsEnabled(LogLevel.Information))
+            {
+                _logger.NewLeader(leader);
+            }
+        };
+        _elector = elector;
+        var backoff = new Backoff(_options.RetryPeriod, _options.LeaseDuration, Random.Shared);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await elector.RunUntilLeadershipLostAsync(stoppingToken);
+                backoff.Reset();
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // LeaderElector lets transport errors (connection refused, DNS) escape; stay a follower and retry
+                EndTerm();
+                var delay = backoff.Next();
+                _logger.ElectionFailed((long)delay.TotalMilliseconds, ex);
+                try
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (elector.IsLeader())
+        {
+            await ReleaseAsync(lease);
+        }
+    }
+
+    /// <summary>On shutdown, the leader hands the Lease back (empty holder, 1 s duration, as client-go's
+    /// ReleaseOnCancel does), so that another replica takes over at its next try instead of after the lease duration.
+    /// A failure leaves the Lease to expire.</summary>
+    private async Task ReleaseAsync(LeaseLock lease)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.RenewDeadline);
+            var current = await lease.GetAsync(timeout.Token);
+            if (current?.HolderIdentity != Identity)
+            {
+                return;
+            }
+
+            var now = DateTime.UtcNow;
+            var released = await lease.UpdateAsync(new LeaderElectionRecord
+            {
+                HolderIdentity = "",
+                LeaseDurationSeconds = 1,
+                AcquireTime = now,
+                RenewTime = now,
+                LeaderTransitions = current.LeaderTransitions,
+            }, timeout.Token);
+            if (released)
+            {
+                _logger.Released(Identity, _leaseNamespace, _options.LeaseName);
+            }
+        }
+        catch (Exception ex)
+        {
+            // shutting down either way; the Lease then expires on its own
+            _logger.ReleaseFailed(ex);
+        }
+    }
+
+    /// <summary>LeaderElector swallows the API's answers on the Lease (it only retries). 409 is the normal race between
+    /// replicas; anything else (403 without RBAC, 404 for a missing namespace) is logged as a warning once per status
+    /// code, so that a replica that can never lead says why.</summary>
+    private void ReportLeaseError(HttpOperationException e)
+    {
+        var code = (int?)e.Response?.StatusCode ?? 0;
+        bool first;
+        lock (_reportedLeaseErrors)
+        {
+            first = code != (int)HttpStatusCode.Conflict && _reportedLeaseErrors.Add(code);
+        }
+
+        if (first)
+        {
+            _logger.LeaseRequestFailed(code, _leaseNamespace, _options.LeaseName, e.Response?.Content ?? e.Message);
+        }
+        else if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            _logger.LeaseHttpError($"{code} {e.Message}");
+        }
+    }
+
+    private void StartTerm()
+    {
+        lock (_reportedLeaseErrors)
+        {
+            // a refusal seen again after this term is news again
+            _reportedLeaseErrors.Clear();
+        }
+
+        Interlocked.Exchange(ref _term, new CancellationTokenSource())?.Cancel();
+        _metrics.Leader.Set(1);
+        _logger.StartedLeading(Identity, _leaseNamespace, _options.LeaseName);
+        _signal.Writer.TryWrite(true);
+    }
+
+    private void EndTerm()
+    {
+        if (Interlocked.Exchange(ref _term, null) is not { } term)
+        {
+            return;
+        }
+
+        // cancels the writes in flight; the token source is not disposed because a pass may still hold its token
+        term.Cancel();
+        _metrics.Leader.Set(0);
+        _logger.StoppedLeading(Identity);
+    }
+
+    private async Task ReconcileLoopAsync(CancellationToken stoppingToken)
+    {
+        var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
+        var runNow = false;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!runNow)
+                {
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    wait.CancelAfter(_options.Resync);
+                    try
+                    {
+                        await _signal.Reader.WaitToReadAsync(wait.Token);
+                    }
+                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // the periodic pass
+                    }
+                }
+
+                var periodic = !runNow && !_signal.Reader.TryPeek(out _);
+                runNow = false;
+                _signal.Reader.TryRead(out _);
+                if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0)
+                {
+                    continue;
+                }
+
+                if (periodic || !ReferenceEquals(term, _writtenTerm))
+                {
+                    // a new term, or the periodic pass: every planned write is sent again, whatever was sent before
+                    _written.Clear();
+                    _writtenTerm = term;
+                }
+
+                int failed;
+                try
+                {
+                    failed = await PassAsync(term.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // a bug must not end the process (a BackgroundService that throws stops the host): log and retry
+                    _logger.PassCrashed(ex);
+                    failed = 1;
+                }
+
+                if (failed == 0)
+                {
+                    backoff.Reset();
+                    continue;
+                }
+
+                // retry the whole pass (against the then current snapshot) after a backoff; changes meanwhile wait too
+                var delay = backoff.Next();
+                _logger.PassFailed(failed, (long)delay.TotalMilliseconds);
+                await Task.Delay(delay, stoppingToken);
+                runNow = true;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One reconcile pass over the current snapshot; returns the number of failed writes (planning failure counts as one).</summary>
+    private async Task<int> PassAsync(CancellationToken term)
+    {
+        var state = _store.Current;
+        RoutingChanges changes;
+        try
+        {
+            changes = RoutingReconciler.Reconcile(SnapshotView.Of(state.Snapshot), _policy);
+        }
+        catch (Exception ex)
+        {
+            _logger.PassCrashed(ex);
+            _metrics.Passes.WithLabels("error").Inc();
+            return 1;
+        }
+
+        _metrics.Pending.Set(changes.Apply.Count + changes.Delete.Count);
+        var resources = _source.Resources.ToDictionary(r => r.Kind);
+        var entryApiVersion = resources[ResourceKind.ServiceEntry].ApiVersion;
+        var failed = 0;
+
+        // referenced objects first: a VirtualService is admitted after the Gateway it binds to exists
+        foreach (var obj in changes.Apply.OrderBy(o => WriteOrder(o.ResourceKind)))
+        {
+            if (!IsLeader || term.IsCancellationRequested)
+            {
+                return failed;
+            }
+
+            var resource = resources[obj.ResourceKind];
+            var manifest = Manifest(obj, resource.ApiVersion, entryApiVersion);
+            var cached = state.Snapshot.Find(obj.Key)?.Metadata.ResourceVersion;
+            if (_written.TryGetValue(obj.Key, out var sent) && sent.Manifest == manifest && sent.CachedResourceVersion == cached)
+            {
+                continue;
+            }
+
+            if (await WriteAsync("apply", obj, () => _api.ApplyAsync(resource, obj.Namespace, obj.Name, manifest, GeneratorOptions.FieldManager, term), term))
+            {
+                _written[obj.Key] = new Written(manifest, cached);
+            }
+            else
+            {
+                _written.Remove(obj.Key);
+                failed++;
+            }
+        }
+
+        // and the other way round for deletes: routes first, then what they referenced
+        foreach (var obj in changes.Delete.OrderByDescending(o => WriteOrder(o.ResourceKind)))
+        {
+            if (!IsLeader || term.IsCancellationRequested)
+            {
+                return failed;
+            }
+
+            // never anything the project did not generate for a ServiceEntry
+            if (!RuleContext.IsGenerated(obj) || !obj.Metadata.OwnerReferences.Any(r => r.Kind == "ServiceEntry"))
+            {
+                continue;
+            }
+
+            if (_written.TryGetValue(obj.Key, out var sent) && sent.Manifest is null && sent.CachedResourceVersion == obj.Metadata.ResourceVersion)
+            {
+                continue;
+            }
+
+            var resource = resources[obj.ResourceKind];
+            if (await WriteAsync("delete", obj, () => _api.DeleteAsync(resource, obj.Namespace, obj.Name, obj.Metadata.Uid, obj.Metadata.ResourceVersion, term), term))
+            {
+                _written[obj.Key] = new Written(null, obj.Metadata.ResourceVersion);
+            }
+            else
+            {
+                _written.Remove(obj.Key);
+                failed++;
+            }
+        }
+
+        if (!term.IsCancellationRequested)
+        {
+            _metrics.Passes.WithLabels(failed == 0 ? "ok" : "error").Inc();
+            LastPass = state;
+        }
+
+        return failed;
+    }
+
+    /// <summary>One write; false when it failed (logged and counted). Cancellation by a lost Lease is not a failure.</summary>
+    private async Task<bool> WriteAsync(string operation, EgressObject obj, Func<Task> write, CancellationToken term)
+    {
+        try
+        {
+            await write();
+            _metrics.Writes.WithLabels(obj.KindName, operation, "ok").Inc();
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                if (operation == "apply")
+                {
+                    _logger.Applied(obj.KindName, obj.Namespace, obj.Name);
+                }
+                else
+                {
+                    _logger.Deleted(obj.KindName, obj.Namespace, obj.Name);
+                }
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException) when (term.IsCancellationRequested)
+        {
+            return true;
+        }
+        catch (Exception ex)
+        {
+            _metrics.Writes.WithLabels(obj.KindName, operation, "error").Inc();
+            _logger.WriteFailed(operation, obj.KindName, obj.Namespace, obj.Name, ex.Message, ex);
+            return false;
+        }
+    }
+
+    /// <summary>The apply body: the planned object as JSON (JSON is YAML) at the served networking.istio.io version,
+    /// owner references included.</summary>
+    internal static string Manifest(EgressObject obj, string apiVersion, string entryApiVersion)
+    {
+        var json = ManifestWriter.ToJson(obj);
+        json["apiVersion"] = apiVersion;
+        if (json["metadata"]?["ownerReferences"] is System.Text.Json.Nodes.JsonArray owners)
+        {
+            foreach (var owner in owners)
+            {
+                if (owner?["kind"]?.GetValue<string>() == "ServiceEntry")
+                {
+                    owner["apiVersion"] = entryApiVersion;
+                }
+            }
+        }
+
+        return json.ToJsonString();
+    }
+
+    /// <summary>KubernetesClient's LeaseLock with the API's errors on reading the Lease reported (LeaderElector turns a
+    /// failed read other than 404 into a silent retry).</summary>
+    private sealed class ObservedLeaseLock(IKubernetes client, string ns, string name, string identity, Action<HttpOperationException> report)
+        : LeaseLock(client, ns, name, identity)
+    {
+        protected override async Task<V1Lease> ReadMetaObjectAsync(IKubernetes client, string name, string namespaceParameter, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await base.ReadMetaObjectAsync(client, name, namespaceParameter, cancellationToken);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode != HttpStatusCode.NotFound)
+            {
+                report(e);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>A write this term sent: the manifest applied (null for a delete) and the object's resourceVersion in
+    /// the cache when it was sent. While the cache still shows that resourceVersion it has not caught up with the
+    /// write, and the same write is not sent again (a pass that runs on the events of the first writes of a pass would
+    /// otherwise repeat the others).</summary>
+    private sealed record Written(string? Manifest, string? CachedResourceVersion);
+
+    private static int WriteOrder(ResourceKind kind) => kind switch
+    {
+        ResourceKind.Gateway => 0,
+        ResourceKind.DestinationRule => 1,
+        _ => 2,
+    };
+}
