@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using EgressWebhook.Core.Model;
 
 namespace EgressWebhook.Core.Istio;
@@ -24,13 +23,8 @@ public sealed record DestinationRef(Destination Destination, string Host, string
 /// <summary>Enumerates the destinations of a VirtualService's http, tls and tcp rules.</summary>
 public static class RouteDestinations
 {
-    // Read many times per check, like RouteRules.Of: kept per (immutable) instance, keyed by reference.
-    private static readonly ConditionalWeakTable<VirtualService, IReadOnlyList<DestinationRef>> Cache = [];
-
     /// <summary>Every route and mirror destination of <paramref name="vs"/>, in field order.</summary>
-    public static IReadOnlyList<DestinationRef> Of(VirtualService vs) => Cache.GetValue(vs, Compute);
-
-    private static IReadOnlyList<DestinationRef> Compute(VirtualService vs)
+    public static IReadOnlyList<DestinationRef> Of(VirtualService vs)
     {
         var result = new List<DestinationRef>();
         var ns = vs.Namespace;

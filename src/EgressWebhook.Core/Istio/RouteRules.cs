@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using EgressWebhook.Core.Model;
 
 namespace EgressWebhook.Core.Istio;
@@ -49,15 +48,8 @@ public sealed record RouteRule(RouteKind Kind, int Index, string Path, IReadOnly
 /// <summary>Enumerates a VirtualService's route rules with their matches, gateways and destinations.</summary>
 public static class RouteRules
 {
-    // Rules read the route rules of the same VirtualServices again and again (a leg is looked at from both ends of
-    // the chain, and once per finding it could cause); records are immutable, so the result is kept per instance.
-    // Keyed by reference: a `with` copy is a new instance and gets its own.
-    private static readonly ConditionalWeakTable<VirtualService, IReadOnlyList<RouteRule>> Cache = [];
-
     /// <summary>The http, tls and tcp rules of <paramref name="vs"/>, in that order.</summary>
-    public static IReadOnlyList<RouteRule> Of(VirtualService vs) => Cache.GetValue(vs, Compute);
-
-    private static IReadOnlyList<RouteRule> Compute(VirtualService vs)
+    public static IReadOnlyList<RouteRule> Of(VirtualService vs)
     {
         var destinations = RouteDestinations.Of(vs);
         var specGateways = GatewayRefs.Of(vs);
