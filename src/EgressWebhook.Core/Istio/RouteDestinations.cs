@@ -10,15 +10,40 @@ public enum RouteKind
     Tcp,
 }
 
+/// <summary>Where a destination sits in its rule.</summary>
+public enum DestinationField
+{
+    /// <summary><c>route[i].destination</c>.</summary>
+    Route,
+
+    /// <summary><c>mirror</c> (http only).</summary>
+    Mirror,
+
+    /// <summary><c>mirrors[i].destination</c> (http only).</summary>
+    Mirrors,
+}
+
 /// <summary>One destination of a VirtualService, with where it sits and which gateways its rule applies to.</summary>
 /// <param name="Destination">The destination as written.</param>
 /// <param name="Host">Its host resolved against the VirtualService's namespace.</param>
-/// <param name="Path">Field path, e.g. <c>spec.tls[0].route[0].destination</c>.</param>
 /// <param name="Kind">http, tls or tcp.</param>
 /// <param name="RuleIndex">Index of the rule in its list.</param>
+/// <param name="Field">route, mirror or mirrors.</param>
+/// <param name="Index">Index in <c>route</c> or <c>mirrors</c> (0 for <c>mirror</c>).</param>
 /// <param name="Gateways">Resolved gateways the rule applies to (<c>mesh</c> or <c>ns/name</c>).</param>
-/// <param name="IsMirror">A mirror target rather than a route.</param>
-public sealed record DestinationRef(Destination Destination, string Host, string Path, RouteKind Kind, int RuleIndex, IReadOnlyList<string> Gateways, bool IsMirror);
+public sealed record DestinationRef(Destination Destination, string Host, RouteKind Kind, int RuleIndex, DestinationField Field, int Index, IReadOnlyList<string> Gateways)
+{
+    /// <summary>A mirror target rather than a route.</summary>
+    public bool IsMirror => Field != DestinationField.Route;
+
+    /// <summary>Field path, e.g. <c>spec.tls[0].route[0].destination</c>; made when a finding needs it.</summary>
+    public string Path => Field switch
+    {
+        DestinationField.Route => $"{RouteRule.PathOf(Kind, RuleIndex)}.route[{Index}].destination",
+        DestinationField.Mirror => $"{RouteRule.PathOf(Kind, RuleIndex)}.mirror",
+        _ => $"{RouteRule.PathOf(Kind, RuleIndex)}.mirrors[{Index}].destination",
+    };
+}
 
 /// <summary>Enumerates the destinations of a VirtualService's http, tls and tcp rules.</summary>
 public static class RouteDestinations
@@ -34,13 +59,13 @@ public static class RouteDestinations
             var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways));
             for (var j = 0; j < rule.Route.Count; j++)
             {
-                Add(result, rule.Route[j].Destination, ns, $"spec.http[{i}].route[{j}].destination", RouteKind.Http, i, gateways, false);
+                Add(result, rule.Route[j].Destination, ns, RouteKind.Http, i, DestinationField.Route, j, gateways);
             }
 
-            Add(result, rule.Mirror, ns, $"spec.http[{i}].mirror", RouteKind.Http, i, gateways, true);
+            Add(result, rule.Mirror, ns, RouteKind.Http, i, DestinationField.Mirror, 0, gateways);
             for (var j = 0; j < rule.Mirrors.Count; j++)
             {
-                Add(result, rule.Mirrors[j].Destination, ns, $"spec.http[{i}].mirrors[{j}].destination", RouteKind.Http, i, gateways, true);
+                Add(result, rule.Mirrors[j].Destination, ns, RouteKind.Http, i, DestinationField.Mirrors, j, gateways);
             }
         }
 
@@ -50,7 +75,7 @@ public static class RouteDestinations
             var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways));
             for (var j = 0; j < rule.Route.Count; j++)
             {
-                Add(result, rule.Route[j].Destination, ns, $"spec.tls[{i}].route[{j}].destination", RouteKind.Tls, i, gateways, false);
+                Add(result, rule.Route[j].Destination, ns, RouteKind.Tls, i, DestinationField.Route, j, gateways);
             }
         }
 
@@ -60,18 +85,18 @@ public static class RouteDestinations
             var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways));
             for (var j = 0; j < rule.Route.Count; j++)
             {
-                Add(result, rule.Route[j].Destination, ns, $"spec.tcp[{i}].route[{j}].destination", RouteKind.Tcp, i, gateways, false);
+                Add(result, rule.Route[j].Destination, ns, RouteKind.Tcp, i, DestinationField.Route, j, gateways);
             }
         }
 
         return result;
     }
 
-    private static void Add(List<DestinationRef> into, Destination? d, string ns, string path, RouteKind kind, int rule, IReadOnlyList<string> gateways, bool mirror)
+    private static void Add(List<DestinationRef> into, Destination? d, string ns, RouteKind kind, int rule, DestinationField field, int index, IReadOnlyList<string> gateways)
     {
         if (d is not null && d.Host.Length > 0)
         {
-            into.Add(new DestinationRef(d, HostName.Resolve(d.Host, ns), path, kind, rule, gateways, mirror));
+            into.Add(new DestinationRef(d, HostName.Resolve(d.Host, ns), kind, rule, field, index, gateways));
         }
     }
 }

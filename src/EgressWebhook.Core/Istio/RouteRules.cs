@@ -3,21 +3,36 @@ using EgressWebhook.Core.Model;
 namespace EgressWebhook.Core.Istio;
 
 /// <summary>One match of a route rule, as the gateway-aware rules read it.</summary>
-/// <param name="Path">Field path, e.g. <c>spec.tls[0].match[1]</c>.</param>
+/// <param name="Kind">http, tls or tcp.</param>
+/// <param name="RuleIndex">Index of its rule in its list.</param>
+/// <param name="Index">Index in the rule's <c>match</c> list.</param>
 /// <param name="Port">The match's <c>port</c>, if set.</param>
 /// <param name="Gateways">Resolved gateways the match applies to: its own list, else the VirtualService's.</param>
 /// <param name="SniHosts">Its <c>sniHosts</c> resolved in the VirtualService's namespace (tls rules only).</param>
-public sealed record RouteMatch(string Path, int? Port, IReadOnlyList<string> Gateways, IReadOnlyList<string> SniHosts);
+public sealed record RouteMatch(RouteKind Kind, int RuleIndex, int Index, int? Port, IReadOnlyList<string> Gateways, IReadOnlyList<string> SniHosts)
+{
+    /// <summary>Field path, e.g. <c>spec.tls[0].match[1]</c>; made when a finding needs it, not for every check.</summary>
+    public string Path => $"{RouteRule.PathOf(Kind, RuleIndex)}.match[{Index}]";
+}
 
 /// <summary>One http, tls or tcp rule of a VirtualService with the gateways it applies to.</summary>
 /// <param name="Kind">http, tls or tcp.</param>
 /// <param name="Index">Index in its list.</param>
-/// <param name="Path">Field path, e.g. <c>spec.tls[0]</c>.</param>
 /// <param name="Matches">Its matches (empty: the rule matches all traffic of its gateways).</param>
 /// <param name="Gateways">Resolved gateways the rule applies to (<see cref="GatewayRefs.OfRule"/>).</param>
 /// <param name="Destinations">Its route destinations (mirrors excluded).</param>
-public sealed record RouteRule(RouteKind Kind, int Index, string Path, IReadOnlyList<RouteMatch> Matches, IReadOnlyList<string> Gateways, IReadOnlyList<DestinationRef> Destinations)
+public sealed record RouteRule(RouteKind Kind, int Index, IReadOnlyList<RouteMatch> Matches, IReadOnlyList<string> Gateways, IReadOnlyList<DestinationRef> Destinations)
 {
+    /// <summary>Field path, e.g. <c>spec.tls[0]</c>.</summary>
+    public string Path => PathOf(Kind, Index);
+
+    internal static string PathOf(RouteKind kind, int index) => kind switch
+    {
+        RouteKind.Http => $"spec.http[{index}]",
+        RouteKind.Tls => $"spec.tls[{index}]",
+        _ => $"spec.tcp[{index}]",
+    };
+
     /// <summary>Whether the rule applies to traffic arriving at <paramref name="gateway"/> (<c>mesh</c> or <c>ns/name</c>).</summary>
     public bool AppliesTo(string gateway) => Gateways.Contains(gateway);
 
@@ -51,39 +66,84 @@ public static class RouteRules
     /// <summary>The http, tls and tcp rules of <paramref name="vs"/>, in that order.</summary>
     public static IReadOnlyList<RouteRule> Of(VirtualService vs)
     {
+        // on every check's hot path: plain loops, and no strings until a finding needs a path
         var destinations = RouteDestinations.Of(vs);
         var specGateways = GatewayRefs.Of(vs);
-        var result = new List<RouteRule>();
-        for (var i = 0; i < vs.Spec.Http.Count; i++)
+        var spec = vs.Spec;
+        var result = new List<RouteRule>(spec.Http.Count + spec.Tls.Count + spec.Tcp.Count);
+        for (var i = 0; i < spec.Http.Count; i++)
         {
-            var rule = vs.Spec.Http[i];
-            var matches = rule.Match.Select((m, j) => new RouteMatch($"spec.http[{i}].match[{j}]", m.Port, Gateways(m.Gateways), [])).ToList();
-            result.Add(Rule(RouteKind.Http, i, "http", matches, rule.Match.Select(m => m.Gateways)));
+            var match = spec.Http[i].Match;
+            var matches = new RouteMatch[match.Count];
+            for (var j = 0; j < matches.Length; j++)
+            {
+                matches[j] = new RouteMatch(RouteKind.Http, i, j, match[j].Port, Gateways(match[j].Gateways), []);
+            }
+
+            result.Add(Rule(RouteKind.Http, i, matches, match.Select(m => m.Gateways)));
         }
 
-        for (var i = 0; i < vs.Spec.Tls.Count; i++)
+        for (var i = 0; i < spec.Tls.Count; i++)
         {
-            var rule = vs.Spec.Tls[i];
-            var matches = rule.Match.Select((m, j) => new RouteMatch(
-                $"spec.tls[{i}].match[{j}]", m.Port, Gateways(m.Gateways),
-                m.SniHosts.Select(h => HostName.Resolve(h, vs.Namespace)).ToList())).ToList();
-            result.Add(Rule(RouteKind.Tls, i, "tls", matches, rule.Match.Select(m => m.Gateways)));
+            var match = spec.Tls[i].Match;
+            var matches = new RouteMatch[match.Count];
+            for (var j = 0; j < matches.Length; j++)
+            {
+                var sni = match[j].SniHosts;
+                var resolved = new string[sni.Count];
+                for (var k = 0; k < resolved.Length; k++)
+                {
+                    resolved[k] = HostName.Resolve(sni[k], vs.Namespace);
+                }
+
+                matches[j] = new RouteMatch(RouteKind.Tls, i, j, match[j].Port, Gateways(match[j].Gateways), resolved);
+            }
+
+            result.Add(Rule(RouteKind.Tls, i, matches, match.Select(m => m.Gateways)));
         }
 
-        for (var i = 0; i < vs.Spec.Tcp.Count; i++)
+        for (var i = 0; i < spec.Tcp.Count; i++)
         {
-            var rule = vs.Spec.Tcp[i];
-            var matches = rule.Match.Select((m, j) => new RouteMatch($"spec.tcp[{i}].match[{j}]", m.Port, Gateways(m.Gateways), [])).ToList();
-            result.Add(Rule(RouteKind.Tcp, i, "tcp", matches, rule.Match.Select(m => m.Gateways)));
+            var match = spec.Tcp[i].Match;
+            var matches = new RouteMatch[match.Count];
+            for (var j = 0; j < matches.Length; j++)
+            {
+                matches[j] = new RouteMatch(RouteKind.Tcp, i, j, match[j].Port, Gateways(match[j].Gateways), []);
+            }
+
+            result.Add(Rule(RouteKind.Tcp, i, matches, match.Select(m => m.Gateways)));
         }
 
         return result;
 
-        IReadOnlyList<string> Gateways(IReadOnlyList<string> matchGateways) =>
-            matchGateways.Count == 0 ? specGateways : matchGateways.Select(g => GatewayRefs.Resolve(g, vs.Namespace)).ToList();
+        IReadOnlyList<string> Gateways(IReadOnlyList<string> matchGateways)
+        {
+            if (matchGateways.Count == 0)
+            {
+                return specGateways;
+            }
 
-        RouteRule Rule(RouteKind kind, int index, string list, List<RouteMatch> matches, IEnumerable<IReadOnlyList<string>> matchGateways) =>
-            new(kind, index, $"spec.{list}[{index}]", matches, GatewayRefs.OfRule(vs, matchGateways),
-                destinations.Where(d => d.Kind == kind && d.RuleIndex == index && !d.IsMirror).ToList());
+            var resolved = new string[matchGateways.Count];
+            for (var k = 0; k < resolved.Length; k++)
+            {
+                resolved[k] = GatewayRefs.Resolve(matchGateways[k], vs.Namespace);
+            }
+
+            return resolved;
+        }
+
+        RouteRule Rule(RouteKind kind, int index, RouteMatch[] matches, IEnumerable<IReadOnlyList<string>> matchGateways)
+        {
+            var own = new List<DestinationRef>();
+            foreach (var d in destinations)
+            {
+                if (d.Kind == kind && d.RuleIndex == index && !d.IsMirror)
+                {
+                    own.Add(d);
+                }
+            }
+
+            return new RouteRule(kind, index, matches, GatewayRefs.OfRule(vs, matchGateways), own);
+        }
     }
 }

@@ -152,22 +152,63 @@ public static class Registry
     public static RegistryTargets ResolveDestination(this RuleContext context, string host, LegScope scope)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var all = Covering(context.View.ServiceEntries(host), host);
-        var exported = Covering(context.VisibleServiceEntries(host, scope.ClientNamespace, false), host);
-        var visible = scope.SidecarScoped ? Covering(context.VisibleServiceEntries(host, scope.ClientNamespace, true), host) : exported;
 
-        // Istio's look-up takes an entry declaring the host exactly before any wildcard covering it
-        var exact = visible.Where(m => m.Host == host).Select(m => m.Item).Distinct().ToList();
-        var chosen = exact.Count > 0 ? exact : visible.Select(m => m.Item).Distinct().ToList();
-        // a hidden catch-all "*" entry explains nothing about this host: leave it out of the reasons
-        var hiddenByExportTo = all.Where(m => m.Host != "*").Select(m => m.Item).Except(exported.Select(m => m.Item)).Distinct().ToList();
-        var hiddenBySidecar = exported.Where(m => m.Host != "*").Select(m => m.Item).Except(visible.Select(m => m.Item)).Distinct().ToList();
+        // one look-up per registry, partitioned in place: this runs for every destination of every checked leg
+        var entries = Covering(context.View.ServiceEntries(host), host);
+        List<ServiceEntry> exact = [], covering = [], hiddenByExportTo = [], hiddenBySidecar = [];
+        foreach (var m in entries)
+        {
+            if (!context.IsExported(m.Item, scope.ClientNamespace))
+            {
+                continue;
+            }
 
-        var services = context.VisibleServices(host, scope.ClientNamespace, scope.SidecarScoped)
-            .Where(m => m.Host == host).Select(m => m.Item).Distinct().ToList();
-        var hiddenServices = context.View.Services(host).Where(m => m.Host == host).Select(m => m.Item)
-            .Except(services).Distinct().ToList();
-        return new RegistryTargets(chosen, services, hiddenByExportTo, hiddenBySidecar, hiddenServices);
+            if (!scope.SidecarScoped || context.SidecarAllows(scope.ClientNamespace, m.Item.Namespace, m.Host))
+            {
+                AddOnce(covering, m.Item);
+                if (m.Host == host)
+                {
+                    // Istio's look-up takes an entry declaring the host exactly before any wildcard covering it
+                    AddOnce(exact, m.Item);
+                }
+            }
+        }
+
+        foreach (var m in entries)
+        {
+            // a hidden catch-all "*" entry explains nothing about this host: leave it out of the reasons
+            if (m.Host == "*" || covering.Contains(m.Item))
+            {
+                continue;
+            }
+
+            AddOnce(context.IsExported(m.Item, scope.ClientNamespace) ? hiddenBySidecar : hiddenByExportTo, m.Item);
+        }
+
+        List<Service> services = [], hiddenServices = [];
+        foreach (var m in context.View.Services(host))
+        {
+            if (m.Host != host)
+            {
+                continue;
+            }
+
+            var visible = ExportTo.IsVisible(ExportTo.OfService(m.Item), m.Item.Namespace, scope.ClientNamespace, context.Mesh.DefaultServiceExportTo) &&
+                          (!scope.SidecarScoped || context.SidecarAllows(scope.ClientNamespace, m.Item.Namespace, m.Host));
+            AddOnce(visible ? services : hiddenServices, m.Item);
+        }
+
+        hiddenServices.RemoveAll(services.Contains);
+        return new RegistryTargets(exact.Count > 0 ? exact : covering, services, hiddenByExportTo, hiddenBySidecar, hiddenServices);
+
+        static void AddOnce<T>(List<T> list, T item)
+            where T : class
+        {
+            if (!list.Exists(x => ReferenceEquals(x, item)))
+            {
+                list.Add(item);
+            }
+        }
     }
 
     /// <summary>Whether any ServiceEntry or Service visible to <paramref name="scope"/> has a host that intersects

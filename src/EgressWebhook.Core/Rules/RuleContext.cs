@@ -55,10 +55,13 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
     {
         var result = View.ServiceEntries(host);
         result.RemoveAll(m =>
-            !ExportTo.IsVisible(m.Item.Spec.ExportTo, m.Item.Namespace, clientNamespace, Mesh.DefaultServiceExportTo) ||
-            (sidecarScoped && !SidecarAllows(clientNamespace, m.Item.Namespace, m.Host)));
+            !IsExported(m.Item, clientNamespace) || (sidecarScoped && !SidecarAllows(clientNamespace, m.Item.Namespace, m.Host)));
         return result;
     }
+
+    /// <summary>Whether <paramref name="entry"/>'s exportTo lets <paramref name="clientNamespace"/> see it.</summary>
+    public bool IsExported(ServiceEntry entry, string clientNamespace) =>
+        ExportTo.IsVisible(entry.Spec.ExportTo, entry.Namespace, clientNamespace, Mesh.DefaultServiceExportTo);
 
     /// <summary>Kubernetes Services matching <paramref name="host"/> visible to <paramref name="clientNamespace"/>.</summary>
     public List<HostMatch<Service>> VisibleServices(string host, string clientNamespace, bool sidecarScoped)
