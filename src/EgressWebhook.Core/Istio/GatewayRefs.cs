@@ -32,6 +32,21 @@ public static class GatewayRefs
         return $"{vsNamespace}/{reference}";
     }
 
+    /// <summary>Whether <paramref name="reference"/>, written in a VirtualService of <paramref name="vsNamespace"/>,
+    /// resolves to <paramref name="resolved"/> (<c>ns/name</c> or <c>mesh</c>): <see cref="Resolve"/> without the string.</summary>
+    public static bool RefersTo(string reference, string vsNamespace, string resolved)
+    {
+        if (reference == Mesh || reference.Contains('/', StringComparison.Ordinal) || reference.Contains('.', StringComparison.Ordinal))
+        {
+            return Resolve(reference, vsNamespace) == resolved;
+        }
+
+        // the common short form: name in the VirtualService's namespace
+        return resolved.Length == vsNamespace.Length + 1 + reference.Length &&
+               resolved.StartsWith(vsNamespace, StringComparison.Ordinal) && resolved[vsNamespace.Length] == '/' &&
+               resolved.EndsWith(reference, StringComparison.Ordinal);
+    }
+
     /// <summary>The (resolved) gateways a VirtualService is bound to: <c>spec.gateways</c>, or <c>[mesh]</c> when empty.</summary>
     public static IReadOnlyList<string> Of(VirtualService vs)
     {

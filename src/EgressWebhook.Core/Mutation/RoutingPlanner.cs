@@ -257,7 +257,7 @@ public static partial class RoutingPlanner
             foreach (var match in view.VirtualServices(host))
             {
                 var vs = match.Item;
-                if (EgressSnapshot.BoundGateways(vs).Contains(GatewayRefs.Mesh) && !IsGeneratedFor(vs, entry) && seen.Add(vs.Key))
+                if (EgressSnapshot.IsBoundTo(vs, GatewayRefs.Mesh) && !IsGeneratedFor(vs, entry) && seen.Add(vs.Key))
                 {
                     result.Add(Notice(RuleIds.RoutingSkippedConflictingRoute, entry, $"spec.hosts[{i}]",
                         $"mesh VirtualService {vs.Namespace}/{vs.Name} routes {entry.Spec.Hosts[i]} already; add the legs there or delete it", vs.Ref));

@@ -191,6 +191,65 @@ public sealed class EgressSnapshot
     /// <summary>Distinct resolved destination hosts of a VirtualService.</summary>
     public static IEnumerable<string> DestinationHostsOf(VirtualService vs) => RouteDestinations.Of(vs).Select(d => d.Host).Distinct(StringComparer.Ordinal);
 
+    /// <summary>Whether <paramref name="vs"/> names <paramref name="gatewayRef"/> (resolved) at spec or match level,
+    /// <see cref="BoundGateways"/> without building the set.</summary>
+    public static bool IsBoundTo(VirtualService vs, string gatewayRef)
+    {
+        var spec = vs.Spec;
+        if (spec.Gateways.Count == 0 ? gatewayRef == GatewayRefs.Mesh : Any(spec.Gateways))
+        {
+            return true;
+        }
+
+        foreach (var r in spec.Http)
+        {
+            foreach (var m in r.Match)
+            {
+                if (Any(m.Gateways))
+                {
+                    return true;
+                }
+            }
+        }
+
+        foreach (var r in spec.Tls)
+        {
+            foreach (var m in r.Match)
+            {
+                if (Any(m.Gateways))
+                {
+                    return true;
+                }
+            }
+        }
+
+        foreach (var r in spec.Tcp)
+        {
+            foreach (var m in r.Match)
+            {
+                if (Any(m.Gateways))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+
+        bool Any(IReadOnlyList<string> references)
+        {
+            foreach (var g in references)
+            {
+                if (GatewayRefs.RefersTo(g, vs.Namespace, gatewayRef))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>Every gateway a VirtualService or one of its rules names (resolved), plus <c>mesh</c> when it applies to sidecars.</summary>
     public static IEnumerable<string> BoundGateways(VirtualService vs)
     {

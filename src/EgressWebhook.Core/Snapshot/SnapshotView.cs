@@ -198,7 +198,7 @@ public sealed class SnapshotView
             }
         }
 
-        if (_added is VirtualService a && EgressSnapshot.BoundGateways(a).Contains(gatewayRef))
+        if (_added is VirtualService a && EgressSnapshot.IsBoundTo(a, gatewayRef))
         {
             result.Add(a);
         }

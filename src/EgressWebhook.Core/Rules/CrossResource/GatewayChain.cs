@@ -105,5 +105,5 @@ internal static class GatewayChain
     /// <summary>VirtualServices with a host matching <paramref name="host"/> that are bound to <paramref name="gatewayRef"/>.</summary>
     public static IEnumerable<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host) =>
         view.VirtualServices(host).Select(m => m.Item).DistinctBy(vs => vs.Key)
-            .Where(vs => EgressSnapshot.BoundGateways(vs).Contains(gatewayRef));
+            .Where(vs => EgressSnapshot.IsBoundTo(vs, gatewayRef));
 }
