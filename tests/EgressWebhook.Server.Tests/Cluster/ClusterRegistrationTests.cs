@@ -15,25 +15,7 @@ public sealed class ClusterRegistrationTests
     {
         await using var server = await FakeKubernetesApiServer.StartAsync();
         server.Apply(ClusterYaml.Cluster);
-        var kubeconfig = Path.Combine(Path.GetTempPath(), $"egress-webhook-{Guid.NewGuid():N}.kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {server.Url}
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: fake
-            current-context: fake
-            users:
-            - name: fake
-              user:
-                token: test-token
-            """);
+        var kubeconfig = await FakeKubeconfig.WriteAsync(server.Url);
         try
         {
             using var host = BuildHost(new()

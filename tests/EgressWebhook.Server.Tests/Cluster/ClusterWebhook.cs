@@ -29,25 +29,7 @@ internal sealed class ClusterWebhook : IAsyncDisposable
     {
         var api = await FakeKubernetesApiServer.StartAsync();
         arrange?.Invoke(api);
-        var kubeconfig = Path.Combine(Path.GetTempPath(), $"egress-webhook-{Guid.NewGuid():N}.kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {api.Url}
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: fake
-            current-context: fake
-            users:
-            - name: fake
-              user:
-                token: test-token
-            """);
+        var kubeconfig = await FakeKubeconfig.WriteAsync(api.Url);
         var config = new Dictionary<string, string>
         {
             ["Webhook:Source"] = "Cluster",

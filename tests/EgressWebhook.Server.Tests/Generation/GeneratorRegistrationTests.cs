@@ -63,25 +63,7 @@ public sealed class GeneratorRegistrationTests
         fake.Apply(File.ReadAllText(Path.Combine(TestPaths.Seed, "05-egressgateway-service.yaml")));
         fake.Apply(ClusterYaml.Namespaces);
         fake.Apply(ClusterYaml.ServiceEntry("cnn", "edition.cnn.com"));
-        var kubeconfig = Path.Combine(Path.GetTempPath(), $"egress-webhook-{Guid.NewGuid():N}.kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {fake.Url}
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: fake
-            current-context: fake
-            users:
-            - name: fake
-              user:
-                token: test-token
-            """);
+        var kubeconfig = await FakeKubeconfig.WriteAsync(fake.Url);
         var settings = new Dictionary<string, string>
         {
             ["Webhook:Source"] = "Cluster",
