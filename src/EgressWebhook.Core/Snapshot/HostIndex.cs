@@ -18,9 +18,21 @@ internal sealed class HostIndex<T>
     // every indexed host under each of its dot-suffixes: "a.foo.com" under ".foo.com" and ".com"
     private readonly Dictionary<string, List<HostMatch<T>>> _bySuffix = new(StringComparer.Ordinal);
 
+    // "*foo.com" (a wildcard label, not "*."): matches by plain suffix, so no dot-suffix key finds it; rare, so a list
+    // that every query checks
+    private readonly List<HostMatch<T>> _partial = [];
+
+    private static bool IsPartialWildcard(string host) => host.Length > 1 && host[0] == '*' && host[1] != '.';
+
     public void Add(string host, T item)
     {
         var match = new HostMatch<T>(item, host);
+        if (IsPartialWildcard(host))
+        {
+            _partial.Add(match);
+            return;
+        }
+
         if (HostName.IsWildcard(host))
         {
             Append(_wildcards, host[1..], match);
@@ -42,6 +54,25 @@ internal sealed class HostIndex<T>
     /// An item with several matching hosts appears once per host.</summary>
     public void Query(string query, List<HostMatch<T>> into)
     {
+        if (IsPartialWildcard(query))
+        {
+            // "*foo.com" has no dot-suffix to look up: compare with everything (a rare query)
+            foreach (var list in _exact.Values.Concat(_wildcards.Values).Append(_partial))
+            {
+                into.AddRange(list.Where(m => HostName.Matches(m.Host, query)));
+            }
+
+            return;
+        }
+
+        foreach (var m in _partial)
+        {
+            if (HostName.Matches(m.Host, query))
+            {
+                into.Add(m);
+            }
+        }
+
         if (query == "*")
         {
             foreach (var list in _exact.Values)

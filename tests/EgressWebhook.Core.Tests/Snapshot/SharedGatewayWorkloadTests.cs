@@ -108,4 +108,19 @@ public sealed class SharedGatewayWorkloadTests
         Assert.False(SnapshotView.With(snapshot, TeamGateway(1, "api.example.com", selector: "elsewhere")).AnyGatewaySelectingPodsOf(service));
         Assert.True(SnapshotView.With(EgressSnapshot.Create([service]), gateway).AnyGatewaySelectingPodsOf(service));
     }
+
+    [Fact]
+    public void PartialWildcardServerHost_IsFoundLikeAnyOther()
+    {
+        // "*foo.example.com" is a wildcard label: it matches api.foo.example.com by plain suffix, as Istio does
+        var snapshot = EgressSnapshot.Create([TeamGateway(1, "*foo.example.com"), TeamGateway(2, "*foo.example.com"), TeamGateway(3, "bar.example.com")]);
+        var view = SnapshotView.Of(snapshot);
+
+        Assert.Equal(["gw-1", "gw-2"], view.GatewaysServing("api.foo.example.com").Select(m => m.Item.Name).Order());
+        Assert.Equal(["gw-1", "gw-2"], view.GatewaysServing("*.foo.example.com").Select(m => m.Item.Name).Order());
+        Assert.Equal(["gw-1", "gw-2", "gw-3"], view.GatewaysServing("*").Select(m => m.Item.Name).Order());
+        Assert.Equal(["gw-1", "gw-2"], view.GatewaysServing("*oo.example.com").Select(m => m.Item.Name).Order());
+        Assert.Empty(view.GatewaysServing("api.bar.example.com"));
+        Assert.Equal(["gw-2"], view.GatewaysOnSameWorkloadServingItsHosts((Gateway)snapshot.Find(new ObjectKey(ResourceKind.Gateway, "team-1", "gw-1"))!).Select(g => g.Name));
+    }
 }
