@@ -44,6 +44,20 @@ public static class RoutingReconciler
             }
 
             var plan = RoutingPlanner.Plan(entry, gateway, view);
+
+            // a planned name already taken by an object the generator did not make for this entry (a user's own
+            // DestinationRule or VirtualService): applying would take it over, and deleting the plan later would delete it
+            if (plan.Routed && plan.Objects.Select(o => view.Find(o.Key)).FirstOrDefault(s => s is not null && !RoutingPlanner.IsGeneratedFor(s, entry)) is { } foreign)
+            {
+                plan = plan with
+                {
+                    Objects = [],
+                    Notices = [new Finding(RuleIds.RoutingSkippedConflictingRoute, Severity.Warning, entry.Ref, "metadata.name",
+                        Finding.Clamp($"{foreign.KindName} {foreign.Namespace}/{foreign.Name} exists and was not generated for this entry; rename or delete it"),
+                        [foreign.Ref])],
+                };
+            }
+
             if (plan.Routed)
             {
                 var hosts = EgressSnapshot.HostsOf(entry).ToList();
@@ -76,8 +90,31 @@ public static class RoutingReconciler
         return new RoutingChanges(apply, delete, plans);
     }
 
-    private static bool SameManifest(EgressObject stored, EgressObject planned) =>
-        Comparable(stored).ToJsonString() == Comparable(planned).ToJsonString();
+    private static bool SameManifest(EgressObject stored, EgressObject planned)
+    {
+        var plannedJson = Comparable(planned);
+        var storedJson = Comparable(stored);
+
+        // labels and annotations others add to a generated object are theirs to keep: compare only the planned ones
+        foreach (var field in new[] { "labels", "annotations" })
+        {
+            if (storedJson["metadata"]?[field] is JsonObject extra)
+            {
+                var wanted = plannedJson["metadata"]?[field] as JsonObject;
+                foreach (var key in extra.Select(p => p.Key).Where(k => wanted?.ContainsKey(k) != true).ToList())
+                {
+                    extra.Remove(key);
+                }
+
+                if (extra.Count == 0 && wanted is null)
+                {
+                    ((JsonObject)storedJson["metadata"]!).Remove(field);
+                }
+            }
+        }
+
+        return storedJson.ToJsonString() == plannedJson.ToJsonString();
+    }
 
     /// <summary>The manifest without its apiVersions (its own and its owner's): networking.istio.io v1, v1beta1 and
     /// v1alpha3 are one schema, and the generator writes at the version the cluster serves, so an object stored at

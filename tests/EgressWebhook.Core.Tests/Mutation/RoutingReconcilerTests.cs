@@ -68,6 +68,42 @@ public sealed class RoutingReconcilerTests
     }
 
     [Fact]
+    public void Reconcile_PlannedNameTakenByAUsersObject_LeavesTheEntryOutAndNeverTouchesIt()
+    {
+        var first = Reconcile(Cnn("cnn", "u1"), GatewayService());
+        var planned = first.Apply.OfType<DestinationRule>().Single();
+        // the user's own DestinationRule with the name the planner wants: no managed-by label, no owner
+        var users = planned with { Metadata = new ObjectMeta { Name = planned.Name, Namespace = planned.Namespace } };
+
+        var changes = Reconcile(Cnn("cnn", "u1"), GatewayService(), users);
+
+        Assert.Empty(changes.Apply);
+        Assert.Empty(changes.Delete);
+        var notice = Assert.Single(Assert.Single(changes.Plans).Notices);
+        Assert.Equal(RuleIds.RoutingSkippedConflictingRoute, notice.Rule);
+        Assert.Contains(users.Ref, notice.Related);
+    }
+
+    [Fact]
+    public void Reconcile_LabelsAndAnnotationsAddedByOthers_AreNotADifference()
+    {
+        var first = Reconcile(Cnn("cnn", "u1"), GatewayService());
+        var decorated = first.Apply.Select(o => o with
+        {
+            Metadata = o.Metadata with
+            {
+                Labels = new Dictionary<string, string>(o.Metadata.Labels) { ["team"] = "payments" },
+                Annotations = new Dictionary<string, string>(o.Metadata.Annotations) { ["argocd.argoproj.io/tracking-id"] = "x" },
+            },
+        });
+
+        var again = Reconcile([Cnn("cnn", "u1"), GatewayService(), .. decorated]);
+
+        Assert.Empty(again.Apply);
+        Assert.Empty(again.Delete);
+    }
+
+    [Fact]
     public void Reconcile_EntryOptedOut_DeletesItsRouting()
     {
         var first = Reconcile(Cnn("cnn", "u1"), GatewayService());
