@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
@@ -18,12 +17,6 @@ namespace EgressWebhook.Server.Admission;
 /// requests meet logs.</summary>
 internal sealed class AdmissionService
 {
-    /// <summary>Rules whose errors say "the object you point at does not exist": a cache that lags a moment
-    /// behind the API server can cause them, so a denial on them is confirmed by a direct read.</summary>
-    private static readonly FrozenSet<string> RestOnMissingObject = FrozenSet.Create(StringComparer.Ordinal,
-        RuleIds.DestinationHostNotRegistered, RuleIds.VirtualServiceHostNotRegistered, RuleIds.GatewayReference,
-        RuleIds.SubsetNotFound, RuleIds.IncompleteEgressChain);
-
     private readonly AdmissionHandler _handler;
     private readonly SnapshotStore _store;
     private readonly AuditLog _audit;
@@ -81,7 +74,7 @@ internal sealed class AdmissionService
             else
             {
                 decision = _handler.Validate(request, current.Snapshot, Settings);
-                if (_fresh is not null && !decision.Allowed && decision.Findings.Any(f => f.Severity == Severity.Error && RestOnMissingObject.Contains(f.Rule)))
+                if (_fresh is not null && !decision.Allowed && decision.Findings.Any(f => f.Severity == Severity.Error && FreshReads.KindsFor(f.Rule).Count > 0))
                 {
                     decision = await ConfirmAsync(_fresh, request, current.Snapshot, decision, deadline).ConfigureAwait(false);
                 }

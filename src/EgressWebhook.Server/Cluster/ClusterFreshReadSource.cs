@@ -24,18 +24,10 @@ internal sealed class ClusterFreshReadSource(
 {
     /// <summary>The kinds whose absence each rule reports (the finding does not name the missing object, so the
     /// whole kind is read; a kind is read once however many findings point at it).</summary>
-    internal static IReadOnlyList<ResourceKind> KindsFor(string rule) => rule switch
-    {
-        RuleIds.DestinationHostNotRegistered or RuleIds.DestinationPortUnknown or RuleIds.VirtualServiceHostNotRegistered =>
-            [ResourceKind.ServiceEntry, ResourceKind.Service],
-        RuleIds.GatewayReference => [ResourceKind.Gateway],
-        RuleIds.SubsetNotFound => [ResourceKind.DestinationRule],
-        _ => [],
-    };
 
     public async Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyList<Finding> denyingFindings, CancellationToken cancellationToken)
     {
-        var kinds = denyingFindings.SelectMany(f => KindsFor(f.Rule)).ToHashSet();
+        var kinds = denyingFindings.SelectMany(f => FreshReads.KindsFor(f.Rule)).ToHashSet();
         var resources = source.Resources.Where(r => kinds.Contains(r.Kind)).ToArray();
         if (resources.Length == 0)
         {

@@ -252,7 +252,9 @@ internal sealed class RoutingGenerator : BackgroundService
                 var periodic = !runNow && !_signal.Reader.TryPeek(out _);
                 runNow = false;
                 _signal.Reader.TryRead(out _);
-                if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0)
+                // a cache that has not synced, or has stopped hearing from a watch, may lack entries or the gateway
+                // Service: planning from it could delete routing that live entries still need. Wait for it.
+                if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0 || !_source.IsSynced || _source.IsStale)
                 {
                     continue;
                 }

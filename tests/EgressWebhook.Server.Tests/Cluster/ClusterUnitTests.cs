@@ -1,9 +1,27 @@
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
 using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Snapshots;
 
 namespace EgressWebhook.Server.Tests.Cluster;
 
 public sealed class ClusterUnitTests
 {
+    [Theory]
+    [InlineData(RuleIds.DestinationHostNotRegistered, new[] { ResourceKind.ServiceEntry, ResourceKind.Service })]
+    [InlineData(RuleIds.DestinationPortUnknown, new[] { ResourceKind.ServiceEntry, ResourceKind.Service })]
+    [InlineData(RuleIds.VirtualServiceHostNotRegistered, new[] { ResourceKind.ServiceEntry, ResourceKind.Service })]
+    [InlineData(RuleIds.GatewayReference, new[] { ResourceKind.Gateway })]
+    [InlineData(RuleIds.SubsetNotFound, new[] { ResourceKind.DestinationRule })]
+    [InlineData(RuleIds.IncompleteEgressChain, new[] { ResourceKind.VirtualService })]
+    [InlineData(RuleIds.PassthroughPortChain, new ResourceKind[0])]
+    public void FreshReads_ConfirmMissingObjectDenials_WithKindsTheCacheWatches(string rule, ResourceKind[] kinds)
+    {
+        Assert.Equal(kinds, FreshReads.KindsFor(rule));
+        var watched = ClusterResource.All("v1", "istio-system").Select(r => r.Kind).ToHashSet();
+        Assert.All(FreshReads.KindsFor(rule), k => Assert.Contains(k, watched));
+    }
+
     [Fact]
     public void Backoff_DoublesUpToTheCap_WithJitterInTheUpperHalf()
     {
