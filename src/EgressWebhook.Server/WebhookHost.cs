@@ -50,7 +50,15 @@ internal static class WebhookHost
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 
         var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : DefaultUrls;
-        var healthPort = builder.Configuration.GetValue($"{WebhookOptions.SectionName}:{nameof(WebhookOptions.HealthPort)}", 8080);
+        const string healthKey = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.HealthPort)}";
+        var healthPort = 8080;
+        if (builder.Configuration[healthKey] is { } rawHealth &&
+            !int.TryParse(rawHealth, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out healthPort))
+        {
+            // the listen addresses are decided here, before the options are bound and validated: same message, same exit code
+            throw new OptionsValidationException(WebhookOptions.SectionName, typeof(WebhookOptions), [$"{healthKey} '{rawHealth}' must be a port number (0 to 65535)"]);
+        }
+
         if (healthPort is > 0 and <= 65535)
         {
             urls += $";http://0.0.0.0:{healthPort}";

@@ -303,6 +303,7 @@ public sealed class AdmissionProtocolTests
     [InlineData("Webhook:Source", "Etcd", "Webhook:Source 'Etcd' must be State or Cluster")]
     [InlineData("Webhook:Tls:CertificateFile", "/nope/tls.crt", "Webhook:Tls:CertificateFile and Webhook:Tls:KeyFile must be set together")]
     [InlineData("Webhook:HealthPort", "70000", "Webhook:HealthPort 70000 must be a port number")]
+    [InlineData("Webhook:HealthPort", "eighty", "Webhook:HealthPort 'eighty' must be a port number")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-egressgateway' must be <namespace>/<gateway Service>")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-system.istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-system.istio-egressgateway' must be")]
     public async Task Start_BadSetting_FailsWithClearMessage(string key, string value, string message)

@@ -86,8 +86,9 @@ internal sealed class AuditLog : IHostedService, IAsyncDisposable
                     stream.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
                     stream.Flush();
                 }
-                catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
+                    // whatever the sink throws, the writer lives on: a dead writer would leave records piling up
                     _logger.AuditWriteFailed(ex);
                 }
 

@@ -29,7 +29,7 @@ internal sealed class WebhookMetrics
             "endpoint", "kind", "operation", "decision");
         _findings = factory.CreateCounter("egress_webhook_findings_total", "Findings reported in admission decisions, by rule and severity.", "rule", "severity");
         _badRequests = factory.CreateCounter("egress_webhook_bad_requests_total", "Admission requests refused before a decision (HTTP 400/408/413).", "endpoint", "code");
-        _latency = factory.CreateHistogram("egress_webhook_admission_duration_seconds", "Time from request body received to response written.",
+        _latency = factory.CreateHistogram("egress_webhook_admission_duration_seconds", "Time from the request's arrival to its decision (body read, check, fresh read if any).",
             new HistogramConfiguration
             {
                 LabelNames = ["endpoint"],

@@ -160,18 +160,22 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
         }
     }
 
-    private byte[] ReadBoth()
+    private byte[] ReadBoth() => ReadFiles().Bytes;
+
+    private (byte[] Bytes, byte[] Cert, byte[] Key) ReadFiles()
     {
         var cert = File.ReadAllBytes(_options.CertificateFile!);
         var key = File.ReadAllBytes(_options.KeyFile!);
         var ca = string.IsNullOrWhiteSpace(_options.ClientCaFile) ? [] : File.ReadAllBytes(_options.ClientCaFile);
-        return [.. cert, 0, .. key, 0, .. ca];
+        return ([.. cert, 0, .. key, 0, .. ca], cert, key);
     }
 
     private (X509Certificate2 Certificate, byte[] Bytes) Load()
     {
-        var bytes = ReadBoth();
-        using var pem = X509Certificate2.CreateFromPemFile(_options.CertificateFile!, _options.KeyFile);
+        // the certificate is made from the very bytes remembered: reading the files a second time could pick up a
+        // rotation in between and then never reload it
+        var (bytes, certPem, keyPem) = ReadFiles();
+        using var pem = X509Certificate2.CreateFromPem(System.Text.Encoding.UTF8.GetString(certPem), System.Text.Encoding.UTF8.GetString(keyPem));
         // re-import so the key is usable by SslStream on every platform (an ephemeral PEM key is not on Windows)
         var cert = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
         return (cert, bytes);
