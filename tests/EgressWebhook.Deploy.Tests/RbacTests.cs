@@ -57,6 +57,19 @@ public sealed class RbacTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
+    public void LeaseReadAndRenew_AreLimitedToTheGeneratorsLease(string overlay)
+    {
+        var rules = Rendered.Overlay(overlay).Objects.Where(o => o.Kind == "Role")
+            .SelectMany(r => r.Json.Items("rules"))
+            .Where(r => r.Strings("resources").Contains("leases"))
+            .ToList();
+
+        Assert.NotEmpty(rules);
+        Assert.All(rules.Where(r => r.Strings("verbs").Any(v => v is "get" or "update")), r => Assert.Equal(["egress-webhook-generator"], r.Strings("resourceNames")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
     public void Rbac_NoWildcards_NoNonResourceUrls_BindsOnlyTheWebhookServiceAccount(string overlay)
     {
         var rendered = Rendered.Overlay(overlay);
