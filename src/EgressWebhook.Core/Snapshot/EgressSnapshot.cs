@@ -185,6 +185,42 @@ public sealed class EgressSnapshot
     /// <summary>A Service's registry name <c>name.ns.svc.cluster.local</c>.</summary>
     public static string HostOf(Service svc) => $"{svc.Name}.{svc.Namespace}.{HostName.ClusterDomain}";
 
+    /// <summary>Whether <paramref name="host"/> is <see cref="HostOf(Service)"/> of <paramref name="svc"/>, without building it.</summary>
+    public static bool IsHostOf(string host, Service svc)
+    {
+        var name = svc.Name;
+        var ns = svc.Namespace;
+        if (host.Length != name.Length + ns.Length + HostName.ClusterDomain.Length + 2)
+        {
+            return false;
+        }
+
+        var span = host.AsSpan();
+        return span.StartsWith(name, StringComparison.Ordinal) && span[name.Length] == '.' &&
+               span.Slice(name.Length + 1, ns.Length).SequenceEqual(ns) && span[name.Length + 1 + ns.Length] == '.' &&
+               span.EndsWith(HostName.ClusterDomain, StringComparison.Ordinal);
+    }
+
+    /// <summary>The resolved gateways <paramref name="vs"/> names at spec and match level, as <see cref="BoundGateways"/>
+    /// but without building a set (a reference may come more than once).</summary>
+    public static IEnumerable<string> BoundGatewayRefs(VirtualService vs)
+    {
+        foreach (var g in GatewayRefs.Of(vs))
+        {
+            yield return g;
+        }
+
+        foreach (var list in vs.Spec.Http.SelectMany(r => r.Match.Select(m => m.Gateways))
+                     .Concat(vs.Spec.Tls.SelectMany(r => r.Match.Select(m => m.Gateways)))
+                     .Concat(vs.Spec.Tcp.SelectMany(r => r.Match.Select(m => m.Gateways))))
+        {
+            foreach (var g in list)
+            {
+                yield return GatewayRefs.Resolve(g, vs.Namespace);
+            }
+        }
+    }
+
     /// <summary>A DestinationRule's host, resolved in its namespace.</summary>
     public static string HostOf(DestinationRule dr) => HostName.Resolve(dr.Spec.Host, dr.Namespace);
 

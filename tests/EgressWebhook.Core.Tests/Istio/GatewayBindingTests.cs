@@ -53,4 +53,20 @@ public sealed class GatewayBindingTests
             Assert.True(EgressSnapshot.IsBoundTo(vs, resolved) == bound.Contains(resolved), $"{specGateways}: {resolved}");
         }
     }
+
+    [Theory]
+    [InlineData("istio-egressgateway", "istio-system")]
+    [InlineData("a", "b")]
+    [InlineData("a.b", "c")]
+    public void IsHostOf_AgreesWithHostOf(string name, string ns)
+    {
+        var svc = new Service { Metadata = new ObjectMeta { Name = name, Namespace = ns } };
+        string[] hosts = [EgressSnapshot.HostOf(svc), $"{name}.{ns}.svc.cluster.loca", $"{name}x.{ns}.svc.cluster.local", $"{name}.{ns}x.svc.cluster.local",
+            $"{name}.{ns}.svc.cluster.localx", $"{name}", "a.b.c.svc.cluster.local", $"{ns}.{name}.svc.cluster.local"];
+
+        foreach (var host in hosts)
+        {
+            Assert.True(EgressSnapshot.IsHostOf(host, svc) == (host == EgressSnapshot.HostOf(svc)), host);
+        }
+    }
 }

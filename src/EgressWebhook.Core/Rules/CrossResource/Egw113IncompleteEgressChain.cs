@@ -38,7 +38,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
         {
             case VirtualService vs:
                 // mesh legs that rely on this VirtualService as their gateway leg
-                foreach (var gwRef in EgressSnapshot.BoundGateways(vs))
+                foreach (var gwRef in EgressSnapshot.BoundGatewayRefs(vs).Distinct(StringComparer.Ordinal))
                 {
                     if (view.Gateway(gwRef) is { } gw)
                     {

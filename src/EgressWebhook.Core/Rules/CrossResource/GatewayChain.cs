@@ -25,12 +25,12 @@ internal static class GatewayChain
                 .DistinctBy(g => g.Key).OrderBy(g => g.Namespace, StringComparer.Ordinal).ThenBy(g => g.Name, StringComparer.Ordinal);
 
         /// <summary>VirtualServices with a host matching <paramref name="host"/> bound to a Gateway of this workload, with that
-        /// Gateway's resolved reference.</summary>
+        /// Gateway's resolved reference (a pair may come more than once).</summary>
         public IEnumerable<(VirtualService Leg, string GatewayRef)> LegsFor(string host)
         {
             foreach (var m in View.VirtualServices(host).DistinctBy(m => m.Item.Key))
             {
-                foreach (var gwRef in EgressSnapshot.BoundGateways(m.Item))
+                foreach (var gwRef in EgressSnapshot.BoundGatewayRefs(m.Item))
                 {
                     if (gwRef != GatewayRefs.Mesh && View.Gateway(gwRef) is { } gw && Selects(gw))
                     {
@@ -86,8 +86,8 @@ internal static class GatewayChain
     /// the host index, so the cost follows the hosts, not the number of legs through the gateway.</summary>
     public static IEnumerable<VirtualService> RoutingToWorkloadOf(SnapshotView view, Gateway gateway, IEnumerable<string> hosts)
     {
-        var serviceHosts = view.ServicesSelecting(gateway.Spec.Selector).Select(EgressSnapshot.HostOf).ToHashSet(StringComparer.Ordinal);
-        if (serviceHosts.Count == 0)
+        var services = view.ServicesSelecting(gateway.Spec.Selector);
+        if (services.Count == 0)
         {
             return [];
         }
@@ -96,7 +96,7 @@ internal static class GatewayChain
             .SelectMany(h => view.VirtualServices(h))
             .Select(m => m.Item)
             .DistinctBy(vs => vs.Key)
-            .Where(vs => EgressSnapshot.DestinationHostsOf(vs).Any(serviceHosts.Contains));
+            .Where(vs => RouteDestinations.Of(vs).Any(d => services.Exists(s => EgressSnapshot.IsHostOf(d.Host, s))));
     }
 
     /// <summary>The DNS names of a Gateway's server hosts (<c>ns/</c> prefixes dropped).</summary>
