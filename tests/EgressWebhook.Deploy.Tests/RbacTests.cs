@@ -10,6 +10,9 @@ public sealed class RbacTests
     private const string OwnNamespace = "*own*";
 
     private static readonly string[] Read = ["get", "list", "watch"];
+
+    /// <summary>The Gateway API route kinds the cache watches (for the EGW404 opt-out of generated routing).</summary>
+    private static readonly string[] GatewayApiRoutes = ["httproutes", "grpcroutes", "tlsroutes", "tcproutes"];
     /// <summary>The generator's writes: server-side apply (patch, and create for a new object) and delete.</summary>
     private static readonly string[] Write = ["create", "patch", "delete"];
 
@@ -19,6 +22,7 @@ public sealed class RbacTests
         .. Grants(ClusterWide, "networking.istio.io", ServerContract.ValidatedResources, Read),
         .. Grants(ClusterWide, "networking.istio.io", ["gateways", "virtualservices", "destinationrules"], Write),
         .. Grants(ClusterWide, "", ["services", "namespaces"], Read),
+        .. Grants(ClusterWide, "gateway.networking.k8s.io", GatewayApiRoutes, Read),
         .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
         .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
     ];
@@ -29,6 +33,7 @@ public sealed class RbacTests
         .. Grants(ClusterWide, "networking.istio.io", ServerContract.ValidatedResources, Read),
         .. Grants(ClusterWide, "networking.istio.io", ["gateways", "virtualservices", "destinationrules"], ["create", "patch", "delete"]),
         .. Grants(ClusterWide, "", ["services", "namespaces"], Read),
+        .. Grants(ClusterWide, "gateway.networking.k8s.io", GatewayApiRoutes, Read),
         .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
         .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
     ];

@@ -44,6 +44,26 @@ internal sealed record ClusterResource(ResourceKind Kind, string ApiVersion, str
         ];
     }
 
+    public const string GatewayApiGroup = GatewayApiRoute.Group;
+
+    /// <summary>Versions of <see cref="GatewayApiGroup"/> to look for a route kind in, most preferred first.</summary>
+    public static IReadOnlyList<string> GatewayApiVersions { get; } = ["v1", "v1beta1", "v1alpha3", "v1alpha2"];
+
+    /// <summary>The Gateway API route kinds the mutation reads (a ServiceEntry named in a route's parentRefs gets no
+    /// generated routing, EGW404), with their resource names.</summary>
+    public static IReadOnlyList<(string Kind, string Plural)> GatewayApiRouteKinds { get; } =
+        [("HTTPRoute", "httproutes"), ("GRPCRoute", "grpcroutes"), ("TLSRoute", "tlsroutes"), ("TCPRoute", "tcproutes")];
+
+    /// <summary>For each route kind, the first of <see cref="GatewayApiVersions"/> whose resource list has it; kinds
+    /// the cluster does not serve (or a cluster without the Gateway API) are left out.</summary>
+    public static IReadOnlyList<ClusterResource> GatewayApiRoutes(IReadOnlyDictionary<string, IReadOnlyCollection<string>> resourcesByVersion) =>
+        GatewayApiRouteKinds
+            .Select(k => GatewayApiVersions.FirstOrDefault(v => resourcesByVersion.TryGetValue(v, out var served) && served.Contains(k.Plural)) is { } version
+                ? new ClusterResource(ResourceKind.GatewayApiRoute, $"{GatewayApiGroup}/{version}", k.Kind, k.Plural, null, true)
+                : null)
+            .OfType<ClusterResource>()
+            .ToList();
+
     /// <summary>The served version to use: the first of <see cref="IstioVersions"/> the API server lists, or null.</summary>
     public static string? PickIstioVersion(IEnumerable<string> served)
     {

@@ -77,7 +77,8 @@ internal sealed class ClusterSnapshotSource(
             return;
         }
 
-        var informers = ClusterResource.All(version, _options.MeshNamespace)
+        var routes = await DiscoverGatewayApiRoutesAsync(stoppingToken);
+        var informers = ClusterResource.All(version, _options.MeshNamespace).Concat(routes)
             .Select(r => new ResourceInformer(r, api, _options, time, metrics, logger, Changed))
             .ToArray();
         _informers = informers;
@@ -165,6 +166,48 @@ internal sealed class ClusterSnapshotSource(
 
     /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with
     /// backoff until the API server answers and serves one; null only when stopping.</summary>
+    /// <summary>The Gateway API route kinds the cluster serves (none when it does not serve the Gateway API: the cache
+    /// then works without them). A failing API server is retried with backoff, as for the Istio version.</summary>
+    private async Task<IReadOnlyList<ClusterResource>> DiscoverGatewayApiRoutesAsync(CancellationToken cancellationToken)
+    {
+        var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var served = await api.ServedVersionsAsync(ClusterResource.GatewayApiGroup, cancellationToken);
+                var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+                foreach (var version in ClusterResource.GatewayApiVersions.Where(served.Contains))
+                {
+                    byVersion[version] = await api.ServedResourcesAsync(ClusterResource.GatewayApiGroup, version, cancellationToken);
+                }
+
+                var routes = ClusterResource.GatewayApiRoutes(byVersion);
+                if (logger.IsEnabled(LogLevel.Information))
+                {
+                    logger.GatewayApiRoutes(routes.Count == 0 ? "none" : string.Join(", ", routes.Select(r => $"{r.KindName} {r.ApiVersion}")));
+                }
+
+                return routes;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                var delay = backoff.Next();
+                logger.DiscoveryFailed((long)delay.TotalMilliseconds, ex);
+                try
+                {
+                    await Task.Delay(delay, time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        return [];
+    }
+
     private async Task<string?> DiscoverIstioVersionAsync(CancellationToken cancellationToken)
     {
         var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);

@@ -193,6 +193,32 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
         }
     }
 
+    /// <summary>The resource names (plurals, no subresources) served at <paramref name="group"/>/<paramref name="version"/>;
+    /// empty when that group version is not served.</summary>
+    public async Task<IReadOnlyCollection<string>> ServedResourcesAsync(string group, string version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await SendAsync($"apis/{group}/{version}", cancellationToken);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+            if (!doc.RootElement.TryGetProperty("resources", out var resources) || resources.ValueKind != JsonValueKind.Array)
+            {
+                return [];
+            }
+
+            return resources.EnumerateArray()
+                .Select(r => r.ValueKind == JsonValueKind.Object ? GetString(r, "name") : null)
+                .OfType<string>()
+                .Where(n => !n.Contains('/', StringComparison.Ordinal))
+                .ToHashSet(StringComparer.Ordinal);
+        }
+        catch (KubernetesApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+    }
+
     /// <summary>Server-side apply: PATCH with <c>application/apply-patch+yaml</c> (JSON is YAML) as
     /// <paramref name="fieldManager"/>, forcing ownership of conflicting fields. Creates the object when it does not exist.</summary>
     public async Task ApplyAsync(ClusterResource resource, string ns, string name, string manifestJson, string fieldManager, CancellationToken cancellationToken)

@@ -313,7 +313,8 @@ internal sealed class RoutingGenerator : BackgroundService
         }
 
         _metrics.Pending.Set(changes.Apply.Count + changes.Delete.Count);
-        var resources = _source.Resources.ToDictionary(r => r.Kind);
+        // the routing kinds the generator writes (Gateway API routes share one model kind and are never written)
+        var resources = _source.Resources.Where(r => r.Kind != Core.Model.ResourceKind.GatewayApiRoute).ToDictionary(r => r.Kind);
         var entryApiVersion = resources[ResourceKind.ServiceEntry].ApiVersion;
         var failed = 0;
 

@@ -1,4 +1,5 @@
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Cluster;
 
 namespace EgressWebhook.Server.Tests.Cluster;
@@ -8,7 +9,11 @@ public sealed class ClusterSnapshotSourceTests
     [Fact]
     public async Task InitialSync_PublishesEveryKindOfTheServer_AndSkipsOtherConfigMaps()
     {
-        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await using var h = await ClusterHarness.StartAsync(s =>
+        {
+            s.Apply(ClusterYaml.Cluster);
+            s.Apply(HttpRoute);
+        });
 
         await h.WaitForServerStateAsync();
 
@@ -16,8 +21,7 @@ public sealed class ClusterSnapshotSourceTests
         Assert.True(h.Source.IsSynced);
         Assert.Null(h.Source.Describe());
         Assert.Equal(ClusterSnapshotSource.SourceName, h.Store.Current.Source);
-        // Gateway API routes are read from manifests only (the CLI and --state), not watched in a cluster.
-        foreach (var kind in Enum.GetValues<ResourceKind>().Where(k => k != ResourceKind.GatewayApiRoute))
+        foreach (var kind in Enum.GetValues<ResourceKind>())
         {
             Assert.Contains(snapshot.Objects, o => o.ResourceKind == kind);
         }
@@ -27,6 +31,50 @@ public sealed class ClusterSnapshotSourceTests
         Assert.Equal("istio", mesh.Name);
         Assert.Equal(OutboundPolicies.RegistryOnly, snapshot.Mesh.EffectiveOutboundPolicy);
         Assert.Equal(1, h.Server.ListCount("serviceentries"));
+    }
+
+    /// <summary>An HTTPRoute whose parent is the ServiceEntry of <see cref="ClusterYaml.Cluster"/> (Istio's pattern for
+    /// routing to an external host with the Gateway API).</summary>
+    private const string HttpRoute = """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: cnn, namespace: default}
+        spec:
+          parentRefs:
+          - {kind: ServiceEntry, group: networking.istio.io, name: cnn}
+          rules:
+          - backendRefs: [{kind: Hostname, group: networking.istio.io, name: edition.cnn.com, port: 443}]
+        """;
+
+    [Fact]
+    public async Task GatewayApiRoutes_AreWatchedAtTheServedVersions_AndChangesArrive()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+
+        Assert.Equal(["GRPCRoute gateway.networking.k8s.io/v1", "HTTPRoute gateway.networking.k8s.io/v1", "TCPRoute gateway.networking.k8s.io/v1alpha2", "TLSRoute gateway.networking.k8s.io/v1alpha2"],
+            h.Source.Resources.Where(r => r.Kind == ResourceKind.GatewayApiRoute).Select(r => $"{r.KindName} {r.ApiVersion}").Order());
+
+        h.Server.Apply(HttpRoute);
+        await h.WaitForServerStateAsync();
+        var route = Assert.Single(h.Store.Current.Snapshot.Objects.OfType<GatewayApiRoute>());
+        Assert.Equal("HTTPRoute", route.RouteKind);
+        Assert.Single(SnapshotView.Of(h.Store.Current.Snapshot).GatewayApiRoutesWithServiceEntryParent("default", "cnn"));
+    }
+
+    [Fact]
+    public async Task WithoutTheGatewayApi_TheCacheSyncsWithoutRoutes()
+    {
+        await using var h = await ClusterHarness.StartAsync(s =>
+        {
+            s.Apply(ClusterYaml.Cluster);
+            s.ServeGatewayApi = false;
+        });
+
+        await h.WaitForServerStateAsync();
+
+        Assert.True(h.Source.IsSynced);
+        Assert.DoesNotContain(h.Source.Resources, r => r.Kind == ResourceKind.GatewayApiRoute);
     }
 
     [Fact]
@@ -172,7 +220,8 @@ public sealed class ClusterSnapshotSourceTests
         });
 
         await h.WaitForServerStateAsync();
-        Assert.All(h.Source.Resources.Where(r => r.Plural != "services" && r.Plural != "namespaces" && r.Plural != "configmaps"),
+        Assert.Equal(5, h.Source.Resources.Count(r => r.ApiVersion.StartsWith("networking.istio.io/", StringComparison.Ordinal)));
+        Assert.All(h.Source.Resources.Where(r => r.ApiVersion.StartsWith("networking.istio.io/", StringComparison.Ordinal)),
             r => Assert.Equal("networking.istio.io/v1beta1", r.ApiVersion));
     }
 

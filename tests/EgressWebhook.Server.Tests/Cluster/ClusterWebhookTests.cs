@@ -158,5 +158,31 @@ public sealed class ClusterWebhookTests(ITestOutputHelper output)
         Assert.Contains("retry", stale.StatusMessage!, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Mutate_EntryThatIsTheParentOfAnHttpRoute_GetsNoRouting_Egw404FromTheClusterCache()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api =>
+        {
+            api.Apply(ClusterYaml.Cluster);
+            api.Apply($$"""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: api, namespace: default}
+                spec:
+                  parentRefs: [{kind: ServiceEntry, group: networking.istio.io, name: api}]
+                  rules: [{backendRefs: [{kind: Hostname, group: networking.istio.io, name: {{Host}}, port: 443}]}]
+                """);
+        });
+        await w.WaitForServerStateAsync();
+        var entry = Node(ClusterYaml.ServiceEntry("api", Host));
+        entry["metadata"]!["annotations"] = new JsonObject { ["egress.istio.io/gateway"] = "istio-system/istio-egressgateway" };
+
+        var result = await w.Webhook.PostAsync(Reviews.Create("CREATE", entry, uid: "m"), "/mutate");
+
+        Assert.True(result.Allowed);
+        Assert.Contains("EGW404", result.Rules);
+        Assert.Contains(result.Warnings, x => x.StartsWith("EGW404 ServiceEntry default/api", StringComparison.Ordinal));
+    }
+
     private static JsonNode Node(string yaml) => JsonNode.Parse(YamlJson.ParseDocuments(yaml).Single().Json.GetRawText())!;
 }

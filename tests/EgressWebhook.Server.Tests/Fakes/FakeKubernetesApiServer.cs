@@ -25,6 +25,7 @@ namespace EgressWebhook.Server.Tests.Fakes;
 internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     private const string IstioGroup = "networking.istio.io";
+    private const string GatewayApiGroup = "gateway.networking.k8s.io";
 
     private static readonly Dictionary<string, Kind> Kinds = new Kind[]
     {
@@ -36,6 +37,11 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         new("Service", "services", false, true),
         new("Namespace", "namespaces", false, false),
         new("ConfigMap", "configmaps", false, true),
+        // Gateway API routes, at the versions a current cluster serves them
+        new("HTTPRoute", "httproutes", false, true, GatewayApiGroup, "v1"),
+        new("GRPCRoute", "grpcroutes", false, true, GatewayApiGroup, "v1"),
+        new("TLSRoute", "tlsroutes", false, true, GatewayApiGroup, "v1alpha2"),
+        new("TCPRoute", "tcproutes", false, true, GatewayApiGroup, "v1alpha2"),
     }.ToDictionary(k => k.Plural, StringComparer.Ordinal);
 
     private readonly Lock _lock = new();
@@ -57,6 +63,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Versions of networking.istio.io the discovery endpoint lists and the server serves; empty = not installed.</summary>
     public IReadOnlyList<string> IstioVersions { get; set; } = ["v1", "v1beta1", "v1alpha3"];
+
+    /// <summary>Whether the Gateway API group is served (its CRDs installed); read at discovery.</summary>
+    public bool ServeGatewayApi { get; set; } = true;
 
     /// <summary>How often open watches get a bookmark; <see cref="Timeout.InfiniteTimeSpan"/> = never.</summary>
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(100);
@@ -376,9 +385,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             meta["namespace"] = ns;
         }
 
-        if (kind.Istio)
+        if (kind.Istio || kind.Group is not null)
         {
-            obj["apiVersion"] = $"{IstioGroup}/v1";
+            obj["apiVersion"] = kind.ApiVersion;
         }
 
         lock (_lock)
@@ -405,7 +414,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             var rv = ++_resourceVersion;
             meta["resourceVersion"] = Rv(rv);
             var full = obj.ToJsonString();
-            var bare = kind.Istio ? full : WithoutTypeMeta(obj);
+            var bare = kind.Istio || kind.Group is not null ? full : WithoutTypeMeta(obj);
             state.Items[key] = new Item(ns, full, bare);
             Record(state, rv, ns, $"{{\"type\":\"{(existed ? "MODIFIED" : "ADDED")}\",\"object\":{full}}}", recordEvent);
             return Rv(rv);
@@ -520,6 +529,21 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 }
 
                 return;
+            case ["apis", GatewayApiGroup] when ServeGatewayApi:
+                await GatewayApiDiscoveryAsync(context, null);
+                return;
+            case ["apis", GatewayApiGroup, var version] when ServeGatewayApi:
+                await GatewayApiDiscoveryAsync(context, version);
+                return;
+            case ["apis", GatewayApiGroup, var version, var plural] when ServeGatewayApi && IsGatewayApi(plural, version):
+                await CollectionAsync(context, plural, null);
+                return;
+            case ["apis", GatewayApiGroup, var version, "namespaces", var ns, var plural] when ServeGatewayApi && IsGatewayApi(plural, version):
+                await CollectionAsync(context, plural, ns);
+                return;
+            case ["apis", GatewayApiGroup, var version, "namespaces", var ns, var plural, var name] when ServeGatewayApi && IsGatewayApi(plural, version):
+                await GetAsync(context, plural, ns, name);
+                return;
             case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
                 context.Abort();
                 return;
@@ -537,6 +561,32 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"the server could not find the requested resource ({context.Request.Path})");
                 return;
         }
+    }
+
+    private static bool IsGatewayApi(string plural, string version) =>
+        Kinds.TryGetValue(plural, out var kind) && kind.Group == GatewayApiGroup && kind.Version == version;
+
+    /// <summary>The Gateway API group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
+    private static async Task GatewayApiDiscoveryAsync(HttpContext context, string? version)
+    {
+        var kinds = Kinds.Values.Where(k => k.Group == GatewayApiGroup).ToList();
+        if (version is null)
+        {
+            var versions = string.Join(",", kinds.Select(k => k.Version).Distinct().Select(v => $"{{\"groupVersion\":\"{GatewayApiGroup}/{v}\",\"version\":\"{v}\"}}"));
+            await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{GatewayApiGroup}\",\"versions\":[{versions}]}}");
+            return;
+        }
+
+        var resources = kinds.Where(k => k.Version == version)
+            .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":true}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":true}}" })
+            .ToList();
+        if (resources.Count == 0)
+        {
+            await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");
+            return;
+        }
+
+        await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{GatewayApiGroup}/{version}\",\"resources\":[{string.Join(",", resources)}]}}");
     }
 
     private async Task DiscoveryAsync(HttpContext context)
@@ -962,9 +1012,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>One write request as received (before any injected failure).</summary>
     internal sealed record WriteRecord(string Plural, string Verb, string Namespace, string Name, string? FieldManager, string? ContentType, bool Force);
 
-    private sealed record Kind(string Name, string Plural, bool Istio, bool Namespaced)
+    // Group/Version: another API group (the Gateway API) and the version it is served at; null for Istio and core.
+    private sealed record Kind(string Name, string Plural, bool Istio, bool Namespaced, string? Group = null, string? Version = null)
     {
-        public string ApiVersion => Istio ? $"{IstioGroup}/v1" : "v1";
+        public string ApiVersion => Group is not null ? $"{Group}/{Version}" : Istio ? $"{IstioGroup}/v1" : "v1";
     }
 
     private sealed record Item(string Namespace, string Full, string Bare);
