@@ -64,10 +64,12 @@ public sealed record RouteRule(RouteKind Kind, int Index, IReadOnlyList<RouteMat
 public static class RouteRules
 {
     /// <summary>The http, tls and tcp rules of <paramref name="vs"/>, in that order.</summary>
-    public static IReadOnlyList<RouteRule> Of(VirtualService vs)
+    public static IReadOnlyList<RouteRule> Of(VirtualService vs) => Of(vs, RouteDestinations.Of(vs));
+
+    /// <summary>The rules of <paramref name="vs"/> with its <paramref name="destinations"/> (<see cref="RouteDestinations.Of"/>) already at hand.</summary>
+    internal static IReadOnlyList<RouteRule> Of(VirtualService vs, IReadOnlyList<DestinationRef> destinations)
     {
         // on every check's hot path: plain loops, and no strings until a finding needs a path
-        var destinations = RouteDestinations.Of(vs);
         var specGateways = GatewayRefs.Of(vs);
         var spec = vs.Spec;
         var result = new List<RouteRule>(spec.Http.Count + spec.Tls.Count + spec.Tcp.Count);

@@ -19,6 +19,35 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
 
     internal void Clear() => _findings.Clear();
 
+    // Route rules and destinations of the VirtualServices this check reads, computed once each: rules look at the same
+    // legs from several sides. Keyed by instance (objects are immutable) and dropped with the context, after the check.
+    private Dictionary<VirtualService, IReadOnlyList<DestinationRef>>? _destinations;
+    private Dictionary<VirtualService, IReadOnlyList<RouteRule>>? _routeRules;
+
+    /// <summary><see cref="RouteDestinations.Of"/>, once per VirtualService for the life of this context.</summary>
+    public IReadOnlyList<DestinationRef> DestinationsOf(VirtualService vs)
+    {
+        _destinations ??= new Dictionary<VirtualService, IReadOnlyList<DestinationRef>>(ReferenceEqualityComparer.Instance);
+        if (!_destinations.TryGetValue(vs, out var result))
+        {
+            _destinations[vs] = result = RouteDestinations.Of(vs);
+        }
+
+        return result;
+    }
+
+    /// <summary><see cref="RouteRules.Of(VirtualService)"/>, once per VirtualService for the life of this context.</summary>
+    public IReadOnlyList<RouteRule> RouteRulesOf(VirtualService vs)
+    {
+        _routeRules ??= new Dictionary<VirtualService, IReadOnlyList<RouteRule>>(ReferenceEqualityComparer.Instance);
+        if (!_routeRules.TryGetValue(vs, out var result))
+        {
+            _routeRules[vs] = result = RouteRules.Of(vs, DestinationsOf(vs));
+        }
+
+        return result;
+    }
+
     /// <summary>Adds a finding, applying the policy's enforcement override and clamping the headline.</summary>
     public void Report(string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related)
     {

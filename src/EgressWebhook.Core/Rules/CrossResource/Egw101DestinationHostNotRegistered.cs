@@ -25,7 +25,7 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
             return;
         }
 
-        foreach (var d in RouteDestinations.Of(vs))
+        foreach (var d in context.DestinationsOf(vs))
         {
             var scope = context.ScopeOf(vs, d.Gateways);
             var targets = context.ResolveDestination(d.Host, scope);

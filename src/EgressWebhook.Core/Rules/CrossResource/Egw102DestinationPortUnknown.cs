@@ -1,4 +1,3 @@
-using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Snapshot;
 
@@ -22,7 +21,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
             return;
         }
 
-        foreach (var d in RouteDestinations.Of(vs))
+        foreach (var d in context.DestinationsOf(vs))
         {
             var targets = context.ResolveDestination(d.Host, context.ScopeOf(vs, d.Gateways));
             var ports = targets.PortNumbers();

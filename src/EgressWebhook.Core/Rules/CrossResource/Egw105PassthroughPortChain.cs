@@ -25,7 +25,7 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
             return;
         }
 
-        var rules = RouteRules.Of(vs);
+        var rules = context.RouteRulesOf(vs);
         CheckGatewaySide(vs, rules, context);
         CheckMeshSide(vs, rules, context);
     }

@@ -46,7 +46,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
 
     private static void CheckSubsets(RuleContext context, VirtualService vs)
     {
-        foreach (var d in RouteDestinations.Of(vs))
+        foreach (var d in context.DestinationsOf(vs))
         {
             if (d.Destination.Subset is not { Length: > 0 } subset)
             {

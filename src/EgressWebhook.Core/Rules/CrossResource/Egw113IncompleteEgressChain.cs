@@ -27,7 +27,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
             return;
         }
 
-        var rules = RouteRules.Of(vs);
+        var rules = context.RouteRulesOf(vs);
         CheckMeshLeg(vs, rules, context);
         CheckGatewayLeg(vs, rules, context);
     }
@@ -100,7 +100,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                 foreach (var target in GatewayChain.GatewayTargets(context.View, d.Host))
                 {
                     // a VirtualService for the gateway's own host is not an egress leg for it
-                    var missing = hosts.FirstOrDefault(h => h != d.Host && !target.LegsFor(h).Any(l => RoutesOnward(l.Leg, l.GatewayRef, h)));
+                    var missing = hosts.FirstOrDefault(h => h != d.Host && !target.LegsFor(h).Any(l => RoutesOnward(context, l.Leg, l.GatewayRef, h)));
                     if (missing is null)
                     {
                         continue;
@@ -139,7 +139,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                     continue;
                 }
 
-                var missing = rule.HostsFor(vs, gwRef).FirstOrDefault(h => !services.Exists(s => MeshSends(context.View, s, h)));
+                var missing = rule.HostsFor(vs, gwRef).FirstOrDefault(h => !services.Exists(s => MeshSends(context, s, h)));
                 if (missing is null)
                 {
                     continue;
@@ -153,9 +153,9 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
     }
 
     /// <summary>Whether <paramref name="leg"/>, bound to <paramref name="gwRef"/>, has a rule there that takes <paramref name="host"/> somewhere.</summary>
-    private static bool RoutesOnward(VirtualService leg, string gwRef, string host)
+    private static bool RoutesOnward(RuleContext context, VirtualService leg, string gwRef, string host)
     {
-        foreach (var rule in RouteRules.Of(leg))
+        foreach (var rule in context.RouteRulesOf(leg))
         {
             if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && rule.HostsFor(leg, gwRef).Any(h => HostName.Matches(h, host)))
             {
@@ -167,14 +167,13 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
     }
 
     /// <summary>Whether a sidecar rule sends <paramref name="host"/> to <paramref name="service"/>.</summary>
-    private static bool MeshSends(SnapshotView view, Service service, string host)
+    private static bool MeshSends(RuleContext context, Service service, string host)
     {
-        var serviceHost = EgressSnapshot.HostOf(service);
-        foreach (var vs in GatewayChain.BoundWithHost(view, GatewayRefs.Mesh, host))
+        foreach (var vs in GatewayChain.BoundWithHost(context.View, GatewayRefs.Mesh, host))
         {
-            foreach (var rule in RouteRules.Of(vs))
+            foreach (var rule in context.RouteRulesOf(vs))
             {
-                if (rule.AppliesTo(GatewayRefs.Mesh) && rule.Destinations.Any(d => d.Host == serviceHost) &&
+                if (rule.AppliesTo(GatewayRefs.Mesh) && rule.Destinations.Any(d => EgressSnapshot.IsHostOf(d.Host, service)) &&
                     rule.HostsFor(vs, GatewayRefs.Mesh).Any(h => HostName.Matches(h, host)))
                 {
                     return true;

@@ -1,4 +1,3 @@
-using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Snapshot;
 
@@ -24,7 +23,7 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
             return;
         }
 
-        foreach (var d in RouteDestinations.Of(vs))
+        foreach (var d in context.DestinationsOf(vs))
         {
             var gateway = context.GatewaysOf(d.Gateways).FirstOrDefault(g => context.IsEgressGateway(g, vs));
             if (gateway is null)
