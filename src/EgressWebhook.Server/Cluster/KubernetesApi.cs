@@ -169,49 +169,34 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
         }
     }
 
-    /// <summary>The versions the API server serves for <paramref name="group"/> (discovery); empty when the group is not served.</summary>
-    public async Task<IReadOnlyList<string>> ServedVersionsAsync(string group, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var response = await SendAsync($"apis/{group}", cancellationToken);
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
-            if (!doc.RootElement.TryGetProperty("versions", out var versions) || versions.ValueKind != JsonValueKind.Array)
-            {
-                return [];
-            }
-
-            return versions.EnumerateArray()
-                .Select(v => v.ValueKind == JsonValueKind.Object ? GetString(v, "version") : null)
-                .OfType<string>()
-                .ToArray();
-        }
-        catch (KubernetesApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return [];
-        }
-    }
+    /// <summary>The versions of <paramref name="group"/> the API server serves (discovery); empty when it serves none.</summary>
+    public async Task<IReadOnlyList<string>> ServedVersionsAsync(string group, CancellationToken cancellationToken) =>
+        [.. await DiscoveryNamesAsync($"apis/{group}", "versions", "version", cancellationToken)];
 
     /// <summary>The resource names (plurals, no subresources) served at <paramref name="group"/>/<paramref name="version"/>;
     /// empty when that group version is not served.</summary>
-    public async Task<IReadOnlyCollection<string>> ServedResourcesAsync(string group, string version, CancellationToken cancellationToken)
+    public async Task<IReadOnlyCollection<string>> ServedResourcesAsync(string group, string version, CancellationToken cancellationToken) =>
+        (await DiscoveryNamesAsync($"apis/{group}/{version}", "resources", "name", cancellationToken))
+            .Where(n => !n.Contains('/', StringComparison.Ordinal))
+            .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The <paramref name="field"/> of each object in the <paramref name="array"/> of a discovery document; empty on 404.</summary>
+    private async Task<IEnumerable<string>> DiscoveryNamesAsync(string path, string array, string field, CancellationToken cancellationToken)
     {
         try
         {
-            using var response = await SendAsync($"apis/{group}/{version}", cancellationToken);
+            using var response = await SendAsync(path, cancellationToken);
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
-            if (!doc.RootElement.TryGetProperty("resources", out var resources) || resources.ValueKind != JsonValueKind.Array)
+            if (!doc.RootElement.TryGetProperty(array, out var items) || items.ValueKind != JsonValueKind.Array)
             {
                 return [];
             }
 
-            return resources.EnumerateArray()
-                .Select(r => r.ValueKind == JsonValueKind.Object ? GetString(r, "name") : null)
+            return items.EnumerateArray()
+                .Select(v => v.ValueKind == JsonValueKind.Object ? GetString(v, field) : null)
                 .OfType<string>()
-                .Where(n => !n.Contains('/', StringComparison.Ordinal))
-                .ToHashSet(StringComparer.Ordinal);
+                .ToArray();
         }
         catch (KubernetesApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {
