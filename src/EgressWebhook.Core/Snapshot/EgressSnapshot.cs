@@ -201,6 +201,49 @@ public sealed class EgressSnapshot
                span.EndsWith(HostName.ClusterDomain, StringComparison.Ordinal);
     }
 
+    /// <summary>A DestinationRule's host, resolved in its namespace.</summary>
+    public static string HostOf(DestinationRule dr) => HostName.Resolve(dr.Spec.Host, dr.Namespace);
+
+    /// <summary>Distinct resolved destination hosts of a VirtualService.</summary>
+    public static IEnumerable<string> DestinationHostsOf(VirtualService vs) => RouteDestinations.Of(vs).Select(d => d.Host).Distinct(StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="vs"/> names <paramref name="gatewayRef"/> (resolved) at spec or match level,
+    /// <see cref="BoundGateways"/> without resolving every reference into a new string.</summary>
+    public static bool IsBoundTo(VirtualService vs, string gatewayRef)
+    {
+        // plain loops: this runs for every candidate leg of a gateway-chain check
+        if (vs.Spec.Gateways.Count == 0 ? gatewayRef == GatewayRefs.Mesh : AnyRefersTo(vs.Spec.Gateways, vs.Namespace, gatewayRef))
+        {
+            return true;
+        }
+
+        foreach (var list in MatchGatewayLists(vs))
+        {
+            if (AnyRefersTo(list, vs.Namespace, gatewayRef))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyRefersTo(IReadOnlyList<string> references, string vsNamespace, string gatewayRef)
+    {
+        foreach (var g in references)
+        {
+            if (GatewayRefs.RefersTo(g, vsNamespace, gatewayRef))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Every gateway a VirtualService or one of its rules names (resolved), plus <c>mesh</c> when it applies to sidecars.</summary>
+    public static IEnumerable<string> BoundGateways(VirtualService vs) => BoundGatewayRefs(vs).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>The resolved gateways <paramref name="vs"/> names at spec and match level, as <see cref="BoundGateways"/>
     /// but without building a set (a reference may come more than once).</summary>
     public static IEnumerable<string> BoundGatewayRefs(VirtualService vs)
@@ -210,9 +253,7 @@ public sealed class EgressSnapshot
             yield return g;
         }
 
-        foreach (var list in vs.Spec.Http.SelectMany(r => r.Match.Select(m => m.Gateways))
-                     .Concat(vs.Spec.Tls.SelectMany(r => r.Match.Select(m => m.Gateways)))
-                     .Concat(vs.Spec.Tcp.SelectMany(r => r.Match.Select(m => m.Gateways))))
+        foreach (var list in MatchGatewayLists(vs))
         {
             foreach (var g in list)
             {
@@ -221,86 +262,32 @@ public sealed class EgressSnapshot
         }
     }
 
-    /// <summary>A DestinationRule's host, resolved in its namespace.</summary>
-    public static string HostOf(DestinationRule dr) => HostName.Resolve(dr.Spec.Host, dr.Namespace);
-
-    /// <summary>Distinct resolved destination hosts of a VirtualService.</summary>
-    public static IEnumerable<string> DestinationHostsOf(VirtualService vs) => RouteDestinations.Of(vs).Select(d => d.Host).Distinct(StringComparer.Ordinal);
-
-    /// <summary>Whether <paramref name="vs"/> names <paramref name="gatewayRef"/> (resolved) at spec or match level,
-    /// <see cref="BoundGateways"/> without building the set.</summary>
-    public static bool IsBoundTo(VirtualService vs, string gatewayRef)
+    /// <summary>The <c>gateways</c> lists of the http, tls and tcp matches of <paramref name="vs"/>, as written.</summary>
+    private static IEnumerable<IReadOnlyList<string>> MatchGatewayLists(VirtualService vs)
     {
-        var spec = vs.Spec;
-        if (spec.Gateways.Count == 0 ? gatewayRef == GatewayRefs.Mesh : Any(spec.Gateways))
-        {
-            return true;
-        }
-
-        foreach (var r in spec.Http)
+        foreach (var r in vs.Spec.Http)
         {
             foreach (var m in r.Match)
             {
-                if (Any(m.Gateways))
-                {
-                    return true;
-                }
+                yield return m.Gateways;
             }
         }
 
-        foreach (var r in spec.Tls)
+        foreach (var r in vs.Spec.Tls)
         {
             foreach (var m in r.Match)
             {
-                if (Any(m.Gateways))
-                {
-                    return true;
-                }
+                yield return m.Gateways;
             }
         }
 
-        foreach (var r in spec.Tcp)
+        foreach (var r in vs.Spec.Tcp)
         {
             foreach (var m in r.Match)
             {
-                if (Any(m.Gateways))
-                {
-                    return true;
-                }
+                yield return m.Gateways;
             }
         }
-
-        return false;
-
-        bool Any(IReadOnlyList<string> references)
-        {
-            foreach (var g in references)
-            {
-                if (GatewayRefs.RefersTo(g, vs.Namespace, gatewayRef))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-    }
-
-    /// <summary>Every gateway a VirtualService or one of its rules names (resolved), plus <c>mesh</c> when it applies to sidecars.</summary>
-    public static IEnumerable<string> BoundGateways(VirtualService vs)
-    {
-        var set = new HashSet<string>(GatewayRefs.Of(vs), StringComparer.Ordinal);
-        foreach (var list in vs.Spec.Http.SelectMany(r => r.Match.Select(m => m.Gateways))
-                     .Concat(vs.Spec.Tls.SelectMany(r => r.Match.Select(m => m.Gateways)))
-                     .Concat(vs.Spec.Tcp.SelectMany(r => r.Match.Select(m => m.Gateways))))
-        {
-            foreach (var g in list)
-            {
-                set.Add(GatewayRefs.Resolve(g, vs.Namespace));
-            }
-        }
-
-        return set;
     }
 
     internal IReadOnlyList<GatewayApiRoute> GatewayApiRoutesWithServiceEntryParent(string ns, string name) =>

@@ -233,61 +233,36 @@ public sealed class SnapshotView
         return result;
     }
 
-    /// <summary>Gateways whose selector shares at least one label with <paramref name="selector"/>.</summary>
-    public List<Gateway> GatewaysSharingSelectorLabel(IReadOnlyDictionary<string, string> selector)
-    {
-        var seen = new HashSet<ObjectKey>();
-        var result = new List<Gateway>();
-        foreach (var (k, v) in selector)
-        {
-            foreach (var gw in Snapshot.GatewaysWithSelectorLabel(k, v))
-            {
-                if (!IsRemoved(gw) && seen.Add(gw.Key))
-                {
-                    result.Add(gw);
-                }
-            }
-        }
-
-        if (_added is Gateway a && seen.Add(a.Key) && a.Spec.Selector.Any(p => selector.TryGetValue(p.Key, out var v) && v == p.Value))
-        {
-            result.Add(a);
-        }
-
-        return result;
-    }
-
     /// <summary>Gateways whose (non-empty) selector picks the pods of <paramref name="service"/>: every selector label
     /// is in the Service's selector. This is how a destination Service is recognised as a gateway's Service.</summary>
-    public List<Gateway> GatewaysSelectingPodsOf(Service service)
-    {
-        var result = GatewaysSharingSelectorLabel(service.Spec.Selector);
-        result.RemoveAll(g => g.Spec.Selector.Count == 0 || !Contains(service.Spec.Selector, g.Spec.Selector));
-        return result;
-    }
+    public List<Gateway> GatewaysSelectingPodsOf(Service service) => [.. SelectingPodsOf(service)];
 
-    /// <summary>Whether some Gateway selects the pods of <paramref name="service"/> (see <see cref="GatewaysSelectingPodsOf"/>),
-    /// stopping at the first: on a shared egress gateway the full list can be every team's Gateway.</summary>
-    public bool AnyGatewaySelectingPodsOf(Service service)
+    private IEnumerable<Gateway> SelectingPodsOf(Service service)
     {
-        if (_added is Gateway a && Selects(a, service))
-        {
-            return true;
-        }
-
+        // a selecting Gateway shares every one of its labels with the Service, so the label index finds all of them;
+        // with one label (the usual istio: egressgateway) no Gateway can come twice
+        var seen = service.Spec.Selector.Count > 1 ? new HashSet<ObjectKey>() : null;
         foreach (var (k, v) in service.Spec.Selector)
         {
             foreach (var gw in Snapshot.GatewaysWithSelectorLabel(k, v))
             {
-                if (!IsRemoved(gw) && Selects(gw, service))
+                if (!IsRemoved(gw) && seen?.Add(gw.Key) != false && Selects(gw, service))
                 {
-                    return true;
+                    yield return gw;
                 }
             }
         }
 
-        return false;
+        // the stored version of an added Gateway is removed from the view, so the added one is new here
+        if (_added is Gateway a && seen?.Add(a.Key) != false && Selects(a, service))
+        {
+            yield return a;
+        }
     }
+
+    /// <summary>Whether some Gateway selects the pods of <paramref name="service"/> (see <see cref="GatewaysSelectingPodsOf"/>),
+    /// stopping at the first: on a shared egress gateway the full list can be every team's Gateway.</summary>
+    public bool AnyGatewaySelectingPodsOf(Service service) => SelectingPodsOf(service).Any();
 
     /// <summary>Whether <paramref name="gateway"/>'s (non-empty) selector picks the pods of <paramref name="service"/>.</summary>
     public static bool Selects(Gateway gateway, Service service) =>

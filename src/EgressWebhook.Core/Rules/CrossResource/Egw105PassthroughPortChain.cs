@@ -33,7 +33,7 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {
         // a server's port or mode changes the gateway leg (a, b, d) and the mesh leg that targets its Service (c)
-        Gateway gw => GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOf(view, gw, GatewayChain.ServerHosts(gw))),
+        Gateway gw => GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOf(view, gw, EgressSnapshot.ServerHostsOf(gw))),
 
         // a Service becoming (or ceasing to be) a gateway's Service, or changing its port mapping (c)
         Service svc => view.VirtualServicesRoutingTo(EgressSnapshot.HostOf(svc)).Select(m => m.Item),

@@ -63,7 +63,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
 
                 break;
             case Gateway gw:
-                foreach (var v in GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOf(view, gw, GatewayChain.ServerHosts(gw))))
+                foreach (var v in GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOf(view, gw, EgressSnapshot.ServerHostsOf(gw))))
                 {
                     yield return v;
                 }

@@ -99,8 +99,6 @@ internal static class GatewayChain
             .Where(vs => RouteDestinations.Of(vs).Any(d => services.Exists(s => EgressSnapshot.IsHostOf(d.Host, s))));
     }
 
-    /// <summary>The DNS names of a Gateway's server hosts (<c>ns/</c> prefixes dropped).</summary>
-    public static IEnumerable<string> ServerHosts(Gateway gateway) => EgressSnapshot.ServerHostsOf(gateway);
 
     /// <summary>VirtualServices with a host matching <paramref name="host"/> that are bound to <paramref name="gatewayRef"/>.</summary>
     public static IEnumerable<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host) =>
