@@ -252,10 +252,18 @@ internal sealed class RoutingGenerator : BackgroundService
                 var periodic = !runNow && !_signal.Reader.TryPeek(out _);
                 runNow = false;
                 _signal.Reader.TryRead(out _);
-                // a cache that has not synced, or has stopped hearing from a watch, may lack entries or the gateway
-                // Service: planning from it could delete routing that live entries still need. Wait for it.
-                if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0 || !_source.IsSynced || _source.IsStale)
+                if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0)
                 {
+                    continue;
+                }
+
+                // a cache that has not synced, or has stopped hearing from a watch, may lack entries or the gateway
+                // Service: planning from it could delete routing that live entries still need. Wait for it, and look
+                // again shortly: its recovery need not publish anything new that would wake this loop.
+                if (!_source.IsSynced || _source.IsStale)
+                {
+                    await Task.Delay(_options.RetryPeriod, stoppingToken);
+                    runNow = true;
                     continue;
                 }
 

@@ -79,6 +79,18 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>Watches opened while this is set accept the request and then send nothing.</summary>
     public bool StallNewWatches { get; set; }
 
+    private readonly HashSet<string> _refusedReads = new(StringComparer.Ordinal);
+
+    /// <summary>Lists and watches of <paramref name="plural"/> answer 500 (an etcd or conversion failure for one kind)
+    /// while <paramref name="refused"/>: a client's cache of that kind cannot recover until it is reset.</summary>
+    public void RefuseReads(string plural, bool refused = true)
+    {
+        lock (_lock)
+        {
+            _ = refused ? _refusedReads.Add(plural) : _refusedReads.Remove(plural);
+        }
+    }
+
     /// <summary>Lease requests get their connection aborted (a transport error, as when the API server is unreachable).</summary>
     public bool AbortLeaseRequests { get; set; }
 
@@ -602,10 +614,18 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{IstioGroup}\",\"versions\":[{versions}],\"preferredVersion\":{{\"groupVersion\":\"{IstioGroup}/{IstioVersions[0]}\",\"version\":\"{IstioVersions[0]}\"}}}}");
     }
 
-    private Task CollectionAsync(HttpContext context, string plural, string? ns) =>
-        context.Request.Query["watch"] is { Count: > 0 } w && w[0] is "1" or "true"
-            ? WatchAsync(context, plural, ns)
+    private Task CollectionAsync(HttpContext context, string plural, string? ns)
+    {
+        bool refused;
+        lock (_lock)
+        {
+            refused = _refusedReads.Contains(plural);
+        }
+
+        return refused ? StatusAsync(context, HttpStatusCode.InternalServerError, "InternalError", $"reading {plural} failed")
+            : context.Request.Query["watch"] is { Count: > 0 } w && w[0] is "1" or "true" ? WatchAsync(context, plural, ns)
             : ListAsync(context, plural, ns);
+    }
 
     private async Task ListAsync(HttpContext context, string plural, string? ns)
     {

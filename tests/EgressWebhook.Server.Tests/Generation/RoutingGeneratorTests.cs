@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Model;
 using System.Net;
 using System.Text.Json.Nodes;
 using EgressWebhook.Server.Tests.Cluster;
@@ -306,6 +307,36 @@ public sealed class RoutingGeneratorTests
         Assert.Contains(replica.Logger.Collector.GetSnapshot(), r => r.Id.Id == 1406 && r.Message.Contains($"{(int)code}", StringComparison.Ordinal));
         Assert.False(replica.Generator.ExecuteTask!.IsCompleted);
         Assert.True(replica.Generator.IsLeader);
+    }
+
+    [Fact]
+    public async Task StaleCache_NoPass_UntilItRecovers()
+    {
+        await using var server = await FakeKubernetesApiServer.StartAsync();
+        server.Apply(Base);
+        server.Apply(Entry());
+        await using var replica = await GeneratorHarness.StartAsync(server, "replica-a");
+        await replica.WaitConvergedAsync();
+        var writes = GeneratedPlurals.SelectMany(server.Writes).Count();
+
+        // the ServiceEntry watch breaks and cannot come back: the cache goes stale
+        server.RefuseReads("serviceentries");
+        server.DropWatches("serviceentries");
+        await WaitForAsync(() => replica.Cluster.Source.IsStale, "the cache to go stale");
+
+        // generated routing changed by hand: a healthy generator puts it back at once; a stale one must not plan at all
+        var gateway = Generated(server).Single(p => p.Key.StartsWith("gateways/", StringComparison.Ordinal)).Value;
+        var (ns, name) = (gateway["metadata"]!["namespace"]!.GetValue<string>(), Name(gateway));
+        gateway["spec"]!["selector"] = new JsonObject { ["istio"] = "ingressgateway" };
+        server.Apply(gateway.ToJsonString());
+        await WaitForAsync(() => replica.Cluster.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.Gateway, ns, name)) is Gateway g &&
+                                 g.Spec.Selector.GetValueOrDefault("istio") == "ingressgateway", "the hand edit in the cache");
+        await Task.Delay(1000);
+        Assert.Equal(writes, GeneratedPlurals.SelectMany(server.Writes).Count());
+
+        server.RefuseReads("serviceentries", refused: false);
+        await WaitForAsync(() => server.Get("gateways", ns, name)!["spec"]!["selector"]!["istio"]!.GetValue<string>() == "egressgateway",
+            "the hand edit put back once the cache has recovered");
     }
 
     [Fact]
