@@ -51,7 +51,17 @@ public static partial class RoutingPlanner
             return new RoutingPlan(entry, [], notices);
         }
 
-        return new RoutingPlan(entry, Build(entry, gateway, service, ports), notices);
+        // a planned name already taken by an object not generated for this entry (a user's own DestinationRule or
+        // VirtualService): applying the plan would take that object over, and removing the plan later would delete it
+        var objects = Build(entry, gateway, service, ports);
+        if (objects.Select(o => view.Find(o.Key)).FirstOrDefault(stored => stored is not null && !IsGeneratedFor(stored, entry)) is { } taken)
+        {
+            notices.Add(Notice(RuleIds.RoutingSkippedConflictingRoute, entry, "metadata.name",
+                $"{taken.KindName} {taken.Namespace}/{taken.Name} exists and was not generated for this entry; rename or delete it", taken.Ref));
+            return new RoutingPlan(entry, [], notices);
+        }
+
+        return new RoutingPlan(entry, objects, notices);
     }
 
     /// <summary>Whether a ServiceEntry host is a DNS name the gateway can resolve: an RFC 1123 name, not a wildcard, not an IP.</summary>

@@ -45,19 +45,6 @@ public static class RoutingReconciler
 
             var plan = RoutingPlanner.Plan(entry, gateway, view);
 
-            // a planned name already taken by an object the generator did not make for this entry (a user's own
-            // DestinationRule or VirtualService): applying would take it over, and deleting the plan later would delete it
-            if (plan.Routed && plan.Objects.Select(o => view.Find(o.Key)).FirstOrDefault(s => s is not null && !RoutingPlanner.IsGeneratedFor(s, entry)) is { } foreign)
-            {
-                plan = plan with
-                {
-                    Objects = [],
-                    Notices = [new Finding(RuleIds.RoutingSkippedConflictingRoute, Severity.Warning, entry.Ref, "metadata.name",
-                        Finding.Clamp($"{foreign.KindName} {foreign.Namespace}/{foreign.Name} exists and was not generated for this entry; rename or delete it"),
-                        [foreign.Ref])],
-                };
-            }
-
             if (plan.Routed)
             {
                 var hosts = EgressSnapshot.HostsOf(entry).ToList();

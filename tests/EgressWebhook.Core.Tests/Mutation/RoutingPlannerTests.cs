@@ -27,6 +27,25 @@ public sealed class RoutingPlannerTests
     };
 
     [Fact]
+    public void Plan_NameTakenByAnObjectNotGeneratedForTheEntry_NoRouting_Egw405NamesIt()
+    {
+        // the user's own DestinationRule happens to have the name of the planned gateway DestinationRule
+        var users = new DestinationRule
+        {
+            Metadata = new ObjectMeta { Name = RoutingPlanner.Names.GatewayRule(SeedCnn()), Namespace = SeedCnn().Namespace },
+            Spec = new DestinationRuleSpec { Host = "istio-egressgateway.istio-system.svc.cluster.local" },
+        };
+
+        var plan = Plan(SeedCnn(), GatewayService(), users);
+
+        Assert.Empty(plan.Objects);
+        var notice = Assert.Single(plan.Notices);
+        Assert.Equal(RuleIds.RoutingSkippedConflictingRoute, notice.Rule);
+        Assert.Equal([users.Ref], notice.Related);
+        Assert.Contains("was not generated for this entry", notice.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Plan_SeedCnn_RendersTheSeedsOwnChain()
     {
         var seed = Seed.Objects();
