@@ -67,12 +67,17 @@ internal static class FreshReads
     public static IReadOnlyDictionary<ResourceKind, FreshReadMode> KindsToConfirm(EgressObject? subject, IEnumerable<Finding> findings, EgressSnapshot snapshot)
     {
         var plan = new Dictionary<ResourceKind, FreshReadMode>();
+        // a Kubernetes Service registers only a cluster-local name: for a VirtualService whose hosts are all outside
+        // the cluster, only ServiceEntries can be what is missing (Services are the largest kind to read)
+        var servicesMatter = subject is not VirtualService routed ||
+                             EgressSnapshot.HostsOf(routed).Concat(EgressSnapshot.DestinationHostsOf(routed))
+                                 .Any(h => HostName.IsClusterLocal(HostName.Resolve(h, routed.Namespace)));
         foreach (var finding in findings)
         {
             var mode = finding.Severity == Severity.Error || finding.Rule is RuleIds.DestinationPortUnknown or RuleIds.SubsetNotFound
                 ? FreshReadMode.Always
                 : FreshReadMode.IfCountChanged;
-            foreach (var kind in KindsFor(finding.Rule))
+            foreach (var kind in KindsFor(finding.Rule).Where(k => k != ResourceKind.Service || servicesMatter))
             {
                 plan[kind] = plan.TryGetValue(kind, out var planned) && planned > mode ? planned : mode;
             }

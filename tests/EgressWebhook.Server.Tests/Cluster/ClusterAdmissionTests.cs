@@ -102,8 +102,22 @@ public sealed class ClusterAdmissionTests
 
         Assert.Null(fresh);
         Assert.Equal(lists + 1, h.Server.ListCount("serviceentries"));
-        Assert.Equal(lists + 1, h.Server.ListCount("services"));
+        // api.example.com is outside the cluster: no Kubernetes Service can register it, so Services are not read
+        Assert.Equal(1, h.Server.ListCount("services"));
         Assert.Equal(1, h.Server.ListCount("gateways"));
+    }
+
+    [Fact]
+    public void KindsToConfirm_ReadsServices_OnlyForAClusterLocalHost()
+    {
+        var finding = new Finding(RuleIds.DestinationHostNotRegistered, Severity.Error, Vs.Ref, "spec.tls[0].route[0].destination.host", "host", []);
+        var local = (VirtualService)ManifestReader.Read(ClusterYaml.VirtualService("local", "reviews.bookinfo.svc.cluster.local")).Single();
+
+        Assert.Equal([ResourceKind.ServiceEntry], FreshReads.KindsToConfirm(Vs, [finding], EgressSnapshot.Empty).Keys);
+        Assert.Equal([ResourceKind.ServiceEntry, ResourceKind.Service], FreshReads.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Keys.Order());
+        Assert.All(FreshReads.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Values, m => Assert.Equal(FreshReadMode.Always, m));
+        Assert.All(FreshReads.KindsToConfirm(local, [finding with { Severity = Severity.Warning }], EgressSnapshot.Empty).Values,
+            m => Assert.Equal(FreshReadMode.IfCountChanged, m));
     }
 
     [Fact]
