@@ -61,13 +61,27 @@ internal static class WebhookHost
 
         if (healthPort is > 0 and <= 65535)
         {
-            urls += $";http://0.0.0.0:{healthPort}";
+            urls += $";http://{HealthHost(builder.Configuration)}:{healthPort}";
         }
 
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.UseUrls(urls);
         builder.Services.AddEgressWebhook(builder.Configuration);
         return builder;
+    }
+
+    /// <summary><c>Webhook:HealthAddress</c> as the host part of a URL; a bad value stops the start like any bad option.</summary>
+    private static string HealthHost(ConfigurationManager configuration)
+    {
+        const string key = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.HealthAddress)}";
+        var raw = configuration[key] ?? new WebhookOptions().HealthAddress;
+        if (!System.Net.IPAddress.TryParse(raw, out var address))
+        {
+            throw new OptionsValidationException(WebhookOptions.SectionName, typeof(WebhookOptions),
+                [$"{key} '{raw}' must be an IP address (0.0.0.0 for every interface, 127.0.0.1 for loopback only)"]);
+        }
+
+        return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
     }
 
     public static WebApplication Build(WebApplicationBuilder builder)

@@ -10,6 +10,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- memory OBJECTS                                                                retained bytes per cached object
 // ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
 // ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
+// ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
@@ -43,6 +44,16 @@ if (args is ["latency", .. var sizes])
     foreach (var objects in sizes)
     {
         Latency.Report(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
+    }
+
+    return 0;
+}
+
+if (args is ["read-your-writes", .. var rywSizes])
+{
+    foreach (var objects in rywSizes)
+    {
+        await ReadYourWrites.ReportAsync(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
     }
 
     return 0;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Snapshots;
 using EgressWebhook.Server.Tests.Infrastructure;
@@ -249,7 +249,7 @@ public sealed class AdmissionProtocolTests
 
         Assert.True(result.Allowed);
         Assert.Equal(1, fresh.Calls);
-        Assert.Equal([RuleIds.DestinationHostNotRegistered], fresh.LastFindings);
+        Assert.Equal([ResourceKind.ServiceEntry], fresh.LastKinds); // an external host: Services cannot register it
 
         // a denial on a rule that does not rest on a missing object is not re-read
         Assert.False((await server.PostAsync(Reviews.Create("CREATE", Reviews.VirtualService("y", (AnnotationRule.Deny, "EGW105"))))).Allowed);
@@ -280,6 +280,34 @@ public sealed class AdmissionProtocolTests
         Assert.Equal(HttpStatusCode.NotFound, (await plain.PostAsync("/validate", content)).StatusCode);
     }
 
+    [Theory]
+    [InlineData(null, true)] // default: every IPv4 interface, as a pod needs
+    [InlineData("127.0.0.1", false)]
+    public async Task HealthAddress_DecidesWhereTheHealthPortListens(string? address, bool reachableOnOtherAddress)
+    {
+        var port = FreePort();
+        var settings = new Dictionary<string, string> { ["Webhook:HealthPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (address is not null)
+        {
+            settings["Webhook:HealthAddress"] = address;
+        }
+
+        await using var server = await WebhookServer.StartAsync(settings);
+        using var loopback = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        // 127.0.0.2 is a loopback address too, but not the one a 127.0.0.1 listener is bound to
+        using var other = new HttpClient { BaseAddress = new Uri($"http://127.0.0.2:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+
+        Assert.Equal("ok\n", await loopback.GetStringAsync("/healthz"));
+        if (reachableOnOtherAddress)
+        {
+            Assert.Equal("ok\n", await other.GetStringAsync("/healthz"));
+        }
+        else
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => other.GetStringAsync("/healthz"));
+        }
+    }
+
     [Fact]
     public async Task Readyz_NoGoodSnapshotYet_NotReadyAndFailureModeDenies()
     {
@@ -304,6 +332,7 @@ public sealed class AdmissionProtocolTests
     [InlineData("Webhook:Tls:CertificateFile", "/nope/tls.crt", "Webhook:Tls:CertificateFile and Webhook:Tls:KeyFile must be set together")]
     [InlineData("Webhook:HealthPort", "70000", "Webhook:HealthPort 70000 must be a port number")]
     [InlineData("Webhook:HealthPort", "eighty", "Webhook:HealthPort 'eighty' must be a port number")]
+    [InlineData("Webhook:HealthAddress", "all", "Webhook:HealthAddress 'all' must be an IP address")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-egressgateway' must be <namespace>/<gateway Service>")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-system.istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-system.istio-egressgateway' must be")]
     public async Task Start_BadSetting_FailsWithClearMessage(string key, string value, string message)
@@ -337,12 +366,14 @@ public sealed class AdmissionProtocolTests
     {
         public int Calls { get; private set; }
 
-        public IReadOnlyList<string> LastFindings { get; private set; } = [];
+        public IReadOnlyList<ResourceKind> LastKinds { get; private set; } = [];
 
-        public Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyList<Finding> denyingFindings, CancellationToken cancellationToken)
+        public Task<EgressObject?> GetAsync(ResourceKind kind, string ns, string name, CancellationToken cancellationToken) => Task.FromResult<EgressObject?>(null);
+
+        public Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyDictionary<ResourceKind, FreshReadMode> plan, CancellationToken cancellationToken)
         {
             Calls++;
-            LastFindings = denyingFindings.Select(f => f.Rule).ToList();
+            LastKinds = [.. plan.Keys];
             var created = AdmissionCases.Objects("""
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry

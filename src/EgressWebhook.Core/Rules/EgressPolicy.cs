@@ -27,6 +27,10 @@ public sealed record EgressPolicy
     /// <summary>Every rule as a warning (audit-only rollout); explicit <see cref="Overrides"/> still win.</summary>
     public bool WarnOnly { get; init; }
 
+    /// <summary>The snapshot is the whole cluster (the webhook's live cache), not possibly partial manifests: a
+    /// referenced object that is not in it does not exist, even when it holds no object of that kind at all.</summary>
+    public bool WholeCluster { get; init; }
+
     /// <summary>The severity a finding gets, or null when the rule is off.</summary>
     public Severity? Apply(string rule, Severity severity)
     {

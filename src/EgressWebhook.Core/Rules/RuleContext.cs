@@ -73,6 +73,10 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
     /// <summary>The mesh-wide outbound mode (policy override, else mesh config), for gateway workloads.</summary>
     public string MeshOutboundPolicy => OutboundPolicies.Parse(Policy.OutboundPolicy) ?? Mesh.EffectiveOutboundPolicy;
 
+    /// <summary>Whether a missing object of <paramref name="kind"/> is evidence of absence: always for the whole
+    /// cluster; for other input only when it holds some object of the kind (partial manifests may leave a kind out).</summary>
+    public bool AbsenceIsEvidence(ResourceKind kind) => Policy.WholeCluster || View.HasAny(kind);
+
     public bool IsRegistryOnly(string clientNamespace) => OutboundPolicyFor(clientNamespace) == OutboundPolicies.RegistryOnly;
 
     /// <summary>Error under REGISTRY_ONLY, else warning.</summary>

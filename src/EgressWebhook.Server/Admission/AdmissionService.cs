@@ -1,6 +1,9 @@
+using System.Text.Json;
 using EgressWebhook.Core.Admission;
+using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Audit;
 using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Endpoints;
@@ -13,8 +16,8 @@ using Microsoft.Extensions.Options;
 namespace EgressWebhook.Server.Admission;
 
 /// <summary>The shell around <see cref="AdmissionHandler"/>: the live cache's health, current snapshot and settings in,
-/// then the fresh read on a denial that may rest on a lagging cache, then audit, metrics and logs. The only place
-/// requests meet logs.</summary>
+/// then direct reads for a decision that rests on objects the cache may not have caught up with yet (read your
+/// writes), then audit, metrics and logs. The only place requests meet logs.</summary>
 internal sealed class AdmissionService
 {
     private readonly AdmissionHandler _handler;
@@ -69,12 +72,13 @@ internal sealed class AdmissionService
             }
             else if (mutate)
             {
-                decision = _handler.Mutate(request, current.Snapshot, Settings);
+                var snapshot = _fresh is null ? current.Snapshot : await WithNamespaceAsync(_fresh, request, current.Snapshot, deadline).ConfigureAwait(false);
+                decision = _handler.Mutate(request, snapshot, Settings);
             }
             else
             {
                 decision = _handler.Validate(request, current.Snapshot, Settings);
-                if (_fresh is not null && !decision.Allowed && decision.Findings.Any(f => f.Severity == Severity.Error && FreshReads.KindsFor(f.Rule).Count > 0))
+                if (_fresh is not null && decision.Outcome is not (AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid))
                 {
                     decision = await ConfirmAsync(_fresh, request, current.Snapshot, decision, deadline).ConfigureAwait(false);
                 }
@@ -114,7 +118,7 @@ internal sealed class AdmissionService
     /// <summary><c>Webhook:Cluster:WhenNotSynced</c> decides, except for requests that do not depend on the cluster's
     /// state: kinds and operations the webhook does not read, exempt namespaces and undecodable objects are answered
     /// as usual. /mutate is never refused for it: allowed without a patch, with the reason as a warning.</summary>
-    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot, string problem)
+    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, EgressSnapshot snapshot, string problem)
     {
         var plain = mutate ? _handler.Mutate(request, snapshot, Settings) : _handler.Validate(request, snapshot, Settings);
         if (plain.Outcome is AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid)
@@ -131,27 +135,82 @@ internal sealed class AdmissionService
             : AdmissionHandler.NotSynced(request, problem, deny);
     }
 
-    private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot,
+    /// <summary>Read your writes: when the decision rests on the absence or the content of objects of some kinds
+    /// (<see cref="FreshReads.KindsToConfirm"/>, for warnings as for denials), those kinds are read directly and the
+    /// request is decided again on what the API server holds now. A new decision may rest on further kinds (a Gateway
+    /// just found makes a mesh leg need its gateway leg): they are read in turn, each kind at most once. Bounded by
+    /// the deadline; on timeout or error the decision stands on the cached view.</summary>
+    private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionRequest request, EgressSnapshot snapshot,
         AdmissionDecision decision, CancellationToken deadline)
     {
+        var subject = Subject(request);
+        var done = new Dictionary<ResourceKind, FreshReadMode>();
+        var result = decision;
         try
         {
-            var denying = decision.Findings.Where(f => f.Severity == Severity.Error).ToList();
-            var refreshed = await fresh.RefreshAsync(snapshot, denying, deadline).ConfigureAwait(false);
-            if (refreshed is null)
+            while (FreshReads.KindsToConfirm(subject, result.Findings, snapshot)
+                       .Where(p => !done.TryGetValue(p.Key, out var did) || did < p.Value)
+                       .ToDictionary(p => p.Key, p => p.Value) is { Count: > 0 } plan)
             {
-                return decision;
-            }
+                foreach (var (kind, mode) in plan)
+                {
+                    done[kind] = mode;
+                }
 
-            var again = _handler.Validate(request, refreshed, Settings);
-            _logger.FreshReadRedecided(request.Uid ?? "", decision.RuleIds, again.Allowed);
-            return again;
+                if (await fresh.RefreshAsync(snapshot, plan, deadline).ConfigureAwait(false) is not { } refreshed)
+                {
+                    continue;
+                }
+
+                snapshot = refreshed;
+                result = _handler.Validate(request, snapshot, Settings);
+            }
         }
         catch (Exception ex)
         {
             _logger.FreshReadFailed(request.Uid ?? "", ex);
-            return decision;
         }
+
+        if (!ReferenceEquals(result, decision))
+        {
+            _logger.FreshReadRedecided(request.Uid ?? "", decision.RuleIds, result.Allowed);
+        }
+
+        return result;
+    }
+
+    /// <summary>The object under admission, decoded as the handler decodes it; null for a delete or one that does not decode.</summary>
+    private static EgressObject? Subject(AdmissionRequest request)
+    {
+        if (request.Object is not { ValueKind: JsonValueKind.Object } json)
+        {
+            return null;
+        }
+
+        try
+        {
+            return ObjectDecoder.Decode(json, string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace);
+        }
+        catch (DecodeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A ServiceEntry opts in to routing through its Namespace's label: when the Namespace is not cached yet
+    /// (created in the same <c>kubectl apply</c>, a moment before), it is read directly.</summary>
+    private async ValueTask<EgressSnapshot> WithNamespaceAsync(IFreshReadSource fresh, AdmissionRequest request, EgressSnapshot snapshot, CancellationToken deadline)
+    {
+        if (request.Operation is not ("CREATE" or "UPDATE") || string.IsNullOrEmpty(request.Namespace) ||
+            ObjectDecoder.KindOf(request.Kind?.ApiVersion ?? "", request.Kind?.Kind ?? "") != ResourceKind.ServiceEntry ||
+            Settings.ExemptNamespaces.Contains(request.Namespace) ||
+            snapshot.Find(new ObjectKey(ResourceKind.Namespace, "", request.Namespace)) is not null)
+        {
+            return snapshot;
+        }
+
+        var ns = await fresh.GetAsync(ResourceKind.Namespace, "", request.Namespace, deadline).ConfigureAwait(false);
+        return ns is null ? snapshot : EgressSnapshot.Create(snapshot.Objects.Append(ns));
     }
 
     private void Record(string endpoint, AdmissionRequest request, AdmissionDecision decision, TimeSpan elapsed)

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using EgressWebhook.Core.Model;
-using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Snapshots;
@@ -8,13 +7,12 @@ using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Cluster;
 
-/// <summary>Confirms denials that rest on a missing object with one direct read of the API server: the cache may
-/// lag an object that <c>kubectl apply -f dir/</c> created milliseconds before the one being admitted.</summary>
-/// <remarks>Only findings about a missing reference trigger it: a host no ServiceEntry/Service registers (EGW101,
-/// EGW102 for a port an updated ServiceEntry may have just gained, EGW103), a Gateway name (EGW104), a subset
-/// (EGW107). The read is a consistent list (no resourceVersion), so it sees every write the API server has
-/// acknowledged; it is bounded by the caller's token (the admission deadline). Nothing read here goes into the
-/// cache: the watch delivers the same objects in order moments later.</remarks>
+/// <summary>Reads the API server directly for decisions the cache may be too late for (<see cref="FreshReads"/>):
+/// <c>kubectl apply</c> sends objects milliseconds apart, and the watch delivers each write some tens of milliseconds
+/// after the API server acknowledged it.</summary>
+/// <remarks>The reads are consistent lists and gets (no resourceVersion), so they see every write the API server has
+/// acknowledged before the request; they are bounded by the caller's token (the admission deadline). Nothing read
+/// here goes into the cache: the watch delivers the same objects in order moments later.</remarks>
 internal sealed class ClusterFreshReadSource(
     KubernetesApi api,
     ClusterSnapshotSource source,
@@ -22,35 +20,40 @@ internal sealed class ClusterFreshReadSource(
     ClusterMetrics metrics,
     ILogger<ClusterFreshReadSource> logger) : IFreshReadSource
 {
-    /// <summary>The kinds whose absence each rule reports (the finding does not name the missing object, so the
-    /// whole kind is read; a kind is read once however many findings point at it).</summary>
-
-    public async Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyList<Finding> denyingFindings, CancellationToken cancellationToken)
+    public async Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyDictionary<ResourceKind, FreshReadMode> plan, CancellationToken cancellationToken)
     {
-        var kinds = denyingFindings.SelectMany(f => FreshReads.KindsFor(f.Rule)).ToHashSet();
-        var resources = source.Resources.Where(r => kinds.Contains(r.Kind)).ToArray();
-        if (resources.Length == 0)
-        {
-            return null;
-        }
-
+        ResourceInformer[] informers;
         List<EgressObject>[] read;
         try
         {
-            read = await Task.WhenAll(resources.Select(r => ReadAsync(r, cancellationToken)));
+            var counted = await Task.WhenAll(plan.Select(async p =>
+                (Kind: p.Key, Read: p.Value == FreshReadMode.Always || await CountChangedAsync(current, p.Key, cancellationToken))));
+            var kinds = counted.Where(c => c.Read).Select(c => c.Kind).ToHashSet();
+            informers = source.Informers.Where(i => kinds.Contains(i.Resource.Kind)).ToArray();
+            if (informers.Length == 0)
+            {
+                metrics.FreshReads.WithLabels("none").Inc();
+                return null;
+            }
+
+            read = await Task.WhenAll(informers.Select(i => ReadAsync(i.Resource, cancellationToken)));
         }
         catch (Exception ex)
         {
-            // out of time or the API server failed: the denial stands on the cached view
+            // out of time or the API server failed: the decision stands on the cached view
             metrics.FreshReads.WithLabels(cancellationToken.IsCancellationRequested ? "timeout" : "failed").Inc();
             logger.FreshReadFailed(ex);
             return null;
         }
 
-        var fresh = read.SelectMany(list => list)
-            .Where(obj => current.Find(obj.Key) is not { } cached || cached.Metadata.ResourceVersion != obj.Metadata.ResourceVersion)
-            .ToList();
-        if (fresh.Count == 0)
+        // every resource of a kind was read, so the read replaces the kind: what it lacks was deleted
+        var readKinds = informers.Select(i => i.Resource.Kind).ToHashSet();
+        var fresh = read.SelectMany(list => list).ToList();
+        var cached = current.Objects.Where(o => readKinds.Contains(o.ResourceKind)).ToList();
+        var changed = fresh.Count(obj => current.Find(obj.Key) is not { } c || c.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null);
+        var freshKeys = fresh.Select(o => o.Key).ToHashSet();
+        var deleted = cached.Count(o => !freshKeys.Contains(o.Key));
+        if (changed == 0 && deleted == 0)
         {
             metrics.FreshReads.WithLabels("none").Inc();
             return null;
@@ -59,9 +62,52 @@ internal sealed class ClusterFreshReadSource(
         metrics.FreshReads.WithLabels("found").Inc();
         if (logger.IsEnabled(LogLevel.Information))
         {
-            logger.FreshReadFound(fresh.Count, string.Join(",", fresh.Select(o => o.KindName).Distinct()));
+            logger.FreshReadFound(changed + deleted, string.Join(",", readKinds));
         }
-        return EgressSnapshot.Create(current.Objects.Concat(fresh));
+
+        return EgressSnapshot.Create(current.Objects.Where(o => !readKinds.Contains(o.ResourceKind)).Concat(fresh));
+    }
+
+    /// <summary>Whether the API server holds another number of objects of <paramref name="kind"/> than the snapshot
+    /// (plus those the informers skip as undecodable); true when it cannot tell.</summary>
+    private async Task<bool> CountChangedAsync(EgressSnapshot current, ResourceKind kind, CancellationToken cancellationToken)
+    {
+        var informers = source.Informers.Where(i => i.Resource.Kind == kind).ToArray();
+        if (informers.Length == 0)
+        {
+            return false;
+        }
+
+        var counts = await Task.WhenAll(informers.Select(i => api.CountAsync(i.Resource, cancellationToken)));
+        if (counts.Any(c => c is null))
+        {
+            return true;
+        }
+
+        var cached = current.Objects.Count(o => o.ResourceKind == kind) + informers.Sum(i => i.Skipped);
+        return counts.Sum(c => c!.Value) != cached;
+    }
+
+    public async Task<EgressObject?> GetAsync(ResourceKind kind, string ns, string name, CancellationToken cancellationToken)
+    {
+        if (source.Resources.FirstOrDefault(r => r.Kind == kind) is not { } resource)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var doc = await api.GetAsync(resource, ns, name, cancellationToken);
+            var obj = doc is null ? null : TryDecode(doc.RootElement);
+            metrics.FreshReads.WithLabels(obj is null ? "none" : "found").Inc();
+            return obj?.ResourceKind == kind ? obj : null;
+        }
+        catch (Exception ex)
+        {
+            metrics.FreshReads.WithLabels(cancellationToken.IsCancellationRequested ? "timeout" : "failed").Inc();
+            logger.FreshReadFailed(ex);
+            return null;
+        }
     }
 
     private async Task<List<EgressObject>> ReadAsync(ClusterResource resource, CancellationToken cancellationToken)

@@ -32,15 +32,22 @@ internal sealed class ClusterOptions
     /// <summary>Changes arriving within this window are published as one snapshot.</summary>
     public double DebounceMilliseconds { get; set; } = 50;
 
-    /// <summary>Server-side watch timeout; each watch asks for a random value in [this, 2×this), as client-go does,
-    /// so the replicas' watches do not all restart at once.</summary>
+    /// <summary>Server-side watch timeout; each watch asks for a random value in [this, 2×this), as client-go's
+    /// reflector does (5–10 minutes by default), so the server ends every watch and the client re-watches from the
+    /// last resourceVersion, and the replicas' watches do not all restart at once.</summary>
     public int WatchTimeoutSeconds { get; set; } = 300;
 
-    /// <summary>A watch that delivers nothing (no event, no bookmark) for this long is treated as dead and restarted.
-    /// The API server sends a bookmark about every minute, so a live watch is never silent this long.</summary>
-    public double StallTimeoutSeconds { get; set; } = 150;
+    /// <summary>A watch still open this long after the timeout the server was asked to end it at is taken for a dead
+    /// connection (a TCP connection that died without a reset) and re-established. Silence alone never is: the API
+    /// server sends a bookmark only when etcd reports progress (every 10 minutes at etcd's default), so an open
+    /// watch of a kind with no changes is normally silent for its whole life.</summary>
+    public double WatchGraceSeconds { get; set; } = 30;
 
-    /// <summary>A kind whose list or watch has been failing for longer than this makes the cache stale.</summary>
+    /// <summary>Bound on each list page and on the wait for a watch's response headers.</summary>
+    public double RequestTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>A kind whose list or watch cannot be (re)established for longer than this makes the cache stale
+    /// (refused, 5xx, 401/403, TLS errors, timeouts). A kind without events is not stale.</summary>
     public double StaleAfterSeconds { get; set; } = 60;
 
     public double MinBackoffSeconds { get; set; } = 0.5;
@@ -54,7 +61,9 @@ internal sealed class ClusterOptions
 
     public TimeSpan Debounce => TimeSpan.FromMilliseconds(DebounceMilliseconds);
 
-    public TimeSpan StallTimeout => TimeSpan.FromSeconds(StallTimeoutSeconds);
+    public TimeSpan WatchGrace => TimeSpan.FromSeconds(WatchGraceSeconds);
+
+    public TimeSpan RequestTimeout => TimeSpan.FromSeconds(RequestTimeoutSeconds);
 
     public TimeSpan StaleAfter => TimeSpan.FromSeconds(StaleAfterSeconds);
 
@@ -94,9 +103,9 @@ internal sealed class ClusterOptionsValidator : IValidateOptions<ClusterOptions>
             errors.Add("Webhook:Cluster:WatchTimeoutSeconds must be at least 1");
         }
 
-        if (options.StallTimeoutSeconds <= 0 || options.StaleAfterSeconds <= 0)
+        if (options.WatchGraceSeconds <= 0 || options.RequestTimeoutSeconds <= 0 || options.StaleAfterSeconds <= 0)
         {
-            errors.Add("Webhook:Cluster:StallTimeoutSeconds and StaleAfterSeconds must be positive");
+            errors.Add("Webhook:Cluster:WatchGraceSeconds, RequestTimeoutSeconds and StaleAfterSeconds must be positive");
         }
 
         if (options.MinBackoffSeconds <= 0 || options.MaxBackoffSeconds < options.MinBackoffSeconds)

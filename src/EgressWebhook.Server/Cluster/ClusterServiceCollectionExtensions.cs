@@ -30,8 +30,25 @@ internal static class ClusterServiceCollectionExtensions
         return services;
     }
 
-    internal static KubernetesClientConfiguration ClientConfiguration(ClusterOptions options) =>
-        string.IsNullOrWhiteSpace(options.Kubeconfig)
+    internal static KubernetesClientConfiguration ClientConfiguration(ClusterOptions options)
+    {
+        var config = string.IsNullOrWhiteSpace(options.Kubeconfig)
             ? KubernetesClientConfiguration.InClusterConfig()
             : KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig);
+        config.FirstMessageHandlerSetup = KeepAlive;
+        return config;
+    }
+
+    /// <summary>HTTP/2 health checks on the API server connection, as client-go's transport has (a PING after 30 s
+    /// without a frame, the connection dropped if no answer within 15 s): over TLS every watch shares one connection, and
+    /// one that died without a reset is then noticed within a minute rather than at the watches' deadline.</summary>
+    internal static void KeepAlive(HttpMessageHandler handler)
+    {
+        if (handler is SocketsHttpHandler sockets)
+        {
+            sockets.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            sockets.KeepAlivePingTimeout = TimeSpan.FromSeconds(15);
+            sockets.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always;
+        }
+    }
 }

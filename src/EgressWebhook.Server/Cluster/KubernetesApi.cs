@@ -18,8 +18,15 @@ internal sealed class KubernetesApiException(HttpStatusCode statusCode, string m
     public bool IsGone => StatusCode == HttpStatusCode.Gone;
 }
 
-/// <summary>The watch delivered nothing, not even a bookmark, for the stall timeout.</summary>
-internal sealed class WatchStalledException(TimeSpan after) : Exception($"watch delivered nothing for {after.TotalSeconds:0.#}s");
+/// <summary>The watch outlived the client-side deadline (a little above the <c>timeoutSeconds</c> the server was asked
+/// to end it at): the connection is presumed dead without having been closed (a stuck TCP connection).</summary>
+internal sealed class WatchDeadlineException(TimeSpan after) : Exception($"watch not ended by the server {after.TotalSeconds:0.#}s after it started: connection presumed dead")
+{
+    public TimeSpan After { get; } = after;
+}
+
+/// <summary>A list page or the response headers of a watch did not arrive within the request timeout.</summary>
+internal sealed class RequestTimedOutException(string what, TimeSpan after) : TimeoutException($"{what}: no answer within {after.TotalSeconds:0.#}s");
 
 /// <summary>One line of a watch stream. <see cref="Object"/> is valid until the next event is read.</summary>
 internal readonly record struct WatchEvent(string Type, JsonElement Object);
@@ -35,8 +42,10 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
     private static readonly MediaTypeWithQualityHeaderValue Json = new("application/json");
 
     /// <summary>Reads the collection page by page; returns the list's resourceVersion. Items get the
-    /// apiVersion/kind the API server leaves out of core list items, so they decode like admission objects.</summary>
-    public async Task<string> ListAsync(ClusterResource resource, int pageSize, Action<JsonElement> onItem, CancellationToken cancellationToken)
+    /// apiVersion/kind the API server leaves out of core list items, so they decode like admission objects.
+    /// <paramref name="requestTimeout"/> bounds each page (the caller's token still applies); null = the caller's token only.</summary>
+    public async Task<string> ListAsync(ClusterResource resource, int pageSize, Action<JsonElement> onItem, CancellationToken cancellationToken,
+        TimeSpan? requestTimeout = null)
     {
         string? resourceVersion = null;
         string? continueToken = null;
@@ -44,9 +53,26 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
         {
             // No resourceVersion: a consistent read, never older than what a client just wrote.
             var query = $"?limit={pageSize}" + (continueToken is null ? "" : $"&continue={Uri.EscapeDataString(continueToken)}");
-            using var response = await SendAsync(resource.CollectionPath + query, cancellationToken);
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+            using var page = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, page.Token);
+            if (requestTimeout is { } limit)
+            {
+                page.CancelAfter(limit);
+            }
+
+            JsonDocument parsed;
+            try
+            {
+                using var response = await SendAsync(resource.CollectionPath + query, linked.Token);
+                await using var stream = await response.Content.ReadAsStreamAsync(linked.Token);
+                parsed = await JsonDocument.ParseAsync(stream, cancellationToken: linked.Token);
+            }
+            catch (OperationCanceledException) when (page.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new RequestTimedOutException($"list of {resource.Plural}", requestTimeout!.Value);
+            }
+
+            using var doc = parsed;
             var root = doc.RootElement;
             if (root.TryGetProperty("metadata", out var meta))
             {
@@ -84,24 +110,28 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
         return resourceVersion ?? throw new KubernetesApiException(HttpStatusCode.OK, $"list of {resource.Plural} has no resourceVersion");
     }
 
-    /// <summary>Streams watch events from <paramref name="resourceVersion"/> with bookmarks. Ends when the server
-    /// closes the stream (its timeout); throws <see cref="WatchStalledException"/> when nothing arrives for
-    /// <paramref name="stallTimeout"/>; calls <paramref name="onConnected"/> once the server accepted the watch.</summary>
-    public async IAsyncEnumerable<WatchEvent> WatchAsync(ClusterResource resource, string resourceVersion, int timeoutSeconds, TimeSpan stallTimeout,
-        Action onConnected, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Streams watch events from <paramref name="resourceVersion"/> with bookmarks, asking the server to end
+    /// the watch after <paramref name="timeoutSeconds"/>. Ends when the server closes the stream. Silence is normal
+    /// (a kind with no changes may get no bookmark for many minutes); only a stream still open at
+    /// <paramref name="deadline"/> (a little above the timeout) is taken for a dead connection
+    /// (<see cref="WatchDeadlineException"/>). Calls <paramref name="onConnected"/> once the server accepted the watch;
+    /// the response headers must come within <paramref name="connectTimeout"/>.</summary>
+    public async IAsyncEnumerable<WatchEvent> WatchAsync(ClusterResource resource, string resourceVersion, int timeoutSeconds, TimeSpan deadline,
+        TimeSpan connectTimeout, Action onConnected, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var query = $"?watch=1&allowWatchBookmarks=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={timeoutSeconds}";
-        using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stall.Token);
-        stall.CancelAfter(stallTimeout);
+        using var expiry = new CancellationTokenSource(deadline, time);
+        using var connect = new CancellationTokenSource(connectTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
         HttpResponseMessage response;
         try
         {
-            response = await SendAsync(resource.CollectionPath + query, linked.Token);
+            using var connecting = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, connect.Token);
+            response = await SendAsync(resource.CollectionPath + query, connecting.Token);
         }
-        catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when ((expiry.IsCancellationRequested || connect.IsCancellationRequested) && !cancellationToken.IsCancellationRequested)
         {
-            throw new WatchStalledException(stallTimeout);
+            throw new RequestTimedOutException($"watch of {resource.Plural}", connectTimeout < deadline ? connectTimeout : deadline);
         }
 
         using (response)
@@ -111,15 +141,14 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
             using var reader = new StreamReader(stream);
             while (true)
             {
-                stall.CancelAfter(stallTimeout);
                 string? line;
                 try
                 {
                     line = await reader.ReadLineAsync(linked.Token);
                 }
-                catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (expiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
-                    throw new WatchStalledException(stallTimeout);
+                    throw new WatchDeadlineException(deadline);
                 }
 
                 if (line is null)
@@ -143,6 +172,23 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
                 yield return new WatchEvent(type, obj);
             }
         }
+    }
+
+    /// <summary>How many objects the collection holds now, from a consistent list of one item: its items plus the
+    /// <c>metadata.remainingItemCount</c> the API server adds to a paginated list; null when it does not say.</summary>
+    public async Task<long?> CountAsync(ClusterResource resource, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(resource.CollectionPath + "?limit=1", cancellationToken);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+        var root = doc.RootElement;
+        var items = root.TryGetProperty("items", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0;
+        if (!root.TryGetProperty("metadata", out var meta) || GetString(meta, "continue") is not { Length: > 0 })
+        {
+            return items;
+        }
+
+        return meta.TryGetProperty("remainingItemCount", out var remaining) && remaining.TryGetInt64(out var n) ? items + n : null;
     }
 
     /// <summary>One object by name; null when it does not exist.</summary>

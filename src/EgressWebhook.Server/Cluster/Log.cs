@@ -28,13 +28,13 @@ internal static partial class Log
     [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "API discovery failed; retrying in {DelayMs} ms")]
     public static partial void DiscoveryFailed(this ILogger logger, long delayMs, Exception exception);
 
-    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Watch of {Kind} stalled: nothing for {StallSeconds} s; resuming from resourceVersion {ResourceVersion}")]
-    public static partial void WatchStalled(this ILogger logger, string kind, double stallSeconds, string? resourceVersion);
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Watch of {Kind} still open {DeadlineSeconds} s after it started, past the timeout the server was asked for: connection presumed dead; resuming from resourceVersion {ResourceVersion}")]
+    public static partial void WatchPastDeadline(this ILogger logger, string kind, double deadlineSeconds, string? resourceVersion);
 
-    [LoggerMessage(EventId = 1309, Level = LogLevel.Information, Message = "Fresh read for a denial found {Count} objects the cache lacked ({Kinds})")]
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Information, Message = "Fresh read found {Count} objects the cache lacked or held at another version ({Kinds})")]
     public static partial void FreshReadFound(this ILogger logger, int count, string kinds);
 
-    [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Fresh read for a denial failed; denying on the cached view")]
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Fresh read failed; deciding on the cached view")]
     public static partial void FreshReadFailed(this ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1312, Level = LogLevel.Error, Message = "Building the cluster snapshot failed; the previous snapshot stays published")]

@@ -4,9 +4,15 @@ using EgressWebhook.Core.Serialization;
 
 namespace EgressWebhook.Server.Cluster;
 
-/// <summary>A list-and-watch cache of one resource: list, then watch from the list's resourceVersion with bookmarks;
-/// on 410 Gone re-list; on a dropped or stalled watch resume from the last resourceVersion seen (after a jittered
-/// backoff for failures); re-list every <see cref="ClusterOptions.Resync"/> as a safety net.</summary>
+/// <summary>A list-and-watch cache of one resource, as client-go's reflector: list, then watch from the list's
+/// resourceVersion with bookmarks and a jittered server-side timeout; when the server ends the watch, watch again from
+/// the last resourceVersion seen; on 410 Gone re-list; on a dropped watch, or one still open past its client-side
+/// deadline (a dead connection), resume from the last resourceVersion (after a jittered backoff for failures);
+/// re-list every <see cref="ClusterOptions.Resync"/> as a safety net.</summary>
+/// <remarks>Health is whether the list or watch is established, never whether anything arrived: the API server
+/// sends a bookmark only when etcd reports progress (every 10 minutes at etcd's default), so a kind with no changes
+/// normally hears nothing. The kind is stale when no list or watch could be (re)established for
+/// <see cref="ClusterOptions.StaleAfter"/>.</remarks>
 /// <remarks>Objects are keyed by namespace/name and kept as decoded <see cref="EgressObject"/>s (Core's one decode
 /// path); an object that does not decode (not a mesh ConfigMap, or a field of the wrong type) is left out, so an
 /// update that makes it undecodable removes the stale version. <see cref="Objects"/> copies under a lock held only
@@ -24,8 +30,8 @@ internal sealed class ResourceInformer(
     private readonly Lock _lock = new();
     private readonly Random _random = random ?? Random.Shared;
     private Dictionary<string, EgressObject> _objects = new(StringComparer.Ordinal);
-    private long _failingSinceTicks; // 0 = healthy; read by admission threads through IsStale
-    private volatile bool _stalled;
+    private HashSet<string> _skipped = new(StringComparer.Ordinal); // keys the server holds that do not decode
+    private long _downSinceTicks = time.GetUtcNow().UtcTicks; // 0 = a list or watch is established; read by admission threads
     private volatile bool _hasSynced;
     private volatile string? _resourceVersion;
     private bool _receivedAny;
@@ -36,6 +42,9 @@ internal sealed class ResourceInformer(
 
     /// <summary>Whether the first list has completed.</summary>
     public bool HasSynced => _hasSynced;
+
+    /// <summary>Whether a list or watch is established right now (a watch the server accepted and has not ended).</summary>
+    public bool IsEstablished => Interlocked.Read(ref _downSinceTicks) == 0;
 
     /// <summary>The last resourceVersion seen (list, event or bookmark): where a resumed watch starts.</summary>
     public string? ResourceVersion => _resourceVersion;
@@ -57,6 +66,19 @@ internal sealed class ResourceInformer(
         }
     }
 
+    /// <summary>Objects the server holds that are not cached because they do not decode (other ConfigMaps, wrong
+    /// field types): with <see cref="Count"/>, what a count of the server's collection should come to.</summary>
+    public int Skipped
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _skipped.Count;
+            }
+        }
+    }
+
     /// <summary>A copy of the cached objects.</summary>
     public EgressObject[] Objects()
     {
@@ -66,9 +88,9 @@ internal sealed class ResourceInformer(
         }
     }
 
-    /// <summary>Whether list/watch has been failing for longer than <paramref name="threshold"/>.</summary>
+    /// <summary>Whether no list or watch has been established for longer than <paramref name="threshold"/>.</summary>
     public bool IsStale(DateTimeOffset now, TimeSpan threshold) =>
-        Interlocked.Read(ref _failingSinceTicks) is var ticks && ticks != 0 && now - new DateTimeOffset(ticks, TimeSpan.Zero) > threshold;
+        Interlocked.Read(ref _downSinceTicks) is var ticks && ticks != 0 && now - new DateTimeOffset(ticks, TimeSpan.Zero) > threshold;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -87,7 +109,10 @@ internal sealed class ResourceInformer(
                     nextResync = options.ResyncMinutes > 0 ? time.GetUtcNow() + options.Resync : DateTimeOffset.MaxValue;
                 }
 
-                var gone = await WatchAsync(WatchTimeoutSeconds(nextResync), backoff, cancellationToken);
+                var timeoutSeconds = WatchTimeoutSeconds(nextResync);
+                var watchStarted = time.GetUtcNow();
+                var gone = await WatchAsync(timeoutSeconds, backoff, cancellationToken);
+                Down();
                 if (gone)
                 {
                     logger.WatchGone(Resource.KindName, ResourceVersion);
@@ -101,9 +126,14 @@ internal sealed class ResourceInformer(
                 else
                 {
                     Restarted("closed");
-                    if (!_receivedAny)
+                    if (_receivedAny || time.GetUtcNow() - watchStarted >= TimeSpan.FromSeconds(timeoutSeconds / 2.0))
                     {
-                        // closed at once without a single event or bookmark: do not spin against a misbehaving server
+                        // the server ended the watch at (about) its timeout: normal, quiet kinds included; watch again at once
+                        backoff.Reset();
+                    }
+                    else
+                    {
+                        // closed early without a single event or bookmark: do not spin against a misbehaving server
                         await Task.Delay(backoff.Next(), time, cancellationToken);
                     }
                 }
@@ -115,21 +145,21 @@ internal sealed class ResourceInformer(
             catch (KubernetesApiException ex) when (ex.IsGone)
             {
                 // a watch or a continue token too old for the server: only a new list can catch up
+                Down();
                 logger.WatchGone(Resource.KindName, ResourceVersion);
                 Restarted("gone");
                 listReason = "gone";
             }
-            catch (WatchStalledException)
+            catch (WatchDeadlineException ex)
             {
-                // a silent stream that the server accepts again is still not proof of health: wait for an event or bookmark
-                _stalled = true;
-                Failing();
-                logger.WatchStalled(Resource.KindName, options.StallTimeoutSeconds, ResourceVersion);
-                Restarted("stalled");
+                // the server should have ended this watch by now: the connection died without closing; watch again at once
+                Down();
+                logger.WatchPastDeadline(Resource.KindName, Math.Round(ex.After.TotalSeconds), ResourceVersion);
+                Restarted("deadline");
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                Failing();
+                Down();
                 var delay = backoff.Next();
                 if (listReason is not null)
                 {
@@ -165,26 +195,34 @@ internal sealed class ResourceInformer(
     private async Task ListAsync(string reason, CancellationToken cancellationToken)
     {
         var fresh = new Dictionary<string, EgressObject>(StringComparer.Ordinal);
+        var skipped = new HashSet<string>(StringComparer.Ordinal);
         var resourceVersion = await api.ListAsync(Resource, options.ListPageSize, item =>
         {
-            if (Decode(item) is ({ } key, { } obj))
+            switch (Decode(item))
             {
-                fresh[key] = obj;
+                case ({ } key, { } obj):
+                    fresh[key] = obj;
+                    break;
+                case var (key, _):
+                    skipped.Add(key);
+                    break;
             }
-        }, cancellationToken);
+        }, cancellationToken, options.RequestTimeout);
 
         bool differs;
         lock (_lock)
         {
             differs = !SameContent(_objects, fresh);
             _objects = fresh;
+            _skipped = skipped;
         }
 
         var firstSync = !HasSynced;
         _resourceVersion = resourceVersion;
         _hasSynced = true;
         Interlocked.Increment(ref _lists);
-        Healthy();
+        Established();
+        Progressed();
         metrics.Relists.WithLabels(Resource.KindName, reason).Inc();
         metrics.Objects.WithLabels(Resource.KindName).Set(fresh.Count);
         logger.Listed(Resource.KindName, fresh.Count, resourceVersion, reason);
@@ -198,7 +236,8 @@ internal sealed class ResourceInformer(
     private async Task<bool> WatchAsync(int timeoutSeconds, Backoff backoff, CancellationToken cancellationToken)
     {
         _receivedAny = false;
-        var events = api.WatchAsync(Resource, ResourceVersion!, timeoutSeconds, options.StallTimeout, Connected, cancellationToken);
+        var deadline = TimeSpan.FromSeconds(timeoutSeconds) + options.WatchGrace;
+        var events = api.WatchAsync(Resource, ResourceVersion!, timeoutSeconds, deadline, options.RequestTimeout, Established, cancellationToken);
         await foreach (var ev in events)
         {
             var receivedAt = time.GetUtcNow();
@@ -214,7 +253,7 @@ internal sealed class ResourceInformer(
                     break;
                 case "BOOKMARK":
                     _resourceVersion = ResourceVersionOf(ev.Object) ?? _resourceVersion;
-                    Healthy();
+                    Progressed();
                     break;
                 case "ERROR":
                     var code = ev.Object.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : 0;
@@ -243,6 +282,7 @@ internal sealed class ResourceInformer(
             lock (_lock)
             {
                 differs = _objects.Remove(key);
+                _skipped.Remove(key);
             }
         }
         else
@@ -253,9 +293,11 @@ internal sealed class ResourceInformer(
                 if (obj is null)
                 {
                     differs = _objects.Remove(key);
+                    _skipped.Add(key);
                 }
                 else
                 {
+                    _skipped.Remove(key);
                     differs = !_objects.TryGetValue(key, out var old) || old.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || old.Metadata.ResourceVersion is null;
                     _objects[key] = obj;
                 }
@@ -263,7 +305,7 @@ internal sealed class ResourceInformer(
         }
 
         _resourceVersion = rv ?? _resourceVersion;
-        Healthy();
+        Progressed();
         metrics.Objects.WithLabels(Resource.KindName).Set(Count);
         if (differs)
         {
@@ -319,23 +361,17 @@ internal sealed class ResourceInformer(
         return true;
     }
 
-    private void Connected()
-    {
-        if (!_stalled)
-        {
-            Interlocked.Exchange(ref _failingSinceTicks, 0);
-        }
-    }
+    /// <summary>A list completed or the server accepted a watch: the kind is current as far as the API server can tell.</summary>
+    private void Established() => Interlocked.Exchange(ref _downSinceTicks, 0);
 
-    private void Healthy()
+    /// <summary>The list or watch ended or failed: stale if nothing is re-established within StaleAfter.</summary>
+    private void Down() => Interlocked.CompareExchange(ref _downSinceTicks, time.GetUtcNow().UtcTicks, 0);
+
+    private void Progressed()
     {
-        _stalled = false;
-        Interlocked.Exchange(ref _failingSinceTicks, 0);
         var now = time.GetUtcNow();
         metrics.LastSync.WithLabels(Resource.KindName).Set(now.ToUnixTimeMilliseconds() / 1000.0);
     }
-
-    private void Failing() => Interlocked.CompareExchange(ref _failingSinceTicks, time.GetUtcNow().UtcTicks, 0);
 
     private void Restarted(string reason)
     {

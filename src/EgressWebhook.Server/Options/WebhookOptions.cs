@@ -42,6 +42,10 @@ internal sealed class WebhookOptions
     /// <summary>Plain-HTTP port for /healthz, /readyz, /metrics; 0 = only on the main endpoint.</summary>
     public int HealthPort { get; set; } = 8080;
 
+    /// <summary>IP address the health port binds (an IPv4 or IPv6 literal); all IPv4 interfaces by default, as a pod's
+    /// kubelet probes and Prometheus need. <c>--urls</c> does not apply to it.</summary>
+    public string HealthAddress { get; set; } = "0.0.0.0";
+
     /// <summary>Maps <c>POST /floor</c> (parse only, always allowed): the load test's baseline.</summary>
     public bool EnableFloorEndpoint { get; set; }
 
@@ -61,6 +65,8 @@ internal sealed class WebhookOptions
         {
             OutboundPolicy = OutboundPolicies.Parse(OutboundPolicy),
             WarnOnly = WarnOnly,
+            // the live cache holds every object of the kinds the rules read: a missing one is missing
+            WholeCluster = string.Equals(Source, ClusterSource, StringComparison.OrdinalIgnoreCase),
             Overrides = Rules.ToDictionary(r => r.Key.ToUpperInvariant(), r => Enum.Parse<Enforcement>(r.Value, ignoreCase: true), StringComparer.Ordinal),
         },
         ExemptNamespaces = ExemptNamespaces.Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal),

@@ -71,6 +71,11 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             errors.Add($"Webhook:HealthPort {options.HealthPort} must be a port number, or 0 to serve health on the main endpoint only");
         }
 
+        if (!System.Net.IPAddress.TryParse(options.HealthAddress, out _))
+        {
+            errors.Add($"Webhook:HealthAddress '{options.HealthAddress}' must be an IP address (0.0.0.0 for every interface, 127.0.0.1 for loopback only)");
+        }
+
         if (options.Mutation.DefaultGateway is { } gateway && !string.IsNullOrWhiteSpace(gateway) && RoutingOptIn.Parse(gateway.Trim(), '/') is null)
         {
             errors.Add($"Webhook:Mutation:DefaultGateway '{gateway}' must be <namespace>/<gateway Service>, e.g. istio-system/istio-egressgateway");

@@ -258,6 +258,19 @@ public sealed class CrossResourceRuleTests
         Assert.Equal(Severity.Warning, Assert.Single(Of(withoutGateways, RuleIds.GatewayReference)).Severity);
     }
 
+    [Fact]
+    public void Egw104_MissingGateway_IsAnErrorAgainstTheWholeCluster_EvenWithNoGatewayAtAll()
+    {
+        var objects = ManifestReader.Read(string.Join("\n---\n", Se("se", "api.example.com"), Vs("api.example.com", "api.example.com", gateways: "[missing]")), "default");
+        var wholeCluster = EgressPolicy.Default with { WholeCluster = true };
+
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), wholeCluster);
+
+        var finding = Assert.Single(Of(report, RuleIds.GatewayReference));
+        Assert.Equal(Severity.Error, finding.Severity);
+        Assert.Contains("Gateway default/missing does not exist", finding.Message, StringComparison.Ordinal);
+    }
+
     private static string Dr(string ns, string host, string subset, string extra = "") => $$"""
         apiVersion: networking.istio.io/v1
         kind: DestinationRule

@@ -4,6 +4,7 @@ using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
+using EgressWebhook.Server.Snapshots;
 
 namespace EgressWebhook.Server.Tests.Cluster;
 
@@ -54,11 +55,39 @@ public sealed class ClusterAdmissionTests
         Assert.False(denied.Allowed);
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        var fresh = await h.FreshReads.RefreshAsync(cached, [.. denied.Findings.Where(f => f.Severity == Severity.Error)], deadline.Token);
+        var fresh = await h.FreshReads.RefreshAsync(cached, FreshReads.KindsToConfirm(Vs, denied.Findings, cached), deadline.Token);
 
         Assert.NotNull(fresh);
         Assert.True(Check(fresh).Allowed);
         Assert.Null(h.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "api")));
+    }
+
+    [Fact]
+    public async Task CountProbe_SeesACreatedObject_AndSkipsTheFullReadWhenTheCountIsUnchanged()
+    {
+        await using var h = await ClusterHarness.StartAsync(s =>
+        {
+            s.Apply(ClusterYaml.Cluster);
+            s.Apply(ClusterYaml.ServiceEntry("a", "a.example.com") + "\n---\n" + ClusterYaml.ServiceEntry("b", "b.example.com"));
+        }, o => o.ListPageSize = 2);
+        await h.WaitForServerStateAsync();
+        var entries = h.Informer("ServiceEntry").Resource;
+        Assert.Equal(3, await h.Api.CountAsync(entries, CancellationToken.None)); // one item plus remainingItemCount
+        var plan = new Dictionary<ResourceKind, FreshReadMode> { [ResourceKind.ServiceEntry] = FreshReadMode.IfCountChanged };
+
+        // the cache is right: one count, no full read
+        var lists = h.Server.ListCount("serviceentries");
+        Assert.Null(await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, plan, CancellationToken.None));
+        Assert.Equal(lists + 1, h.Server.ListCount("serviceentries"));
+
+        // created while the watch is silent: the count differs, the full read finds it
+        h.Server.StallNewWatches = true;
+        h.Server.StallWatches("serviceentries");
+        h.Server.Apply(ClusterYaml.ServiceEntry("api", Host));
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, plan, CancellationToken.None);
+        Assert.NotNull(fresh);
+        Assert.True(Check(fresh).Allowed);
+        Assert.Equal(lists + 3, h.Server.ListCount("serviceentries"));
     }
 
     [Fact]
@@ -69,12 +98,26 @@ public sealed class ClusterAdmissionTests
         var denied = Check(h.Store.Current.Snapshot);
         var lists = h.Server.ListCount("serviceentries");
 
-        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, denied.Findings, CancellationToken.None);
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, FreshReads.KindsToConfirm(Vs, denied.Findings, h.Store.Current.Snapshot), CancellationToken.None);
 
         Assert.Null(fresh);
         Assert.Equal(lists + 1, h.Server.ListCount("serviceentries"));
-        Assert.Equal(lists + 1, h.Server.ListCount("services"));
+        // api.example.com is outside the cluster: no Kubernetes Service can register it, so Services are not read
+        Assert.Equal(1, h.Server.ListCount("services"));
         Assert.Equal(1, h.Server.ListCount("gateways"));
+    }
+
+    [Fact]
+    public void KindsToConfirm_ReadsServices_OnlyForAClusterLocalHost()
+    {
+        var finding = new Finding(RuleIds.DestinationHostNotRegistered, Severity.Error, Vs.Ref, "spec.tls[0].route[0].destination.host", "host", []);
+        var local = (VirtualService)ManifestReader.Read(ClusterYaml.VirtualService("local", "reviews.bookinfo.svc.cluster.local")).Single();
+
+        Assert.Equal([ResourceKind.ServiceEntry], FreshReads.KindsToConfirm(Vs, [finding], EgressSnapshot.Empty).Keys);
+        Assert.Equal([ResourceKind.ServiceEntry, ResourceKind.Service], FreshReads.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Keys.Order());
+        Assert.All(FreshReads.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Values, m => Assert.Equal(FreshReadMode.Always, m));
+        Assert.All(FreshReads.KindsToConfirm(local, [finding with { Severity = Severity.Warning }], EgressSnapshot.Empty).Values,
+            m => Assert.Equal(FreshReadMode.IfCountChanged, m));
     }
 
     [Fact]
@@ -84,7 +127,7 @@ public sealed class ClusterAdmissionTests
         await h.WaitForServerStateAsync();
         var finding = new Finding(RuleIds.PassthroughPortChain, Severity.Error, Vs.Ref, "spec.tls[0].match[0].port", "port", []);
 
-        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, [finding], CancellationToken.None);
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, FreshReads.KindsToConfirm(null, [finding], h.Store.Current.Snapshot), CancellationToken.None);
 
         Assert.Null(fresh);
         Assert.Equal(1, h.Server.ListCount("serviceentries"));
@@ -100,7 +143,7 @@ public sealed class ClusterAdmissionTests
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var clock = Stopwatch.StartNew();
-        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, denied.Findings, deadline.Token);
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, FreshReads.KindsToConfirm(Vs, denied.Findings, h.Store.Current.Snapshot), deadline.Token);
 
         Assert.Null(fresh);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");

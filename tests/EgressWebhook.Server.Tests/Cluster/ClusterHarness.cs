@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EgressWebhook.Server.Tests.Cluster;
 
 /// <summary>A fake API server and a <see cref="ClusterSnapshotSource"/> pointed at it through KubernetesClient, with
-/// delays shortened for tests (bookmarks every 100 ms, a silent watch counts as stalled after 1.5 s).</summary>
+/// delays shortened for tests (a watch open 1 s past its timeout counts as dead; backoff 50–300 ms). The server sends
+/// no bookmarks to quiet kinds (its default). Both run on one clock: the system's, or a fake one a test advances.</summary>
 internal sealed class ClusterHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
@@ -21,10 +22,10 @@ internal sealed class ClusterHarness : IAsyncDisposable
         Server = server;
         Options = options;
         Client = new Kubernetes(new KubernetesClientConfiguration { Host = server.Url });
-        Api = new KubernetesApi(Client, TimeProvider.System);
-        Store = new SnapshotStore(TimeProvider.System);
+        Api = new KubernetesApi(Client, server.Time);
+        Store = new SnapshotStore(server.Time);
         Metrics = new ClusterMetrics(Prometheus.Metrics.NewCustomRegistry());
-        Source = new ClusterSnapshotSource(Api, Store, Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, Metrics,
+        Source = new ClusterSnapshotSource(Api, Store, Microsoft.Extensions.Options.Options.Create(options), server.Time, Metrics,
             NullLogger<ClusterSnapshotSource>.Instance);
         FreshReads = new ClusterFreshReadSource(Api, Source, Microsoft.Extensions.Options.Options.Create(options), Metrics,
             NullLogger<ClusterFreshReadSource>.Instance);
@@ -50,7 +51,8 @@ internal sealed class ClusterHarness : IAsyncDisposable
     {
         DebounceMilliseconds = 20,
         WatchTimeoutSeconds = 60,
-        StallTimeoutSeconds = 1.5,
+        WatchGraceSeconds = 1,
+        RequestTimeoutSeconds = 5,
         StaleAfterSeconds = 1,
         MinBackoffSeconds = 0.05,
         MaxBackoffSeconds = 0.3,
@@ -59,9 +61,10 @@ internal sealed class ClusterHarness : IAsyncDisposable
     };
 
     /// <summary>Starts the fake server (arranged by <paramref name="arrange"/>) and the source.</summary>
-    public static async Task<ClusterHarness> StartAsync(Action<FakeKubernetesApiServer>? arrange = null, Action<ClusterOptions>? configure = null)
+    public static async Task<ClusterHarness> StartAsync(Action<FakeKubernetesApiServer>? arrange = null, Action<ClusterOptions>? configure = null,
+        TimeProvider? time = null)
     {
-        var server = await FakeKubernetesApiServer.StartAsync();
+        var server = await FakeKubernetesApiServer.StartAsync(time);
         arrange?.Invoke(server);
         var options = TestOptions();
         configure?.Invoke(options);

@@ -148,7 +148,11 @@ public sealed class ClusterSnapshotSourceTests
     [Fact]
     public async Task DroppedWatch_ResumesFromLastResourceVersion_WithoutRelist()
     {
-        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await using var h = await ClusterHarness.StartAsync(s =>
+        {
+            s.Apply(ClusterYaml.Cluster);
+            s.BookmarkInterval = TimeSpan.FromMilliseconds(100);
+        });
         await h.WaitForServerStateAsync();
         var informer = h.Informer("VirtualService");
         await ClusterHarness.WaitUntilAsync(() => informer.ResourceVersion == h.Server.ResourceVersion, "a bookmark at the server's resourceVersion");
@@ -167,9 +171,10 @@ public sealed class ClusterSnapshotSourceTests
     }
 
     [Fact]
-    public async Task StalledWatch_IsRestarted_FromLastResourceVersion()
+    public async Task WatchGoneSilentWithoutClosing_IsRestartedAtItsDeadline_FromLastResourceVersion()
     {
-        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        // the server is asked to end each watch after 1-2 s; a watch still open 1 s later is a dead connection
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster), o => o.WatchTimeoutSeconds = 1);
         await h.WaitForServerStateAsync();
         var informer = h.Informer("DestinationRule");
 
@@ -182,6 +187,7 @@ public sealed class ClusterSnapshotSourceTests
         var dr = (DestinationRule)h.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.DestinationRule, "default", "egressgateway-for-cnn"))!;
         Assert.Equal(["cnn", "google"], dr.Spec.Subsets.Select(s => s.Name));
         Assert.True(informer.Restarts >= 1);
+        Assert.True(h.Metrics.WatchRestarts.WithLabels("DestinationRule", "deadline").Value >= 1);
         Assert.Equal(1, h.Server.ListCount("destinationrules"));
     }
 

@@ -23,6 +23,28 @@ public sealed class ClusterUnitTests
     }
 
     [Fact]
+    public async Task ClientConfiguration_PingsTheApiServerConnection()
+    {
+        var kubeconfig = await Fakes.FakeKubeconfig.WriteAsync("https://127.0.0.1:6443");
+        try
+        {
+            var config = Microsoft.Extensions.DependencyInjection.ClusterServiceCollectionExtensions.ClientConfiguration(new ClusterOptions { Kubeconfig = kubeconfig });
+            using var handler = new SocketsHttpHandler();
+
+            Assert.NotNull(config.FirstMessageHandlerSetup);
+            config.FirstMessageHandlerSetup(handler);
+
+            Assert.Equal(TimeSpan.FromSeconds(30), handler.KeepAlivePingDelay);
+            Assert.Equal(TimeSpan.FromSeconds(15), handler.KeepAlivePingTimeout);
+            Assert.Equal(HttpKeepAlivePingPolicy.Always, handler.KeepAlivePingPolicy);
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Fact]
     public void Backoff_DoublesUpToTheCap_WithJitterInTheUpperHalf()
     {
         var backoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), new Random(42));

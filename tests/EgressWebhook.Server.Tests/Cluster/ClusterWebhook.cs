@@ -1,5 +1,7 @@
+using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Tests.Fakes;
 using EgressWebhook.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EgressWebhook.Server.Tests.Cluster;
 
@@ -22,12 +24,17 @@ internal sealed class ClusterWebhook : IAsyncDisposable
 
     public WebhookServer Webhook { get; }
 
+    /// <summary>The webhook's cache.</summary>
+    internal ClusterSnapshotSource Source => Webhook.Services.GetRequiredService<ClusterSnapshotSource>();
+
     /// <summary>Starts the fake API server (arranged by <paramref name="arrange"/>) and the webhook pointed at it.</summary>
     /// <param name="arrange">Objects and failures of the API server before the webhook starts.</param>
     /// <param name="settings">More configuration keys (<c>Webhook:Cluster:WhenNotSynced</c>).</param>
-    public static async Task<ClusterWebhook> StartAsync(Action<FakeKubernetesApiServer>? arrange = null, IDictionary<string, string>? settings = null)
+    /// <param name="time">One clock for the API server and the webhook (a fake one that the test advances); the system's by default.</param>
+    public static async Task<ClusterWebhook> StartAsync(Action<FakeKubernetesApiServer>? arrange = null, IDictionary<string, string>? settings = null,
+        TimeProvider? time = null)
     {
-        var api = await FakeKubernetesApiServer.StartAsync();
+        var api = await FakeKubernetesApiServer.StartAsync(time);
         arrange?.Invoke(api);
         var kubeconfig = await FakeKubeconfig.WriteAsync(api.Url);
         var config = new Dictionary<string, string>
@@ -46,7 +53,8 @@ internal sealed class ClusterWebhook : IAsyncDisposable
 
         try
         {
-            return new ClusterWebhook(api, await WebhookServer.StartAsync(config), kubeconfig);
+            Action<IServiceCollection>? services = time is null ? null : s => s.AddSingleton(time);
+            return new ClusterWebhook(api, await WebhookServer.StartAsync(config, services: services), kubeconfig);
         }
         catch
         {

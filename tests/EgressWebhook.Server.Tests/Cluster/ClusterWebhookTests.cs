@@ -142,7 +142,7 @@ public sealed class ClusterWebhookTests(ITestOutputHelper output)
     public async Task ApiServerGone_CacheStale_ValidateDeniedAskingToRetry()
     {
         await using var w = await ClusterWebhook.StartAsync(api => api.Apply(ClusterYaml.Cluster),
-            new Dictionary<string, string> { ["Webhook:Cluster:StaleAfterSeconds"] = "1", ["Webhook:Cluster:StallTimeoutSeconds"] = "1.5" });
+            new Dictionary<string, string> { ["Webhook:Cluster:StaleAfterSeconds"] = "1", ["Webhook:Cluster:RequestTimeoutSeconds"] = "1" });
         await w.WaitForServerStateAsync();
         Assert.Equal(403, (await w.Webhook.PostAsync(VirtualServiceReview())).StatusCode);
 

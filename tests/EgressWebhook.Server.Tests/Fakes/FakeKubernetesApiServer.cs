@@ -17,11 +17,18 @@ using Microsoft.Extensions.Logging;
 namespace EgressWebhook.Server.Tests.Fakes;
 
 /// <summary>An in-process Kubernetes API server for the resources the cluster cache reads: list (with
-/// <c>limit</c>/<c>continue</c>), watch from a resourceVersion (history replay, bookmarks, 410 Gone after
-/// compaction), get, and networking.istio.io discovery, over plain HTTP on 127.0.0.1. Tests change its state and
-/// inject failures: expired watches, dropped connections, stalled streams. For the generator it also takes
+/// <c>limit</c>/<c>continue</c>), watch from a resourceVersion (history replay, bookmarks, <c>timeoutSeconds</c>,
+/// 410 Gone after compaction), get, and networking.istio.io discovery, over plain HTTP on 127.0.0.1. Tests change
+/// its state and inject failures: expired watches, dropped connections, streams that go silent without closing.</summary>
+/// <remarks>By default it behaves as kube-apiserver v1.28 on etcd 3.4 at their default settings was measured to:
+/// a watch gets a bookmark only when etcd reports progress, which for a kind with no changes is every
+/// <see cref="BookmarkInterval"/> (30 minutes here; etcd's default progress-notify interval is 10 minutes), so an
+/// open, silent watch is the normal state of a quiet kind; a write reaches the watches <see cref="WatchEventDelay"/>
+/// after it is acknowledged (measured 40–80 ms), while lists and gets are consistent at once; the server ends each
+/// watch at its <c>timeoutSeconds</c>. Its timers (bookmarks, event delay, watch timeouts) run on the
+/// <see cref="TimeProvider"/> it is started with, so tests can let 30 minutes pass on a fake clock. For the generator it also takes
 /// server-side applies and deletes of Istio objects (recorded per plural, with injectable failures) and serves
-/// coordination.k8s.io/v1 Leases (get, create, replace with resourceVersion conflicts).</summary>
+/// coordination.k8s.io/v1 Leases (get, create, replace with resourceVersion conflicts).</remarks>
 internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     private const string IstioGroup = "networking.istio.io";
@@ -55,9 +62,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private readonly Queue<HttpStatusCode> _writeFailures = new();
     private long _resourceVersion = 1000;
 
-    private FakeKubernetesApiServer()
+    private readonly TimeProvider _time;
+
+    private FakeKubernetesApiServer(TimeProvider time)
     {
+        _time = time;
     }
+
+    /// <summary>The clock of the server's timers (bookmarks, event delay, watch timeouts).</summary>
+    public TimeProvider Time => _time;
 
     public string Url { get; private set; } = "";
 
@@ -67,8 +80,14 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>Whether the Gateway API group is served (its CRDs installed); read at discovery.</summary>
     public bool ServeGatewayApi { get; set; } = true;
 
-    /// <summary>How often open watches get a bookmark; <see cref="Timeout.InfiniteTimeSpan"/> = never.</summary>
-    public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>How often open watches that asked for bookmarks get one (etcd's progress notification);
+    /// <see cref="Timeout.InfiniteTimeSpan"/> = never. The default, 30 minutes, is what a kind with no changes sees
+    /// from kube-apiserver on etcd defaults (10 minutes) at the least; tests that want the old chatty server set 100 ms.</summary>
+    public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Time between a write (acknowledged at once, visible to lists and gets) and its watch event; 0 = at once.
+    /// A real API server was measured at 40–80 ms.</summary>
+    public TimeSpan WatchEventDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>The Authorization header of the last request (null when it had none).</summary>
     public string? LastAuthorization { get; private set; }
@@ -76,7 +95,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>Delay before answering a list (a slow API server).</summary>
     public TimeSpan ListDelay { get; set; } = TimeSpan.Zero;
 
-    /// <summary>Watches opened while this is set accept the request and then send nothing.</summary>
+    /// <summary>Watches opened while this is set accept the request and then send nothing and never close (as over a
+    /// TCP connection that died without a reset): not even their <c>timeoutSeconds</c> ends them.</summary>
     public bool StallNewWatches { get; set; }
 
     private readonly HashSet<string> _refusedReads = new(StringComparer.Ordinal);
@@ -109,9 +129,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeKubernetesApiServer> StartAsync()
+    public static async Task<FakeKubernetesApiServer> StartAsync(TimeProvider? time = null)
     {
-        var server = new FakeKubernetesApiServer();
+        var server = new FakeKubernetesApiServer(time ?? TimeProvider.System);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -259,7 +279,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             state.History.Clear();
             foreach (var watcher in state.Watchers)
             {
-                watcher.Lines.Writer.TryWrite(GoneLine(state.CompactedRv));
+                watcher.Lines.Writer.TryWrite(new Line(GoneLine(state.CompactedRv), DateTimeOffset.MinValue));
                 watcher.Lines.Writer.TryComplete();
             }
         }
@@ -272,12 +292,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         {
             foreach (var watcher in _resources[plural].Watchers)
             {
+                // nothing written after the drop may still reach the client through the dying connection
+                watcher.Stalled = true;
                 watcher.Context.Abort();
             }
         }
     }
 
-    /// <summary>The open watches of <paramref name="plural"/> stay connected but send nothing more.</summary>
+    /// <summary>The open watches of <paramref name="plural"/> stay connected but send nothing more and do not close at
+    /// their timeout: a connection gone silent without closing.</summary>
     public void StallWatches(string plural)
     {
         lock (_lock)
@@ -451,7 +474,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         return JsonNode.DeepEquals(stored, copy);
     }
 
-    private static void Record(ResourceState state, long rv, string ns, string line, bool recordEvent)
+    private void Record(ResourceState state, long rv, string ns, string line, bool recordEvent)
     {
         if (!recordEvent)
         {
@@ -459,11 +482,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
 
         state.History.Add(new HistoryEvent(rv, ns, line));
+        var due = _time.GetUtcNow() + WatchEventDelay;
         foreach (var watcher in state.Watchers)
         {
             if (!watcher.Stalled && (watcher.Namespace is null || watcher.Namespace == ns))
             {
-                watcher.Lines.Writer.TryWrite(line);
+                watcher.Lines.Writer.TryWrite(new Line(line, due));
             }
         }
     }
@@ -474,7 +498,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         {
             while (!_stopping.IsCancellationRequested)
             {
-                await Task.Delay(BookmarkInterval == Timeout.InfiniteTimeSpan ? TimeSpan.FromMilliseconds(100) : BookmarkInterval, _stopping.Token);
+                await Task.Delay(BookmarkInterval == Timeout.InfiniteTimeSpan ? TimeSpan.FromMilliseconds(100) : BookmarkInterval, _time, _stopping.Token);
                 if (BookmarkInterval == Timeout.InfiniteTimeSpan)
                 {
                     continue;
@@ -488,7 +512,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                         var line = $"{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{kind.Name}\",\"apiVersion\":\"{kind.ApiVersion}\",\"metadata\":{{\"resourceVersion\":\"{Rv(_resourceVersion)}\"}}}}}}";
                         foreach (var watcher in state.Watchers.Where(w => w.Bookmarks && !w.Stalled))
                         {
-                            watcher.Lines.Writer.TryWrite(line);
+                            watcher.Lines.Writer.TryWrite(new Line(line, DateTimeOffset.MinValue));
                         }
                     }
                 }
@@ -687,7 +711,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         body.Append(CultureInfo.InvariantCulture, $"{{\"apiVersion\":\"{kind.ApiVersion}\",\"kind\":\"{kind.Name}List\",\"metadata\":{{\"resourceVersion\":\"{page.ResourceVersion}\"");
         if (next is not null)
         {
-            body.Append(CultureInfo.InvariantCulture, $",\"continue\":\"{next}\"");
+            // as the API server does for a paginated list without selectors
+            body.Append(CultureInfo.InvariantCulture, $",\"continue\":\"{next}\",\"remainingItemCount\":{page.Items.Length - (page.Offset + count)}");
         }
 
         body.Append("},\"items\":[");
@@ -761,12 +786,27 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 await context.Response.Body.FlushAsync();
             }
 
-            using var end = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
-            end.CancelAfter(timeout);
-            await foreach (var line in watcher.Lines.Reader.ReadAllAsync(end.Token))
+            using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+            using var expiry = new CancellationTokenSource(timeout, _time);
+            using var end = CancellationTokenSource.CreateLinkedTokenSource(closed.Token, expiry.Token);
+            try
             {
-                await context.Response.WriteAsync(line + "\n", end.Token);
-                await context.Response.Body.FlushAsync(end.Token);
+                await foreach (var line in watcher.Lines.Reader.ReadAllAsync(end.Token))
+                {
+                    if (line.Due - _time.GetUtcNow() is { Ticks: > 0 } wait)
+                    {
+                        // events reach watches a moment after the write; one delay for all keeps them in order
+                        await Task.Delay(wait, _time, end.Token);
+                    }
+
+                    await context.Response.WriteAsync(line.Text + "\n", end.Token);
+                    await context.Response.Body.FlushAsync(end.Token);
+                }
+            }
+            catch (OperationCanceledException) when (expiry.IsCancellationRequested && watcher.Stalled && !closed.IsCancellationRequested)
+            {
+                // a dead connection: the client never sees the server end the watch
+                await Task.Delay(Timeout.InfiniteTimeSpan, closed.Token);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
@@ -1040,6 +1080,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private sealed record Item(string Namespace, string Full, string Bare);
 
+    /// <summary>One line of a watch stream, not to be sent before <paramref name="Due"/>.</summary>
+    private sealed record Line(string Text, DateTimeOffset Due);
+
     private sealed record HistoryEvent(long Rv, string Namespace, string Line);
 
     private sealed record Page(string[] Items, int Offset, string ResourceVersion);
@@ -1069,6 +1112,6 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
         public bool Stalled { get; set; }
 
-        public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>();
+        public Channel<Line> Lines { get; } = Channel.CreateUnbounded<Line>();
     }
 }

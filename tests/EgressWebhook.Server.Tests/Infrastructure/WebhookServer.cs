@@ -37,6 +37,8 @@ public sealed class WebhookServer : IAsyncDisposable
 
     internal SnapshotStore Store => _app.Services.GetRequiredService<SnapshotStore>();
 
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>Starts a server. The state directory defaults to a copy of the seed.</summary>
     /// <param name="settings">Configuration keys (<c>Webhook:FailureMode</c>) to add or override.</param>
     /// <param name="engine">An engine in place of the catalogue's.</param>
