@@ -289,7 +289,29 @@ public sealed class CrossResourceRuleTests
     {
         var report = Check(Reviews, Dr(drNamespace, "reviews.bookinfo.svc.cluster.local", "v1", exportTo), ReviewsVs());
 
-        Assert.Equal(fires, Of(report, RuleIds.SubsetNotFound).Any(f => f.Object.Kind == "VirtualService"));
+        Assert.Equal(fires, Of(report, RuleIds.SubsetNotFound).Any(f => f.Object.Kind == "VirtualService" && f.Severity == Severity.Error));
+    }
+
+    [Fact]
+    public void Egw107_SubsetOnlyInTheVirtualServiceNamespace_WarnsForClientsInOtherNamespaces()
+    {
+        // istio/istio#15556: the mesh route applies in bookinfo too (it holds an object, so it has clients), and bookinfo
+        // looks its DestinationRules up from bookinfo: the one in frontend is not on that path
+        var report = Check(Reviews, Dr("frontend", "reviews.bookinfo.svc.cluster.local", "v1"), ReviewsVs());
+
+        var finding = Assert.Single(Of(report, RuleIds.SubsetNotFound));
+        Assert.Equal(Severity.Warning, finding.Severity);
+        Assert.Contains("clients in bookinfo", finding.Message, StringComparison.Ordinal);
+        Assert.Contains(new ObjectRef("DestinationRule", "frontend", "dr"), finding.Related);
+    }
+
+    [Fact]
+    public void Egw107_SubsetInTheHostNamespace_NoWarningForOtherClients()
+    {
+        var report = Check(Reviews, Dr("bookinfo", "reviews.bookinfo.svc.cluster.local", "v1"), ReviewsVs(),
+            Vs("other.example.com", "other.example.com", ns: "team-c"));
+
+        Assert.Empty(Of(report, RuleIds.SubsetNotFound));
     }
 
     [Fact]

@@ -23,9 +23,10 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
 
         foreach (var d in context.DestinationsOf(vs))
         {
-            var targets = context.ResolveDestination(d.Host, context.ScopeOf(vs, d.Gateways));
-            var ports = targets.PortNumbers();
-            if (!targets.Found || ports.Count == 0)
+            // the first place the leg runs that resolves the host (the others are EGW101's)
+            var targets = context.ScopesOf(vs, d.Gateways).Select(s => context.ResolveDestination(d.Host, s)).FirstOrDefault(t => t.Found);
+            var ports = targets?.PortNumbers() ?? [];
+            if (targets is null || ports.Count == 0)
             {
                 continue;
             }
