@@ -75,10 +75,15 @@ public sealed record Finding(string Rule, Severity Severity, ObjectRef Object, s
             return full;
         }
 
-        // the object keeps what the message leaves it, and at least its kind, namespace and the start of its name
+        // the object keeps what the message leaves it, and at least its kind, namespace and the start of its name as long
+        // as the message keeps its fix and some of its description; else it is cut down to its kind
         const int minObject = 36;
+        const int minDescription = 16;
         var name = Object.ToString();
-        var room = Math.Max(budget - Rule.Length - 3 - Message.Length, Math.Min(name.Length, minObject));
+        var split = Message.LastIndexOf("; ", StringComparison.Ordinal);
+        var needed = Math.Min(Message.Length, (split < 0 ? 0 : Message.Length - split) + 1 + minDescription);
+        var room = Math.Max(budget - Rule.Length - 3 - Message.Length,
+            Math.Max(Object.Kind.Length, Math.Min(Math.Min(name.Length, minObject), budget - Rule.Length - 3 - needed)));
         string shortObject;
         if (room >= name.Length)
         {

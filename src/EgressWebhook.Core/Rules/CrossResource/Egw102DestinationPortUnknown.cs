@@ -53,7 +53,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         Registry.VirtualServicesRoutingToRegistryObject(changed, view);
 
-    /// <summary>"use 443", naming the service port when the number given is its targetPort.</summary>
+    /// <summary>"use 443", naming the service port when the number given is its targetPort ("use 443, not its targetPort 8443").</summary>
     private static string Fix(RegistryTargets targets, int number, SortedSet<int> ports)
     {
         foreach (var svc in targets.Services)
@@ -62,7 +62,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
             {
                 if (p.TargetPort == number.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 {
-                    return $"{number} is the targetPort of port {p.Port}; use {p.Port}";
+                    return $"use {p.Port}, not its targetPort {number}";
                 }
             }
         }
@@ -73,7 +73,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
             {
                 if (p.TargetPort == number)
                 {
-                    return $"{number} is the targetPort of port {p.Number}; use {p.Number}";
+                    return $"use {p.Number}, not its targetPort {number}";
                 }
             }
         }
