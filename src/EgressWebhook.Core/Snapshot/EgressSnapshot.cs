@@ -170,8 +170,9 @@ public sealed class EgressSnapshot
     internal IReadOnlyList<ServiceEntry> AddresslessTcpServiceEntriesOn(int port) =>
         _addresslessTcpByPort.TryGetValue(port, out var list) ? list : [];
 
-    /// <summary>The distinct port numbers of <paramref name="se"/> whose protocol is TCP or unset, when it has no
-    /// address (<c>spec.addresses</c> or allocated <c>status.addresses</c>): each is a <c>0.0.0.0:port</c> listener.</summary>
+    /// <summary>The distinct port numbers of <paramref name="se"/> whose protocol routes by neither Host nor SNI (TCP, unset,
+    /// MONGO, MYSQL, REDIS, …: not HTTP-family, not TLS-family), when it has no address (<c>spec.addresses</c> or allocated
+    /// <c>status.addresses</c>): each is a <c>0.0.0.0:port</c> listener that takes every connection on the port.</summary>
     public static IEnumerable<int> AddresslessTcpPorts(ServiceEntry se)
     {
         if (se.Spec.Addresses.Count > 0 || se.Status.Addresses.Count > 0)
@@ -179,7 +180,7 @@ public sealed class EgressSnapshot
             return [];
         }
 
-        return se.Spec.Ports.Where(p => p is not null && p.Number > 0 && (string.IsNullOrEmpty(p.Protocol) || Protocols.Is(p.Protocol, Protocols.Tcp)))
+        return se.Spec.Ports.Where(p => p is not null && p.Number > 0 && !Protocols.IsHttp(p.Protocol) && !Protocols.IsTls(p.Protocol))
             .Select(p => p.Number).Distinct();
     }
 

@@ -114,7 +114,8 @@ public sealed class CrossResourceRuleTests
     [Fact]
     public void Egw101_Severity_FollowsTheLegsOutboundMode()
     {
-        // the namespace's Sidecar says REGISTRY_ONLY, the mesh ALLOW_ANY: mesh legs error, gateway legs warn
+        // the namespace's Sidecar says REGISTRY_ONLY, the mesh ALLOW_ANY: mesh legs error; a gateway leg errs whatever the
+        // mode, since a gateway has no passthrough for a route whose cluster does not exist (503 NC)
         var sidecar = Sidecar("default", "[\"*/*\"]", "REGISTRY_ONLY");
 
         var mesh = Check(sidecar, Vs("api.example.com", "api.example.com"));
@@ -122,7 +123,9 @@ public sealed class CrossResourceRuleTests
         var allowAny = Check(Vs("api.example.com", "api.example.com"));
 
         Assert.Equal(Severity.Error, Assert.Single(Of(mesh, RuleIds.DestinationHostNotRegistered)).Severity);
-        Assert.Equal(Severity.Warning, Assert.Single(Of(gateway, RuleIds.DestinationHostNotRegistered)).Severity);
+        var atGateway = Assert.Single(Of(gateway, RuleIds.DestinationHostNotRegistered));
+        Assert.Equal(Severity.Error, atGateway.Severity);
+        Assert.Contains("503 NC", atGateway.Message, StringComparison.Ordinal);
         var warned = Assert.Single(Of(allowAny, RuleIds.DestinationHostNotRegistered));
         Assert.Equal(Severity.Warning, warned.Severity);
         Assert.Contains("PassthroughCluster", warned.Message, StringComparison.Ordinal);
@@ -163,7 +166,7 @@ public sealed class CrossResourceRuleTests
 
         var finding = Assert.Single(Of(report, RuleIds.DestinationPortUnknown));
         Assert.Equal("spec.tls[0].route[0].destination.port.number", finding.Path);
-        Assert.Contains("8443 is the targetPort of port 443; use 443", finding.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; use 443, not its targetPort 8443", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,7 +9,9 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// <remarks>A leg bound to <c>mesh</c> runs in the sidecars of the VirtualService's namespace: exportTo and the
 /// namespace's Sidecar egress hosts decide visibility, and its outbound mode the severity. A leg bound to a Gateway runs
 /// in the gateway workload, in its own namespace (<see cref="RuleContext.GatewayNamespace"/>), which no Sidecar scopes:
-/// exportTo to that namespace alone decides, with the mesh-wide mode. A leg bound to both is judged from each.
+/// exportTo to that namespace alone decides, and a destination it cannot see is an error whatever the outbound mode:
+/// the gateway has no passthrough for a route, the route's cluster is missing (503 NC; istio/istio.io#7615). A leg bound
+/// to both is judged from each.
 /// Under REGISTRY_ONLY the traffic goes to BlackHoleCluster (error); under ALLOW_ANY to PassthroughCluster (warning).
 /// A cluster-local host in a view without any Service is only a warning: the input does not include the Services
 /// (an offline check of Istio manifests), so their absence proves nothing.</remarks>
@@ -79,12 +81,17 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
         else
         {
             var fix = HostName.IsClusterLocal(d.Host) ? "fix the host or create the Service" : "add a ServiceEntry";
-            message = $"{what}{d.Host}: no ServiceEntry or Service visible to {ns} ({scope.FallbackCluster}); {fix}";
+            message = scope.SidecarScoped
+                ? $"{what}{d.Host}: no ServiceEntry or Service visible to {ns} ({scope.FallbackCluster}); {fix}"
+                : $"{what}{d.Host}: no ServiceEntry or Service visible to the gateway in {ns} (503 NC); {fix}";
             related = [];
         }
 
         // a cluster-local host in an input without any Service: the Services are simply not part of it
-        var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning : scope.ErrorIfRegistryOnly;
+        // a sidecar sends what it does not know to BlackHoleCluster or PassthroughCluster (its outbound mode); a gateway has
+        // no such fallback for a route: the route's cluster does not exist there and it answers 503 (NC) whatever the mode
+        var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning
+            : scope.SidecarScoped ? scope.ErrorIfRegistryOnly : Severity.Error;
         context.Report(RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
         return true;
     }

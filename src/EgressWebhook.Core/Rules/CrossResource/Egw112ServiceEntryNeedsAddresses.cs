@@ -5,8 +5,9 @@ using EgressWebhook.Core.Snapshot;
 namespace EgressWebhook.Core.Rules.CrossResource;
 
 /// <summary>EGW112: a ServiceEntry without <c>addresses</c> has a port whose protocol is unset or TCP, and DNS
-/// auto-allocation is not on in the mesh config (Istio IST0134); (b) an error when another such entry for other hosts
-/// claims the same port in a namespace that sees both (istio/istio#24937, #11741).</summary>
+/// auto-allocation is not on in the mesh config (Istio IST0134); (b) an error when two entries for different hosts, both
+/// without addresses, have a port routed by neither Host nor SNI (TCP, unset, MONGO, MYSQL, …) with the same number and
+/// some namespace sees both (istio/istio#24937, #11741, #29806).</summary>
 /// <remarks>TCP carries no Host header or SNI, so the sidecar can only pick the entry by destination IP. Without an
 /// address the listener is the port on every IP (<c>0.0.0.0:port</c>) and collides with any other TCP service on
 /// that port. The DNS proxy's auto-allocation (<see cref="MeshConfig.DnsAutoAllocate"/>) or addresses already
@@ -28,17 +29,24 @@ internal sealed class Egw112ServiceEntryNeedsAddresses : IEgressRule
         for (var i = 0; i < se.Spec.Ports.Count; i++)
         {
             // a "~" list item decodes to null
-            if (se.Spec.Ports[i] is { } port && (string.IsNullOrEmpty(port.Protocol) || Protocols.Is(port.Protocol, Protocols.Tcp)))
+            if (se.Spec.Ports[i] is not { } port)
             {
-                if (Rival(se, port.Number, context) is { } other)
-                {
-                    // (b) two such listeners on one port in one namespace's view: every connection goes to one of them
-                    context.Report(RuleIds.ServiceEntryNeedsAddresses, Severity.Error, se, $"spec.ports[{i}]",
-                        $"TCP port {port.Number} is also claimed without addresses by {other.Namespace}/{other.Name}: one entry gets it all; set spec.addresses",
-                        other.Ref);
-                    continue;
-                }
+                continue;
+            }
 
+            // (b) two listeners on 0.0.0.0:port in one namespace's view (any protocol routed by neither Host nor SNI):
+            // every connection on the port goes to one of them
+            if (!Protocols.IsHttp(port.Protocol) && !Protocols.IsTls(port.Protocol) && Rival(se, port.Number, context) is { } other)
+            {
+                var what = string.IsNullOrEmpty(port.Protocol) ? "TCP" : port.Protocol;
+                context.Report(RuleIds.ServiceEntryNeedsAddresses, Severity.Error, se, $"spec.ports[{i}]",
+                    $"{what} port {port.Number} is also claimed without addresses by {other.Namespace}/{other.Name}: one entry gets it all; set spec.addresses",
+                    other.Ref);
+                continue;
+            }
+
+            if (string.IsNullOrEmpty(port.Protocol) || Protocols.Is(port.Protocol, Protocols.Tcp))
+            {
                 var what = string.IsNullOrEmpty(port.Protocol) ? $"port {port.Number} (protocol unset)" : $"{port.Protocol} port {port.Number}";
                 context.Report(RuleIds.ServiceEntryNeedsAddresses, Severity.Warning, se, $"spec.ports[{i}]",
                     $"{what} without addresses claims port {port.Number} on every IP (DNS auto-allocation off); set spec.addresses");
