@@ -115,13 +115,17 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
 
     /// <summary>(c) a mesh leg applies to the sidecars of every namespace the VirtualService is exported to, and each looks
     /// its DestinationRules up from its own namespace: warn, naming the client namespaces (known from Namespace objects
-    /// or the objects they hold; the root namespace runs gateways, not clients) for which the subset is missing.</summary>
+    /// or the objects they hold; neither the root namespace nor the namespace of the gateway the route sends to, which
+    /// run gateways, not clients) for which the subset is missing.</summary>
     /// <remarks>Cost follows the DestinationRules for the host, not the namespaces: a namespace that holds no DestinationRule
     /// for the host and is named by none's exportTo has the same lookup result as any other such namespace, so one of them
     /// is looked up for all.</remarks>
     private static void CheckClients(RuleContext context, VirtualService vs, DestinationRef d, string subset)
     {
         var root = context.Mesh.EffectiveRootNamespace;
+
+        // the pods of a gateway's Service are that gateway, not clients of the mesh route that sends traffic to them
+        var gatewayNamespace = GatewayChain.GatewayTargets(context.View, d.Host).Count > 0 ? HostName.NamespaceOf(d.Host) : null;
         var exportTo = vs.Spec.ExportTo.Count > 0 ? vs.Spec.ExportTo : context.Mesh.DefaultVirtualServiceExportTo;
         var all = exportTo.Count == 0 || exportTo.Contains("*");
         var rules = context.View.DestinationRules(d.Host).Select(m => m.Item).ToList();
@@ -142,7 +146,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             string? representative = null;
             foreach (var ns in context.View.KnownNamespaces)
             {
-                if (ns == vs.Namespace || ns == root)
+                if (ns == vs.Namespace || ns == root || ns == gatewayNamespace)
                 {
                     continue;
                 }
@@ -176,7 +180,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             foreach (var e in exportTo.Distinct(StringComparer.Ordinal))
             {
                 var ns = e == "." ? vs.Namespace : e;
-                if (ns != vs.Namespace && ns != root && ns != "~" && context.View.IsKnownNamespace(ns) && Misses(ns))
+                if (ns != vs.Namespace && ns != root && ns != gatewayNamespace && ns != "~" && context.View.IsKnownNamespace(ns) && Misses(ns))
                 {
                     missing.Add(ns);
                 }
