@@ -131,6 +131,16 @@ public sealed class SnapshotView
         }
     }
 
+    /// <summary>How many <see cref="KnownNamespaces"/> there are, without walking them.</summary>
+    public int KnownNamespaceCount
+    {
+        get
+        {
+            var extra = _added is Namespace ? _added.Name : _added?.Namespace;
+            return Snapshot.Namespaces.Count + (!string.IsNullOrEmpty(extra) && !Snapshot.Namespaces.Contains(extra) ? 1 : 0);
+        }
+    }
+
     /// <summary>Whether <paramref name="ns"/> is one of <see cref="KnownNamespaces"/>.</summary>
     public bool IsKnownNamespace(string ns) =>
         Snapshot.Namespaces.Contains(ns) || (_added is Namespace ? _added.Name : _added?.Namespace) == ns;

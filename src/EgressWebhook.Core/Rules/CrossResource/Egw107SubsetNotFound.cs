@@ -143,27 +143,33 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         var others = 0;
         if (all)
         {
-            string? representative = null;
-            foreach (var ns in context.View.KnownNamespaces)
+            // the namespaces with a DestinationRule for the host, or named by one's exportTo, each; then one of the rest for
+            // all of them (found among the first few known namespaces: the skipped ones are at most special + 3)
+            var skipped = new HashSet<string>(StringComparer.Ordinal) { vs.Namespace, root };
+            if (gatewayNamespace is not null)
             {
-                if (ns == vs.Namespace || ns == root || ns == gatewayNamespace)
+                skipped.Add(gatewayNamespace);
+            }
+
+            var specialKnown = 0;
+            foreach (var ns in special)
+            {
+                if (!context.View.IsKnownNamespace(ns))
                 {
                     continue;
                 }
 
-                if (special.Contains(ns))
+                specialKnown++;
+                if (!skipped.Contains(ns) && Misses(ns))
                 {
-                    if (Misses(ns))
-                    {
-                        missing.Add(ns);
-                    }
-                }
-                else
-                {
-                    representative ??= ns;
-                    others++;
+                    missing.Add(ns);
                 }
             }
+
+            var representative = context.View.KnownNamespaces.FirstOrDefault(ns => !skipped.Contains(ns) && !special.Contains(ns));
+            others = representative is null
+                ? 0
+                : context.View.KnownNamespaceCount - specialKnown - skipped.Count(ns => !special.Contains(ns) && context.View.IsKnownNamespace(ns));
 
             if (representative is null || !Misses(representative))
             {
