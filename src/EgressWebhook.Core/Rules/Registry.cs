@@ -15,8 +15,6 @@ namespace EgressWebhook.Core.Rules;
 /// workload's namespace, <see cref="RuleContext.GatewayNamespace"/>); null for a sidecar leg.</param>
 public readonly record struct LegScope(string ClientNamespace, bool SidecarScoped, string OutboundPolicy, Gateway? Gateway = null)
 {
-    /// <summary>How a message names where the leg runs: <c>team-a</c>, or <c>istio-system (Gateway default/gw)</c>.</summary>
-    public string Where => Gateway is null ? ClientNamespace : $"{ClientNamespace} (gateway of {Gateway.Namespace}/{Gateway.Name})";
 
     public bool IsRegistryOnly => OutboundPolicy == OutboundPolicies.RegistryOnly;
 

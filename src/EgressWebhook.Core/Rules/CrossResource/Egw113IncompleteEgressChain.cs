@@ -105,11 +105,10 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
 
                 foreach (var target in targets)
                 {
-                    // a VirtualService for the gateway's own host is not an egress leg for it; the gateway, running in the
-                    // namespace of the Service's pods, loads only the legs exported there
-                    var g = target.Service.Namespace;
+                    // a VirtualService for the gateway's own host is not an egress leg for it; a gateway loads only the legs
+                    // exported to the namespace it runs in (RuleContext.GatewayNamespace)
                     string? missing = null;
-                    VirtualService? unexported = null;
+                    (VirtualService Leg, string Namespace)? unexported = null;
                     foreach (var h in hosts)
                     {
                         if (h == d.Host)
@@ -117,14 +116,15 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                             continue;
                         }
 
-                        var onward = target.LegsFor(h).Where(l => RoutesOnward(context, l.Leg, l.GatewayRef, h)).Select(l => l.Leg).ToList();
-                        if (onward.Exists(l => context.IsExportedTo(l, g)))
+                        var onward = target.LegsFor(h).Where(l => RoutesOnward(context, l.Leg, l.GatewayRef, h))
+                            .Select(l => (l.Leg, Namespace: context.GatewayNamespace(context.View.Gateway(l.GatewayRef)!))).ToList();
+                        if (onward.Exists(l => context.IsExportedTo(l.Leg, l.Namespace)))
                         {
                             continue;
                         }
 
                         missing = h;
-                        unexported = onward.FirstOrDefault();
+                        unexported = onward.Count > 0 ? onward[0] : null;
                         break;
                     }
 
@@ -142,9 +142,10 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                     }
                     else
                     {
+                        var (leg, g) = unexported.Value;
                         context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
-                            $"{missing} dies at the gateway: {unexported.Namespace}/{unexported.Name} is not exported to {g}; add {g} to its exportTo",
-                            related.Append(unexported.Ref));
+                            $"{missing} dies at the gateway: {leg.Namespace}/{leg.Name} is not exported to {g}; add {g} to its exportTo",
+                            related.Append(leg.Ref));
                     }
 
                     break;
