@@ -119,23 +119,36 @@ public sealed class CheckCommandTests : IDisposable
     }
 
     [Fact]
-    public void Check_SeedWithoutCnnUnderAllowAny_WarnsAndExitsZero()
+    public void Check_SeedWithoutCnnUnderAllowAny_SidecarsWarn_TheGatewayLegErrs_ExitsOne()
     {
         var dir = SeedCopy((name, text) => name.StartsWith("01", StringComparison.Ordinal) ? null : text);
 
         var (exit, output, _) = CliRunner.Run("check", dir, "--outbound-policy", "ALLOW_ANY");
 
+        // the sidecars pass the unknown host through; the gateway's route has no cluster for it (503 NC) in any mode
+        Assert.Equal(1, exit);
+        Assert.Contains("Warning [EGW103]", output, StringComparison.Ordinal);
+        Assert.Contains("Error [EGW101] (VirtualService default/egressgateway-to-external", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The seed with its unused google.com entry declared TCP: only IST0134's warning (EGW112).</summary>
+    private string SeedWithTcpEntry() =>
+        SeedCopy((name, text) => name.StartsWith("04", StringComparison.Ordinal) ? text.Replace("protocol: TLS", "protocol: TCP", StringComparison.Ordinal) : text);
+
+    [Fact]
+    public void Check_WarningsOnly_ExitsZero()
+    {
+        var (exit, output, _) = CliRunner.Run("check", SeedWithTcpEntry());
+
         Assert.Equal(0, exit);
-        Assert.Contains("Warning [EGW101]", output, StringComparison.Ordinal);
+        Assert.Contains("Warning [EGW112]", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Error [", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Check_SeedWithoutCnnUnderAllowAnyFailOnWarning_ExitsOne()
+    public void Check_WarningsOnlyFailOnWarning_ExitsOne()
     {
-        var dir = SeedCopy((name, text) => name.StartsWith("01", StringComparison.Ordinal) ? null : text);
-
-        var (exit, _, _) = CliRunner.Run("check", dir, "--outbound-policy", "ALLOW_ANY", "--fail-on", "warning");
+        var (exit, _, _) = CliRunner.Run("check", SeedWithTcpEntry(), "--fail-on", "warning");
 
         Assert.Equal(1, exit);
     }

@@ -304,7 +304,7 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// at most 4096 characters in all; past that a last line says how many were left out.</summary>
     internal static IReadOnlyList<string>? Warnings(IEnumerable<Finding> findings)
     {
-        var all = findings.Select(f => Finding.Clamp($"{f.Rule} {f.Object}: {f.Message}")).ToList();
+        var all = findings.Select(f => f.WarningLine()).ToList();
         if (all.Count == 0)
         {
             return null;

@@ -18,6 +18,14 @@ public sealed record ObjectMeta
 
     public long? Generation { get; init; }
 
+    /// <summary>As the API server writes it (RFC 3339); kept as text, read by <see cref="CreatedAt"/>.</summary>
+    public string? CreationTimestamp { get; init; }
+
+    /// <summary><see cref="CreationTimestamp"/> as a time; null when absent (manifests) or not a time.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DateTimeOffset? CreatedAt =>
+        DateTimeOffset.TryParse(CreationTimestamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+
     public IReadOnlyList<OwnerReference> OwnerReferences { get; init => field = NullSafe.List(value); } = [];
 
     internal static readonly IReadOnlyDictionary<string, string> EmptyMap = new Dictionary<string, string>();

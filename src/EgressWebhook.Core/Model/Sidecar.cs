@@ -36,6 +36,12 @@ public static class OutboundPolicies
     public const string AllowAny = "ALLOW_ANY";
     public const string RegistryOnly = "REGISTRY_ONLY";
 
+    /// <summary>Istio 1.31: unknown plaintext HTTP goes through a dynamic forward proxy, the rest as under ALLOW_ANY.</summary>
+    public const string AllowAnyDynamicDns = "ALLOW_ANY_DYNAMIC_DNS";
+
+    /// <summary>Whether Istio's MeshConfig enum has <paramref name="value"/> as written (its enums are case-sensitive).</summary>
+    public static bool IsIstioMode(string value) => value is AllowAny or RegistryOnly or AllowAnyDynamicDns;
+
     /// <summary>Parses a user-supplied mode (case-insensitive); null when it is neither.</summary>
     public static string? Parse(string? value) =>
         string.Equals(value, AllowAny, StringComparison.OrdinalIgnoreCase) ? AllowAny :

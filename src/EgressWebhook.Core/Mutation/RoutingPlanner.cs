@@ -51,6 +51,14 @@ public static partial class RoutingPlanner
             return new RoutingPlan(entry, [], notices);
         }
 
+        // the checks judge the legs from where they run: refuse here what they would refuse there
+        var hidden = Visibility(entry, gateway, service, view);
+        if (hidden.Count > 0)
+        {
+            notices.AddRange(hidden);
+            return new RoutingPlan(entry, [], notices);
+        }
+
         // a planned name already taken by an object not generated for this entry (a user's own DestinationRule or
         // VirtualService): applying the plan would take that object over, and removing the plan later would delete it
         var objects = Build(entry, gateway, service, ports);
@@ -62,6 +70,57 @@ public static partial class RoutingPlanner
         }
 
         return new RoutingPlan(entry, objects, notices);
+    }
+
+    /// <summary>EGW409: what the checks would refuse because of where the generated legs run (the catalogue's "What a
+    /// gateway sees"), through the same look-ups the rules use (<see cref="Registry.ResolveDestination"/>,
+    /// <see cref="RuleContext.IsExported"/>, <see cref="RuleContext.GatewayNamespace"/>): the mesh leg runs in the
+    /// sidecars of the entry's namespace, so their Sidecar scope must let them reach the gateway Service (EGW101); the
+    /// gateway legs run in the gateway workload's namespace, which must see the entry (EGW101 from there) and the legs
+    /// themselves (EGW104, through the mesh's <c>defaultVirtualServiceExportTo</c>: generated legs set no exportTo).</summary>
+    private static List<Finding> Visibility(ServiceEntry entry, GatewayServiceRef gateway, Service service, SnapshotView view)
+    {
+        var result = new List<Finding>();
+        var context = new RuleContext(view, EgressPolicy.Default);
+        var mesh = new LegScope(entry.Namespace, true, context.OutboundPolicyFor(entry.Namespace));
+        var toGateway = context.ResolveDestination(gateway.Host, mesh);
+        if (toGateway.Services.Count == 0)
+        {
+            var sidecar = context.ScopingSidecar(entry.Namespace);
+            result.Add(sidecar is not null && !context.SidecarAllows(entry.Namespace, service.Namespace, gateway.Host)
+                ? Notice(RuleIds.RoutingSkippedNotVisible, entry, "metadata.namespace",
+                    $"Sidecar {sidecar.Namespace}/{sidecar.Name} hides gateway Service {gateway} from {entry.Namespace}; add \"{gateway.Namespace}/*\" to its egress hosts",
+                    sidecar.Ref, service.Ref)
+                : Notice(RuleIds.RoutingSkippedNotVisible, entry, "metadata.namespace",
+                    $"gateway Service {gateway} is not exported to {entry.Namespace}; set its networking.istio.io/exportTo to include it",
+                    service.Ref));
+        }
+
+        // the Gateway to be generated selects the gateway Service's pods: its workload runs where the checks will look
+        var planned = new Gateway { Metadata = new ObjectMeta { Name = Names.Gateway(entry), Namespace = entry.Namespace }, Spec = new GatewaySpec { Selector = service.Spec.Selector } };
+        var g = context.GatewayNamespace(planned);
+        var gatewayScope = new LegScope(g, false, context.MeshOutboundPolicy, planned);
+        for (var i = 0; i < entry.Spec.Hosts.Count; i++)
+        {
+            var host = HostName.Resolve(entry.Spec.Hosts[i], entry.Namespace);
+            if (context.IsExported(entry, g) || context.ResolveDestination(host, gatewayScope).Refs.Any(r => r != entry.Ref))
+            {
+                continue;
+            }
+
+            result.Add(Notice(RuleIds.RoutingSkippedNotVisible, entry, "spec.exportTo",
+                $"not visible to {g}, where the egress gateway runs: its gateway leg would have no upstream; add {g} to exportTo"));
+            break;
+        }
+
+        var leg = new VirtualService { Metadata = new ObjectMeta { Name = Names.TlsLeg(entry), Namespace = entry.Namespace } };
+        if (!context.IsExportedTo(leg, g))
+        {
+            result.Add(Notice(RuleIds.RoutingSkippedNotVisible, entry, "metadata.namespace",
+                $"mesh defaultVirtualServiceExportTo hides VirtualServices of {entry.Namespace} from {g}, where the gateway runs; widen it"));
+        }
+
+        return result;
     }
 
     /// <summary>Whether a ServiceEntry host is a DNS name the gateway can resolve: an RFC 1123 name, not a wildcard, not an IP.</summary>

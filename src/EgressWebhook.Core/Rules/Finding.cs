@@ -38,9 +38,67 @@ public sealed record Finding(string Rule, Severity Severity, ObjectRef Object, s
         return c != 0 ? c : string.CompareOrdinal(a.Message, b.Message);
     });
 
-    /// <summary>Shortens a headline to <see cref="MaxHeadline"/> characters.</summary>
-    public static string Clamp(string message) =>
-        message.Length <= MaxHeadline ? message : string.Concat(message.AsSpan(0, MaxHeadline - 1), "…");
+    /// <summary>What kubectl puts before every admission warning; it counts against the 120 characters a user sees.</summary>
+    public const string KubectlPrefix = "Warning: ";
+
+    /// <summary>Shortens a headline to <see cref="MaxHeadline"/> characters (<see cref="Shorten"/>: the fix is kept).</summary>
+    public static string Clamp(string message) => Shorten(message, MaxHeadline);
+
+    /// <summary>Shortens <paramref name="message"/> to <paramref name="max"/> characters without cutting its fix: the part
+    /// after the last <c>"; "</c> stays whole and the description before it loses its end (marked <c>…</c>). Only a fix
+    /// longer than the whole budget is cut itself.</summary>
+    public static string Shorten(string message, int max)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.Length <= max)
+        {
+            return message;
+        }
+
+        var split = message.LastIndexOf("; ", StringComparison.Ordinal);
+        var fix = split < 0 ? "" : message[split..];
+        var keep = max - fix.Length - 1;
+        return keep >= 8
+            ? string.Concat(message.AsSpan(0, keep), "…", fix)
+            : string.Concat(message.AsSpan(0, max - 1), "…");
+    }
+
+    /// <summary>The admission warning of this finding, <c>EGW105 VirtualService ns/name: headline</c>, short enough that
+    /// kubectl's line (<see cref="KubectlPrefix"/> included) fits <see cref="MaxHeadline"/>: the object's name is
+    /// shortened first (to its namespace and an elided name, then to its kind), then the description; never the fix.</summary>
+    public string WarningLine()
+    {
+        var budget = MaxHeadline - KubectlPrefix.Length;
+        var full = $"{Rule} {Object}: {Message}";
+        if (full.Length <= budget)
+        {
+            return full;
+        }
+
+        // the object keeps what the message leaves it, and at least its kind, namespace and the start of its name as long
+        // as the message keeps its fix and some of its description; else it is cut down to its kind
+        const int minObject = 36;
+        const int minDescription = 16;
+        var name = Object.ToString();
+        var split = Message.LastIndexOf("; ", StringComparison.Ordinal);
+        var needed = Math.Min(Message.Length, (split < 0 ? 0 : Message.Length - split) + 1 + minDescription);
+        var room = Math.Max(budget - Rule.Length - 3 - Message.Length,
+            Math.Max(Object.Kind.Length, Math.Min(Math.Min(name.Length, minObject), budget - Rule.Length - 3 - needed)));
+        string shortObject;
+        if (room >= name.Length)
+        {
+            shortObject = name;
+        }
+        else
+        {
+            var prefix = Object.Namespace.Length == 0 ? $"{Object.Kind} " : $"{Object.Kind} {Object.Namespace}/";
+            var left = room - prefix.Length - 1;
+            shortObject = left >= 4 ? string.Concat(prefix, Object.Name.AsSpan(0, left), "…") : string.Concat(name.AsSpan(0, room - 1), "…");
+        }
+
+        var head = $"{Rule} {shortObject}: ";
+        return head + Shorten(Message, budget - head.Length);
+    }
 
     /// <summary>Same finding (rule, object, path, message), whatever its severity or related objects.</summary>
     public bool SameAs(Finding other) =>

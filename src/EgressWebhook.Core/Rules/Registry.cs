@@ -11,8 +11,11 @@ namespace EgressWebhook.Core.Rules;
 /// <param name="SidecarScoped">The leg runs in sidecars (bound to <c>mesh</c>), so the namespace's Sidecar
 /// egress hosts limit what it reaches; a Gateway-only leg runs in a gateway workload, which no Sidecar scopes.</param>
 /// <param name="OutboundPolicy">The client namespace's effective mode for sidecar legs, the mesh's for gateway legs.</param>
-public readonly record struct LegScope(string ClientNamespace, bool SidecarScoped, string OutboundPolicy)
+/// <param name="Gateway">For a gateway leg, the Gateway whose workload it runs in (<see cref="ClientNamespace"/> is that
+/// workload's namespace, <see cref="RuleContext.GatewayNamespace"/>); null for a sidecar leg.</param>
+public readonly record struct LegScope(string ClientNamespace, bool SidecarScoped, string OutboundPolicy, Gateway? Gateway = null)
 {
+
     public bool IsRegistryOnly => OutboundPolicy == OutboundPolicies.RegistryOnly;
 
     /// <summary>Error under REGISTRY_ONLY (BlackHoleCluster), else warning (PassthroughCluster).</summary>
@@ -134,16 +137,47 @@ public static class Registry
     /// <summary>Value of <see cref="EgressGatewayLabel"/> on the egress gateway.</summary>
     public const string EgressGatewayLabelValue = "egressgateway";
 
-    /// <summary>The scope of a leg of <paramref name="vs"/> that applies to <paramref name="gateways"/> (resolved):
-    /// sidecar-scoped with the namespace's outbound mode when <c>mesh</c> is among them, else the gateway
-    /// workload's view (exportTo only) with the mesh-wide mode.</summary>
-    public static LegScope ScopeOf(this RuleContext context, VirtualService vs, IReadOnlyList<string> gateways)
+    /// <summary>The scope of a leg of <paramref name="vs"/> that applies to <paramref name="gateways"/> (resolved): the
+    /// first of <see cref="ScopesOf"/>.</summary>
+    public static LegScope ScopeOf(this RuleContext context, VirtualService vs, IReadOnlyList<string> gateways) =>
+        context.ScopesOf(vs, gateways)[0];
+
+    /// <summary>Every place a leg of <paramref name="vs"/> that applies to <paramref name="gateways"/> (resolved) runs: the
+    /// sidecars of the VirtualService's namespace (their Sidecar scope and outbound mode) when <c>mesh</c> is among them;
+    /// and for each existing Gateway, its workload's namespace (<see cref="RuleContext.GatewayNamespace"/>: exportTo
+    /// only, the mesh-wide mode), once per namespace. A leg bound only to missing Gateways is judged from the
+    /// VirtualService's namespace (EGW104 reports the Gateway).</summary>
+    public static IReadOnlyList<LegScope> ScopesOf(this RuleContext context, VirtualService vs, IReadOnlyList<string> gateways)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(vs);
-        return gateways.Contains(GatewayRefs.Mesh)
-            ? new LegScope(vs.Namespace, true, context.OutboundPolicyFor(vs.Namespace))
-            : new LegScope(vs.Namespace, false, context.MeshOutboundPolicy);
+        ArgumentNullException.ThrowIfNull(gateways);
+        var result = new List<LegScope>(1);
+        foreach (var g in gateways)
+        {
+            if (g == GatewayRefs.Mesh)
+            {
+                if (!result.Exists(s => s.SidecarScoped))
+                {
+                    result.Insert(0, new LegScope(vs.Namespace, true, context.OutboundPolicyFor(vs.Namespace)));
+                }
+            }
+            else if (context.View.Gateway(g) is { } gw)
+            {
+                var ns = context.GatewayNamespace(gw);
+                if (!result.Exists(s => !s.SidecarScoped && s.ClientNamespace == ns))
+                {
+                    result.Add(new LegScope(ns, false, context.MeshOutboundPolicy, gw));
+                }
+            }
+        }
+
+        if (result.Count == 0)
+        {
+            result.Add(new LegScope(vs.Namespace, false, context.MeshOutboundPolicy));
+        }
+
+        return result;
     }
 
     /// <summary>Resolves a destination host (already resolved against the VirtualService's namespace) to the

@@ -92,9 +92,73 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
         return result;
     }
 
-    /// <summary>Whether <paramref name="entry"/>'s exportTo lets <paramref name="clientNamespace"/> see it.</summary>
+    /// <summary>Whether <paramref name="entry"/>'s exportTo lets <paramref name="clientNamespace"/> see it, capped by
+    /// the mesh's <c>serviceEntryVisibility</c> when that applies to sidecars and gateways (<see cref="VisibilityOf"/>).</summary>
     public bool IsExported(ServiceEntry entry, string clientNamespace) =>
-        ExportTo.IsVisible(entry.Spec.ExportTo, entry.Namespace, clientNamespace, Mesh.DefaultServiceExportTo);
+        ExportTo.IsVisible(entry.Spec.ExportTo, entry.Namespace, clientNamespace, Mesh.DefaultServiceExportTo) &&
+        VisibilityOf(entry) switch
+        {
+            ServiceEntryVisibilities.None => false,
+            ServiceEntryVisibilities.Namespace => entry.Namespace == clientNamespace,
+            _ => true,
+        };
+
+    /// <summary>The visibility Istio 1.31's <c>meshConfig.serviceEntryVisibility</c> resolves for <paramref name="entry"/>
+    /// as Envoy proxies (sidecars and gateways) see it: the first policy whose rules all match the labels of the
+    /// entry's namespace, else the default. Without <c>applyToSidecars</c> only the ambient data plane honours it, and
+    /// the entry is PUBLIC here (exportTo alone decides).</summary>
+    public string VisibilityOf(ServiceEntry entry)
+    {
+        if (Mesh.ServiceEntryVisibility is not { ApplyToSidecars: true } sev)
+        {
+            return ServiceEntryVisibilities.Public;
+        }
+
+        var labels = View.NamespaceLabels(entry.Namespace);
+        foreach (var policy in sev.Policies)
+        {
+            if (policy is not null && policy.MatchingRules.All(r => r?.NamespaceSelector is { } sel && sel.Matches(labels)))
+            {
+                return Normalize(policy.Visibility);
+            }
+        }
+
+        return Normalize(sev.DefaultVisibility);
+
+        static string Normalize(string? v) => v is ServiceEntryVisibilities.Namespace or ServiceEntryVisibilities.None ? v : ServiceEntryVisibilities.Public;
+    }
+
+    private Dictionary<Gateway, string>? _gatewayNamespaces;
+
+    /// <summary>The namespace the workload of <paramref name="gateway"/> runs in, which every leg bound to it is judged
+    /// from (the catalogue's "What a gateway sees"): the namespace of the pods its selector picks, offline that of the
+    /// Services whose selector contains it (the first by namespace when several namespaces have one); when the view
+    /// holds no such Service, the Gateway's own namespace.</summary>
+    public string GatewayNamespace(Gateway gateway)
+    {
+        ArgumentNullException.ThrowIfNull(gateway);
+        _gatewayNamespaces ??= new Dictionary<Gateway, string>(ReferenceEqualityComparer.Instance);
+        if (!_gatewayNamespaces.TryGetValue(gateway, out var ns))
+        {
+            string? first = null;
+            foreach (var svc in View.ServicesSelecting(gateway.Spec.Selector))
+            {
+                if (first is null || string.CompareOrdinal(svc.Namespace, first) < 0)
+                {
+                    first = svc.Namespace;
+                }
+            }
+
+            _gatewayNamespaces[gateway] = ns = first ?? gateway.Namespace;
+        }
+
+        return ns;
+    }
+
+    /// <summary>Whether <paramref name="vs"/>'s exportTo (else the mesh's <c>defaultVirtualServiceExportTo</c>) reaches
+    /// <paramref name="ns"/>: a gateway only loads the VirtualServices bound to it that are exported to its namespace.</summary>
+    public bool IsExportedTo(VirtualService vs, string ns) =>
+        ExportTo.IsVisible(vs.Spec.ExportTo, vs.Namespace, ns, Mesh.DefaultVirtualServiceExportTo);
 
     /// <summary>Kubernetes Services matching <paramref name="host"/> visible to <paramref name="clientNamespace"/>.</summary>
     public List<HostMatch<Service>> VisibleServices(string host, string clientNamespace, bool sidecarScoped)
@@ -138,29 +202,48 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
     /// <summary>DestinationRules for <paramref name="host"/> on the lookup path of <paramref name="clientNamespace"/>:
     /// the client's namespace, else the host's own namespace (that of a cluster-local host, and that of each
     /// ServiceEntry visible to the client that declares the host: Istio's service namespace), else the root
-    /// namespace; each honouring exportTo. The first namespace with a match wins.</summary>
+    /// namespace; each honouring exportTo. The first namespace with a match wins. When the client is the root
+    /// namespace (a gateway running there), Istio's order is: the root namespace's private rules (<c>exportTo: ["."]</c>),
+    /// then those exported from the host's namespaces, then the root namespace's exported ones (<c>PushContext.destinationRule</c>).</summary>
     public List<DestinationRule> DestinationRulesOnLookupPath(string host, string clientNamespace)
     {
-        var path = new List<string>(4) { clientNamespace };
+        var root = Mesh.EffectiveRootNamespace;
+        var hostNamespaces = new List<string>(3);
         if (HostName.NamespaceOf(host) is { } hostNamespace)
         {
-            path.Add(hostNamespace);
+            hostNamespaces.Add(hostNamespace);
         }
 
         foreach (var m in VisibleServiceEntries(host, clientNamespace, false))
         {
-            if (HostName.SubsetOf(host, m.Host) && !path.Contains(m.Item.Namespace))
+            if (HostName.SubsetOf(host, m.Host) && !hostNamespaces.Contains(m.Item.Namespace))
             {
-                path.Add(m.Item.Namespace);
+                hostNamespaces.Add(m.Item.Namespace);
             }
         }
 
-        path.Add(Mesh.EffectiveRootNamespace);
-        foreach (var ns in path)
+        if (clientNamespace == root)
         {
-            var found = View.DestinationRulesIn(ns, host)
-                .Where(m => ExportTo.IsVisible(m.Item.Spec.ExportTo, ns, clientNamespace, Mesh.DefaultDestinationRuleExportTo))
-                .Select(m => m.Item).Distinct().ToList();
+            var found = Visible(root, dr => IsPrivate(dr));
+            foreach (var ns in hostNamespaces)
+            {
+                if (found.Count > 0)
+                {
+                    return found;
+                }
+
+                if (ns != root)
+                {
+                    found = Visible(ns, static _ => true);
+                }
+            }
+
+            return found.Count > 0 ? found : Visible(root, dr => !IsPrivate(dr));
+        }
+
+        foreach (var ns in hostNamespaces.Prepend(clientNamespace).Append(root).Distinct(StringComparer.Ordinal))
+        {
+            var found = Visible(ns, static _ => true);
             if (found.Count > 0)
             {
                 return found;
@@ -168,6 +251,17 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
         }
 
         return [];
+
+        List<DestinationRule> Visible(string ns, Func<DestinationRule, bool> which) =>
+            View.DestinationRulesIn(ns, host)
+                .Where(m => which(m.Item) && ExportTo.IsVisible(m.Item.Spec.ExportTo, ns, clientNamespace, Mesh.DefaultDestinationRuleExportTo))
+                .Select(m => m.Item).Distinct().ToList();
+
+        bool IsPrivate(DestinationRule dr)
+        {
+            var list = dr.Spec.ExportTo.Count > 0 ? dr.Spec.ExportTo : Mesh.DefaultDestinationRuleExportTo;
+            return list.Count > 0 && list.All(e => e == "." || e == dr.Namespace);
+        }
     }
 
     /// <summary>Whether an object carries the managed-by label of objects this project generates.</summary>

@@ -21,6 +21,9 @@ public static class RuleIds
     public const string IncompleteEgressChain = "EGW113";
     public const string DeleteLeavesDanglingReference = "EGW114";
     public const string GatewayToNoneResolutionLoop = "EGW115";
+    public const string GatewayLegLoopsToGateway = "EGW116";
+    public const string MeshConfigUnusable = "EGW117";
+    public const string HostInSeveralNamespaces = "EGW118";
 
     public const string CidrNeedsNoneOrStatic = "EGW201";
     public const string DnsResolutionWildcardHost = "EGW202";
@@ -40,6 +43,7 @@ public static class RuleIds
     public const string RoutingSkippedNoGateway = "EGW406";
     public const string RoutingSkippedPortProtocol = "EGW407";
     public const string RoutingSkippedMeshInternal = "EGW408";
+    public const string RoutingSkippedNotVisible = "EGW409";
 
     /// <summary>Every id above (case-insensitive), for checking per-rule settings such as <c>EGW105=warn</c>.</summary>
     public static FrozenSet<string> All { get; } = typeof(RuleIds).GetFields(BindingFlags.Public | BindingFlags.Static)

@@ -11,7 +11,7 @@ namespace EgressWebhook.Core.Serialization;
 /// <summary>Writes model objects as Kubernetes manifests (JSON or YAML ready for <c>kubectl apply -f -</c>).</summary>
 /// <remarks>Output parses back through <see cref="ManifestReader"/> to the same objects. Empty lists and maps are left
 /// out (Istio reads an absent field and an empty one alike), and so are the server-set metadata fields
-/// (<c>resourceVersion</c>, <c>uid</c>, <c>generation</c>), which an apply must not carry.</remarks>
+/// (<c>resourceVersion</c>, <c>uid</c>, <c>generation</c>, <c>creationTimestamp</c>), which an apply must not carry.</remarks>
 public static partial class ManifestWriter
 {
     /// <summary>The object as a manifest: <c>apiVersion</c>, <c>kind</c>, <c>metadata</c>, then the rest, in that order.</summary>
@@ -42,6 +42,7 @@ public static partial class ManifestWriter
             meta.Remove("resourceVersion");
             meta.Remove("uid");
             meta.Remove("generation");
+            meta.Remove("creationTimestamp");
         }
 
         // metadata first, then spec and the rest as serialized; computed and server-owned members are dropped

@@ -100,24 +100,51 @@ public static class ObjectDecoder
             return null;
         }
 
-        IReadOnlyList<YamlDocumentJson> docs;
+        // Istio reads data.mesh itself; what it cannot load is a finding about the ConfigMap (EGW117), not a decode error
+        MeshConfig config;
         try
         {
-            docs = YamlJson.ParseDocuments(mesh);
+            var docs = YamlJson.ParseDocuments(mesh);
+            config = docs.Count == 0 ? new MeshConfig() : Deserialize(docs[0].Json, EgressJsonContext.Default.MeshConfig);
         }
         catch (ManifestException ex)
         {
-            throw new DecodeException("data.mesh", ex.Describe());
+            config = new MeshConfig { DecodeProblem = new MeshConfigProblem("", ex.Line > 0 ? $"data.mesh is not YAML at line {ex.Line}" : "data.mesh is not YAML") };
+        }
+        catch (DecodeException ex)
+        {
+            config = new MeshConfig { DecodeProblem = new MeshConfigProblem(ex.Field, ex.Message) };
         }
 
-        var config = docs.Count == 0 ? new MeshConfig() : Deserialize(docs[0].Json, EgressJsonContext.Default.MeshConfig, "data.mesh");
-        return config with { Metadata = map.Metadata };
+        return config with { ApiVersion = "v1", Metadata = map.Metadata };
     }
 
     private static MeshConfig? DecodeIstioOperator(JsonElement json)
     {
-        var op = Deserialize(json, EgressJsonContext.Default.IstioOperatorDocument);
-        return op.Spec.MeshConfig is { } mesh ? mesh with { Metadata = op.Metadata } : null;
+        // spec.meshConfig of the wrong shape is Istio's problem to report (EGW117); the rest of the object must decode
+        if (json.TryGetProperty("spec", out var spec) && spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty("meshConfig", out var meshJson))
+        {
+            var meta = json.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object
+                ? Deserialize(json, EgressJsonContext.Default.ConfigMapDocument).Metadata
+                : new ObjectMeta();
+            if (meshJson.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return meshJson.ValueKind == JsonValueKind.Object
+                    ? Deserialize(meshJson, EgressJsonContext.Default.MeshConfig) with { ApiVersion = GetString(json, "apiVersion") ?? "", Metadata = meta }
+                    : new MeshConfig { Metadata = meta, DecodeProblem = new MeshConfigProblem("", "meshConfig is not an object") };
+            }
+            catch (DecodeException ex)
+            {
+                return new MeshConfig { Metadata = meta, DecodeProblem = new MeshConfigProblem(ex.Field, ex.Message) };
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A document with neither apiVersion nor kind: an IstioOperator <c>spec:</c> fragment
@@ -129,7 +156,7 @@ public static class ObjectDecoder
             return DecodeIstioOperator(json);
         }
 
-        foreach (var key in (ReadOnlySpan<string>)["outboundTrafficPolicy", "defaultConfig", "rootNamespace", "defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"])
+        foreach (var key in (ReadOnlySpan<string>)["outboundTrafficPolicy", "serviceEntryVisibility", "defaultConfig", "rootNamespace", "defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"])
         {
             if (json.TryGetProperty(key, out _))
             {

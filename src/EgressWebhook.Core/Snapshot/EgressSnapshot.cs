@@ -15,6 +15,11 @@ public sealed class EgressSnapshot
     private readonly Dictionary<string, List<VirtualService>> _vsByGateway = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<GatewayApiRoute>> _routesByServiceEntryParent = new(StringComparer.Ordinal);
 
+    // namespaces that hold objects or are Namespace objects (the clients a mesh VirtualService may have), and the TCP
+    // ports of ServiceEntries without addresses (each claims 0.0.0.0:port): both filled in the one pass below
+    private readonly HashSet<string> _namespaces = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, List<ServiceEntry>> _addresslessTcpByPort = [];
+
     internal HostIndex<ServiceEntry> ServiceEntryHosts { get; } = new();
 
     internal HostIndex<Service> ServiceHosts { get; } = new();
@@ -59,12 +64,23 @@ public sealed class EgressSnapshot
             }
 
             list.Add(obj);
+            _namespaces.Add(obj is Namespace ? obj.Name : obj.Namespace);
             switch (obj)
             {
                 case ServiceEntry se:
                     foreach (var h in HostsOf(se))
                     {
                         ServiceEntryHosts.Add(h, se);
+                    }
+
+                    foreach (var port in AddresslessTcpPorts(se))
+                    {
+                        if (!_addresslessTcpByPort.TryGetValue(port, out var onPort))
+                        {
+                            _addresslessTcpByPort[port] = onPort = [];
+                        }
+
+                        onPort.Add(se);
                     }
 
                     break;
@@ -140,7 +156,32 @@ public sealed class EgressSnapshot
             }
         }
 
-        Mesh = mesh ?? MeshConfig.Default;
+        _namespaces.Remove("");
+        Mesh = (mesh ?? MeshConfig.Default).Effective;
+        ConfiguredMesh = mesh;
+    }
+
+    /// <summary>The mesh config object of the snapshot as given (possibly one Istio rejects), if any.</summary>
+    public MeshConfig? ConfiguredMesh { get; }
+
+    /// <summary>Namespaces that hold an object of the snapshot or are a Namespace object of it.</summary>
+    internal IReadOnlyCollection<string> Namespaces => _namespaces;
+
+    internal IReadOnlyList<ServiceEntry> AddresslessTcpServiceEntriesOn(int port) =>
+        _addresslessTcpByPort.TryGetValue(port, out var list) ? list : [];
+
+    /// <summary>The distinct port numbers of <paramref name="se"/> whose protocol routes by neither Host nor SNI (TCP, unset,
+    /// MONGO, MYSQL, REDIS, …: not HTTP-family, not TLS-family), when it has no address (<c>spec.addresses</c> or allocated
+    /// <c>status.addresses</c>): each is a <c>0.0.0.0:port</c> listener that takes every connection on the port.</summary>
+    public static IEnumerable<int> AddresslessTcpPorts(ServiceEntry se)
+    {
+        if (se.Spec.Addresses.Count > 0 || se.Status.Addresses.Count > 0)
+        {
+            return [];
+        }
+
+        return se.Spec.Ports.Where(p => p is not null && p.Number > 0 && !Protocols.IsHttp(p.Protocol) && !Protocols.IsTls(p.Protocol))
+            .Select(p => p.Number).Distinct();
     }
 
     /// <summary>Builds a snapshot. A later object with the same kind, namespace and name replaces an earlier one.</summary>

@@ -16,7 +16,7 @@ public sealed class SnapshotView
         Snapshot = snapshot;
         _added = added;
         _removed = removed;
-        Mesh = added as MeshConfig ?? (removed is { Kind: ResourceKind.MeshConfig } ? MeshConfig.Default : snapshot.Mesh);
+        Mesh = (added as MeshConfig)?.Effective ?? (removed is { Kind: ResourceKind.MeshConfig } ? MeshConfig.Default : snapshot.Mesh);
     }
 
     public EgressSnapshot Snapshot { get; }
@@ -111,6 +111,77 @@ public sealed class SnapshotView
         var stored = Snapshot.OfKind(kind);
         return stored.Count > 1 || (stored.Count == 1 && !IsRemoved(stored[0]));
     }
+
+    /// <summary>Namespaces holding objects of the view (or named by its Namespace objects); a deleted object's
+    /// namespace stays. Read by the mesh VirtualService client check.</summary>
+    public IEnumerable<string> KnownNamespaces
+    {
+        get
+        {
+            foreach (var ns in Snapshot.Namespaces)
+            {
+                yield return ns;
+            }
+
+            var extra = _added is Namespace ? _added.Name : _added?.Namespace;
+            if (!string.IsNullOrEmpty(extra) && !Snapshot.Namespaces.Contains(extra))
+            {
+                yield return extra;
+            }
+        }
+    }
+
+    /// <summary>How many <see cref="KnownNamespaces"/> there are, without walking them.</summary>
+    public int KnownNamespaceCount
+    {
+        get
+        {
+            var extra = _added is Namespace ? _added.Name : _added?.Namespace;
+            return Snapshot.Namespaces.Count + (!string.IsNullOrEmpty(extra) && !Snapshot.Namespaces.Contains(extra) ? 1 : 0);
+        }
+    }
+
+    /// <summary>Whether <paramref name="ns"/> is one of <see cref="KnownNamespaces"/>.</summary>
+    public bool IsKnownNamespace(string ns) =>
+        Snapshot.Namespaces.Contains(ns) || (_added is Namespace ? _added.Name : _added?.Namespace) == ns;
+
+    /// <summary>ServiceEntries with a TCP (or protocol-less) port <paramref name="port"/> and no address (<see cref="EgressSnapshot.AddresslessTcpPorts"/>).</summary>
+    public List<ServiceEntry> AddresslessTcpServiceEntriesOn(int port)
+    {
+        var result = new List<ServiceEntry>();
+        foreach (var se in Snapshot.AddresslessTcpServiceEntriesOn(port))
+        {
+            if (!IsRemoved(se))
+            {
+                result.Add(se);
+            }
+        }
+
+        if (_added is ServiceEntry a && EgressSnapshot.AddresslessTcpPorts(a).Contains(port))
+        {
+            result.Add(a);
+        }
+
+        return result;
+    }
+
+    /// <summary>The labels of namespace <paramref name="ns"/>: its Namespace object's, else the one label Kubernetes
+    /// sets on every namespace (<c>kubernetes.io/metadata.name</c>).</summary>
+    public IReadOnlyDictionary<string, string> NamespaceLabels(string ns)
+    {
+        var labels = Find(new ObjectKey(ResourceKind.Namespace, "", ns))?.Metadata.Labels;
+        if (labels is not null && labels.ContainsKey(NamespaceNameLabel))
+        {
+            return labels;
+        }
+
+        var result = labels is null ? new Dictionary<string, string>(1) : new Dictionary<string, string>(labels);
+        result[NamespaceNameLabel] = ns;
+        return result;
+    }
+
+    /// <summary>The label the API server puts on every namespace: its name.</summary>
+    public const string NamespaceNameLabel = "kubernetes.io/metadata.name";
 
     /// <summary>Whether the view knows Namespace objects at all.</summary>
     public bool HasNamespaces => Snapshot.OfKind(ResourceKind.Namespace).Count > 0 || _added is Namespace;

@@ -51,6 +51,26 @@ public sealed class GoldenCaseTests
         }
     }
 
+    /// <summary>kubectl prints <c>Warning: </c> before each admission warning, and Kubernetes cuts at 120 characters: the
+    /// line must fit with that prefix, and whatever is shortened, the fix (after the message's last <c>"; "</c>) stays whole.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CheckAll_Case_WarningLineFitsKubectlAndKeepsTheFix(string name)
+    {
+        foreach (var finding in GoldenCases.Evaluate(name).Findings)
+        {
+            var line = finding.WarningLine();
+
+            Assert.InRange((Finding.KubectlPrefix + line).Length, 1, Finding.MaxHeadline);
+            Assert.StartsWith(finding.Rule + " ", line, StringComparison.Ordinal);
+            var split = finding.Message.LastIndexOf("; ", StringComparison.Ordinal);
+            if (split >= 0)
+            {
+                Assert.EndsWith(finding.Message[split..], line, StringComparison.Ordinal);
+            }
+        }
+    }
+
     /// <summary>Every rule id of the catalogue has a case that fires it and a near miss that must not.</summary>
     [Theory]
     [MemberData(nameof(RuleIdList))]

@@ -49,15 +49,17 @@ public sealed class SeedTests
     }
 
     [Fact]
-    public void CheckAll_SeedWithoutCnnEntryUnderAllowAny_WarnsOnly()
+    public void CheckAll_SeedWithoutCnnEntryUnderAllowAny_SidecarsWarn_TheGatewayLegErrs()
     {
         var objects = Seed.Objects();
         objects.RemoveAll(o => o is ServiceEntry { Name: "cnn" } or MeshConfig);
 
         var report = Check(objects, OutboundPolicies.AllowAny);
 
-        Assert.NotEmpty(report.Findings);
-        Assert.All(report.Findings, f => Assert.Equal(Severity.Warning, f.Severity));
+        // the sidecars pass an unknown host through under ALLOW_ANY; the gateway's route has no cluster to go to
+        var error = Assert.Single(report.Findings, f => f.Severity == Severity.Error);
+        Assert.Equal((RuleIds.DestinationHostNotRegistered, "egressgateway-to-external"), (error.Rule, error.Object.Name));
+        Assert.Contains(report.Findings, f => f.Severity == Severity.Warning && f.Object.Name == "mesh-to-egress-gateway");
     }
 
     [Fact]

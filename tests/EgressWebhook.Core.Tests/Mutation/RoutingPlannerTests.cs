@@ -269,4 +269,94 @@ public sealed class RoutingPlannerTests
 
         Assert.Empty(report.Findings);
     }
+
+    private static Sidecar TeamSidecar(params string[] hosts) => new()
+    {
+        Metadata = new ObjectMeta { Name = "default", Namespace = "team-c" },
+        Spec = new SidecarSpec { Egress = [new IstioEgressListener { Hosts = hosts }] },
+    };
+
+    private static EgressReport CheckWith(RoutingPlan plan, params EgressObject[] others) =>
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create([plan.Entry, .. plan.Objects, .. others]),
+            EgressPolicy.Default with { OutboundPolicy = OutboundPolicies.RegistryOnly });
+
+    [Fact]
+    public void Plan_SidecarHidesTheGatewayService_NothingGenerated_Egw409NamesTheSidecar()
+    {
+        // issue 11: Sidecar team-c/default with egress hosts ["./*"]; the generated mesh leg would fail EGW101
+        var entry = Entry("teamc", "api.example.com", new ServicePortSpec { Number = 443, Name = "tls", Protocol = "TLS" }) with
+        {
+            Metadata = new ObjectMeta { Name = "teamc", Namespace = "team-c" },
+        };
+        var sidecar = TeamSidecar("./*");
+
+        var plan = Plan(entry, GatewayService(), sidecar);
+
+        Assert.False(plan.Routed);
+        var notice = Assert.Single(plan.Notices);
+        Assert.Equal(RuleIds.RoutingSkippedNotVisible, notice.Rule);
+        Assert.Contains(sidecar.Ref, notice.Related);
+        Assert.EndsWith("add \"istio-system/*\" to its egress hosts", notice.Message, StringComparison.Ordinal);
+
+        // what the planner refuses is what the checks refuse: the same entry planned without the Sidecar, checked with it
+        var unscoped = Plan(entry, GatewayService());
+        Assert.True(unscoped.Routed);
+        var report = CheckWith(unscoped, GatewayService(), sidecar);
+        Assert.Contains(report.Findings, f => f.Rule == RuleIds.DestinationHostNotRegistered && f.Severity == Severity.Error && f.Object.Name == "teamc-egress-mesh");
+    }
+
+    [Fact]
+    public void Plan_SidecarAllowsTheGatewayNamespace_RoutingChecksClean()
+    {
+        var entry = Entry("teamc", "api.example.com", new ServicePortSpec { Number = 443, Name = "tls", Protocol = "TLS" }) with
+        {
+            Metadata = new ObjectMeta { Name = "teamc", Namespace = "team-c" },
+        };
+        var sidecar = TeamSidecar("./*", "istio-system/*");
+
+        var plan = Plan(entry, GatewayService(), sidecar);
+
+        Assert.True(plan.Routed);
+        Assert.Equal(0, CheckWith(plan, GatewayService(), sidecar).Errors);
+    }
+
+    [Fact]
+    public void Plan_EntryHiddenFromTheGatewayNamespace_NothingGenerated_AsTheChecksWouldRefuse()
+    {
+        var entry = SeedCnn() with { Spec = SeedCnn().Spec with { ExportTo = ["."] } };
+
+        var plan = Plan(entry, GatewayService());
+
+        Assert.False(plan.Routed);
+        var notice = Assert.Single(plan.Notices);
+        Assert.Equal(RuleIds.RoutingSkippedNotVisible, notice.Rule);
+        Assert.Equal("spec.exportTo", notice.Path);
+
+        // the routing of the exported entry, with this entry in its place: its gateway leg fails EGW101 from istio-system
+        var visible = Plan(SeedCnn(), GatewayService());
+        var report = CheckWith(visible with { Entry = entry }, GatewayService());
+        Assert.Contains(report.Findings, f => f.Rule == RuleIds.DestinationHostNotRegistered && f.Severity == Severity.Error && f.Object.Name == "cnn-egress-tls");
+    }
+
+    [Fact]
+    public void Plan_EntryExportedToTheGatewayNamespaceOnly_Routed()
+    {
+        var entry = SeedCnn() with { Spec = SeedCnn().Spec with { ExportTo = [".", "istio-system"] } };
+
+        var plan = Plan(entry, GatewayService());
+
+        Assert.True(plan.Routed);
+        Assert.Equal(0, CheckWith(plan, GatewayService()).Errors);
+    }
+
+    [Fact]
+    public void Plan_MeshDefaultKeepsVirtualServicesInTheirNamespace_NothingGenerated()
+    {
+        var mesh = new MeshConfig { Metadata = new ObjectMeta { Name = "istio" }, DefaultVirtualServiceExportTo = ["."] };
+
+        var plan = Plan(SeedCnn(), GatewayService(), mesh);
+
+        Assert.False(plan.Routed);
+        Assert.Equal(RuleIds.RoutingSkippedNotVisible, Assert.Single(plan.Notices).Rule);
+    }
 }

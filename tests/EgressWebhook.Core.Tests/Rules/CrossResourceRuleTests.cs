@@ -114,7 +114,8 @@ public sealed class CrossResourceRuleTests
     [Fact]
     public void Egw101_Severity_FollowsTheLegsOutboundMode()
     {
-        // the namespace's Sidecar says REGISTRY_ONLY, the mesh ALLOW_ANY: mesh legs error, gateway legs warn
+        // the namespace's Sidecar says REGISTRY_ONLY, the mesh ALLOW_ANY: mesh legs error; a gateway leg errs whatever the
+        // mode, since a gateway has no passthrough for a route whose cluster does not exist (503 NC)
         var sidecar = Sidecar("default", "[\"*/*\"]", "REGISTRY_ONLY");
 
         var mesh = Check(sidecar, Vs("api.example.com", "api.example.com"));
@@ -122,7 +123,9 @@ public sealed class CrossResourceRuleTests
         var allowAny = Check(Vs("api.example.com", "api.example.com"));
 
         Assert.Equal(Severity.Error, Assert.Single(Of(mesh, RuleIds.DestinationHostNotRegistered)).Severity);
-        Assert.Equal(Severity.Warning, Assert.Single(Of(gateway, RuleIds.DestinationHostNotRegistered)).Severity);
+        var atGateway = Assert.Single(Of(gateway, RuleIds.DestinationHostNotRegistered));
+        Assert.Equal(Severity.Error, atGateway.Severity);
+        Assert.Contains("503 NC", atGateway.Message, StringComparison.Ordinal);
         var warned = Assert.Single(Of(allowAny, RuleIds.DestinationHostNotRegistered));
         Assert.Equal(Severity.Warning, warned.Severity);
         Assert.Contains("PassthroughCluster", warned.Message, StringComparison.Ordinal);
@@ -163,7 +166,7 @@ public sealed class CrossResourceRuleTests
 
         var finding = Assert.Single(Of(report, RuleIds.DestinationPortUnknown));
         Assert.Equal("spec.tls[0].route[0].destination.port.number", finding.Path);
-        Assert.Contains("8443 is the targetPort of port 443; use 443", finding.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; use 443, not its targetPort 8443", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -302,7 +305,29 @@ public sealed class CrossResourceRuleTests
     {
         var report = Check(Reviews, Dr(drNamespace, "reviews.bookinfo.svc.cluster.local", "v1", exportTo), ReviewsVs());
 
-        Assert.Equal(fires, Of(report, RuleIds.SubsetNotFound).Any(f => f.Object.Kind == "VirtualService"));
+        Assert.Equal(fires, Of(report, RuleIds.SubsetNotFound).Any(f => f.Object.Kind == "VirtualService" && f.Severity == Severity.Error));
+    }
+
+    [Fact]
+    public void Egw107_SubsetOnlyInTheVirtualServiceNamespace_WarnsForClientsInOtherNamespaces()
+    {
+        // istio/istio#15556: the mesh route applies in bookinfo too (it holds an object, so it has clients), and bookinfo
+        // looks its DestinationRules up from bookinfo: the one in frontend is not on that path
+        var report = Check(Reviews, Dr("frontend", "reviews.bookinfo.svc.cluster.local", "v1"), ReviewsVs());
+
+        var finding = Assert.Single(Of(report, RuleIds.SubsetNotFound));
+        Assert.Equal(Severity.Warning, finding.Severity);
+        Assert.Contains("clients in bookinfo", finding.Message, StringComparison.Ordinal);
+        Assert.Contains(new ObjectRef("DestinationRule", "frontend", "dr"), finding.Related);
+    }
+
+    [Fact]
+    public void Egw107_SubsetInTheHostNamespace_NoWarningForOtherClients()
+    {
+        var report = Check(Reviews, Dr("bookinfo", "reviews.bookinfo.svc.cluster.local", "v1"), ReviewsVs(),
+            Vs("other.example.com", "other.example.com", ns: "team-c"));
+
+        Assert.Empty(Of(report, RuleIds.SubsetNotFound));
     }
 
     [Fact]

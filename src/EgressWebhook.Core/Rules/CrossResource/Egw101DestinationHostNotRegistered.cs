@@ -6,9 +6,12 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 
 /// <summary>EGW101: a route or mirror destination host (<c>http/tls/tcp[].route[]</c>, <c>http[].mirror</c>,
 /// <c>http[].mirrors[]</c>) resolves to no ServiceEntry or Service the client can see (Istio IST0101, Kiali KIA1101).</summary>
-/// <remarks>The client namespace is the VirtualService's. A leg bound to <c>mesh</c> runs in sidecars: exportTo and
-/// the namespace's Sidecar egress hosts decide visibility, and its outbound mode the severity. A leg bound only to
-/// Gateways runs in the gateway workload, which no Sidecar scopes: exportTo alone decides, with the mesh-wide mode.
+/// <remarks>A leg bound to <c>mesh</c> runs in the sidecars of the VirtualService's namespace: exportTo and the
+/// namespace's Sidecar egress hosts decide visibility, and its outbound mode the severity. A leg bound to a Gateway runs
+/// in the gateway workload, in its own namespace (<see cref="RuleContext.GatewayNamespace"/>), which no Sidecar scopes:
+/// exportTo to that namespace alone decides, and a destination it cannot see is an error whatever the outbound mode:
+/// the gateway has no passthrough for a route, the route's cluster is missing (503 NC; istio/istio.io#7615). A leg bound
+/// to both is judged from each.
 /// Under REGISTRY_ONLY the traffic goes to BlackHoleCluster (error); under ALLOW_ANY to PassthroughCluster (warning).
 /// A cluster-local host in a view without any Service is only a warning: the input does not include the Services
 /// (an offline check of Istio manifests), so their absence proves nothing.</remarks>
@@ -27,48 +30,70 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
 
         foreach (var d in context.DestinationsOf(vs))
         {
-            var scope = context.ScopeOf(vs, d.Gateways);
-            var targets = context.ResolveDestination(d.Host, scope);
-            if (targets.Found)
+            foreach (var scope in context.ScopesOf(vs, d.Gateways))
             {
-                continue;
+                if (Check(vs, d, scope, context))
+                {
+                    break;
+                }
             }
-
-            var what = d.IsMirror ? "mirror " : "";
-            var ns = scope.ClientNamespace;
-            string message;
-            IEnumerable<ObjectRef> related;
-            if (targets.HiddenBySidecar.Count > 0)
-            {
-                var sidecar = context.ScopingSidecar(ns);
-                var se = targets.HiddenBySidecar[0];
-                message = $"{what}{d.Host}: {(sidecar is null ? "Sidecar" : $"Sidecar {sidecar.Namespace}")} egress hosts exclude ServiceEntry {se.Namespace}/{se.Name}; " +
-                          $"add \"{se.Namespace}/{d.Host}\"";
-                related = sidecar is null ? [se.Ref] : [se.Ref, sidecar.Ref];
-            }
-            else if (targets.HiddenByExportTo.Count > 0)
-            {
-                var se = targets.HiddenByExportTo[0];
-                message = $"{what}{d.Host}: {se.Ref} is not exported to {ns}; add {ns} to its exportTo";
-                related = [se.Ref];
-            }
-            else if (targets.HiddenServices.Count > 0)
-            {
-                var svc = targets.HiddenServices[0];
-                message = $"{what}{d.Host}: {svc.Ref} is hidden from {ns} (exportTo annotation or Sidecar); make it visible";
-                related = [svc.Ref];
-            }
-            else
-            {
-                var fix = HostName.IsClusterLocal(d.Host) ? "fix the host or create the Service" : "add a ServiceEntry";
-                message = $"{what}{d.Host}: no ServiceEntry or Service visible to {ns} ({scope.FallbackCluster}); {fix}";
-                related = [];
-            }
-
-            // a cluster-local host in an input without any Service: the Services are simply not part of it
-            var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning : scope.ErrorIfRegistryOnly;
-            context.Report(RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
         }
+    }
+
+    /// <summary>Reports <paramref name="d"/> when <paramref name="scope"/> cannot resolve it; whether it did.</summary>
+    private static bool Check(VirtualService vs, DestinationRef d, LegScope scope, RuleContext context)
+    {
+        var targets = context.ResolveDestination(d.Host, scope);
+        if (targets.Found)
+        {
+            return false;
+        }
+
+        var what = d.IsMirror ? "mirror " : "";
+        var ns = scope.ClientNamespace;
+        string message;
+        IEnumerable<ObjectRef> related;
+        if (targets.HiddenBySidecar.Count > 0)
+        {
+            var sidecar = context.ScopingSidecar(ns);
+            var se = targets.HiddenBySidecar[0];
+            message = $"{what}{d.Host}: {(sidecar is null ? "Sidecar" : $"Sidecar {sidecar.Namespace}")} egress hosts exclude ServiceEntry {se.Namespace}/{se.Name}; " +
+                      $"add \"{se.Namespace}/{d.Host}\"";
+            related = sidecar is null ? [se.Ref] : [se.Ref, sidecar.Ref];
+        }
+        else if (targets.HiddenByExportTo.Count > 0)
+        {
+            var se = targets.HiddenByExportTo[0];
+            var capped = context.VisibilityOf(se) != ServiceEntryVisibilities.Public && ExportTo.IsVisible(se.Spec.ExportTo, se.Namespace, ns, context.Mesh.DefaultServiceExportTo);
+            message = capped
+                ? $"{what}{d.Host}: serviceEntryVisibility makes {se.Ref} {context.VisibilityOf(se)}, hidden from {ns}; publish it with a policy"
+                : scope.Gateway is not null
+                    ? $"{what}{d.Host}: {se.Ref} is hidden from the gateway in {ns}; add {ns} to its exportTo"
+                    : $"{what}{d.Host}: {se.Ref} is not exported to {ns}; add {ns} to its exportTo";
+            related = scope.Gateway is { } g ? [se.Ref, g.Ref] : [se.Ref];
+        }
+        else if (targets.HiddenServices.Count > 0)
+        {
+            var svc = targets.HiddenServices[0];
+            message = $"{what}{d.Host}: {svc.Ref} is hidden from {ns} (exportTo annotation or Sidecar); make it visible";
+            related = [svc.Ref];
+        }
+        else
+        {
+            var fix = HostName.IsClusterLocal(d.Host) ? "fix the host or create the Service" : "add a ServiceEntry";
+            message = scope.SidecarScoped
+                ? $"{what}{d.Host}: no ServiceEntry or Service visible to {ns} ({scope.FallbackCluster}); {fix}"
+                : $"{what}{d.Host}: no ServiceEntry or Service visible to the gateway in {ns} (503 NC); {fix}";
+            related = [];
+        }
+
+        // a cluster-local host in an input without any Service: the Services are simply not part of it
+        // a sidecar sends what it does not know to BlackHoleCluster or PassthroughCluster (its outbound mode); a gateway has
+        // no such fallback for a route: the route's cluster does not exist there and it answers 503 (NC) whatever the mode
+        var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning
+            : scope.SidecarScoped ? scope.ErrorIfRegistryOnly : Severity.Error;
+        context.Report(RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
+        return true;
     }
 
     /// <summary>VirtualServices routing to a host the changed ServiceEntry or Service declares.</summary>

@@ -23,9 +23,10 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
 
         foreach (var d in context.DestinationsOf(vs))
         {
-            var targets = context.ResolveDestination(d.Host, context.ScopeOf(vs, d.Gateways));
-            var ports = targets.PortNumbers();
-            if (!targets.Found || ports.Count == 0)
+            // the first place the leg runs that resolves the host (the others are EGW101's)
+            var targets = context.ScopesOf(vs, d.Gateways).Select(s => context.ResolveDestination(d.Host, s)).FirstOrDefault(t => t.Found);
+            var ports = targets?.PortNumbers() ?? [];
+            if (targets is null || ports.Count == 0)
             {
                 continue;
             }
@@ -52,7 +53,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         Registry.VirtualServicesRoutingToRegistryObject(changed, view);
 
-    /// <summary>"use 443", naming the service port when the number given is its targetPort.</summary>
+    /// <summary>"use 443", naming the service port when the number given is its targetPort ("use 443, not its targetPort 8443").</summary>
     private static string Fix(RegistryTargets targets, int number, SortedSet<int> ports)
     {
         foreach (var svc in targets.Services)
@@ -61,7 +62,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
             {
                 if (p.TargetPort == number.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 {
-                    return $"{number} is the targetPort of port {p.Port}; use {p.Port}";
+                    return $"use {p.Port}, not its targetPort {number}";
                 }
             }
         }
@@ -72,7 +73,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
             {
                 if (p.TargetPort == number)
                 {
-                    return $"{number} is the targetPort of port {p.Number}; use {p.Number}";
+                    return $"use {p.Number}, not its targetPort {number}";
                 }
             }
         }

@@ -95,7 +95,8 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
             return context.ScopeOf(vs, [GatewayRefs.Mesh]);
         }
 
-        return egress.Count > 0 ? context.ScopeOf(vs, gateways) : null;
+        // bound only to Gateways: judged from the workload of the first egress gateway among them
+        return egress.Count > 0 ? new LegScope(context.GatewayNamespace(egress[0]), false, context.MeshOutboundPolicy, egress[0]) : null;
     }
 
     private static List<Gateway> EgressGateways(RuleContext context, VirtualService vs, IReadOnlyList<string> gateways) =>

@@ -7,7 +7,9 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// <summary>EGW104: gateway references of a VirtualService. (a) a <c>spec.gateways</c> or <c>match[].gateways</c>
 /// entry other than <c>mesh</c> names no existing Gateway (error; IST0101, KIA1102); (b) no VirtualService host is
 /// admitted by any server host of a Gateway in <c>spec.gateways</c> (warning; IST0132); (c) a match-level gateway is
-/// not in <c>spec.gateways</c>, so the rule never runs there (warning).</summary>
+/// not in <c>spec.gateways</c>, so the rule never runs there (warning); (d) the VirtualService is not exported to the
+/// namespace of a referenced Gateway's workload (<see cref="RuleContext.GatewayNamespace"/>), so that gateway never loads
+/// it (error; Istio <c>VirtualServicesForGateway</c>).</summary>
 /// <remarks>(b) follows Istio's check per referenced Gateway: server hosts <c>[ns/]dnsName</c> admit the
 /// VirtualService's namespace (<c>./</c> = the Gateway's namespace, <c>*/</c> or none = any) and their dnsName must
 /// <see cref="HostName.Matches"/> a VirtualService host. Gateway API Gateways (<c>gateway.networking.k8s.io</c>) are
@@ -38,6 +40,13 @@ internal sealed class Egw104GatewayReference : IEgressRule
             if (context.View.Gateway(resolved) is not { } gateway)
             {
                 ReportMissing(context, vs, resolved, $"spec.gateways[{i}]");
+            }
+            else if (context.GatewayNamespace(gateway) is var g && !context.IsExportedTo(vs, g))
+            {
+                // (d) Istio builds a gateway's routes from the VirtualServices bound to it that are exported to its namespace
+                context.Report(RuleIds.GatewayReference, Severity.Error, vs, "spec.exportTo",
+                    $"Gateway {resolved} runs in {g}, where this is not exported, so it is never loaded; add {g} to exportTo",
+                    gateway.Ref);
             }
             else if (!AdmitsAnyHost(gateway, vs))
             {

@@ -110,8 +110,8 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
     {
         foreach (var d in rule.Destinations)
         {
-            // the gateway leg runs in the gateway's workload, which no Sidecar scopes
-            var entries = context.VisibleServiceEntries(d.Host, vs.Namespace, sidecarScoped: false);
+            // the gateway leg runs in the gateway's workload, in its namespace, which no Sidecar scopes
+            var entries = context.VisibleServiceEntries(d.Host, context.GatewayNamespace(gw), sidecarScoped: false);
             var number = d.Destination.Port?.Number;
             var ports = entries
                 .SelectMany(m => m.Item.Spec.Ports

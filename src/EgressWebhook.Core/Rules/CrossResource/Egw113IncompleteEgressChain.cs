@@ -97,23 +97,116 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
             var hosts = rule.HostsFor(vs, GatewayRefs.Mesh);
             foreach (var d in rule.Destinations)
             {
-                foreach (var target in GatewayChain.GatewayTargets(context.View, d.Host))
+                var targets = GatewayChain.GatewayTargets(context.View, d.Host);
+                if (targets.Count == 0)
                 {
-                    // a VirtualService for the gateway's own host is not an egress leg for it
-                    var missing = hosts.FirstOrDefault(h => h != d.Host && !target.LegsFor(h).Any(l => RoutesOnward(context, l.Leg, l.GatewayRef, h)));
+                    CheckSelectorConflict(vs, d, hosts, context);
+                }
+
+                foreach (var target in targets)
+                {
+                    // a VirtualService for the gateway's own host is not an egress leg for it; a gateway loads only the legs
+                    // exported to the namespace it runs in (RuleContext.GatewayNamespace)
+                    string? missing = null;
+                    (VirtualService Leg, string Namespace)? unexported = null;
+                    foreach (var h in hosts)
+                    {
+                        if (h == d.Host)
+                        {
+                            continue;
+                        }
+
+                        var onward = target.LegsFor(h).Where(l => RoutesOnward(context, l.Leg, l.GatewayRef, h))
+                            .Select(l => (l.Leg, Namespace: context.GatewayNamespace(context.View.Gateway(l.GatewayRef)!))).ToList();
+                        if (onward.Exists(l => context.IsExportedTo(l.Leg, l.Namespace)))
+                        {
+                            continue;
+                        }
+
+                        missing = h;
+                        unexported = onward.Count > 0 ? onward[0] : null;
+                        break;
+                    }
+
                     if (missing is null)
                     {
                         continue;
                     }
 
                     var gateways = string.Join(", ", target.Gateways.Select(GatewayChain.RefOf));
-                    context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
-                        $"{missing} dies at Gateway {gateways}: no VirtualService routes it on; add the gateway leg",
-                        target.Gateways.Select(g => g.Ref).Append(target.Service.Ref));
+                    var related = target.Gateways.Select(g => g.Ref).Append(target.Service.Ref);
+                    if (unexported is null)
+                    {
+                        context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
+                            $"{missing} dies at Gateway {gateways}: no VirtualService routes it on; add the gateway leg", related);
+                    }
+                    else
+                    {
+                        var (leg, g) = unexported.Value;
+                        context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
+                            $"{missing} dies at the gateway: {leg.Namespace}/{leg.Name} is not exported to {g}; add {g} to its exportTo",
+                            related.Append(leg.Ref));
+                    }
+
                     break;
                 }
             }
         }
+    }
+
+    /// <summary>The mesh leg sends the hosts to a Service no Gateway selects, while a Gateway-bound leg forwards one of them
+    /// through a Gateway whose selector sets a label of that Service's selector to another value: that Gateway can never
+    /// bind the pods the traffic goes to, so the chain is broken there.</summary>
+    private static void CheckSelectorConflict(VirtualService vs, DestinationRef d, IReadOnlyList<string> hosts, RuleContext context)
+    {
+        if (HostName.IsWildcard(d.Host))
+        {
+            return;
+        }
+
+        foreach (var match in context.View.Services(d.Host))
+        {
+            var service = match.Item;
+            if (match.Host != d.Host || service.Spec.Selector.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (var h in hosts)
+            {
+                foreach (var m in context.View.VirtualServices(h).DistinctBy(m => m.Item.Key))
+                {
+                    foreach (var gwRef in EgressSnapshot.BoundGatewayRefs(m.Item).Distinct(StringComparer.Ordinal))
+                    {
+                        if (gwRef == GatewayRefs.Mesh || context.View.Gateway(gwRef) is not { } gw || Conflict(gw, service) is not { } key ||
+                            !RoutesOnward(context, m.Item, gwRef, h))
+                        {
+                            continue;
+                        }
+
+                        context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
+                            $"{h}: Gateway {gwRef} has {key}={gw.Spec.Selector[key]}, the pods of {service.Namespace}/{service.Name} " +
+                            $"{key}={service.Spec.Selector[key]}; fix its selector",
+                            gw.Ref, service.Ref, m.Item.Ref);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A label key both selectors set, to different values: no pod can carry both.</summary>
+    private static string? Conflict(Gateway gateway, Service service)
+    {
+        foreach (var (k, v) in gateway.Spec.Selector.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (service.Spec.Selector.TryGetValue(k, out var other) && other != v)
+            {
+                return k;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A rule bound to a Gateway forwards hosts outside the cluster: some sidecar rule must send them to that gateway.</summary>

@@ -1,0 +1,60 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Rules.CrossResource;
+
+/// <summary>EGW116: a leg bound to a Gateway routes to the Service of that Gateway's own workload: the gateway sends the
+/// traffic back to itself (istio/istio#32755: the mesh leg's route to the egress gateway's Service attached to the gateway).</summary>
+/// <remarks>The destination is a Kubernetes Service of the view named exactly by the host whose pods the Gateway selects
+/// (<see cref="SnapshotView.Selects"/>), the same test EGW105/EGW113 use to recognise a gateway's Service. A route to
+/// another gateway's Service (chaining gateways) is not a loop and is not judged.</remarks>
+internal sealed class Egw116GatewayLegLoopsToGateway : IEgressRule
+{
+    public IReadOnlyList<string> Ids { get; } = [RuleIds.GatewayLegLoopsToGateway];
+
+    public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
+
+    public void Check(EgressObject subject, RuleContext context)
+    {
+        if (subject is not VirtualService vs)
+        {
+            return;
+        }
+
+        foreach (var d in context.DestinationsOf(vs))
+        {
+            if (HostName.IsWildcard(d.Host) || !HostName.IsClusterLocal(d.Host))
+            {
+                continue;
+            }
+
+            foreach (var gwRef in d.Gateways)
+            {
+                if (gwRef == GatewayRefs.Mesh || context.View.Gateway(gwRef) is not { } gw)
+                {
+                    continue;
+                }
+
+                var own = context.View.Services(d.Host).Where(m => m.Host == d.Host && SnapshotView.Selects(gw, m.Item)).Select(m => m.Item).FirstOrDefault();
+                if (own is null)
+                {
+                    continue;
+                }
+
+                context.Report(RuleIds.GatewayLegLoopsToGateway, Severity.Error, vs, Registry.HostPath(d),
+                    $"a loop: Service {own.Namespace}/{own.Name} is Gateway {gwRef}'s own; route to the external host",
+                    gw.Ref, own.Ref);
+                break;
+            }
+        }
+    }
+
+    /// <summary>Legs bound to a changed Gateway; legs routing to a changed Service.</summary>
+    public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
+    {
+        Gateway gw => view.VirtualServicesBoundTo($"{gw.Namespace}/{gw.Name}"),
+        Service svc => view.VirtualServicesRoutingTo(EgressSnapshot.HostOf(svc)).Select(m => m.Item),
+        _ => [],
+    };
+}
