@@ -11,6 +11,10 @@ public enum Enforcement
 
     /// <summary>Do not report.</summary>
     Off,
+
+    /// <summary>As <see cref="Deny"/>, and admission denies it even when it rests on an object that is missing yet
+    /// (an incompleteness), as the offline check does.</summary>
+    Strict,
 }
 
 /// <summary>The platform's policy the engine takes: outbound mode override and per-rule enforcement.</summary>
@@ -27,6 +31,9 @@ public sealed record EgressPolicy
     /// <summary>Every rule as a warning (audit-only rollout); explicit <see cref="Overrides"/> still win.</summary>
     public bool WarnOnly { get; init; }
 
+    /// <summary>Whether <paramref name="rule"/> is set to <see cref="Enforcement.Strict"/>.</summary>
+    public bool IsStrict(string rule) => Overrides.TryGetValue(rule, out var enforcement) && enforcement == Enforcement.Strict;
+
     /// <summary>The severity a finding gets, or null when the rule is off.</summary>
     public Severity? Apply(string rule, Severity severity)
     {
@@ -34,7 +41,7 @@ public sealed record EgressPolicy
         {
             return enforcement switch
             {
-                Enforcement.Deny => Severity.Error,
+                Enforcement.Deny or Enforcement.Strict => Severity.Error,
                 Enforcement.Warn => Severity.Warning,
                 _ => null,
             };

@@ -67,7 +67,7 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
 
             // a cluster-local host in an input without any Service: the Services are simply not part of it
             var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning : scope.ErrorIfRegistryOnly;
-            context.Report(RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
+            context.Report(related.Any() ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
         }
     }
 

@@ -107,7 +107,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                     }
 
                     var gateways = string.Join(", ", target.Gateways.Select(GatewayChain.RefOf));
-                    context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
+                    context.Report(new Awaited(ResourceKind.VirtualService, $"the gateway leg for {missing}"), RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
                         $"{missing} dies at Gateway {gateways}: no VirtualService routes it on; add the gateway leg",
                         target.Gateways.Select(g => g.Ref).Append(target.Service.Ref));
                     break;
@@ -145,7 +145,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                     continue;
                 }
 
-                context.Report(RuleIds.IncompleteEgressChain, Severity.Warning, vs, rule.Path,
+                context.Report(new Awaited(ResourceKind.VirtualService, $"the mesh leg for {missing}"), RuleIds.IncompleteEgressChain, Severity.Warning, vs, rule.Path,
                     $"Gateway {gwRef} forwards {missing} but no mesh rule sends it to the gateway; add the mesh leg",
                     services.Select(s => s.Ref).Append(gw.Ref));
             }
