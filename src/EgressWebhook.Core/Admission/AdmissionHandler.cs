@@ -319,32 +319,30 @@ public sealed class AdmissionHandler(EgressEngine engine)
         ArgumentNullException.ThrowIfNull(report);
         ArgumentNullException.ThrowIfNull(settings);
         var awaiting = report.Findings.Where(f => f.Severity == Severity.Error && f.Awaits is not null && !settings.IsStrict(f.Rule)).ToList();
-        if (awaiting.Count == 0)
-        {
-            return FromReport(uid, report);
-        }
-
         var tolerated = awaiting.ToHashSet(ReferenceEqualityComparer.Instance);
-        var errors = report.Findings.Where(f => f.Severity == Severity.Error && !tolerated.Contains(f)).ToList();
-        if (errors.Count > 0)
+        if (report.Findings.Any(f => f.Severity == Severity.Error && !tolerated.Contains(f)))
         {
-            // denied for a contradiction anyway: the incompleteness is listed with it, as the offline check lists it
+            // denied for a contradiction (or a strict rule) anyway: the incompleteness is listed with it, as the offline check lists it
             return FromReport(uid, report);
         }
 
+        // every incompleteness names what it waits for; the admitted errors also say when they are looked at again
         var grace = Describe(settings.GracePeriod);
-        var lines = report.Findings.Select(f => tolerated.Contains(f)
-            ? Finding.Clamp($"{f.Rule} {f.Object}: awaiting {f.Awaits!.What} (re-check in {grace}): {f.Message}")
-            : Finding.Clamp($"{f.Rule} {f.Object}: {f.Message}"));
+        var lines = report.Findings.Select(f => f.Awaits is null
+            ? Finding.Clamp($"{f.Rule} {f.Object}: {f.Message}")
+            : tolerated.Contains(f)
+                ? Finding.Clamp($"{f.Rule} {f.Object}: awaiting {f.Awaits.What} (re-check in {grace}): {f.Message}")
+                : Finding.Clamp($"{f.Rule} {f.Object}: awaiting {f.Awaits.What}: {f.Message}"));
+        var outcome = report.Findings.Count > 0 ? AdmissionOutcome.Warned : AdmissionOutcome.Allowed;
         var response = new AdmissionResponse
         {
             Uid = uid,
             Allowed = true,
             Warnings = WarningLines(lines),
-            AuditAnnotations = Annotations(AdmissionOutcome.Warned, report.Findings),
+            AuditAnnotations = Annotations(outcome, report.Findings),
         };
         var findings = report.Findings.Select(f => tolerated.Contains(f) ? f with { Severity = Severity.Warning } : f).ToList();
-        return new AdmissionDecision(response, AdmissionOutcome.Warned, findings) { Awaiting = awaiting };
+        return new AdmissionDecision(response, outcome, findings) { Awaiting = awaiting };
     }
 
     /// <summary><c>30s</c>, <c>1m30s</c>, <c>500ms</c>.</summary>

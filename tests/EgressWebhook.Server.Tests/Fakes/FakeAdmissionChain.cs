@@ -1,0 +1,96 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using EgressWebhook.Core.Tests.Mutation;
+using EgressWebhook.Server.Tests.Infrastructure;
+
+namespace EgressWebhook.Server.Tests.Fakes;
+
+/// <summary>One write as the fake API server's admission chain answered it (kubectl prints the same).</summary>
+/// <param name="Operation">CREATE, UPDATE or DELETE.</param>
+/// <param name="Kind">The object's kind.</param>
+/// <param name="Namespace">Its namespace ("" for cluster-scoped kinds).</param>
+/// <param name="Name">Its name.</param>
+/// <param name="Allowed">Whether it was stored.</param>
+/// <param name="Code">200 when stored, else the refusal's code (403 from a webhook, 422 from the schema).</param>
+/// <param name="Message">The refusal as kubectl prints it after <c>Error from server</c>.</param>
+/// <param name="Warnings">The webhooks' warnings (kubectl prints them as <c>Warning: …</c>).</param>
+internal sealed record AdmittedWrite(string Operation, string Kind, string Namespace, string Name, bool Allowed, int Code, string? Message,
+    IReadOnlyList<string> Warnings)
+{
+    public override string ToString() => $"{Operation} {Kind} {Namespace}/{Name}: {(Allowed ? "ok" : Message)}{(Warnings.Count > 0 ? " [" + string.Join(" | ", Warnings) + "]" : "")}";
+}
+
+/// <summary>The outcome of the chain for one write: the object to store (mutated), or the refusal.</summary>
+internal sealed record AdmissionVerdict(AdmittedWrite Write, JsonObject? Object)
+{
+    public bool Allowed => Write.Allowed;
+}
+
+/// <summary>The API server's admission chain for the fake: the project's mutating webhook (its JSON Patch applied), then
+/// the object's schema (when a validator is given), then the project's validating webhook, each called over HTTPS with
+/// an <c>admission.k8s.io/v1</c> AdmissionReview as the API server sends it. Every write is recorded.</summary>
+internal sealed class FakeAdmissionChain(WebhookServer webhook, Func<JsonObject, string?>? schema = null)
+{
+    private const string ValidatingWebhook = "validate.egress.istio.io";
+    private readonly Lock _lock = new();
+    private readonly List<AdmittedWrite> _writes = [];
+
+    /// <summary>Every write the chain decided, in order.</summary>
+    public IReadOnlyList<AdmittedWrite> Writes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _writes];
+            }
+        }
+    }
+
+    public async Task<AdmissionVerdict> AdmitAsync(string operation, JsonObject? obj, JsonObject? old)
+    {
+        var subject = obj ?? old!;
+        var kind = subject["kind"]!.GetValue<string>();
+        var ns = subject["metadata"]?["namespace"]?.GetValue<string>() ?? "";
+        var name = subject["metadata"]!["name"]!.GetValue<string>();
+        var warnings = new List<string>();
+        var current = (JsonObject?)obj?.DeepClone();
+
+        if (current is not null)
+        {
+            var mutated = await webhook.PostAsync(Reviews.Create(operation, current, old, requestNamespace: ns.Length == 0 ? null : ns), "/mutate");
+            warnings.AddRange(mutated.Warnings);
+            if (mutated.Response.TryGetProperty("patch", out var patch))
+            {
+                var ops = JsonNode.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(patch.GetString()!)))!.AsArray();
+                current = (JsonObject)JsonPatchApplier.Apply(current, ops);
+            }
+
+            if (schema?.Invoke(current) is { } invalid)
+            {
+                return Record(new AdmittedWrite(operation, kind, ns, name, false, 422, $"{kind} \"{name}\" is invalid: {invalid}", warnings), null);
+            }
+        }
+
+        var validated = await webhook.PostAsync(Reviews.Create(operation, current, old, requestNamespace: ns.Length == 0 ? null : ns));
+        warnings.AddRange(validated.Warnings);
+        if (!validated.Allowed)
+        {
+            var code = validated.StatusCode ?? 403;
+            return Record(new AdmittedWrite(operation, kind, ns, name, false, code,
+                $"admission webhook \"{ValidatingWebhook}\" denied the request: {validated.StatusMessage}", warnings), null);
+        }
+
+        return Record(new AdmittedWrite(operation, kind, ns, name, true, 200, null, warnings), current);
+    }
+
+    private AdmissionVerdict Record(AdmittedWrite write, JsonObject? obj)
+    {
+        lock (_lock)
+        {
+            _writes.Add(write);
+        }
+
+        return new AdmissionVerdict(write, obj);
+    }
+}
