@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cel;
 using EgressWebhook.Core.Serialization;
-using EgressWebhook.Core.Tests.Infrastructure;
 using Json.Schema;
 
 namespace EgressWebhook.Cli.Tests;
@@ -23,7 +22,7 @@ internal sealed class IstioCrdSchemas
     private IstioCrdSchemas(string file)
     {
         File = file;
-        foreach (var doc in YamlJson.ParseDocuments(System.IO.File.ReadAllText(Path.Combine(TestPaths.Shared, "istio-crds", file))))
+        foreach (var doc in YamlJson.ParseDocuments(System.IO.File.ReadAllText(Path.Combine(SharedRoot, "istio-crds", file))))
         {
             var crd = JsonNode.Parse(doc.Json.GetRawText())!;
             if (crd["kind"]?.GetValue<string>() != "CustomResourceDefinition" || crd["spec"]?["group"]?.GetValue<string>() != "networking.istio.io")
@@ -43,6 +42,10 @@ internal sealed class IstioCrdSchemas
             }
         }
     }
+
+    /// <summary><c>../shared</c> beside the repository (the test assembly's metadata, as every test project sets it).</summary>
+    private static string SharedRoot => typeof(IstioCrdSchemas).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+        .OfType<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "SharedRoot").Value!;
 
     /// <summary>The file's name (e.g. <c>crd-all.istio-1.24.yaml</c>).</summary>
     public string File { get; }

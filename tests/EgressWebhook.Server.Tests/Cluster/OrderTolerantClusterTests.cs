@@ -46,7 +46,7 @@ public sealed class OrderTolerantClusterTests
     public async Task Seed_AppliedInOnePass_EveryWriteAdmitted_ZeroFindings_NoEventAfterTheGracePeriod(string applies, bool cacheCaughtUp)
     {
         await using var w = await ClusterWebhook.StartAsync(api => api.Apply(KubeDns), Settings);
-        var chain = new FakeAdmissionChain(w.Webhook);
+        var chain = new FakeAdmissionChain(w.Webhook, FakeAdmissionChain.IstioCrds);
         w.Api.Admission = chain;
         await w.WaitForServerStateAsync();
 
@@ -83,7 +83,7 @@ public sealed class OrderTolerantClusterTests
             api.Apply(KubeDns);
             api.Apply(string.Join("\n---\n", SeedFile(0), SeedFile(1), SeedFile(5)));
         }, Settings);
-        var chain = new FakeAdmissionChain(w.Webhook);
+        var chain = new FakeAdmissionChain(w.Webhook, FakeAdmissionChain.IstioCrds);
         w.Api.Admission = chain;
         await w.WaitForServerStateAsync();
 
@@ -105,7 +105,7 @@ public sealed class OrderTolerantClusterTests
             api.Apply(KubeDns);
             api.Apply(string.Join("\n---\n", SeedFile(0), SeedFile(1), SeedFile(5)));
         }, Settings);
-        w.Api.Admission = new FakeAdmissionChain(w.Webhook);
+        w.Api.Admission = new FakeAdmissionChain(w.Webhook, FakeAdmissionChain.IstioCrds);
         await w.WaitForServerStateAsync();
         var routing = SeedFile(2);
         Assert.Contains(from, routing, StringComparison.Ordinal);
@@ -123,7 +123,7 @@ public sealed class OrderTolerantClusterTests
     public async Task MissingGatewayLeg_IsReportedAsAnEventOnTheMeshLeg_WithinTheGracePeriod()
     {
         await using var w = await ClusterWebhook.StartAsync(api => api.Apply(KubeDns), Settings);
-        w.Api.Admission = new FakeAdmissionChain(w.Webhook);
+        w.Api.Admission = new FakeAdmissionChain(w.Webhook, FakeAdmissionChain.IstioCrds);
         await w.WaitForServerStateAsync();
         var routing = SeedFile(2);
         var withoutGatewayLeg = routing[..routing.LastIndexOf("---", StringComparison.Ordinal)];
@@ -157,7 +157,7 @@ public sealed class OrderTolerantClusterTests
             ["Webhook:Mutation:DefaultGateway"] = "istio-system/istio-egressgateway",
         };
         await using var w = await ClusterWebhook.StartAsync(api => api.Apply(string.Join("\n---\n", KubeDns, SeedFile(0), SeedFile(5))), settings);
-        var chain = new FakeAdmissionChain(w.Webhook);
+        var chain = new FakeAdmissionChain(w.Webhook, FakeAdmissionChain.IstioCrds);
         w.Api.Admission = chain;
         await w.WaitForServerStateAsync();
 
@@ -188,6 +188,36 @@ public sealed class OrderTolerantClusterTests
         Assert.All(chain.Writes, x => Assert.True(x.Allowed, x.ToString()));
         Assert.DoesNotContain(chain.Writes.Where(x => x.Kind != "ServiceEntry"), x => x.Warnings.Count > 0);
         Assert.DoesNotContain(EgressEngine.Default.CheckAll(w.Webhook.Store.Current.Snapshot, EgressPolicy.Default).Findings, f => f.Severity == Severity.Error);
+    }
+
+    [Fact]
+    public async Task SchemaStep_RunsAfterMutation_RefusesWhatIstiosCrdRefuses()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(string.Join("\n---\n", KubeDns, SeedFile(0), SeedFile(5))),
+            new Dictionary<string, string>(Settings) { ["Webhook:Mutation:DefaultGateway"] = "istio-system/istio-egressgateway" });
+        w.Api.Admission = new FakeAdmissionChain(w.Webhook, FakeAdmissionChain.IstioCrds);
+        await w.WaitForServerStateAsync();
+        const string entry = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: NAME, namespace: default, annotations: {ANNOTATION}}
+            spec:
+              hosts: [NAME.example.com]
+              ports: [{number: 443, protocol: TLS}]
+              resolution: DNS
+            """;
+
+        // opted in: /mutate names the port, so the schema (ports[].name required) admits it
+        var named = await w.Api.KubectlApplyAsync(entry.Replace("NAME", "named", StringComparison.Ordinal).Replace("ANNOTATION", "a: b", StringComparison.Ordinal));
+        // opted out: nobody names it, and the API server refuses it before the validating webhook
+        var unnamed = await w.Api.KubectlApplyAsync(entry.Replace("NAME", "unnamed", StringComparison.Ordinal)
+            .Replace("ANNOTATION", "egress.istio.io/routing: disabled", StringComparison.Ordinal));
+
+        Assert.True(named.Single().Allowed, named.Single().ToString());
+        Assert.Equal("tls-443", w.Api.Get("serviceentries", "default", "named")!["spec"]!["ports"]![0]!["name"]!.GetValue<string>());
+        Assert.False(unnamed.Single().Allowed);
+        Assert.Equal(422, unnamed.Single().Code);
+        Assert.Contains("\"name\"", unnamed.Single().Message, StringComparison.Ordinal);
     }
 
     private static List<JsonElement> AuditLines(WebhookServer server) =>

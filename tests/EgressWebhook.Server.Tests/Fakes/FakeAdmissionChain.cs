@@ -31,6 +31,13 @@ internal sealed record AdmissionVerdict(AdmittedWrite Write, JsonObject? Object)
 /// an <c>admission.k8s.io/v1</c> AdmissionReview as the API server sends it. Every write is recorded.</summary>
 internal sealed class FakeAdmissionChain(WebhookServer webhook, Func<JsonObject, string?>? schema = null)
 {
+    /// <summary>The schema step of a cluster with Istio 1.24's CRDs installed: Istio objects are checked against their
+    /// CRD (OpenAPI schema, unknown fields, CEL rules); other kinds pass (their schemas are built in).</summary>
+    public static Func<JsonObject, string?> IstioCrds { get; } = obj =>
+        obj["apiVersion"]?.GetValue<string>()?.StartsWith("networking.istio.io/", StringComparison.Ordinal) == true
+            ? Cli.Tests.IstioCrdSchemas.Load("crd-all.istio-1.24.yaml").Validate(obj) is { Count: > 0 } errors ? string.Join("; ", errors) : null
+            : null;
+
     private const string ValidatingWebhook = "validate.egress.istio.io";
     private readonly Lock _lock = new();
     private readonly List<AdmittedWrite> _writes = [];
