@@ -89,13 +89,14 @@ internal sealed class IncompleteChainRecheck : IDisposable
         foreach (var group in decision.Awaiting.GroupBy(f => f.Object))
         {
             var pending = new Pending(request.Uid ?? "", request.Operation, group.ToList(), decision.Admitted);
-            var timer = _time.CreateTimer(static state => ((Fire)state!).Run(), new Fire(this, group.Key, pending), _settings.GracePeriod, Timeout.InfiniteTimeSpan);
-            pending.Timer = timer;
             _pending.AddOrUpdate(group.Key, pending, (_, old) =>
             {
                 old.Timer?.Dispose();
                 return pending;
             });
+
+            // armed once it is the pending re-check of the object, so that it cannot fire before it is found there
+            pending.Timer = _time.CreateTimer(static state => ((Fire)state!).Run(), new Fire(this, group.Key, pending), _settings.GracePeriod, Timeout.InfiniteTimeSpan);
         }
     }
 
