@@ -25,6 +25,7 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton(AdmissionHandler.Default);
         services.AddSingleton<AdmissionService>();
+        services.AddSingleton<IncompleteChainRecheck>();
         services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
         services.AddSingleton<WebhookMetrics>();
 

@@ -23,6 +23,24 @@ public sealed class RenderCommandTests
     }
 
     [Fact]
+    public void Render_TwoEntriesForOneHost_RendersOne_Egw405ForTheOther_AndTheOutputChecksClean()
+    {
+        var cnn = File.ReadAllText(CliRunner.Seed("01-serviceentry-cnn.yaml"));
+        var service = File.ReadAllText(CliRunner.Seed("05-egressgateway-service.yaml"));
+        var input = string.Join("\n---\n", cnn, cnn.Replace("name: cnn", "name: cnn-copy", StringComparison.Ordinal), service);
+
+        var (exit, yaml, err) = CliRunner.RunWithInput(input, "render", "-", "--gateway", Gateway);
+
+        // the reconciler's conflict check: the first entry (namespace/name order) gets the routing, the other EGW405
+        Assert.Equal(1, exit);
+        Assert.Contains("warning: EGW405 ServiceEntry default/cnn-copy spec.hosts: ServiceEntry default/cnn gets the egress routing", err, StringComparison.Ordinal);
+        Assert.Contains("name: cnn-egress-mesh", yaml, StringComparison.Ordinal);
+        Assert.DoesNotContain("cnn-copy-egress", yaml, StringComparison.Ordinal);
+        var check = CliRunner.RunWithInput(input + "\n---\n" + yaml, "check", "-", "--outbound-policy", "REGISTRY_ONLY", "-o", "json");
+        Assert.True(check.Exit == 0, check.Out + check.Err);
+    }
+
+    [Fact]
     public void Render_FromStandardInput_ReadsIt()
     {
         var input = File.ReadAllText(CliRunner.Seed("04-serviceentry-google.yaml")) + "\n---\n" + File.ReadAllText(CliRunner.Seed("05-egressgateway-service.yaml"));

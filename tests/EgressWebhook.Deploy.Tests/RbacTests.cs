@@ -3,7 +3,7 @@ using EgressWebhook.Deploy.Tests.Infrastructure;
 namespace EgressWebhook.Deploy.Tests;
 
 /// <summary>The webhook's ServiceAccount gets exactly what the server uses: reads for the cache, writes for the
-/// generated routing, the mesh config in Istio's namespace and a Lease in its own.</summary>
+/// generated routing, Events for incomplete egress chains, the mesh config in Istio's namespace and a Lease in its own.</summary>
 public sealed class RbacTests
 {
     private const string ClusterWide = "*cluster*";
@@ -25,6 +25,8 @@ public sealed class RbacTests
         .. Grants(ClusterWide, "gateway.networking.k8s.io", GatewayApiRoutes, Read),
         .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
         .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
+        // the grace-period re-check reports an incomplete egress chain as an Event on the object
+        .. Grants(ClusterWide, "", ["events"], ["create"]),
     ];
 
     /// <summary>What the server cannot work without.</summary>
@@ -36,6 +38,8 @@ public sealed class RbacTests
         .. Grants(ClusterWide, "gateway.networking.k8s.io", GatewayApiRoutes, Read),
         .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
         .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
+        // the grace-period re-check reports an incomplete egress chain as an Event on the object
+        .. Grants(ClusterWide, "", ["events"], ["create"]),
     ];
 
     public static TheoryData<string> Overlays => Rendered.Overlays();

@@ -59,7 +59,8 @@ public sealed class CacheHealthTests
     public async Task SyncedAndFresh_ChecksAsUsual()
     {
         var health = new FakeCacheHealth { Synced = false, Behavior = NotSyncedBehavior.Deny };
-        await using var server = await Start(health);
+        // Strict: the missing Gateway (EGW104) denies rather than being awaited
+        await using var server = await Start(health, new Dictionary<string, string> { ["Webhook:Enforcement"] = "Strict" });
         Assert.Equal(503, (await server.PostAsync(Reviews.Create("CREATE", BrokenVirtualService()))).StatusCode);
 
         health.Synced = true;

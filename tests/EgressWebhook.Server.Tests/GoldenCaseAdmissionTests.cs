@@ -47,7 +47,8 @@ public sealed class GoldenCaseAdmissionTests(GoldenCaseAdmissionTests.ServerFixt
     {
         public WebhookServer Server { get; private set; } = null!;
 
-        public async Task InitializeAsync() => Server = await WebhookServer.StartAsync(stateFiles: new Dictionary<string, string>());
+        // Strict: the webhook must decide as the engine does (incompleteness admitted for later writes is tested apart)
+        public async Task InitializeAsync() => Server = await WebhookServer.StartAsync(new Dictionary<string, string> { ["Webhook:Enforcement"] = "Strict" }, stateFiles: new Dictionary<string, string>());
 
         public async Task DisposeAsync() => await Server.DisposeAsync();
     }

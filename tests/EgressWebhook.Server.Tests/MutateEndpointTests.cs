@@ -90,10 +90,12 @@ public sealed class MutateEndpointTests
         Assert.True(result.Allowed);
         Assert.Equal("w", result.Uid);
         Assert.False(result.Response.TryGetProperty("patch", out _));
-        var warning = Assert.Single(result.Warnings);
-        Assert.StartsWith("EGW401 ServiceEntry default/api: ", warning, StringComparison.Ordinal);
-        Assert.True(warning.Length <= 120);
-        Assert.Equal(["EGW401"], result.Rules);
+        // the entry's two unnamed ports stay unnamed (no patch when routing is left out): EGW410 for each
+        Assert.Equal(3, result.Warnings.Count);
+        Assert.StartsWith("EGW401 ServiceEntry default/api: ", result.Warnings[0], StringComparison.Ordinal);
+        Assert.All(result.Warnings.Skip(1), w => Assert.StartsWith("EGW410 ServiceEntry default/api: port ", w, StringComparison.Ordinal));
+        Assert.All(result.Warnings, w => Assert.True(w.Length <= 120));
+        Assert.Equal(["EGW401", "EGW410"], result.Rules);
         Assert.Equal("warned", result.Response.GetProperty("auditAnnotations").GetProperty("decision").GetString());
     }
 
@@ -170,7 +172,7 @@ public sealed class MutateEndpointTests
         Assert.Equal("patched", records["a-1"].GetProperty("decision").GetString());
         Assert.Equal(5, records["a-1"].GetProperty("patchOperations").GetInt32()); // annotation, location, resolution, two port names
         Assert.Equal("warned", records["a-2"].GetProperty("decision").GetString());
-        Assert.Equal(["EGW401"], records["a-2"].GetProperty("rules").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["EGW401", "EGW410"], records["a-2"].GetProperty("rules").EnumerateArray().Select(r => r.GetString()));
         Assert.False(records["a-2"].TryGetProperty("patchOperations", out _));
         await server.DisposeAsync();
     }

@@ -43,29 +43,21 @@ internal static class RenderCommand
             var view = SnapshotView.Of(EgressSnapshot.Create(objects));
             var policy = MutationPolicy.Default with { DefaultGateway = defaultGateway };
 
-            var rendered = new List<EgressObject>();
             var notices = new List<Finding>();
-            var optedIn = 0;
             foreach (var entry in objects.OfType<ServiceEntry>())
             {
-                var optIn = RoutingOptIn.Resolve(entry, view, policy);
-                if (optIn.Invalid is { } invalid)
+                if (RoutingOptIn.Resolve(entry, view, policy).Invalid is { } invalid)
                 {
                     notices.Add(new Finding(RuleIds.RoutingSkippedNoGateway, Severity.Warning, entry.Ref, "metadata.annotations",
                         $"egress gateway '{invalid}' is not <namespace>/<service>; fix it", []));
-                    continue;
                 }
-
-                if (optIn.Gateway is not { } gw)
-                {
-                    continue;
-                }
-
-                optedIn++;
-                var plan = RoutingPlanner.Plan(entry, gw, view);
-                rendered.AddRange(plan.Objects);
-                notices.AddRange(plan.Notices);
             }
+
+            // the generator's own path: per-entry plans plus the checks between entries (two entries for one host: EGW405)
+            var plans = RoutingReconciler.PlanAll(view, policy);
+            var optedIn = plans.Count;
+            var rendered = plans.SelectMany(p => p.Objects).ToList();
+            notices.AddRange(plans.SelectMany(p => p.Notices));
 
             if (rendered.Count > 0)
             {

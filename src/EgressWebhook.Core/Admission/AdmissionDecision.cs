@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
 
@@ -41,6 +42,14 @@ public enum AdmissionOutcome
 /// <param name="Patch">The JSON Patch operations the response carries (mutation only; empty otherwise).</param>
 public sealed record AdmissionDecision(AdmissionResponse Response, AdmissionOutcome Outcome, IReadOnlyList<Finding> Findings, IReadOnlyList<PatchOperation>? Patch = null)
 {
+    /// <summary>Errors admitted as warnings because they rest on a missing object (incompleteness, not strict): to be
+    /// re-checked after the grace period. Their severity is still <see cref="Severity.Error"/>.</summary>
+    public IReadOnlyList<Finding> Awaiting { get; init; } = [];
+
+    /// <summary>The changed object as admitted, when <see cref="Awaiting"/> is not empty (the re-check's subject where the
+    /// snapshot does not hold written objects).</summary>
+    public EgressObject? Admitted { get; init; }
+
     /// <summary>The JSON Patch operations of the response; empty when nothing is patched.</summary>
     public IReadOnlyList<PatchOperation> PatchOperations => Patch ?? [];
 

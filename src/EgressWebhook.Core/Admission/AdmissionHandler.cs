@@ -91,14 +91,48 @@ public sealed class AdmissionHandler(EgressEngine engine)
         EgressReport report;
         try
         {
-            report = engine.CheckChange(snapshot, change, settings.Policy);
+            // a write of an opted-in entry, or of routing generated for one, is checked against the routing the planner
+            // generates for the entry as it will be, not against generated objects that still describe its old version
+            var planned = PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
+            report = engine.CheckChange(planned, change, settings.Policy);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             return Unavailable(request, $"the egress check failed ({ex.GetType().Name}: {FirstLine(ex.Message)})", settings);
         }
 
-        return FromReport(uid, report);
+        if (operation == Operation.Delete)
+        {
+            return FromReport(uid, report);
+        }
+
+        var decision = FromReport(uid, report, settings);
+        return decision.Awaiting.Count > 0 ? decision with { Admitted = change.Object } : decision;
+    }
+
+    /// <summary>After the grace period: which of the <paramref name="awaiting"/> findings (of an admitted change) still
+    /// rest on a missing object in <paramref name="snapshot"/>. The objects they are about are checked again as stored;
+    /// <paramref name="admitted"/> stands in for the changed object when the snapshot does not reflect writes (the
+    /// state directory). An object no longer there has nothing left to report.</summary>
+    public IReadOnlyList<Finding> Recheck(EgressSnapshot snapshot, EgressObject? admitted, IReadOnlyList<Finding> awaiting, AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(awaiting);
+        ArgumentNullException.ThrowIfNull(settings);
+        var view = admitted is null ? SnapshotView.Of(snapshot) : SnapshotView.With(snapshot, admitted);
+        var still = new List<Finding>();
+        foreach (var group in awaiting.GroupBy(f => f.Object))
+        {
+            if (!Enum.TryParse<ResourceKind>(group.Key.Kind, out var kind) || view.Find(new ObjectKey(kind, group.Key.Namespace, group.Key.Name)) is not { } obj)
+            {
+                continue;
+            }
+
+            var now = engine.CheckObject(view, obj, settings.Policy);
+            still.AddRange(now.Where(f => f.Awaits is not null && group.Any(a => a.Rule == f.Rule && a.Path == f.Path)));
+        }
+
+        return still;
     }
 
     /// <summary>Decides a mutating admission: a ServiceEntry CREATE or UPDATE that opts in to egress-gateway routing
@@ -275,6 +309,52 @@ public sealed class AdmissionHandler(EgressEngine engine)
         };
         return new AdmissionDecision(response, outcome, report.Findings);
     }
+
+    /// <summary>The response for a report of a CREATE or UPDATE under <paramref name="settings"/>: an error that rests on
+    /// a missing object (<see cref="Finding.Awaits"/>) is admitted as a warning that names what is awaited and goes to
+    /// <see cref="AdmissionDecision.Awaiting"/> for the re-check, unless the enforcement (or its rule) is strict.
+    /// Contradictions deny as in <see cref="FromReport(string, EgressReport)"/>.</summary>
+    public static AdmissionDecision FromReport(string uid, EgressReport report, AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(settings);
+        var awaiting = report.Findings.Where(f => f.Severity == Severity.Error && f.Awaits is not null && !settings.IsStrict(f.Rule)).ToList();
+        var tolerated = awaiting.ToHashSet(ReferenceEqualityComparer.Instance);
+        if (report.Findings.Any(f => f.Severity == Severity.Error && !tolerated.Contains(f)))
+        {
+            // denied for a contradiction (or a strict rule) anyway: the incompleteness is listed with it, as the offline check lists it
+            return FromReport(uid, report);
+        }
+
+        // every incompleteness names what it waits for; the admitted errors also say when they are looked at again
+        var grace = Describe(settings.GracePeriod);
+        var lines = report.Findings.Select(f => f.Awaits is null
+            ? f
+            : f with
+            {
+                // an admitted error's fix is what it awaits: the line keeps that and when it is looked at again, within 120
+                // characters with kubectl's prefix (the whole finding is in the audit line and, if still missing, the Event)
+                Message = tolerated.Contains(f) ? $"awaiting {f.Awaits.What}; re-check in {grace}" : $"awaiting {f.Awaits.What}: {f.Message}",
+            });
+        var outcome = report.Findings.Count > 0 ? AdmissionOutcome.Warned : AdmissionOutcome.Allowed;
+        var response = new AdmissionResponse
+        {
+            Uid = uid,
+            Allowed = true,
+            Warnings = Warnings(lines),
+            AuditAnnotations = Annotations(outcome, report.Findings),
+        };
+        var findings = report.Findings.Select(f => tolerated.Contains(f) ? f with { Severity = Severity.Warning } : f).ToList();
+        return new AdmissionDecision(response, outcome, findings) { Awaiting = awaiting };
+    }
+
+    /// <summary><c>30s</c>, <c>1m30s</c>, <c>500ms</c>.</summary>
+    internal static string Describe(TimeSpan span) => span switch
+    {
+        { TotalSeconds: < 1 } => $"{(int)span.TotalMilliseconds}ms",
+        { TotalMinutes: < 1 } => $"{(int)span.TotalSeconds}s",
+        _ => span.Seconds == 0 ? $"{(int)span.TotalMinutes}m" : $"{(int)span.TotalMinutes}m{span.Seconds}s",
+    };
 
     /// <summary>kubectl prints it after "denied the request: ": a summary line, then one line per error.</summary>
     internal static string StatusMessage(IReadOnlyList<Finding> errors)

@@ -37,6 +37,21 @@ public sealed class EgressEngine
         return new EgressReport(Sorted(context.Findings), snapshot.Count);
     }
 
+    /// <summary>The findings about <paramref name="obj"/> alone in <paramref name="view"/> (its own rules, no dependents).</summary>
+    public IReadOnlyList<Finding> CheckObject(SnapshotView view, EgressObject obj, EgressPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(obj);
+        ArgumentNullException.ThrowIfNull(policy);
+        var context = new RuleContext(view, policy);
+        foreach (var rule in _byKind[obj.ResourceKind])
+        {
+            rule.Check(obj, context);
+        }
+
+        return Sorted(context.Findings);
+    }
+
     /// <summary>Checks one change against <paramref name="snapshot"/>: the findings about the object, and
     /// the findings it causes on objects that depend on it. A delete reports only EGW114.</summary>
     public EgressReport CheckChange(EgressSnapshot snapshot, ObjectChange change, EgressPolicy policy)

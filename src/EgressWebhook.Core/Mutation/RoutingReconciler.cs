@@ -8,8 +8,9 @@ using EgressWebhook.Core.Snapshot;
 namespace EgressWebhook.Core.Mutation;
 
 /// <summary>What the generator must do to bring the cluster to the planned routing.</summary>
-/// <param name="Apply">Planned objects that are missing or differ from the stored ones (create or update them).</param>
-/// <param name="Delete">Generated objects owned by a ServiceEntry that no longer plans them.</param>
+/// <param name="Apply">Planned objects that are missing or differ from the stored ones (create or update them), in
+/// dependency order (<see cref="RoutingReconciler.WriteOrder"/>): Gateways, DestinationRules, gateway legs, mesh legs.</param>
+/// <param name="Delete">Generated objects owned by a ServiceEntry that no longer plans them, in the reverse order.</param>
 /// <param name="Plans">The plan of every opted-in ServiceEntry, with its notices.</param>
 public sealed record RoutingChanges(IReadOnlyList<EgressObject> Apply, IReadOnlyList<EgressObject> Delete, IReadOnlyList<RoutingPlan> Plans);
 
@@ -21,13 +22,18 @@ public static class RoutingReconciler
 {
     private static readonly ResourceKind[] GeneratedKinds = [ResourceKind.Gateway, ResourceKind.VirtualService, ResourceKind.DestinationRule];
 
-    /// <summary>Plans every opted-in ServiceEntry of <paramref name="view"/> and compares with the generated objects it holds.</summary>
-    public static RoutingChanges Reconcile(SnapshotView view, MutationPolicy policy)
+    /// <summary>Plans every opted-in ServiceEntry of <paramref name="view"/> with the checks between entries (a host
+    /// planned by an earlier entry is a conflict, EGW405, for a later one): the one path of the generator and of
+    /// <c>kubectl-egress render</c>. Entries that already own generated routing come first, then namespace/name order.</summary>
+    public static IReadOnlyList<RoutingPlan> PlanAll(SnapshotView view, MutationPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(policy);
+        return PlanAll(view, policy, GeneratedKinds.SelectMany(k => view.OfKind<EgressObject>(k)).Where(RuleContext.IsGenerated).ToList());
+    }
 
-        var generated = GeneratedKinds.SelectMany(k => view.OfKind<EgressObject>(k)).Where(RuleContext.IsGenerated).ToList();
+    private static List<RoutingPlan> PlanAll(SnapshotView view, MutationPolicy policy, List<EgressObject> generated)
+    {
         var owners = generated.SelectMany(o => o.Metadata.OwnerReferences.Where(r => r.Kind == "ServiceEntry").Select(r => (o.Namespace, r.Name)))
             .ToHashSet();
         var entries = view.OfKind<ServiceEntry>(ResourceKind.ServiceEntry)
@@ -68,14 +74,37 @@ public static class RoutingReconciler
             plans.Add(plan);
         }
 
+        return plans;
+    }
+
+    /// <summary>Plans every opted-in ServiceEntry of <paramref name="view"/> and compares with the generated objects it holds.</summary>
+    public static RoutingChanges Reconcile(SnapshotView view, MutationPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(policy);
+
+        var generated = GeneratedKinds.SelectMany(k => view.OfKind<EgressObject>(k)).Where(RuleContext.IsGenerated).ToList();
+        var plans = PlanAll(view, policy, generated);
         var desired = plans.SelectMany(p => p.Objects).ToList();
         var desiredKeys = desired.Select(o => o.Key).ToHashSet();
-        var apply = desired.Where(o => view.Find(o.Key) is not { } stored || !SameManifest(stored, o)).ToList();
+        var apply = desired.Where(o => view.Find(o.Key) is not { } stored || !SameManifest(stored, o)).OrderBy(WriteOrder).ToList();
 
         // only objects owned by a ServiceEntry are the generator's to delete (rendered GitOps objects have no owner)
-        var delete = generated.Where(o => !desiredKeys.Contains(o.Key) && o.Metadata.OwnerReferences.Any(r => r.Kind == "ServiceEntry")).ToList();
+        var delete = generated.Where(o => !desiredKeys.Contains(o.Key) && o.Metadata.OwnerReferences.Any(r => r.Kind == "ServiceEntry"))
+            .OrderByDescending(WriteOrder).ToList();
         return new RoutingChanges(apply, delete, plans);
     }
+
+    /// <summary>Dependency rank of a routing object: what a write refers to is written before it (and deleted after it).
+    /// 0 Gateway (the server a leg binds to), 1 DestinationRule, 2 gateway leg (a VirtualService bound to a Gateway),
+    /// 3 mesh leg (a VirtualService bound to <c>mesh</c>, which sends traffic into the gateway leg).</summary>
+    public static int WriteOrder(EgressObject obj) => obj switch
+    {
+        Gateway => 0,
+        DestinationRule => 1,
+        VirtualService vs when !EgressSnapshot.IsBoundTo(vs, GatewayRefs.Mesh) => 2,
+        _ => 3,
+    };
 
     private static bool SameManifest(EgressObject stored, EgressObject planned)
     {

@@ -79,12 +79,17 @@ public static class ServiceEntryDefaulter
                 continue;
             }
 
-            var name = $"{(string.IsNullOrEmpty(ports[i].Protocol) ? "tcp" : ports[i].Protocol!.ToLowerInvariant())}-{ports[i].Number}";
-            if (names.Add(name))
+            // <protocol>-<number>, or with a suffix when another port has that name already: Istio's schema requires
+            // every port to have a name, so none is left without one
+            var stem = $"{(string.IsNullOrEmpty(ports[i].Protocol) ? "tcp" : ports[i].Protocol!.ToLowerInvariant())}-{ports[i].Number}";
+            var name = stem;
+            for (var k = 2; !names.Add(name); k++)
             {
-                ports[i] = ports[i] with { Name = name };
-                ops.Add(new PatchOperation(PatchOperation.Add, $"/spec/ports/{i}/name", name));
+                name = $"{stem}-{k}";
             }
+
+            ports[i] = ports[i] with { Name = name };
+            ops.Add(new PatchOperation(PatchOperation.Add, $"/spec/ports/{i}/name", name));
         }
 
         var defaulted = entry with
@@ -93,7 +98,24 @@ public static class ServiceEntryDefaulter
             Spec = spec with { Location = location, Resolution = resolution, Ports = ports },
         };
         var plan = RoutingPlanner.Plan(defaulted, gateway, view);
-        return plan.Routed ? new MutationResult(ops, plan.Notices, plan) : new MutationResult([], plan.Notices, plan);
+        if (plan.Routed)
+        {
+            return new MutationResult(ops, plan.Notices, plan);
+        }
+
+        // no patch at all for an entry left out: say which ports stay unnamed, which Istio's schema refuses
+        var unnamed = new List<Finding>();
+        for (var i = 0; i < spec.Ports.Count; i++)
+        {
+            if (string.IsNullOrEmpty(spec.Ports[i].Name))
+            {
+                var why = plan.Notices.Count > 0 ? $"no patch ({plan.Notices[0].Rule})" : "no patch";
+                unnamed.Add(new Finding(RuleIds.PortLeftUnnamed, Severity.Warning, entry.Ref, $"spec.ports[{i}].name",
+                    Finding.Clamp($"port {spec.Ports[i].Number} unnamed, {why}; Istio's schema requires a name: set one"), []));
+            }
+        }
+
+        return new MutationResult([], [.. plan.Notices, .. unnamed], plan);
     }
 
     private static string PathOf(OptInSource source) => source switch

@@ -11,6 +11,10 @@ public enum Enforcement
 
     /// <summary>Do not report.</summary>
     Off,
+
+    /// <summary>As <see cref="Deny"/>, and admission denies it even when it rests on an object that is missing yet
+    /// (an incompleteness), as the offline check does.</summary>
+    Strict,
 }
 
 /// <summary>The platform's policy the engine takes: outbound mode override and per-rule enforcement.</summary>
@@ -31,6 +35,9 @@ public sealed record EgressPolicy
     /// referenced object that is not in it does not exist, even when it holds no object of that kind at all.</summary>
     public bool WholeCluster { get; init; }
 
+    /// <summary>Whether <paramref name="rule"/> is set to <see cref="Enforcement.Strict"/>.</summary>
+    public bool IsStrict(string rule) => Overrides.TryGetValue(rule, out var enforcement) && enforcement == Enforcement.Strict;
+
     /// <summary>The severity a finding gets, or null when the rule is off.</summary>
     public Severity? Apply(string rule, Severity severity)
     {
@@ -38,7 +45,7 @@ public sealed record EgressPolicy
         {
             return enforcement switch
             {
-                Enforcement.Deny => Severity.Error,
+                Enforcement.Deny or Enforcement.Strict => Severity.Error,
                 Enforcement.Warn => Severity.Warning,
                 _ => null,
             };

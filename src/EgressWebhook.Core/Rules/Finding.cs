@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 
 namespace EgressWebhook.Core.Rules;
@@ -9,6 +10,29 @@ public enum Severity
     Error,
 }
 
+/// <summary>What a finding rests on: objects that exist and disagree, or an object that is missing (yet).</summary>
+public enum FindingKind
+{
+    /// <summary>Between objects that exist (a port, protocol, TLS mode, host binding, a subset the DestinationRule found
+    /// does not define): no later write of the same apply removes it by adding something.</summary>
+    Contradiction,
+
+    /// <summary>Rests on something missing that a later write of the same apply may create (a ServiceEntry, a Gateway,
+    /// the other leg, the gateway Service, a DestinationRule).</summary>
+    Incompleteness,
+}
+
+/// <summary>The missing object an incompleteness waits for.</summary>
+/// <param name="Kind">Its kind.</param>
+/// <param name="What">What it must be, for the warning: <c>the gateway leg for edition.cnn.com</c>.</param>
+public sealed record Awaited(ResourceKind Kind, string What)
+{
+    /// <summary>The registry object a host needs: a Service for a cluster-local host, else a ServiceEntry.</summary>
+    public static Awaited RegistryObjectFor(string host) => HostName.IsClusterLocal(host)
+        ? new Awaited(ResourceKind.Service, $"a Service for {host}")
+        : new Awaited(ResourceKind.ServiceEntry, $"a ServiceEntry for {host}");
+}
+
 /// <summary>One broken link, as data.</summary>
 /// <param name="Rule">Rule id, e.g. <c>EGW105</c>.</param>
 /// <param name="Severity">After the policy's overrides.</param>
@@ -18,6 +42,12 @@ public enum Severity
 /// <param name="Related">The other objects of the link.</param>
 public sealed record Finding(string Rule, Severity Severity, ObjectRef Object, string Path, string Message, IReadOnlyList<ObjectRef> Related)
 {
+    /// <summary>For an incompleteness, the object it waits for; null for a contradiction.</summary>
+    public Awaited? Awaits { get; init; }
+
+    /// <summary>Contradiction or incompleteness, from <see cref="Awaits"/>.</summary>
+    public FindingKind Kind => Awaits is null ? FindingKind.Contradiction : FindingKind.Incompleteness;
+
     /// <summary>Kubernetes truncates longer warnings.</summary>
     public const int MaxHeadline = 120;
 

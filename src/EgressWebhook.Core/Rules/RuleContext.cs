@@ -48,8 +48,13 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
         return result;
     }
 
-    /// <summary>Adds a finding, applying the policy's enforcement override and clamping the headline.</summary>
-    public void Report(string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related)
+    /// <summary>Adds a finding (a contradiction), applying the policy's enforcement override and clamping the headline.</summary>
+    public void Report(string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related) =>
+        Report(null, rule, severity, subject, path, message, related);
+
+    /// <summary>Adds a finding that is an incompleteness when <paramref name="awaits"/> is set: it rests on that missing
+    /// object, which a later write of the same apply may create (admission warns and re-checks instead of denying).</summary>
+    public void Report(Awaited? awaits, string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related)
     {
         if (Policy.Apply(rule, severity) is not { } effective)
         {
@@ -57,7 +62,7 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
         }
 
         var rel = related.Where(r => r != subject.Ref).Distinct().Order().ToArray();
-        _findings.Add(new Finding(rule, effective, subject.Ref, path, Finding.Clamp(message), rel));
+        _findings.Add(new Finding(rule, effective, subject.Ref, path, Finding.Clamp(message), rel) { Awaits = awaits });
     }
 
     /// <summary>The outbound traffic mode for sidecars in <paramref name="clientNamespace"/>: its namespace-wide

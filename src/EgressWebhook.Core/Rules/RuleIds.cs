@@ -44,6 +44,7 @@ public static class RuleIds
     public const string RoutingSkippedPortProtocol = "EGW407";
     public const string RoutingSkippedMeshInternal = "EGW408";
     public const string RoutingSkippedNotVisible = "EGW409";
+    public const string PortLeftUnnamed = "EGW410";
 
     /// <summary>Every id above (case-insensitive), for checking per-rule settings such as <c>EGW105=warn</c>.</summary>
     public static FrozenSet<string> All { get; } = typeof(RuleIds).GetFields(BindingFlags.Public | BindingFlags.Static)

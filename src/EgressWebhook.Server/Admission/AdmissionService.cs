@@ -28,6 +28,7 @@ internal sealed class AdmissionService
     private readonly TimeProvider _time;
     private readonly IFreshReadSource? _fresh;
     private readonly ICacheHealth? _cache;
+    private readonly IncompleteChainRecheck? _recheck;
 
     public AdmissionService(AdmissionHandler handler, SnapshotStore store, IOptions<WebhookOptions> options, AuditLog audit,
         WebhookMetrics metrics, ILogger<AdmissionService> logger, TimeProvider time, IServiceProvider services)
@@ -40,6 +41,7 @@ internal sealed class AdmissionService
         _time = time;
         _fresh = services.GetService<IFreshReadSource>();
         _cache = services.GetService<ICacheHealth>();
+        _recheck = services.GetService<IncompleteChainRecheck>();
         Settings = options.Value.ToSettings();
         HealthPort = options.Value.HealthPort;
     }
@@ -98,6 +100,7 @@ internal sealed class AdmissionService
         }
 
         Record(endpoint, request, decision, elapsed);
+        _recheck?.Schedule(request, decision);
         return decision.Response;
     }
 

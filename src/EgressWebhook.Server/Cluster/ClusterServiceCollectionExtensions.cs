@@ -27,6 +27,7 @@ internal static class ClusterServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ClusterSnapshotSource>());
         services.TryAddSingleton<ICacheHealth>(sp => sp.GetRequiredService<ClusterSnapshotSource>());
         services.TryAddSingleton<IFreshReadSource, ClusterFreshReadSource>();
+        services.TryAddSingleton<EgressWebhook.Server.Admission.IChainEventSink, EgressWebhook.Server.Admission.ClusterChainEvents>();
         return services;
     }
 

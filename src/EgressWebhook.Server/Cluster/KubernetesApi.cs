@@ -260,6 +260,14 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
         using var response = await SendAsync(HttpMethod.Patch, uri, content, cancellationToken);
     }
 
+    /// <summary>Creates a core/v1 Event (POST <c>/api/v1/namespaces/{ns}/events</c>).</summary>
+    public async Task CreateEventAsync(string ns, string eventJson, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(eventJson, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await SendAsync(HttpMethod.Post, $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/events", content, cancellationToken);
+    }
+
     /// <summary>Deletes one object, only if it still has <paramref name="uid"/> and <paramref name="resourceVersion"/>
     /// (preconditions: an object replaced or changed since it was read is not deleted; the server answers 409).
     /// Returns false when it does not exist (any more).</summary>

@@ -326,8 +326,8 @@ internal sealed class RoutingGenerator : BackgroundService
         var entryApiVersion = resources[ResourceKind.ServiceEntry].ApiVersion;
         var failed = 0;
 
-        // referenced objects first: a VirtualService is admitted after the Gateway it binds to exists
-        foreach (var obj in changes.Apply.OrderBy(o => WriteOrder(o.ResourceKind)))
+        // in Core's dependency order: Gateways, DestinationRules, gateway legs, then mesh legs
+        foreach (var obj in changes.Apply)
         {
             if (!IsLeader || term.IsCancellationRequested)
             {
@@ -353,8 +353,8 @@ internal sealed class RoutingGenerator : BackgroundService
             }
         }
 
-        // and the other way round for deletes: routes first, then what they referenced
-        foreach (var obj in changes.Delete.OrderByDescending(o => WriteOrder(o.ResourceKind)))
+        // and the other way round for deletes: mesh legs first, then what they referenced
+        foreach (var obj in changes.Delete)
         {
             if (!IsLeader || term.IsCancellationRequested)
             {
@@ -470,11 +470,4 @@ internal sealed class RoutingGenerator : BackgroundService
     /// write, and the same write is not sent again (a pass that runs on the events of the first writes of a pass would
     /// otherwise repeat the others).</summary>
     private sealed record Written(string? Manifest, string? CachedResourceVersion);
-
-    private static int WriteOrder(ResourceKind kind) => kind switch
-    {
-        ResourceKind.Gateway => 0,
-        ResourceKind.DestinationRule => 1,
-        _ => 2,
-    };
 }

@@ -56,6 +56,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 1204, Level = LogLevel.Debug, Message = "Client certificate {Subject} rejected: {Reason}")]
     public static partial void ClientCertificateRejected(this ILogger logger, string subject, IEnumerable<X509ChainStatus> reason);
 
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Egress chain of {Object} (admission {Uid}) still incomplete after the grace period of {Seconds} s: {Message}")]
+    public static partial void ChainIncomplete(this ILogger logger, string @object, string uid, double seconds, string message);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Debug, Message = "Egress chain of {Object} (admission {Uid}) completed within the grace period")]
+    public static partial void ChainCompleted(this ILogger logger, string @object, string uid);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Error, Message = "Re-check of {Object} after the grace period failed")]
+    public static partial void RecheckFailed(this ILogger logger, string @object, Exception exception);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Event for the incomplete egress chain of {Object} could not be written: {Reason}")]
+    public static partial void EventWriteFailed(this ILogger logger, string @object, string reason);
+
     [LoggerMessage(EventId = 1300, Level = LogLevel.Error, Message = "Writing the audit log failed")]
     public static partial void AuditWriteFailed(this ILogger logger, Exception exception);
 }

@@ -33,6 +33,19 @@ internal sealed class WebhookOptions
 
     public List<string> ExemptNamespaces { get; set; } = [];
 
+    /// <summary><c>Tolerant</c> (default): a finding that rests on a missing object is admitted with a warning and
+    /// re-checked after <see cref="GracePeriod"/>; <c>Strict</c>: it denies (per rule: <c>Webhook:Rules:EGW113=Strict</c>).</summary>
+    public string Enforcement { get; set; } = nameof(ChainEnforcement.Tolerant);
+
+    /// <summary>How long an admitted incompleteness may wait (<c>30s</c>, <c>2m</c>, or seconds); then it is reported.</summary>
+    public string GracePeriod { get; set; } = "30s";
+
+    /// <summary><see cref="GracePeriod"/> as a span (Go duration or a number of seconds); null when it is neither.</summary>
+    public static TimeSpan? ParseGracePeriod(string? text) =>
+        double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : Endpoints.AdmissionBody.ParseGoDuration(text);
+
     /// <summary><c>Deny</c> (default) or <c>Allow</c>: the answer when the check cannot run.</summary>
     public string FailureMode { get; set; } = nameof(Core.Admission.FailureMode.Deny);
 
@@ -72,6 +85,8 @@ internal sealed class WebhookOptions
         ExemptNamespaces = ExemptNamespaces.Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal),
         FailureMode = Enum.Parse<FailureMode>(FailureMode, ignoreCase: true),
         Mutation = ToMutationPolicy(),
+        Enforcement = Enum.Parse<ChainEnforcement>(Enforcement, ignoreCase: true),
+        GracePeriod = ParseGracePeriod(GracePeriod)!.Value,
     };
 }
 

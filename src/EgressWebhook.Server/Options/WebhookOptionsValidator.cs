@@ -48,8 +48,18 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 
             if (!Enum.TryParse<Enforcement>(enforcement, ignoreCase: true, out _) || int.TryParse(enforcement, out _))
             {
-                errors.Add($"Webhook:Rules:{rule} '{enforcement}' must be Deny, Warn or Off");
+                errors.Add($"Webhook:Rules:{rule} '{enforcement}' must be Deny, Strict, Warn or Off");
             }
+        }
+
+        if (!Enum.TryParse<ChainEnforcement>(options.Enforcement, ignoreCase: true, out _) || int.TryParse(options.Enforcement, out _))
+        {
+            errors.Add($"Webhook:Enforcement '{options.Enforcement}' must be Tolerant or Strict");
+        }
+
+        if (WebhookOptions.ParseGracePeriod(options.GracePeriod) is not { } grace || grace <= TimeSpan.Zero || grace > TimeSpan.FromHours(1))
+        {
+            errors.Add($"Webhook:GracePeriod '{options.GracePeriod}' must be a duration between 0 and 1h (30s, 2m, or seconds)");
         }
 
         if (!Enum.TryParse<FailureMode>(options.FailureMode, ignoreCase: true, out _) || int.TryParse(options.FailureMode, out _))

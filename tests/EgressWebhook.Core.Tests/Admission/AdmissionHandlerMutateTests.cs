@@ -117,9 +117,28 @@ public sealed class AdmissionHandlerMutateTests
         Assert.True(decision.Allowed);
         Assert.Equal(AdmissionOutcome.Warned, decision.Outcome);
         Assert.Null(decision.Response.Patch);
-        Assert.StartsWith("EGW401 ServiceEntry default/api: ", Assert.Single(decision.Response.Warnings!), StringComparison.Ordinal);
-        Assert.Equal("EGW401", decision.Response.AuditAnnotations!["rules"]);
+        // no patch for an entry left out, so its unnamed port stays unnamed: EGW410 says so (Istio's schema requires a name)
+        Assert.Collection(decision.Response.Warnings!,
+            w => Assert.StartsWith("EGW401 ServiceEntry default/api: ", w, StringComparison.Ordinal),
+            w => Assert.Equal("EGW410 ServiceEntry default/api: port 443 unnamed, no patch (EGW401); Istio's schema requires a name: set one", w));
+        Assert.Equal("EGW401,EGW410", decision.Response.AuditAnnotations!["rules"]);
         Assert.Equal("warned", decision.Response.AuditAnnotations["decision"]);
+    }
+
+    [Fact]
+    public void Mutate_GeneratedPortNameTaken_NamesThePortWithASuffix()
+    {
+        var entry = Entry("default", ("egress.istio.io/gateway", "istio-system/istio-egressgateway"));
+        entry["spec"]!["ports"] = new JsonArray(
+            new JsonObject { ["number"] = 443, ["protocol"] = "HTTPS" },
+            new JsonObject { ["number"] = 80, ["protocol"] = "HTTP", ["name"] = "https-443" });
+
+        var decision = Handler.Mutate(Request("CREATE", entry), State, AdmissionSettings.Default);
+
+        var names = DecodePatch(decision.Response).Where(p => p!["path"]!.GetValue<string>().StartsWith("/spec/ports/", StringComparison.Ordinal))
+            .Select(p => (p!["path"]!.GetValue<string>(), p["value"]!.GetValue<string>()));
+        Assert.Equal([("/spec/ports/0/name", "https-443-2")], names);
+        Assert.Null(decision.Response.Warnings);
     }
 
     [Fact]

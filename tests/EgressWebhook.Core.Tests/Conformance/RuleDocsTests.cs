@@ -20,6 +20,25 @@ public sealed class RuleDocsTests
         Assert.Contains($"| [{id}](#", doc, StringComparison.Ordinal);
     }
 
+    /// <summary>Every cross-resource and per-object rule says whether its findings are contradictions or
+    /// incompleteness (what admission tolerates until the grace period ends).</summary>
+    [Theory]
+    [MemberData(nameof(AllRuleIds))]
+    public void RulesDoc_EveryCheckSection_SaysTheKindOfItsFindings(string id)
+    {
+        if (id[3] is not ('1' or '2'))
+        {
+            return;
+        }
+
+        var doc = File.ReadAllText(Path.Combine(TestPaths.Repo, "docs", "rules.md"));
+        var start = doc.IndexOf($"\n## {id}", StringComparison.Ordinal);
+        var end = doc.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var section = doc[start..(end < 0 ? doc.Length : end)];
+
+        Assert.Matches(@"\*\*Kind:\*\* .*(contradiction|incompleteness)", section);
+    }
+
     [Fact]
     public void RuleCatalog_EveryCrossResourceAndPerObjectId_IsReportedByARule()
     {

@@ -21,7 +21,12 @@ public sealed class ClusterFreshnessTests
         ["Webhook:Cluster:WatchTimeoutSeconds"] = "300",
         ["Webhook:Cluster:WatchGraceSeconds"] = "30",
         ["Webhook:Cluster:StaleAfterSeconds"] = "60",
+        ["Webhook:Enforcement"] = "Strict",
     };
+
+    /// <summary>These tests judge freshness by denials that rest on a missing object (EGW101, EGW104, EGW113): under the
+    /// default order-tolerant enforcement they would be admitted with a warning, so they run strict.</summary>
+    private static readonly Dictionary<string, string> Strict = new() { ["Webhook:Enforcement"] = "Strict" };
 
     [Fact]
     public async Task QuietCluster_StaysFreshAndReadyThroughThirtyMinutes_WatchesRenewedAtTheirTimeout()
@@ -93,7 +98,7 @@ public sealed class ClusterFreshnessTests
     public async Task GatewayAndMeshLegAppliedTogether_MeshLegJudgedWithTheGateway()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(WithoutGateway), time: time);
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(WithoutGateway), Strict, time);
         await AdvanceUntilAsync(time, () => w.Source.IsSynced, "the first sync");
         w.Api.WatchEventDelay = TimeSpan.FromMilliseconds(100);
 
@@ -118,7 +123,7 @@ public sealed class ClusterFreshnessTests
     public async Task MissingGateway_InClusterMode_IsDenied_EvenWhenTheClusterHasNoGatewayAtAll()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(WithoutGateway), time: time);
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(WithoutGateway), Strict, time);
         await AdvanceUntilAsync(time, () => w.Source.IsSynced, "the first sync");
 
         var result = await w.Webhook.PostAsync(Reviews.Create("CREATE", Node(GatewayLeg)));
@@ -136,7 +141,7 @@ public sealed class ClusterFreshnessTests
     public async Task NamespaceOptInAppliedTogetherWithTheEntry_EntryIsRouted(bool labelled)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(WithoutGateway), time: time);
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(WithoutGateway), Strict, time);
         await AdvanceUntilAsync(time, () => w.Source.IsSynced, "the first sync");
         w.Api.WatchEventDelay = TimeSpan.FromMilliseconds(100);
 

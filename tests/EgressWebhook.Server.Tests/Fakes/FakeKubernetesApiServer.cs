@@ -61,6 +61,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private readonly List<WriteRecord> _writes = [];
     private readonly Queue<HttpStatusCode> _writeFailures = new();
     private long _resourceVersion = 1000;
+    private readonly List<JsonObject> _events = [];
 
     private readonly TimeProvider _time;
 
@@ -109,6 +110,66 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         {
             _ = refused ? _refusedReads.Add(plural) : _refusedReads.Remove(plural);
         }
+    }
+
+    /// <summary>The admission chain of writes, as the API server runs the webhooks registered for them: when set, every
+    /// <see cref="KubectlApplyAsync"/>, server-side apply and DELETE goes through it (mutating, then schema, then
+    /// validating) and a refused write changes nothing. Null (the default): writes are stored unchecked.</summary>
+    public IAdmissionChain? Admission { get; set; }
+
+    /// <summary>The core/v1 Events created (POST .../events), in order.</summary>
+    public IReadOnlyList<JsonObject> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events.Select(e => (JsonObject)e.DeepClone())];
+            }
+        }
+    }
+
+    /// <summary>As <c>kubectl apply -f</c>: every document in order, each a create or update through <see cref="Admission"/>
+    /// (when set); a refused document is reported and the next one is sent. kubectl waits for nothing between them;
+    /// <paramref name="between"/> (after each stored write) lets a test wait, e.g. for the webhook's cache to hold it.</summary>
+    public async Task<IReadOnlyList<AdmittedWrite>> KubectlApplyAsync(string yaml, Func<Task>? between = null)
+    {
+        var results = new List<AdmittedWrite>();
+        foreach (var doc in YamlJson.ParseDocuments(yaml))
+        {
+            var obj = (JsonObject)JsonNode.Parse(doc.Json.GetRawText())!;
+            var kind = Kinds.Values.Single(k => k.Name == obj["kind"]?.GetValue<string>());
+            var meta = (JsonObject)obj["metadata"]!;
+            var ns = kind.Namespaced ? meta["namespace"]?.GetValue<string>() ?? "default" : "";
+            if (kind.Namespaced)
+            {
+                meta["namespace"] = ns;
+            }
+
+            var stored = Get(kind.Plural, ns, meta["name"]!.GetValue<string>());
+            if (Admission is not { } chain)
+            {
+                Upsert(obj, recordEvent: true);
+                results.Add(new AdmittedWrite(stored is null ? "CREATE" : "UPDATE", kind.Name, ns, meta["name"]!.GetValue<string>(), true, 200, null, []));
+                continue;
+            }
+
+            // the API server gives the object its uid before the webhooks see it (an update keeps the stored one)
+            meta["uid"] = stored?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
+            var verdict = await chain.AdmitAsync(stored is null ? "CREATE" : "UPDATE", obj, stored);
+            if (verdict.Allowed)
+            {
+                Upsert(verdict.Object!, recordEvent: true, keepUid: true);
+                if (between is not null)
+                {
+                    await between();
+                }
+            }
+
+            results.Add(verdict.Write);
+        }
+
+        return results;
     }
 
     /// <summary>Lease requests get their connection aborted (a transport error, as when the API server is unreachable).</summary>
@@ -408,7 +469,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    private string Upsert(JsonObject obj, bool recordEvent, string? fieldManager = null)
+    private string Upsert(JsonObject obj, bool recordEvent, string? fieldManager = null, bool keepUid = false)
     {
         var kindName = obj["kind"]?.GetValue<string>() ?? throw new ArgumentException("object without kind");
         var kind = Kinds.Values.Single(k => k.Name == kindName);
@@ -431,7 +492,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             var key = Key(kind, ns, name);
             var existed = state.Items.TryGetValue(key, out var old);
             var oldMeta = existed ? JsonNode.Parse(old!.Full)!["metadata"] : null;
-            meta["uid"] = oldMeta?["uid"]?.GetValue<string>() ?? Guid.NewGuid().ToString();
+            meta["uid"] = oldMeta?["uid"]?.GetValue<string>() ?? (keepUid ? meta["uid"]?.GetValue<string>() : null) ?? Guid.NewGuid().ToString();
             meta["creationTimestamp"] = oldMeta?["creationTimestamp"]?.GetValue<string>() ??
                                         meta["creationTimestamp"]?.GetValue<string>() ??
                                         DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
@@ -534,6 +595,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 return;
             case ["api", "v1", var plural] when Kinds.ContainsKey(plural):
                 await CollectionAsync(context, plural, null);
+                return;
+            case ["api", "v1", "namespaces", var ns, "events"] when HttpMethods.IsPost(context.Request.Method):
+                await CreateEventAsync(context, ns);
                 return;
             case ["api", "v1", "namespaces", var name]:
                 await GetAsync(context, "namespaces", "", name);
@@ -893,8 +957,44 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
 
         meta["namespace"] = ns;
-        Upsert(obj, recordEvent: true, fieldManager);
+        if (Admission is { } chain)
+        {
+            var stored = Get(plural, ns, name);
+            meta["uid"] = stored?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
+            var verdict = await chain.AdmitAsync(stored is null ? "CREATE" : "UPDATE", obj, stored);
+            if (!verdict.Allowed)
+            {
+                await StatusAsync(context, (HttpStatusCode)verdict.Write.Code, verdict.Write.Code == 422 ? "Invalid" : "Forbidden", verdict.Write.Message ?? "refused");
+                return;
+            }
+
+            obj = verdict.Object!;
+        }
+
+        Upsert(obj, recordEvent: true, fieldManager, keepUid: true);
         await WriteAsync(context, HttpStatusCode.OK, Get(plural, ns, name)!.ToJsonString());
+    }
+
+    private async Task CreateEventAsync(HttpContext context, string ns)
+    {
+        var body = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted)) as JsonObject;
+        if (body?["involvedObject"] is not JsonObject || body["reason"] is null)
+        {
+            await StatusAsync(context, HttpStatusCode.UnprocessableEntity, "Invalid", "Event is invalid: involvedObject and reason are required");
+            return;
+        }
+
+        var meta = body["metadata"] as JsonObject ?? new JsonObject();
+        body["metadata"] = meta;
+        lock (_lock)
+        {
+            meta["namespace"] = ns;
+            meta["name"] ??= $"{meta["generateName"]?.GetValue<string>() ?? "event."}{++_resourceVersion:x}";
+            meta["uid"] = Guid.NewGuid().ToString();
+            _events.Add(body);
+        }
+
+        await WriteAsync(context, HttpStatusCode.Created, body.ToJsonString());
     }
 
     /// <summary>DELETE with optional DeleteOptions preconditions (uid, resourceVersion): 409 when they do not hold.</summary>
@@ -919,6 +1019,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         if (stored is null)
         {
             await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"{plural} \"{name}\" not found");
+            return;
+        }
+
+        if (Admission is { } chain && await chain.AdmitAsync("DELETE", null, stored) is { Allowed: false } refused)
+        {
+            await StatusAsync(context, (HttpStatusCode)refused.Write.Code, "Forbidden", refused.Write.Message ?? "refused");
             return;
         }
 
@@ -1114,4 +1220,33 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
         public Channel<Line> Lines { get; } = Channel.CreateUnbounded<Line>();
     }
+}
+
+/// <summary>One write as the fake API server's admission chain answered it (kubectl prints the same).</summary>
+/// <param name="Operation">CREATE, UPDATE or DELETE.</param>
+/// <param name="Kind">The object's kind.</param>
+/// <param name="Namespace">Its namespace ("" for cluster-scoped kinds).</param>
+/// <param name="Name">Its name.</param>
+/// <param name="Allowed">Whether it was stored.</param>
+/// <param name="Code">200 when stored, else the refusal's code (403 from a webhook, 422 from the schema).</param>
+/// <param name="Message">The refusal as kubectl prints it after <c>Error from server</c>.</param>
+/// <param name="Warnings">The webhooks' warnings (kubectl prints them as <c>Warning: …</c>).</param>
+internal sealed record AdmittedWrite(string Operation, string Kind, string Namespace, string Name, bool Allowed, int Code, string? Message,
+    IReadOnlyList<string> Warnings)
+{
+    public override string ToString() => $"{Operation} {Kind} {Namespace}/{Name}: {(Allowed ? "ok" : Message)}{(Warnings.Count > 0 ? " [" + string.Join(" | ", Warnings) + "]" : "")}";
+}
+
+/// <summary>The outcome of the chain for one write: the object to store (mutated), or the refusal.</summary>
+internal sealed record AdmissionVerdict(AdmittedWrite Write, JsonObject? Object)
+{
+    public bool Allowed => Write.Allowed;
+}
+
+/// <summary>What the fake API server calls on every write, as an API server calls its admission chain (the tests'
+/// <c>FakeAdmissionChain</c> runs the project's webhooks).</summary>
+internal interface IAdmissionChain
+{
+    /// <summary>Admits one write: the object to store (mutated), or the refusal.</summary>
+    Task<AdmissionVerdict> AdmitAsync(string operation, JsonObject? obj, JsonObject? old);
 }

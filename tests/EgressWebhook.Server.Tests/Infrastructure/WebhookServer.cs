@@ -37,6 +37,7 @@ public sealed class WebhookServer : IAsyncDisposable
 
     internal SnapshotStore Store => _app.Services.GetRequiredService<SnapshotStore>();
 
+    /// <summary>The host's services (a collaborator's state in a test).</summary>
     internal IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a server. The state directory defaults to a copy of the seed.</summary>

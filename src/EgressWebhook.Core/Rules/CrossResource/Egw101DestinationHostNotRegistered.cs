@@ -92,7 +92,7 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
         // no such fallback for a route: the route's cluster does not exist there and it answers 503 (NC) whatever the mode
         var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning
             : scope.SidecarScoped ? scope.ErrorIfRegistryOnly : Severity.Error;
-        context.Report(RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
+        context.Report(related.Any() ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
         return true;
     }
 

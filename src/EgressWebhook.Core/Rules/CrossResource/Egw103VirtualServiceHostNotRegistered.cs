@@ -81,7 +81,7 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
 
         var severity = !HostName.IsWildcard(host) && scope.IsRegistryOnly ? Severity.Error : Severity.Warning;
         var where = scope.SidecarScoped ? "mesh" : $"Gateway {egress[0].Namespace}/{egress[0].Name}";
-        context.Report(RuleIds.VirtualServiceHostNotRegistered, severity, vs, path,
+        context.Report(Awaited.RegistryObjectFor(host), RuleIds.VirtualServiceHostNotRegistered, severity, vs, path,
             $"host {host} (bound to {where}) matches no ServiceEntry/Service visible to {scope.ClientNamespace}; add a ServiceEntry",
             egress.Select(g => g.Ref));
     }

@@ -98,7 +98,8 @@ internal sealed class Egw104GatewayReference : IEgressRule
     /// <summary>(a): an error; a warning when partial input holds no Gateway at all, where absence is not evidence
     /// (an offline check of manifests that do not include the Gateways). Against the whole cluster, always an error.</summary>
     private static void ReportMissing(RuleContext context, VirtualService vs, string resolved, string path) =>
-        context.Report(RuleIds.GatewayReference, context.AbsenceIsEvidence(ResourceKind.Gateway) ? Severity.Error : Severity.Warning, vs, path,
+        context.Report(new Awaited(ResourceKind.Gateway, $"Gateway {resolved}"), RuleIds.GatewayReference,
+            context.AbsenceIsEvidence(ResourceKind.Gateway) ? Severity.Error : Severity.Warning, vs, path,
             $"Gateway {resolved} does not exist; create it or fix the reference (ns/name, or name in {vs.Namespace})");
 
     private static bool AdmitsAnyHost(Gateway gateway, VirtualService vs) =>

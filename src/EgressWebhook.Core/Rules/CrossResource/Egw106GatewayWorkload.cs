@@ -26,7 +26,7 @@ public sealed class Egw106GatewayWorkload : IEgressRule
         var services = context.View.ServicesSelecting(gw.Spec.Selector);
         if (services.Count == 0)
         {
-            context.Report(RuleIds.GatewayWorkload, Severity.Warning, gw, "spec.selector",
+            context.Report(new Awaited(ResourceKind.Service, "the gateway Service"), RuleIds.GatewayWorkload, Severity.Warning, gw, "spec.selector",
                 $"selector {selector} matches no gateway Service, so no proxy serves this Gateway; use the pods' labels");
             return;
         }

@@ -106,7 +106,8 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         else
         {
             // with no DestinationRule in the view at all the input simply lacks them: absence proves nothing
-            context.Report(RuleIds.SubsetNotFound, context.View.HasAny(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
+            context.Report(new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}"), RuleIds.SubsetNotFound,
+                context.View.HasAny(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
                 $"subset {subset} of {d.Host}: no DestinationRule defines it for {ns}; add a DestinationRule with it");
         }
 
@@ -217,7 +218,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             return;
         }
 
-        context.Report(RuleIds.SubsetNotFound, Severity.Warning, dr, "spec.host",
+        context.Report(Awaited.RegistryObjectFor(host), RuleIds.SubsetNotFound, Severity.Warning, dr, "spec.host",
             $"host {host} matches no ServiceEntry or Service, so this rule applies to nothing; fix the host or register it");
     }
 

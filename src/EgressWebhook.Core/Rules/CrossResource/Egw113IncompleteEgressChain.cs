@@ -137,7 +137,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                     var related = target.Gateways.Select(g => g.Ref).Append(target.Service.Ref);
                     if (unexported is null)
                     {
-                        context.Report(RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
+                        context.Report(new Awaited(ResourceKind.VirtualService, $"the gateway leg for {missing}"), RuleIds.IncompleteEgressChain, Severity.Error, vs, d.Path,
                             $"{missing} dies at Gateway {gateways}: no VirtualService routes it on; add the gateway leg", related);
                     }
                     else
@@ -238,7 +238,7 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                     continue;
                 }
 
-                context.Report(RuleIds.IncompleteEgressChain, Severity.Warning, vs, rule.Path,
+                context.Report(new Awaited(ResourceKind.VirtualService, $"the mesh leg for {missing}"), RuleIds.IncompleteEgressChain, Severity.Warning, vs, rule.Path,
                     $"Gateway {gwRef} forwards {missing} but no mesh rule sends it to the gateway; add the mesh leg",
                     services.Select(s => s.Ref).Append(gw.Ref));
             }
