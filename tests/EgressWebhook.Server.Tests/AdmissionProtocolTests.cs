@@ -306,6 +306,11 @@ public sealed class AdmissionProtocolTests
     [InlineData("Webhook:HealthPort", "eighty", "Webhook:HealthPort 'eighty' must be a port number")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-egressgateway' must be <namespace>/<gateway Service>")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-system.istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-system.istio-egressgateway' must be")]
+    [InlineData("Webhook:Tls:RequireClientCertificate", "true", "Webhook:Tls:RequireClientCertificate=true requires Webhook:Tls:ClientCaFile")]
+    [InlineData("Webhook:ShutdownTimeoutSeconds", "0", "Webhook:ShutdownTimeoutSeconds 0 must be above Webhook:ShutdownDelaySeconds (0)")]
+    [InlineData("Webhook:ShutdownDelaySeconds", "-1", "Webhook:ShutdownDelaySeconds -1 must be between 0 and 120")]
+    [InlineData("Webhook:Limits:MaxConnections", "0", "Webhook:Limits:MaxConnections 0 must be between 1 and 1000000")]
+    [InlineData("Webhook:Limits:RequestHeadersTimeoutSeconds", "0", "Webhook:Limits:RequestHeadersTimeoutSeconds 0 must be between 1 and 120")]
     public async Task Start_BadSetting_FailsWithClearMessage(string key, string value, string message)
     {
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => WebhookServer.StartAsync(new Dictionary<string, string> { [key] = value }));

@@ -82,7 +82,7 @@ internal sealed class AdmissionService
         }
         catch (Exception ex)
         {
-            _logger.AdmissionFailed(request.Uid ?? "", mutate ? "Allow (a mutation is never refused)" : Settings.FailureMode.ToString(), ex);
+            _logger.AdmissionFailed(AuditFields.LogUid(request.Uid), mutate ? "Allow (a mutation is never refused)" : Settings.FailureMode.ToString(), ex);
             var reason = $"internal error ({ex.GetType().Name})";
             decision = mutate ? AdmissionHandler.MutationUnavailable(request, reason) : AdmissionHandler.Unavailable(request, reason, Settings);
         }
@@ -90,7 +90,7 @@ internal sealed class AdmissionService
         var elapsed = _time.GetElapsedTime(started);
         if (deadline.IsCancellationRequested)
         {
-            _logger.DeadlinePassed(request.Uid ?? "", elapsed.TotalMilliseconds);
+            _logger.DeadlinePassed(AuditFields.LogUid(request.Uid), elapsed.TotalMilliseconds);
         }
 
         Record(endpoint, request, decision, elapsed);
@@ -144,12 +144,16 @@ internal sealed class AdmissionService
             }
 
             var again = _handler.Validate(request, refreshed, Settings);
-            _logger.FreshReadRedecided(request.Uid ?? "", decision.RuleIds, again.Allowed);
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                _logger.FreshReadRedecided(AuditFields.LogUid(request.Uid), decision.RuleIds, again.Allowed);
+            }
+
             return again;
         }
         catch (Exception ex)
         {
-            _logger.FreshReadFailed(request.Uid ?? "", ex);
+            _logger.FreshReadFailed(AuditFields.LogUid(request.Uid), ex);
             return decision;
         }
     }
@@ -159,16 +163,27 @@ internal sealed class AdmissionService
         var kind = ObjectDecoder.KindOf(request.Kind?.ApiVersion ?? "", request.Kind?.Kind ?? "")?.ToString() ?? "other";
         var operation = request.Operation is "CREATE" or "UPDATE" or "DELETE" or "CONNECT" ? request.Operation : "other";
         _metrics.Decided(endpoint, kind, operation, decision, elapsed.TotalSeconds);
-        _audit.Write(new AuditRecord(
-            _time.GetUtcNow(), endpoint, request.Uid ?? "", request.UserInfo?.Username, request.UserInfo?.Groups,
-            request.Operation, request.Kind?.Kind, request.Namespace, request.Name, request.DryRun == true,
-            decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3),
-            decision.PatchOperations.Count == 0 ? null : decision.PatchOperations.Count));
+        if (_audit.Enabled)
+        {
+            // what the caller sent is capped: a line stays within a few KB whatever the request holds
+            var truncated = new List<string>(0);
+            _audit.Write(new AuditRecord(
+                _time.GetUtcNow(), endpoint, AuditFields.Cap(request.Uid ?? "", AuditFields.UidBytes, "uid", truncated)!,
+                AuditFields.Cap(request.UserInfo?.Username, AuditFields.UserBytes, "user", truncated),
+                AuditFields.CapGroups(request.UserInfo?.Groups, truncated),
+                AuditFields.Cap(request.Operation, AuditFields.OperationBytes, "operation", truncated),
+                AuditFields.Cap(request.Kind?.Kind, AuditFields.KindBytes, "kind", truncated),
+                AuditFields.Cap(request.Namespace, AuditFields.NamespaceBytes, "namespace", truncated),
+                AuditFields.Cap(request.Name, AuditFields.NameBytes, "name", truncated), request.DryRun == true,
+                decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3),
+                decision.PatchOperations.Count == 0 ? null : decision.PatchOperations.Count,
+                truncated.Count == 0 ? null : truncated));
+        }
 
         // Debug only: every decision is in the audit log already, and this is the hot path
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            _logger.AdmissionDecided(request.Uid ?? "", endpoint, request.Operation, request.Kind?.Kind, request.Namespace, request.Name,
+            _logger.AdmissionDecided(AuditFields.LogUid(request.Uid), endpoint, request.Operation, request.Kind?.Kind, request.Namespace, request.Name,
                 decision.OutcomeName, decision.RuleIds, elapsed.TotalMilliseconds);
         }
     }
