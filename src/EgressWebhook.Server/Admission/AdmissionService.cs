@@ -4,6 +4,7 @@ using EgressWebhook.Core.Serialization;
 using EgressWebhook.Server.Audit;
 using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Endpoints;
+using EgressWebhook.Server.Generation;
 using EgressWebhook.Server.Logging;
 using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
@@ -25,6 +26,7 @@ internal sealed class AdmissionService
     private readonly TimeProvider _time;
     private readonly IFreshReadSource? _fresh;
     private readonly ICacheHealth? _cache;
+    private readonly string? _generatorUser;
 
     public AdmissionService(AdmissionHandler handler, SnapshotStore store, IOptions<WebhookOptions> options, AuditLog audit,
         WebhookMetrics metrics, ILogger<AdmissionService> logger, TimeProvider time, IServiceProvider services)
@@ -37,6 +39,7 @@ internal sealed class AdmissionService
         _time = time;
         _fresh = services.GetService<IFreshReadSource>();
         _cache = services.GetService<ICacheHealth>();
+        _generatorUser = services.GetService<IOptions<GeneratorOptions>>()?.Value.EffectiveServiceAccount;
         Settings = options.Value.ToSettings();
         HealthPort = options.Value.HealthPort;
     }
@@ -59,7 +62,12 @@ internal sealed class AdmissionService
         try
         {
             var current = _store.Current;
-            if (CacheProblem() is { } problem)
+            if (!mutate && GeneratorWriteGuard.Check(request, _generatorUser, current.Snapshot, Settings.Mutation) is { } refused)
+            {
+                // the webhook's own ServiceAccount writing something it did not generate: refused whatever the policy
+                decision = refused;
+            }
+            else if (CacheProblem() is { } problem)
             {
                 decision = WhileNotSynced(mutate, request, current.Snapshot, problem);
             }
