@@ -112,6 +112,47 @@ public sealed class DrainTests
         await server.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Sigterm_Process_ReadyzFailsAtOnce_StillAnswersDuringTheDelay_ThenExitsZero()
+    {
+        var port = ProcessTests.FreePort();
+        using var process = ProcessTests.Start("--state", "examples/state", "--urls", $"https://127.0.0.1:{port}", "--Webhook:HealthPort=0",
+            "--Webhook:ShutdownDelaySeconds=1.5", "--Webhook:AuditLog=off");
+        _ = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var client = ProcessTests.Client(port);
+        var review = await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, "admission", "allowed.json"));
+        Assert.True(await WebhookServer.EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await client.GetAsync("/readyz")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(15)), "never ready");
+
+        var watch = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        Assert.True(await WebhookServer.EventuallyAsync(async () => (await client.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(1)),
+            "/readyz did not answer 503 within 1 s of SIGTERM");
+        var during = await WebhookServer.PostAsync(client, review);
+        Assert.Equal(HttpStatusCode.OK, during.Status);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(DelaySeconds), $"the checks took {watch.Elapsed}: the delay had passed");
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await process.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, process.ExitCode);
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(DelaySeconds), $"exited after {watch.Elapsed}, before the delay");
+        Assert.Contains("Shutting down: /readyz answers 503", await stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>Headers and half the body at <paramref name="halfAt"/>, the rest at <paramref name="restAt"/>; the raw answer.</summary>
     private static async Task<string> SlowRequestAsync(int port, byte[] body, TimeSpan halfAt, TimeSpan restAt, Stopwatch watch)
     {
