@@ -257,7 +257,7 @@ public sealed class AdmissionProtocolTests
     }
 
     [Fact]
-    public async Task Health_ReadyMetrics_ServedOnMainAndHealthPort()
+    public async Task Health_OnMainAndHealthPort_MetricsOnTheHealthPortOnly()
     {
         var port = FreePort();
         await using var server = await WebhookServer.StartAsync(new Dictionary<string, string> { ["Webhook:HealthPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
@@ -268,12 +268,16 @@ public sealed class AdmissionProtocolTests
         {
             Assert.Equal("ok\n", await client.GetStringAsync("/healthz"));
             Assert.Equal("ready\n", await client.GetStringAsync("/readyz"));
-            var metrics = await client.GetStringAsync("/metrics");
-            Assert.Contains("egress_webhook_admission_requests_total{endpoint=\"validate\",kind=\"VirtualService\",operation=\"CREATE\",decision=\"allowed\"} 1", metrics, StringComparison.Ordinal);
-            Assert.Contains("egress_webhook_snapshot_objects 8", metrics, StringComparison.Ordinal);
-            Assert.Contains("egress_webhook_snapshot_age_seconds", metrics, StringComparison.Ordinal);
-            Assert.Contains("egress_webhook_admission_duration_seconds_bucket", metrics, StringComparison.Ordinal);
         }
+
+        var metrics = await plain.GetStringAsync("/metrics");
+        Assert.Contains("egress_webhook_admission_requests_total{endpoint=\"validate\",kind=\"VirtualService\",operation=\"CREATE\",decision=\"allowed\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_webhook_snapshot_objects 8", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_webhook_snapshot_age_seconds", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_webhook_admission_duration_seconds_bucket", metrics, StringComparison.Ordinal);
+
+        // the NetworkPolicy lets only the monitoring namespace reach the health port: metrics are not on the admission port
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/metrics")).StatusCode);
 
         // admission is not served on the plain-HTTP port
         using var content = new StringContent(Reviews.Create("CREATE", Reviews.VirtualService("x")));

@@ -53,11 +53,16 @@ public sealed class FloodTests(ITestOutputHelper output)
                 }
             }, TimeSpan.FromSeconds(15)), "the server did not answer");
 
-            // warm up, then the baseline
+            // warm up, then the baseline: latency without the flood, on this machine as loaded as it is now
+            var before = new List<double>();
             for (var i = 0; i < 200; i++)
             {
+                var one = Stopwatch.StartNew();
                 await WebhookServer.PostAsync(i % 2 == 0 ? http1 : http2, review);
+                before.Add(one.Elapsed.TotalMilliseconds);
             }
+
+            before.Sort();
 
             var baseline = Rss(process.Id);
             var peak = baseline;
@@ -111,14 +116,18 @@ public sealed class FloodTests(ITestOutputHelper output)
             double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
             output.WriteLine($"sockets tried {sockets}, TLS handshakes completed {flood.Handshakes}, refused/closed {flood.Refused}, peak open {floodPeak}, closed by the server while slow {flood.ClosedByServer}");
             output.WriteLine($"RSS baseline {baseline / 1048576.0:F1} MiB, peak {peak / 1048576.0:F1} MiB (+{(peak - baseline) / 1048576.0:F1})");
+            output.WriteLine($"before the flood: p50 {before[100]:F2} ms, p99 {before[198]:F2} ms");
             output.WriteLine($"normal reviews {latencies.Count}, failures {failures}, p50 {P(0.5):F2} ms, p99 {P(0.99):F2} ms, max {latencies[^1]:F2} ms; over 50 ms: {string.Join(", ", slowOnes)}");
 
             Assert.Equal(0, failures);
             Assert.True(latencies.Count >= 10, $"only {latencies.Count} normal reviews in {FloodFor.TotalSeconds} s");
             if (extra.Length == 0)
             {
+                // without the cap every attacker gets in (4,500 of 4,500 in the run without limits): refusals show the cap;
+                // the attackers' own count of open connections lags the server's closes by a continuation, so it may
+                // pass the cap by the handshakes in progress (32 at a time)
                 Assert.True(flood.Refused > 0, "the flood got more connections than Webhook:Limits:MaxConnections");
-                Assert.InRange(floodPeak, 1, MaxConnections);
+                Assert.InRange(floodPeak, 1, MaxConnections + 32);
                 Assert.True(flood.ClosedByServer > 0, "no slow connection was closed by the headers timeout");
                 Assert.True(peak < PodLimitBytes / 2, $"RSS peaked at {peak / 1048576.0:F1} MiB");
             }

@@ -5,25 +5,9 @@ using EgressWebhook.Server.Tests.Infrastructure;
 
 namespace EgressWebhook.Server.Tests;
 
-/// <summary>Where metrics are served, how client authentication is switched, what a draining server tells HTTP/1.1
-/// clients.</summary>
+/// <summary>How client authentication is switched, what a draining server tells HTTP/1.1 clients.</summary>
 public sealed class HardeningTests
 {
-    [Fact]
-    public async Task Metrics_WithAHealthPort_OnlyThere()
-    {
-        var healthPort = ProcessTests.FreePort();
-        await using var server = await WebhookServer.StartAsync(new Dictionary<string, string>
-        {
-            ["Webhook:HealthPort"] = healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-        using var health = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}") };
-
-        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/metrics")).StatusCode);
-        Assert.Contains("egress_webhook_", await health.GetStringAsync("/metrics"), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/readyz")).StatusCode);
-    }
-
     [Fact]
     public async Task ClientAuth_ExplicitlyOff_NoCertificateAsked_EvenWithACaFile()
     {
