@@ -1,6 +1,7 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Audit;
+using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
@@ -29,6 +30,12 @@ internal static class ServiceCollectionExtensions
         services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
         services.AddSingleton<WebhookMetrics>();
 
+        // first hosted service: its StoppingAsync (before any service stops) turns /readyz to 503 and waits the drain delay
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
+        services.AddOptions<HostOptions>().Configure<IOptions<WebhookOptions>>((host, webhook) =>
+            host.ShutdownTimeout = TimeSpan.FromSeconds(webhook.Value.ShutdownTimeoutSeconds));
+
         // the certificate and the audit writer start before the snapshot source and the server
         services.AddSingleton<CertificateReloader>();
         services.AddHostedService(sp => sp.GetRequiredService<CertificateReloader>());
@@ -50,12 +57,13 @@ internal static class ServiceCollectionExtensions
         // Webhook:Generator (validated even when the generator is off: enabling it needs Source=Cluster)
         services.AddRoutingGenerator(configuration);
 
-        services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader>((kestrel, certificates) =>
+        services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader, IOptions<WebhookOptions>>((kestrel, certificates, webhook) =>
         {
             kestrel.AddServerHeader = false;
+            KestrelHardening.ApplyLimits(kestrel, webhook.Value.Limits);
             kestrel.ConfigureHttpsDefaults(https =>
             {
-                https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+                KestrelHardening.ApplyTls(https, webhook.Value.Limits);
                 https.ServerCertificateSelector = (_, _) => certificates.Current;
                 if (certificates.RequiresClientCertificate)
                 {

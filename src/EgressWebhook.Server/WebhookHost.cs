@@ -1,4 +1,6 @@
+using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Endpoints;
+using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Logging;
 using EgressWebhook.Server.Options;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -87,6 +89,25 @@ internal static class WebhookHost
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        var drain = app.Services.GetRequiredService<ShutdownDrain>();
+        var healthPort = app.Services.GetRequiredService<AdmissionService>().HealthPort;
+        app.Use(next => http =>
+        {
+            // metrics only on the health port (the NetworkPolicy lets the monitoring namespace reach that port alone)
+            if (healthPort > 0 && http.Connection.LocalPort != healthPort && http.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal))
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            // draining: HTTP/1.1 clients are asked to close, so their next request opens a connection to another pod
+            if (drain.IsDraining && !HttpProtocol.IsHttp2(http.Request.Protocol))
+            {
+                http.Response.Headers.Connection = "close";
+            }
+
+            return next(http);
+        });
         app.MapAdmissionEndpoints();
         app.MapHealthEndpoints();
         return app;

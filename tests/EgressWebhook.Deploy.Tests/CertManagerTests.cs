@@ -69,7 +69,9 @@ public sealed class CertManagerTests
     /// <summary>The Certificate whose Secret the webhook pods mount.</summary>
     private static K8sObject ServingCertificate(Rendered rendered)
     {
-        var secret = Assert.Single(rendered.PodSpec.Items("volumes").Select(v => v.Str("secret", "secretName")).OfType<string>());
+        // the volume at the TLS mount path (the default overlay also mounts the client CA from another Secret)
+        var mount = Assert.Single(Assert.Single(rendered.Containers).Items("volumeMounts"), m => m.Str("mountPath") == ServerContract.TlsMountPath);
+        var secret = Assert.Single(rendered.PodSpec.Items("volumes"), v => v.Str("name") == mount.Str("name")).Str("secret", "secretName");
         return Assert.Single(rendered.OfKind("Certificate"), c => c.Namespace == rendered.WebhookNamespace && c.Spec.Str("secretName") == secret);
     }
 

@@ -33,10 +33,15 @@ public sealed class RbacTests
     private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> Required =
     [
         .. Grants(ClusterWide, "networking.istio.io", ServerContract.ValidatedResources, Read),
-        .. Grants(ClusterWide, "networking.istio.io", ["gateways", "virtualservices", "destinationrules"], ["create", "patch", "delete"]),
         .. Grants(ClusterWide, "", ["services", "namespaces"], Read),
         .. Grants(ClusterWide, "gateway.networking.k8s.io", GatewayApiRoutes, Read),
         .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
+    ];
+
+    /// <summary>What the generator needs: required when it is enabled, and not granted at all when it is not.</summary>
+    private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> GeneratorGrants =
+    [
+        .. Grants(ClusterWide, "networking.istio.io", ["gateways", "virtualservices", "destinationrules"], ["create", "patch", "delete"]),
         .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
         // the grace-period re-check reports an incomplete egress chain as an Event on the object
         .. Grants(ClusterWide, "", ["events"], ["create"]),
@@ -60,20 +65,41 @@ public sealed class RbacTests
     {
         var granted = Granted(Rendered.Overlay(overlay));
 
-        var missing = Required.Where(r => !granted.Contains(r) && !granted.Contains(r with { Scope = ClusterWide })).ToArray();
+        var generator = Rendered.Overlay(overlay).ConfigData().GetValueOrDefault(ServerContract.Env.GeneratorEnabled) == "true";
+
+        var missing = Required.Concat(generator ? GeneratorGrants : []).Where(r => !granted.Contains(r) && !granted.Contains(r with { Scope = ClusterWide })).ToArray();
         Assert.True(missing.Length == 0, "missing: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void AuditOnly_GeneratorOff_ServiceAccountOnlyReads()
+    {
+        // audit-only writes nothing: a stolen token of the ServiceAccount cannot change routing anywhere
+        var rendered = Rendered.Overlay("audit-only");
+
+        Assert.Equal("false", rendered.ConfigData()[ServerContract.Env.GeneratorEnabled]);
+        var writes = Granted(rendered).Where(g => g.Verb is not ("get" or "list" or "watch")).ToArray();
+        Assert.True(writes.Length == 0, "audit-only grants: " + string.Join(", ", writes));
+    }
+
+    [Fact]
+    public void Default_GeneratorOn()
+    {
+        Assert.Equal("true", Rendered.Overlay("default").ConfigData()[ServerContract.Env.GeneratorEnabled]);
     }
 
     [Theory]
     [MemberData(nameof(Overlays))]
     public void LeaseReadAndRenew_AreLimitedToTheGeneratorsLease(string overlay)
     {
-        var rules = Rendered.Overlay(overlay).Objects.Where(o => o.Kind == "Role")
+        var rendered = Rendered.Overlay(overlay);
+        var rules = rendered.Objects.Where(o => o.Kind == "Role")
             .SelectMany(r => r.Json.Items("rules"))
             .Where(r => r.Strings("resources").Contains("leases"))
             .ToList();
 
-        Assert.NotEmpty(rules);
+        // no generator (audit-only), no Lease grant at all
+        Assert.Equal(rendered.ConfigData().GetValueOrDefault(ServerContract.Env.GeneratorEnabled) == "true", rules.Count > 0);
         Assert.All(rules.Where(r => r.Strings("verbs").Any(v => v is "get" or "update")), r => Assert.Equal(["egress-webhook-generator"], r.Strings("resourceNames")));
     }
 

@@ -257,7 +257,7 @@ public sealed class AdmissionProtocolTests
     }
 
     [Fact]
-    public async Task Health_ReadyMetrics_ServedOnMainAndHealthPort()
+    public async Task Health_OnMainAndHealthPort_MetricsOnTheHealthPortOnly()
     {
         var port = FreePort();
         await using var server = await WebhookServer.StartAsync(new Dictionary<string, string> { ["Webhook:HealthPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
@@ -268,12 +268,16 @@ public sealed class AdmissionProtocolTests
         {
             Assert.Equal("ok\n", await client.GetStringAsync("/healthz"));
             Assert.Equal("ready\n", await client.GetStringAsync("/readyz"));
-            var metrics = await client.GetStringAsync("/metrics");
-            Assert.Contains("egress_webhook_admission_requests_total{endpoint=\"validate\",kind=\"VirtualService\",operation=\"CREATE\",decision=\"allowed\"} 1", metrics, StringComparison.Ordinal);
-            Assert.Contains("egress_webhook_snapshot_objects 8", metrics, StringComparison.Ordinal);
-            Assert.Contains("egress_webhook_snapshot_age_seconds", metrics, StringComparison.Ordinal);
-            Assert.Contains("egress_webhook_admission_duration_seconds_bucket", metrics, StringComparison.Ordinal);
         }
+
+        var metrics = await plain.GetStringAsync("/metrics");
+        Assert.Contains("egress_webhook_admission_requests_total{endpoint=\"validate\",kind=\"VirtualService\",operation=\"CREATE\",decision=\"allowed\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_webhook_snapshot_objects 8", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_webhook_snapshot_age_seconds", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_webhook_admission_duration_seconds_bucket", metrics, StringComparison.Ordinal);
+
+        // the NetworkPolicy lets only the monitoring namespace reach the health port: metrics are not on the admission port
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/metrics")).StatusCode);
 
         // admission is not served on the plain-HTTP port
         using var content = new StringContent(Reviews.Create("CREATE", Reviews.VirtualService("x")));
@@ -338,6 +342,11 @@ public sealed class AdmissionProtocolTests
     [InlineData("Webhook:HealthAddress", "all", "Webhook:HealthAddress 'all' must be an IP address")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-egressgateway' must be <namespace>/<gateway Service>")]
     [InlineData("Webhook:Mutation:DefaultGateway", "istio-system.istio-egressgateway", "Webhook:Mutation:DefaultGateway 'istio-system.istio-egressgateway' must be")]
+    [InlineData("Webhook:Tls:RequireClientCertificate", "true", "Webhook:Tls:RequireClientCertificate=true requires Webhook:Tls:ClientCaFile")]
+    [InlineData("Webhook:ShutdownTimeoutSeconds", "0", "Webhook:ShutdownTimeoutSeconds 0 must be above Webhook:ShutdownDelaySeconds (0)")]
+    [InlineData("Webhook:ShutdownDelaySeconds", "-1", "Webhook:ShutdownDelaySeconds -1 must be between 0 and 120")]
+    [InlineData("Webhook:Limits:MaxConnections", "0", "Webhook:Limits:MaxConnections 0 must be between 1 and 1000000")]
+    [InlineData("Webhook:Limits:RequestHeadersTimeoutSeconds", "0", "Webhook:Limits:RequestHeadersTimeoutSeconds 0 must be between 1 and 120")]
     public async Task Start_BadSetting_FailsWithClearMessage(string key, string value, string message)
     {
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => WebhookServer.StartAsync(new Dictionary<string, string> { [key] = value }));

@@ -190,7 +190,7 @@ public sealed class ProcessTests
         return EgressEngine.Default.CheckChange(state, new ObjectChange(Operation.Update, obj, old), EgressPolicy.Default);
     }
 
-    private static Process Start(params string[] args)
+    internal static Process Start(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -203,6 +203,12 @@ public sealed class ProcessTests
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
+        }
+
+        if (!args.Any(a => a.StartsWith("--Webhook:ShutdownDelaySeconds", StringComparison.Ordinal)))
+        {
+            // the drain delay matters behind endpoints; the drain test sets its own
+            info.ArgumentList.Add("--Webhook:ShutdownDelaySeconds=0");
         }
 
         info.Environment.Remove("ASPNETCORE_URLS");
@@ -218,7 +224,7 @@ public sealed class ProcessTests
         return File.Exists(built) ? built : Path.Combine(AppContext.BaseDirectory, "EgressWebhook.Server.dll");
     }
 
-    private static HttpClient Client(int port)
+    internal static HttpClient Client(int port)
     {
         var handler = new SocketsHttpHandler();
 #pragma warning disable CA5359 // the development certificate is self-signed by design
@@ -227,7 +233,7 @@ public sealed class ProcessTests
         return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

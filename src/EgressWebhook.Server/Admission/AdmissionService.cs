@@ -7,6 +7,7 @@ using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Audit;
 using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Endpoints;
+using EgressWebhook.Server.Generation;
 using EgressWebhook.Server.Logging;
 using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
@@ -29,6 +30,7 @@ internal sealed class AdmissionService
     private readonly IFreshReadSource? _fresh;
     private readonly ICacheHealth? _cache;
     private readonly IncompleteChainRecheck? _recheck;
+    private readonly string? _generatorUser;
 
     public AdmissionService(AdmissionHandler handler, SnapshotStore store, IOptions<WebhookOptions> options, AuditLog audit,
         WebhookMetrics metrics, ILogger<AdmissionService> logger, TimeProvider time, IServiceProvider services)
@@ -42,6 +44,7 @@ internal sealed class AdmissionService
         _fresh = services.GetService<IFreshReadSource>();
         _cache = services.GetService<ICacheHealth>();
         _recheck = services.GetService<IncompleteChainRecheck>();
+        _generatorUser = services.GetService<IOptions<GeneratorOptions>>()?.Value.EffectiveServiceAccount;
         Settings = options.Value.ToSettings();
         HealthPort = options.Value.HealthPort;
     }
@@ -64,7 +67,12 @@ internal sealed class AdmissionService
         try
         {
             var current = _store.Current;
-            if (CacheProblem() is { } problem)
+            if (!mutate && GeneratorWriteGuard.Check(request, _generatorUser, current.Snapshot, Settings.Mutation) is { } refused)
+            {
+                // the webhook's own ServiceAccount writing something it did not generate: refused whatever the policy
+                decision = refused;
+            }
+            else if (CacheProblem() is { } problem)
             {
                 decision = WhileNotSynced(mutate, request, current.Snapshot, problem);
             }
@@ -88,7 +96,7 @@ internal sealed class AdmissionService
         }
         catch (Exception ex)
         {
-            _logger.AdmissionFailed(request.Uid ?? "", mutate ? "Allow (a mutation is never refused)" : Settings.FailureMode.ToString(), ex);
+            _logger.AdmissionFailed(AuditFields.LogUid(request.Uid), mutate ? "Allow (a mutation is never refused)" : Settings.FailureMode.ToString(), ex);
             var reason = $"internal error ({ex.GetType().Name})";
             decision = mutate ? AdmissionHandler.MutationUnavailable(request, reason) : AdmissionHandler.Unavailable(request, reason, Settings);
         }
@@ -96,7 +104,7 @@ internal sealed class AdmissionService
         var elapsed = _time.GetElapsedTime(started);
         if (deadline.IsCancellationRequested)
         {
-            _logger.DeadlinePassed(request.Uid ?? "", elapsed.TotalMilliseconds);
+            _logger.DeadlinePassed(AuditFields.LogUid(request.Uid), elapsed.TotalMilliseconds);
         }
 
         Record(endpoint, request, decision, elapsed);
@@ -171,12 +179,12 @@ internal sealed class AdmissionService
         }
         catch (Exception ex)
         {
-            _logger.FreshReadFailed(request.Uid ?? "", ex);
+            _logger.FreshReadFailed(AuditFields.LogUid(request.Uid), ex);
         }
 
-        if (!ReferenceEquals(result, decision))
+        if (!ReferenceEquals(result, decision) && _logger.IsEnabled(LogLevel.Information))
         {
-            _logger.FreshReadRedecided(request.Uid ?? "", decision.RuleIds, result.Allowed);
+            _logger.FreshReadRedecided(AuditFields.LogUid(request.Uid), decision.RuleIds, result.Allowed);
         }
 
         return result;
@@ -221,16 +229,27 @@ internal sealed class AdmissionService
         var kind = ObjectDecoder.KindOf(request.Kind?.ApiVersion ?? "", request.Kind?.Kind ?? "")?.ToString() ?? "other";
         var operation = request.Operation is "CREATE" or "UPDATE" or "DELETE" or "CONNECT" ? request.Operation : "other";
         _metrics.Decided(endpoint, kind, operation, decision, elapsed.TotalSeconds);
-        _audit.Write(new AuditRecord(
-            _time.GetUtcNow(), endpoint, request.Uid ?? "", request.UserInfo?.Username, request.UserInfo?.Groups,
-            request.Operation, request.Kind?.Kind, request.Namespace, request.Name, request.DryRun == true,
-            decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3),
-            decision.PatchOperations.Count == 0 ? null : decision.PatchOperations.Count));
+        if (_audit.Enabled)
+        {
+            // what the caller sent is capped: a line stays within a few KB whatever the request holds
+            var truncated = new List<string>(0);
+            _audit.Write(new AuditRecord(
+                _time.GetUtcNow(), endpoint, AuditFields.Cap(request.Uid ?? "", AuditFields.UidBytes, "uid", truncated)!,
+                AuditFields.Cap(request.UserInfo?.Username, AuditFields.UserBytes, "user", truncated),
+                AuditFields.CapGroups(request.UserInfo?.Groups, truncated),
+                AuditFields.Cap(request.Operation, AuditFields.OperationBytes, "operation", truncated),
+                AuditFields.Cap(request.Kind?.Kind, AuditFields.KindBytes, "kind", truncated),
+                AuditFields.Cap(request.Namespace, AuditFields.NamespaceBytes, "namespace", truncated),
+                AuditFields.Cap(request.Name, AuditFields.NameBytes, "name", truncated), request.DryRun == true,
+                decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3),
+                decision.PatchOperations.Count == 0 ? null : decision.PatchOperations.Count,
+                truncated.Count == 0 ? null : truncated));
+        }
 
         // Debug only: every decision is in the audit log already, and this is the hot path
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            _logger.AdmissionDecided(request.Uid ?? "", endpoint, request.Operation, request.Kind?.Kind, request.Namespace, request.Name,
+            _logger.AdmissionDecided(AuditFields.LogUid(request.Uid), endpoint, request.Operation, request.Kind?.Kind, request.Namespace, request.Name,
                 decision.OutcomeName, decision.RuleIds, elapsed.TotalMilliseconds);
         }
     }

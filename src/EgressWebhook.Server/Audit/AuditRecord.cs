@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 namespace EgressWebhook.Server.Audit;
 
 /// <summary>One admission decision as the audit log records it: who, what, the outcome and the rule ids; never the object.
-/// <see cref="PatchOperations"/>: how many JSON Patch operations /mutate returned (absent when none).</summary>
+/// <see cref="PatchOperations"/>: how many JSON Patch operations /mutate returned (absent when none). Fields copied from the
+/// request are capped (<see cref="AuditFields"/>); <see cref="Truncated"/> names those that were (absent when none).</summary>
 internal sealed record AuditRecord(
     DateTimeOffset Time,
     string Webhook,
@@ -19,7 +20,8 @@ internal sealed record AuditRecord(
     string Decision,
     IReadOnlyList<string> Rules,
     double LatencyMs,
-    int? PatchOperations = null);
+    int? PatchOperations = null,
+    IReadOnlyList<string>? Truncated = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(AuditRecord))]

@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Mutation;
 using EgressWebhook.Server.Options;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +24,11 @@ internal sealed class GeneratorOptions
 
     /// <summary>This replica's holder identity; unset = env <c>POD_NAME</c>, else the machine name with a random suffix.</summary>
     public string? Identity { get; set; }
+
+    /// <summary>The ServiceAccount the generator writes as (<c>NAMESPACE/NAME</c> or <c>system:serviceaccount:NAMESPACE:NAME</c>):
+    /// the validating webhook refuses this account's writes to anything but the routing it generates. Unset = env
+    /// <c>POD_NAMESPACE</c> and <c>POD_SERVICE_ACCOUNT</c> when both are set, else no such guard.</summary>
+    public string? ServiceAccount { get; set; }
 
     /// <summary>How long a Lease that is not renewed keeps the others out.</summary>
     public double LeaseDurationSeconds { get; set; } = 15;
@@ -54,6 +60,24 @@ internal sealed class GeneratorOptions
 
     public TimeSpan MaxBackoff => TimeSpan.FromSeconds(MaxBackoffSeconds);
 
+    /// <summary>The generator's username as the API server puts it in <c>userInfo.username</c>, or null (no guard).</summary>
+    public string? EffectiveServiceAccount =>
+        !string.IsNullOrWhiteSpace(ServiceAccount) ? ServiceAccountUser(ServiceAccount.Trim())
+        : Environment.GetEnvironmentVariable("POD_NAMESPACE") is { Length: > 0 } ns && Environment.GetEnvironmentVariable("POD_SERVICE_ACCOUNT") is { Length: > 0 } sa
+            ? $"{ServiceAccountPrefix}{ns}:{sa}"
+            : null;
+
+    private const string ServiceAccountPrefix = "system:serviceaccount:";
+
+    /// <summary><c>NS/NAME</c> or <c>system:serviceaccount:NS:NAME</c> as a username; null when it is neither.</summary>
+    public static string? ServiceAccountUser(string value)
+    {
+        var parts = value.StartsWith(ServiceAccountPrefix, StringComparison.Ordinal) ? value[ServiceAccountPrefix.Length..].Split(':') : value.Split('/');
+        return parts is [{ Length: > 0 } ns, { Length: > 0 } name] && RoutingOptIn.Parse($"{ns}/{name}", '/') is not null
+            ? $"{ServiceAccountPrefix}{ns}:{name}"
+            : null;
+    }
+
     /// <summary>The Lease namespace actually used.</summary>
     public string EffectiveLeaseNamespace =>
         !string.IsNullOrWhiteSpace(LeaseNamespace) ? LeaseNamespace
@@ -71,12 +95,17 @@ internal sealed class GeneratorOptionsValidator(IOptions<WebhookOptions> webhook
 {
     public ValidateOptionsResult Validate(string? name, GeneratorOptions options)
     {
-        if (!options.Enabled)
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.ServiceAccount) && GeneratorOptions.ServiceAccountUser(options.ServiceAccount.Trim()) is null)
         {
-            return ValidateOptionsResult.Success;
+            errors.Add($"Webhook:Generator:ServiceAccount '{options.ServiceAccount}' must be NAMESPACE/NAME or system:serviceaccount:NAMESPACE:NAME");
         }
 
-        var errors = new List<string>();
+        if (!options.Enabled)
+        {
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+
         if (webhook.Value.Source != WebhookOptions.ClusterSource)
         {
             errors.Add($"Webhook:Generator:Enabled=true requires Webhook:Source={WebhookOptions.ClusterSource} (the generator writes to the live cluster), not '{webhook.Value.Source}'");

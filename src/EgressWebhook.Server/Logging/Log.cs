@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Egress webhook listening on {Urls}; state source {Source}; failure mode {FailureMode}")]
     public static partial void Started(this ILogger logger, IEnumerable<string> urls, string source, string failureMode);
 
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Shutting down: /readyz answers 503; serving for {Seconds} s more, then finishing the requests in flight")]
+    public static partial void Draining(this ILogger logger, double seconds);
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "No TLS certificate configured: using an in-memory self-signed certificate for localhost, for development only")]
     public static partial void SelfSignedCertificate(this ILogger logger);
 

@@ -64,6 +64,17 @@ internal sealed class WebhookOptions
 
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>After SIGTERM, <c>/readyz</c> answers 503 at once and requests are still served this long, so that the
+    /// endpoints drop the pod before it stops listening; 0 = stop at once.</summary>
+    public double ShutdownDelaySeconds { get; set; } = 5;
+
+    /// <summary>The whole shutdown (the delay, then the requests in flight, then the audit flush) is cut off after this;
+    /// keep it below the pod's <c>terminationGracePeriodSeconds</c> with a margin.</summary>
+    public double ShutdownTimeoutSeconds { get; set; } = 25;
+
+    /// <summary><c>Webhook:Limits:*</c>: Kestrel's connection, timeout and size limits.</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
     /// <summary><c>Webhook:Mutation:*</c>: egress-gateway routing.</summary>
     public MutationOptions Mutation { get; set; } = new();
 
@@ -112,6 +123,49 @@ internal sealed class TlsOptions
     /// <summary>PEM CA bundle; when set, clients must present a certificate it signed.</summary>
     public string? ClientCaFile { get; set; }
 
+    /// <summary>Require a client certificate signed by <see cref="ClientCaFile"/> (which must then be set). Unset = required
+    /// exactly when <see cref="ClientCaFile"/> is set; <c>false</c> = no client certificate asked for, even with a CA file.</summary>
+    public bool? RequireClientCertificate { get; set; }
+
+    /// <summary>Whether client certificates are required, after the rule of <see cref="RequireClientCertificate"/>.</summary>
+    public bool ClientAuthEnabled => RequireClientCertificate ?? !string.IsNullOrWhiteSpace(ClientCaFile);
+
     /// <summary>How often the files are compared besides file-system events (a Secret volume swaps a <c>..data</c> link).</summary>
     public double ReloadSeconds { get; set; } = 10;
+}
+
+/// <summary>Kestrel's limits (section <c>Webhook:Limits</c>): a flood of slow or idle connections is cut off by time and
+/// count, so memory stays bounded and the API server's own connections keep being served.</summary>
+internal sealed class LimitsOptions
+{
+    /// <summary>Open connections on all endpoints; more are closed as soon as they are accepted.</summary>
+    public long MaxConnections { get; set; } = 512;
+
+    /// <summary>An idle keep-alive connection is closed after this (HTTP/2: a GOAWAY first).</summary>
+    public double KeepAliveSeconds { get; set; } = 30;
+
+    /// <summary>The TLS handshake must be done within this.</summary>
+    public double HandshakeTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>A request's headers must have arrived within this after the connection is ready for them.</summary>
+    public double RequestHeadersTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>A body that arrives slower than this (after a grace period) ends the request.</summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 16384;
+
+    /// <summary>The grace period before <see cref="MinRequestBodyBytesPerSecond"/> applies, and the same for responses.</summary>
+    public double MinDataRateGraceSeconds { get; set; } = 2;
+
+    /// <summary>The request line and headers together, in bytes.</summary>
+    public int MaxRequestHeadersBytes { get; set; } = 16384;
+
+    /// <summary>How many request headers.</summary>
+    public int MaxRequestHeaderCount { get; set; } = 64;
+
+    /// <summary>Concurrent HTTP/2 streams per connection.</summary>
+    public int Http2MaxStreamsPerConnection { get; set; } = 100;
+
+    /// <summary>Bytes Kestrel buffers per connection before the application reads them (HTTP/1.1), and the HTTP/2
+    /// connection window; the stream window is half of it.</summary>
+    public int MaxRequestBufferBytes { get; set; } = 131072;
 }

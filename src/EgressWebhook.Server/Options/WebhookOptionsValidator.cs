@@ -91,12 +91,50 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             errors.Add($"Webhook:Mutation:DefaultGateway '{gateway}' must be <namespace>/<gateway Service>, e.g. istio-system/istio-egressgateway");
         }
 
+        if (options.ShutdownDelaySeconds is < 0 or > 120)
+        {
+            errors.Add($"Webhook:ShutdownDelaySeconds {options.ShutdownDelaySeconds} must be between 0 and 120");
+        }
+
+        if (options.ShutdownTimeoutSeconds <= options.ShutdownDelaySeconds || options.ShutdownTimeoutSeconds > 600)
+        {
+            errors.Add($"Webhook:ShutdownTimeoutSeconds {options.ShutdownTimeoutSeconds} must be above Webhook:ShutdownDelaySeconds ({options.ShutdownDelaySeconds}) and at most 600");
+        }
+
+        ValidateLimits(options.Limits, errors);
         ValidateTls(options.Tls, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
+    private static void ValidateLimits(LimitsOptions limits, List<string> errors)
+    {
+        void Range(string name, double value, double min, double max)
+        {
+            if (double.IsNaN(value) || value < min || value > max)
+            {
+                errors.Add($"Webhook:Limits:{name} {value} must be between {min} and {max}");
+            }
+        }
+
+        Range(nameof(limits.MaxConnections), limits.MaxConnections, 1, 1_000_000);
+        Range(nameof(limits.KeepAliveSeconds), limits.KeepAliveSeconds, 1, 3600);
+        Range(nameof(limits.HandshakeTimeoutSeconds), limits.HandshakeTimeoutSeconds, 1, 120);
+        Range(nameof(limits.RequestHeadersTimeoutSeconds), limits.RequestHeadersTimeoutSeconds, 1, 120);
+        Range(nameof(limits.MinRequestBodyBytesPerSecond), limits.MinRequestBodyBytesPerSecond, 1, 1 << 30);
+        Range(nameof(limits.MinDataRateGraceSeconds), limits.MinDataRateGraceSeconds, 1, 120);
+        Range(nameof(limits.MaxRequestHeadersBytes), limits.MaxRequestHeadersBytes, 1024, 1 << 20);
+        Range(nameof(limits.MaxRequestHeaderCount), limits.MaxRequestHeaderCount, 8, 1000);
+        Range(nameof(limits.Http2MaxStreamsPerConnection), limits.Http2MaxStreamsPerConnection, 1, 10_000);
+        Range(nameof(limits.MaxRequestBufferBytes), limits.MaxRequestBufferBytes, 65535, 1 << 26);
+    }
+
     private static void ValidateTls(TlsOptions tls, List<string> errors)
     {
+        if (tls.RequireClientCertificate == true && string.IsNullOrWhiteSpace(tls.ClientCaFile))
+        {
+            errors.Add("Webhook:Tls:RequireClientCertificate=true requires Webhook:Tls:ClientCaFile (the CA bundle that signed the API server's client certificate)");
+        }
+
         var cert = !string.IsNullOrWhiteSpace(tls.CertificateFile);
         var key = !string.IsNullOrWhiteSpace(tls.KeyFile);
         if (cert != key)

@@ -40,14 +40,17 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
             _logger.SelfSignedCertificate();
         }
 
-        if (!string.IsNullOrWhiteSpace(_options.ClientCaFile))
+        if (ClientCaPath is { } clientCa)
         {
-            _clientCas = LoadCas(_options.ClientCaFile);
-            _logger.ClientCaLoaded(_options.ClientCaFile, _clientCas.Count);
+            _clientCas = LoadCas(clientCa);
+            _logger.ClientCaLoaded(clientCa, _clientCas.Count);
         }
     }
 
     private bool IsConfigured => !string.IsNullOrWhiteSpace(_options.CertificateFile);
+
+    /// <summary>The client CA bundle in use: none when client authentication is off (<c>RequireClientCertificate=false</c>).</summary>
+    private string? ClientCaPath => _options.ClientAuthEnabled ? _options.ClientCaFile : null;
 
     public bool RequiresClientCertificate => _clientCas is not null;
 
@@ -137,9 +140,9 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
                 var (cert, read) = Load();
                 _current = cert;
                 _loadedBytes = read;
-                if (!string.IsNullOrWhiteSpace(_options.ClientCaFile))
+                if (ClientCaPath is { } clientCa)
                 {
-                    _clientCas = LoadCas(_options.ClientCaFile);
+                    _clientCas = LoadCas(clientCa);
                 }
 
                 // the previous certificate is not disposed: handshakes in flight may still use it
@@ -166,7 +169,7 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
     {
         var cert = File.ReadAllBytes(_options.CertificateFile!);
         var key = File.ReadAllBytes(_options.KeyFile!);
-        var ca = string.IsNullOrWhiteSpace(_options.ClientCaFile) ? [] : File.ReadAllBytes(_options.ClientCaFile);
+        var ca = ClientCaPath is { } clientCa ? File.ReadAllBytes(clientCa) : [];
         return ([.. cert, 0, .. key, 0, .. ca], cert, key);
     }
 

@@ -43,6 +43,11 @@ public static class ServerContract
         public const string CertificateFile = "Webhook__Tls__CertificateFile";
         public const string KeyFile = "Webhook__Tls__KeyFile";
         public const string HealthPort = "Webhook__HealthPort";
+        public const string ShutdownDelay = "Webhook__ShutdownDelaySeconds";
+        public const string ShutdownTimeout = "Webhook__ShutdownTimeoutSeconds";
+        public const string RequireClientCertificate = "Webhook__Tls__RequireClientCertificate";
+        public const string ClientCaFile = "Webhook__Tls__ClientCaFile";
+        public const string GeneratorEnabled = "Webhook__Generator__Enabled";
     }
 
     /// <summary>The Istio kinds the validating webhook checks (plural resource names).</summary>

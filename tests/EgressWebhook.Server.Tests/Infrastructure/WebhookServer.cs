@@ -74,6 +74,8 @@ public sealed class WebhookServer : IAsyncDisposable
             ["Webhook:HealthPort"] = "0",
             ["Webhook:AuditLog"] = audit,
             ["Webhook:StatePollSeconds"] = "0.5",
+            // the drain delay is for a pod behind endpoints; the drain tests set it
+            ["Webhook:ShutdownDelaySeconds"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())

@@ -1,0 +1,62 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+using EgressWebhook.Server.Tests.Infrastructure;
+
+namespace EgressWebhook.Server.Tests;
+
+/// <summary>The validating endpoint refuses writes by the webhook's own ServiceAccount (Webhook:Generator:ServiceAccount)
+/// that are not the routing the generator plans for an opted-in ServiceEntry; the reconciler's own output passes.</summary>
+public sealed class GeneratorGuardTests
+{
+    private const string Generator = "system:serviceaccount:egress-webhook:egress-webhook";
+
+    [Fact]
+    public async Task GeneratorAccount_OwnRoutingPasses_ALookalikeIsRefused_OtherUsersUnaffected()
+    {
+        var seed = Directory.GetFiles(TestPaths.Seed, "*.yaml").SelectMany(f => ManifestReader.Read(File.ReadAllText(f))).ToList();
+        var service = seed.OfType<Service>().Single();
+        var cnn = seed.OfType<ServiceEntry>().Single(se => se.Name == "cnn");
+        var entry = cnn with
+        {
+            Metadata = cnn.Metadata with { Name = "news", Uid = "uid-news", Annotations = new Dictionary<string, string> { [RoutingAnnotations.Gateway] = "istio-system/istio-egressgateway" } },
+        };
+        var apply = RoutingReconciler.Reconcile(SnapshotView.Of(EgressSnapshot.Create([service, entry])), MutationPolicy.Default).Apply;
+        Assert.NotEmpty(apply);
+
+        // the manifest writer leaves server-owned fields out; a live cluster's entry has its uid
+        var entryJson = ManifestWriter.ToJson(entry);
+        entryJson["metadata"]!["uid"] = "uid-news";
+        await using var server = await WebhookServer.StartAsync(
+            new Dictionary<string, string> { ["Webhook:Generator:ServiceAccount"] = "egress-webhook/egress-webhook" },
+            stateFiles: new Dictionary<string, string> { ["state.yaml"] = ManifestWriter.ToYaml([ManifestWriter.ToJson(service), entryJson]) });
+
+        foreach (var o in apply)
+        {
+            var own = await server.PostAsync(Review("CREATE", Generator, ManifestWriter.ToJson(o)));
+            Assert.True(!(own.StatusMessage ?? "").Contains("egress routing generator", StringComparison.Ordinal), own.StatusMessage);
+        }
+
+        var lookalike = ManifestWriter.ToJson(apply.OfType<VirtualService>().First());
+        lookalike["spec"]!["hosts"] = new JsonArray("bank.example.com");
+        var refused = await server.PostAsync(Review("CREATE", Generator, lookalike));
+        Assert.Equal(HttpStatusCode.OK, refused.Status);
+        Assert.False(refused.Allowed);
+        Assert.Equal(403, refused.StatusCode);
+        Assert.StartsWith($"{Generator} is the egress routing generator and may change only the routing it generates: ", refused.StatusMessage, StringComparison.Ordinal);
+        Assert.Contains("spec differs from the routing planned for ServiceEntry default/news", refused.StatusMessage, StringComparison.Ordinal);
+
+        var byJane = await server.PostAsync(Review("CREATE", "jane", lookalike));
+        Assert.DoesNotContain("egress routing generator", byJane.StatusMessage ?? "", StringComparison.Ordinal);
+    }
+
+    private static string Review(string operation, string user, JsonObject obj)
+    {
+        var review = JsonNode.Parse(Reviews.Create(operation, obj))!;
+        review["request"]!["userInfo"] = new JsonObject { ["username"] = user };
+        return review.ToJsonString();
+    }
+}
