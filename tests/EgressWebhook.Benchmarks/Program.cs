@@ -10,6 +10,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- memory OBJECTS                                                                retained bytes per cached object
 // ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
 // ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
+// ... -- hostile OBJECTS [issue] [REPEAT]                                              hostile objects up to 3 MiB, decided as the webhook does
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
@@ -45,6 +46,19 @@ if (args is ["latency", .. var sizes])
         Latency.Report(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
     }
 
+    return 0;
+}
+
+if (args is ["hostile-explain", var clusterSize, var filter])
+{
+    Hostile.Explain(int.Parse(clusterSize, CultureInfo.InvariantCulture), filter, Console.Out);
+    return 0;
+}
+
+if (args is ["hostile", var cluster, .. var rest])
+{
+    var repeat = rest.Length > 0 && int.TryParse(rest[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 5;
+    Hostile.Report(int.Parse(cluster, CultureInfo.InvariantCulture), rest.Contains("issue"), repeat, Console.Out);
     return 0;
 }
 

@@ -22,6 +22,9 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// <summary>Kubernetes drops warnings past 4096 characters in all.</summary>
     public const int MaxWarningsTotal = 4096;
 
+    /// <summary>The reason given when the request's budget is spent before the check finished.</summary>
+    public const string DeadlineSpent = "the egress check did not finish within the request's timeout";
+
     /// <summary>The handler with every rule of the catalogue.</summary>
     public static AdmissionHandler Default { get; } = new(EgressEngine.Default);
 
@@ -29,7 +32,8 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// <param name="request">The review's request; its uid is echoed.</param>
     /// <param name="snapshot">The current state of the cluster (without the change).</param>
     /// <param name="settings">Enforcement, exemptions, failure mode.</param>
-    public AdmissionDecision Validate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings)
+    /// <param name="budget">The request's deadline; once it is spent the check stops and the failure mode answers.</param>
+    public AdmissionDecision Validate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -91,7 +95,11 @@ public sealed class AdmissionHandler(EgressEngine engine)
         EgressReport report;
         try
         {
-            report = engine.CheckChange(snapshot, change, settings.Policy);
+            report = engine.CheckChange(snapshot, change, settings.Policy, budget);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            return Unavailable(request, DeadlineSpent, settings);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -110,8 +118,9 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// <param name="request">The review's request; its uid is echoed.</param>
     /// <param name="snapshot">The current state of the cluster (without the change).</param>
     /// <param name="settings">Exemptions and <see cref="AdmissionSettings.Mutation"/>.</param>
+    /// <param name="budget">The request's deadline; once it is spent the entry is allowed unpatched with a warning.</param>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "an entry point beside Validate: callers hold the handler")]
-    public AdmissionDecision Mutate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings)
+    public AdmissionDecision Mutate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -160,7 +169,11 @@ public sealed class AdmissionHandler(EgressEngine engine)
         MutationResult result;
         try
         {
-            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry), settings.Mutation);
+            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry, budget), settings.Mutation);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            return MutationUnavailable(request, DeadlineSpent);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
