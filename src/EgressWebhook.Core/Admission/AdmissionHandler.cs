@@ -408,7 +408,15 @@ public sealed class AdmissionHandler(EgressEngine engine)
                 o.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String &&
                 o.TryGetProperty("apiVersion", out var v) && v.ValueKind == JsonValueKind.String)
             {
-                return (v.GetString()!, k.GetString()!);
+                try
+                {
+                    return (v.GetString()!, k.GetString()!);
+                }
+                catch (InvalidOperationException)
+                {
+                    // bad text (invalid UTF-8, a lone surrogate) names no kind this webhook reads
+                    return ("", "");
+                }
             }
         }
 

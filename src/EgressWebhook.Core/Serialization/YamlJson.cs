@@ -67,6 +67,11 @@ public static partial class YamlJson
         {
             throw new ManifestException((int)ex.Start.Line, (int)ex.Start.Column, FirstLine(ex.InnerException?.Message ?? ex.Message));
         }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's scanner gives up on some malformed input without a position
+            throw new ManifestException(0, 0, $"not valid YAML ({FirstLine(ex.Message)})");
+        }
 
         return result;
     }

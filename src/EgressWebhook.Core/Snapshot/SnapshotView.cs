@@ -43,7 +43,7 @@ public sealed class SnapshotView
     /// <summary>The object this view adds (the object under admission), if any.</summary>
     public EgressObject? Added => _added;
 
-    public static SnapshotView Of(EgressSnapshot snapshot, CancellationToken budget = default) => new(snapshot, null, null, budget);
+    public static SnapshotView Of(EgressSnapshot snapshot) => new(snapshot, null, null, default);
 
     /// <summary>The snapshot with <paramref name="obj"/> in place of the object with the same key.</summary>
     public static SnapshotView With(EgressSnapshot snapshot, EgressObject obj, CancellationToken budget = default) => new(snapshot, obj, obj.Key, budget);

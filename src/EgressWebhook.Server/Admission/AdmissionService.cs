@@ -61,7 +61,7 @@ internal sealed class AdmissionService
             var current = _store.Current;
             if (CacheProblem() is { } problem)
             {
-                decision = WhileNotSynced(mutate, request, current.Snapshot, problem);
+                decision = WhileNotSynced(mutate, request, current.Snapshot, problem, deadline);
             }
             else if (!_store.IsReady)
             {
@@ -69,11 +69,11 @@ internal sealed class AdmissionService
             }
             else if (mutate)
             {
-                decision = _handler.Mutate(request, current.Snapshot, Settings);
+                decision = _handler.Mutate(request, current.Snapshot, Settings, deadline);
             }
             else
             {
-                decision = _handler.Validate(request, current.Snapshot, Settings);
+                decision = _handler.Validate(request, current.Snapshot, Settings, deadline);
                 if (_fresh is not null && !decision.Allowed && decision.Findings.Any(f => f.Severity == Severity.Error && FreshReads.KindsFor(f.Rule).Count > 0))
                 {
                     decision = await ConfirmAsync(_fresh, request, current.Snapshot, decision, deadline).ConfigureAwait(false);
@@ -114,9 +114,9 @@ internal sealed class AdmissionService
     /// <summary><c>Webhook:Cluster:WhenNotSynced</c> decides, except for requests that do not depend on the cluster's
     /// state: kinds and operations the webhook does not read, exempt namespaces and undecodable objects are answered
     /// as usual. /mutate is never refused for it: allowed without a patch, with the reason as a warning.</summary>
-    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot, string problem)
+    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, Core.Snapshot.EgressSnapshot snapshot, string problem, CancellationToken deadline)
     {
-        var plain = mutate ? _handler.Mutate(request, snapshot, Settings) : _handler.Validate(request, snapshot, Settings);
+        var plain = mutate ? _handler.Mutate(request, snapshot, Settings, deadline) : _handler.Validate(request, snapshot, Settings, deadline);
         if (plain.Outcome is AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid)
         {
             return plain;
@@ -143,7 +143,7 @@ internal sealed class AdmissionService
                 return decision;
             }
 
-            var again = _handler.Validate(request, refreshed, Settings);
+            var again = _handler.Validate(request, refreshed, Settings, deadline);
             _logger.FreshReadRedecided(request.Uid ?? "", decision.RuleIds, again.Allowed);
             return again;
         }
