@@ -18,6 +18,9 @@ public static class Hostile
 
     public sealed record Case(string Name, string Kind, string ObjectJson);
 
+    /// <summary>Fraction of <see cref="MaxObjectBytes"/> the grown lists fill (the <c>half</c> argument: 0.5, to see the growth).</summary>
+    public static double Scale { get; set; } = 1;
+
     /// <summary>The issue's measured cases, then one case per list of each kind grown to near 3 MiB.</summary>
     public static IEnumerable<Case> Cases(bool onlyIssue)
     {
@@ -192,6 +195,7 @@ public static class Hostile
     /// <summary>A JSON array of raw items, as many as fit in <paramref name="bytes"/>.</summary>
     private static string Fill(Func<int, string> item, int bytes = MaxObjectBytes)
     {
+        bytes = (int)(bytes * Scale);
         var sb = new StringBuilder("[");
         for (var i = 0; ; i++)
         {
@@ -219,7 +223,7 @@ public static class Hostile
         _ = raw;
         var list = new List<string>();
         var total = 0;
-        for (var i = 0; total < MaxObjectBytes - 1024; i++)
+        for (var i = 0; total < (MaxObjectBytes - 1024) * Scale; i++)
         {
             var next = item(i);
             total += next.Length + 1;

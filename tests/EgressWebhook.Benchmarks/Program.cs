@@ -10,7 +10,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- memory OBJECTS                                                                retained bytes per cached object
 // ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
 // ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
-// ... -- hostile OBJECTS [issue] [REPEAT]                                              hostile objects up to 3 MiB, decided as the webhook does
+// ... -- hostile OBJECTS [issue] [half] [REPEAT]                                       hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
@@ -57,6 +57,7 @@ if (args is ["hostile-explain", var clusterSize, var filter])
 
 if (args is ["hostile", var cluster, .. var rest])
 {
+    Hostile.Scale = rest.Contains("half") ? 0.5 : 1;
     var repeat = rest.Length > 0 && int.TryParse(rest[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 5;
     Hostile.Report(int.Parse(cluster, CultureInfo.InvariantCulture), rest.Contains("issue"), repeat, Console.Out);
     return 0;
