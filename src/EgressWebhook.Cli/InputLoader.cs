@@ -17,11 +17,11 @@ internal static class InputLoader
         {
             if (path == "-")
             {
-                objects.AddRange(Parse("<stdin>", stdin.ReadToEnd()));
+                objects.AddRange(Parse("<stdin>", ReadStdin(stdin)));
             }
             else if (Directory.Exists(path))
             {
-                foreach (var file in ManifestFiles.InDirectory(path))
+                foreach (var file in ListDirectory(path))
                 {
                     objects.AddRange(Parse(file, ReadFile(file)));
                 }
@@ -35,11 +35,35 @@ internal static class InputLoader
         return objects;
     }
 
+    private static string ReadStdin(TextReader stdin)
+    {
+        try
+        {
+            return ManifestFiles.ReadBounded(stdin);
+        }
+        catch (IOException ex)
+        {
+            throw new InputException($"<stdin>: {ex.Message}");
+        }
+    }
+
+    private static IReadOnlyList<string> ListDirectory(string path)
+    {
+        try
+        {
+            return ManifestFiles.InDirectory(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(ex.Message.StartsWith(path, StringComparison.Ordinal) ? ex.Message : $"{path}: {ex.Message}");
+        }
+    }
+
     private static string ReadFile(string path)
     {
         try
         {
-            return File.ReadAllText(path);
+            return ManifestFiles.ReadText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {

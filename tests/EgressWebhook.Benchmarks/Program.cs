@@ -11,6 +11,8 @@ using EgressWebhook.Core.Snapshot;
 // ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
 // ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
 // ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
+// ... -- yaml-memory                                                                 time and memory of 3 MiB of YAML, plain and aliased
+// ... -- hostile OBJECTS [issue] [half] [REPEAT]                                       hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
@@ -56,6 +58,48 @@ if (args is ["read-your-writes", .. var rywSizes])
         await ReadYourWrites.ReportAsync(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
     }
 
+    return 0;
+}
+
+if (args is ["yaml-memory"])
+{
+    // near 3 MiB of YAML: a plain list, then an anchored list aliased until the expansion limit refuses it
+    var plain = string.Concat(Enumerable.Repeat("- api.example.com\n", 3 * 1024 * 1024 / 18));
+    var anchor = "a: &a [" + string.Join(',', Enumerable.Repeat("x", 100_000)) + "]\nb: [" + string.Join(',', Enumerable.Repeat("*a", 1_400_000 / 3)) + "]\n";
+    foreach (var (name, text) in new[] { ("plain list", plain), ("aliases", anchor) })
+    {
+        GC.Collect();
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var watch = Stopwatch.StartNew();
+        string outcome;
+        try
+        {
+            outcome = $"{YamlJson.ParseDocuments(text).Count} document";
+        }
+        catch (ManifestException ex)
+        {
+            outcome = ex.Describe();
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: {text.Length / 1024.0 / 1024.0:F2} MiB of text, {watch.ElapsedMilliseconds} ms, allocated {(GC.GetTotalAllocatedBytes(precise: true) - before) / 1024.0 / 1024.0:F0} MiB, " +
+            $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0:F0} MiB: {outcome}"));
+    }
+
+    return 0;
+}
+
+if (args is ["hostile-explain", var clusterSize, var filter])
+{
+    Hostile.Explain(int.Parse(clusterSize, CultureInfo.InvariantCulture), filter, Console.Out);
+    return 0;
+}
+
+if (args is ["hostile", var cluster, .. var rest])
+{
+    Hostile.Scale = rest.Contains("half") ? 0.5 : 1;
+    var repeat = rest.Length > 0 && int.TryParse(rest[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 5;
+    Hostile.Report(int.Parse(cluster, CultureInfo.InvariantCulture), rest.Contains("issue"), repeat, Console.Out);
     return 0;
 }
 

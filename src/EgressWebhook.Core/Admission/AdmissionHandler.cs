@@ -22,6 +22,9 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// <summary>Kubernetes drops warnings past 4096 characters in all.</summary>
     public const int MaxWarningsTotal = 4096;
 
+    /// <summary>The reason given when the request's budget is spent before the check finished.</summary>
+    public const string DeadlineSpent = "the egress check did not finish within the request's timeout";
+
     /// <summary>The handler with every rule of the catalogue.</summary>
     public static AdmissionHandler Default { get; } = new(EgressEngine.Default);
 
@@ -29,7 +32,8 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// <param name="request">The review's request; its uid is echoed.</param>
     /// <param name="snapshot">The current state of the cluster (without the change).</param>
     /// <param name="settings">Enforcement, exemptions, failure mode.</param>
-    public AdmissionDecision Validate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings)
+    /// <param name="budget">The request's deadline; once it is spent the check stops and the failure mode answers.</param>
+    public AdmissionDecision Validate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -94,7 +98,11 @@ public sealed class AdmissionHandler(EgressEngine engine)
             // a write of an opted-in entry, or of routing generated for one, is checked against the routing the planner
             // generates for the entry as it will be, not against generated objects that still describe its old version
             var planned = PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
-            report = engine.CheckChange(planned, change, settings.Policy);
+            report = engine.CheckChange(planned, change, settings.Policy, budget);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            return Unavailable(request, DeadlineSpent, settings);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -144,8 +152,9 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// <param name="request">The review's request; its uid is echoed.</param>
     /// <param name="snapshot">The current state of the cluster (without the change).</param>
     /// <param name="settings">Exemptions and <see cref="AdmissionSettings.Mutation"/>.</param>
+    /// <param name="budget">The request's deadline; once it is spent the entry is allowed unpatched with a warning.</param>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "an entry point beside Validate: callers hold the handler")]
-    public AdmissionDecision Mutate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings)
+    public AdmissionDecision Mutate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -194,7 +203,11 @@ public sealed class AdmissionHandler(EgressEngine engine)
         MutationResult result;
         try
         {
-            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry), settings.Mutation);
+            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry, budget), settings.Mutation);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            return MutationUnavailable(request, DeadlineSpent);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -475,7 +488,15 @@ public sealed class AdmissionHandler(EgressEngine engine)
                 o.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String &&
                 o.TryGetProperty("apiVersion", out var v) && v.ValueKind == JsonValueKind.String)
             {
-                return (v.GetString()!, k.GetString()!);
+                try
+                {
+                    return (v.GetString()!, k.GetString()!);
+                }
+                catch (InvalidOperationException)
+                {
+                    // bad text (invalid UTF-8, a lone surrogate) names no kind this webhook reads
+                    return ("", "");
+                }
             }
         }
 

@@ -9,16 +9,16 @@ namespace EgressWebhook.Core.Engine;
 /// which findings they would gain without it.</summary>
 internal static class DanglingReferences
 {
-    public static EgressReport Check(EgressEngine engine, EgressSnapshot snapshot, EgressObject deleted, EgressPolicy policy)
+    public static EgressReport Check(EgressEngine engine, EgressSnapshot snapshot, EgressObject deleted, EgressPolicy policy, CancellationToken budget)
     {
-        var after = SnapshotView.Without(snapshot, deleted.Key);
+        var after = SnapshotView.Without(snapshot, deleted.Key, budget);
         if (deleted.ResourceKind is not (ResourceKind.ServiceEntry or ResourceKind.Gateway or ResourceKind.DestinationRule))
         {
             return new EgressReport([], after.Count);
         }
 
         var stored = snapshot.Find(deleted.Key) ?? deleted;
-        var before = SnapshotView.With(snapshot, stored);
+        var before = SnapshotView.With(snapshot, stored, budget);
 
         // the dependents' own rules are judged with their default severities: turning EGW101 off must not hide
         // that a delete leaves a VirtualService without its destination

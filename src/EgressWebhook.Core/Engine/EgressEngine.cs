@@ -54,7 +54,13 @@ public sealed class EgressEngine
 
     /// <summary>Checks one change against <paramref name="snapshot"/>: the findings about the object, and
     /// the findings it causes on objects that depend on it. A delete reports only EGW114.</summary>
-    public EgressReport CheckChange(EgressSnapshot snapshot, ObjectChange change, EgressPolicy policy)
+    /// <param name="snapshot">The state without the change.</param>
+    /// <param name="change">The change under review.</param>
+    /// <param name="policy">Enforcement.</param>
+    /// <param name="budget">The request's deadline: checked between rules, between dependent objects and on every index
+    /// query, so that a hostile object cannot keep the check running past it.</param>
+    /// <exception cref="OperationCanceledException">The budget was spent before the check finished.</exception>
+    public EgressReport CheckChange(EgressSnapshot snapshot, ObjectChange change, EgressPolicy policy, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(change);
@@ -65,7 +71,7 @@ public sealed class EgressEngine
             var deleted = change.OldObject ?? change.Object;
             return deleted is null
                 ? new EgressReport([], snapshot.Count)
-                : DanglingReferences.Check(this, snapshot, deleted, policy);
+                : DanglingReferences.Check(this, snapshot, deleted, policy, budget);
         }
 
         if (change.Object is not { } obj)
@@ -73,18 +79,20 @@ public sealed class EgressEngine
             return new EgressReport([], snapshot.Count);
         }
 
-        var after = SnapshotView.With(snapshot, obj);
+        var after = SnapshotView.With(snapshot, obj, budget);
         var old = change.OldObject ?? snapshot.Find(obj.Key);
-        var before = old is null ? SnapshotView.Without(snapshot, obj.Key) : SnapshotView.With(snapshot, old);
+        var before = old is null ? SnapshotView.Without(snapshot, obj.Key, budget) : SnapshotView.With(snapshot, old, budget);
 
         var context = new RuleContext(after, policy);
         foreach (var rule in _byKind[obj.ResourceKind])
         {
+            budget.ThrowIfCancellationRequested();
             rule.Check(obj, context);
         }
 
         var findings = new List<Finding>(context.Findings);
         findings.AddRange(CausedBy(obj, old, before, after, policy));
+        budget.ThrowIfCancellationRequested();
         return new EgressReport(Sorted(findings), after.Count);
     }
 
@@ -95,6 +103,7 @@ public sealed class EgressEngine
         var changedKey = (changed ?? old)?.Key;
         foreach (var rule in Rules)
         {
+            after.Budget.ThrowIfCancellationRequested();
             Collect(rule, changed is null ? [] : rule.AffectedBy(changed, after));
             Collect(rule, old is null ? [] : rule.AffectedBy(old, before));
         }
@@ -113,13 +122,15 @@ public sealed class EgressEngine
             afterContext.Clear();
             foreach (var rule in rules)
             {
+                after.Budget.ThrowIfCancellationRequested();
                 rule.Check(then, beforeContext);
                 rule.Check(now, afterContext);
             }
 
+            var had = new HashSet<Finding>(beforeContext.Findings, Finding.Identity);
             foreach (var f in afterContext.Findings)
             {
-                if (!beforeContext.Findings.Any(f.SameAs))
+                if (!had.Contains(f))
                 {
                     yield return f;
                 }
@@ -151,9 +162,10 @@ public sealed class EgressEngine
     internal static IReadOnlyList<Finding> Sorted(IEnumerable<Finding> findings)
     {
         var list = new List<Finding>();
+        var seen = new HashSet<Finding>(Finding.Identity);
         foreach (var f in findings)
         {
-            if (!list.Exists(f.SameAs))
+            if (seen.Add(f))
             {
                 list.Add(f);
             }

@@ -26,17 +26,13 @@ public static class ExportTo
     }
 
     /// <summary>Whether two export scopes share at least one namespace (for duplicate detection).</summary>
-    public static bool Overlap(IReadOnlyList<string> a, string aNamespace, IReadOnlyList<string> b, string bNamespace, IReadOnlyList<string> meshDefault)
-    {
-        var sa = Expand(a.Count > 0 ? a : meshDefault, aNamespace);
-        var sb = Expand(b.Count > 0 ? b : meshDefault, bNamespace);
-        if (sa is null || sb is null)
-        {
-            return (sa ?? sb) is not { Count: 0 };
-        }
+    public static bool Overlap(IReadOnlyList<string> a, string aNamespace, IReadOnlyList<string> b, string bNamespace, IReadOnlyList<string> meshDefault) =>
+        ScopeOf(a, aNamespace, meshDefault).Overlaps(ScopeOf(b, bNamespace, meshDefault));
 
-        return sa.Overlaps(sb);
-    }
+    /// <summary>The namespaces an exportTo list exports to, expanded once: a rule comparing one object with many
+    /// others expands its own list once rather than per comparison (a list may hold thousands of entries).</summary>
+    public static ExportScope ScopeOf(IReadOnlyList<string> exportTo, string ownNamespace, IReadOnlyList<string> meshDefault) =>
+        new(Expand(exportTo.Count > 0 ? exportTo : meshDefault, ownNamespace));
 
     /// <summary>The namespaces a list exports to; null means all.</summary>
     private static HashSet<string>? Expand(IReadOnlyList<string> list, string ownNamespace)
@@ -67,4 +63,32 @@ public static class ExportTo
         service.Metadata.Annotations.TryGetValue(Model.Service.ExportToAnnotation, out var value) && !string.IsNullOrWhiteSpace(value)
             ? value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             : [];
+}
+
+/// <summary>An expanded export scope (<see cref="ExportTo.ScopeOf"/>): every namespace, or a set of them.</summary>
+public readonly struct ExportScope
+{
+    private readonly HashSet<string>? _namespaces;
+
+    internal ExportScope(HashSet<string>? namespaces) => _namespaces = namespaces;
+
+    /// <summary>Whether the two scopes share at least one namespace.</summary>
+    public bool Overlaps(ExportScope other)
+    {
+        if (_namespaces is null || other._namespaces is null)
+        {
+            return (_namespaces ?? other._namespaces) is not { Count: 0 };
+        }
+
+        var (small, large) = _namespaces.Count <= other._namespaces.Count ? (_namespaces, other._namespaces) : (other._namespaces, _namespaces);
+        foreach (var ns in small)
+        {
+            if (large.Contains(ns))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

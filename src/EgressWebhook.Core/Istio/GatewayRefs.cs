@@ -65,9 +65,15 @@ public static class GatewayRefs
     }
 
     /// <summary>The gateways one rule applies to: its match-level lists when any match sets them, else the VirtualService's.</summary>
-    public static IReadOnlyList<string> OfRule(VirtualService vs, IEnumerable<IReadOnlyList<string>> matchGateways)
+    public static IReadOnlyList<string> OfRule(VirtualService vs, IEnumerable<IReadOnlyList<string>> matchGateways) =>
+        OfRule(vs, matchGateways, Of(vs));
+
+    /// <summary><see cref="OfRule(VirtualService, IEnumerable{IReadOnlyList{string}})"/> with the VirtualService's own
+    /// gateways (<see cref="Of"/>) at hand, resolved once for all its rules.</summary>
+    internal static IReadOnlyList<string> OfRule(VirtualService vs, IEnumerable<IReadOnlyList<string>> matchGateways, IReadOnlyList<string> specGateways)
     {
         List<string>? result = null;
+        HashSet<string>? seen = null;
         var anyUnscoped = false;
         var any = false;
         foreach (var list in matchGateways)
@@ -80,10 +86,11 @@ public static class GatewayRefs
             }
 
             result ??= [];
+            seen ??= new HashSet<string>(StringComparer.Ordinal);
             foreach (var g in list)
             {
                 var resolved = Resolve(g, vs.Namespace);
-                if (!result.Contains(resolved))
+                if (seen.Add(resolved))
                 {
                     result.Add(resolved);
                 }
@@ -94,12 +101,12 @@ public static class GatewayRefs
         {
             if (result is null)
             {
-                return Of(vs);
+                return specGateways;
             }
 
-            foreach (var g in Of(vs))
+            foreach (var g in specGateways)
             {
-                if (!result.Contains(g))
+                if (seen!.Add(g))
                 {
                     result.Add(g);
                 }

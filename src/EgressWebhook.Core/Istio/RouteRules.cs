@@ -19,7 +19,7 @@ public sealed record RouteMatch(RouteKind Kind, int RuleIndex, int Index, int? P
 /// <param name="Kind">http, tls or tcp.</param>
 /// <param name="Index">Index in its list.</param>
 /// <param name="Matches">Its matches (empty: the rule matches all traffic of its gateways).</param>
-/// <param name="Gateways">Resolved gateways the rule applies to (<see cref="GatewayRefs.OfRule"/>).</param>
+/// <param name="Gateways">Resolved gateways the rule applies to (<see cref="GatewayRefs.OfRule(VirtualService, IEnumerable{IReadOnlyList{string}})"/>).</param>
 /// <param name="Destinations">Its route destinations (mirrors excluded).</param>
 public sealed record RouteRule(RouteKind Kind, int Index, IReadOnlyList<RouteMatch> Matches, IReadOnlyList<string> Gateways, IReadOnlyList<DestinationRef> Destinations)
 {
@@ -56,8 +56,11 @@ public sealed record RouteRule(RouteKind Kind, int Index, IReadOnlyList<RouteMat
             }
         }
 
-        return vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).Distinct(StringComparer.Ordinal).ToList();
+        return ResolvedHosts ?? vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).Distinct(StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>The VirtualService's resolved distinct hosts, computed once for all its rules by <see cref="RouteRules.Of(VirtualService)"/>.</summary>
+    internal IReadOnlyList<string>? ResolvedHosts { get; init; }
 }
 
 /// <summary>Enumerates a VirtualService's route rules with their matches, gateways and destinations.</summary>
@@ -70,8 +73,25 @@ public static class RouteRules
     internal static IReadOnlyList<RouteRule> Of(VirtualService vs, IReadOnlyList<DestinationRef> destinations)
     {
         // on every check's hot path: plain loops, and no strings until a finding needs a path
-        var specGateways = GatewayRefs.Of(vs);
+        var specGateways = RefList.Of(GatewayRefs.Of(vs));
         var spec = vs.Spec;
+
+        // each rule's destinations, grouped once (a VirtualService may have thousands of rules)
+        var byRule = new Dictionary<(RouteKind, int), List<DestinationRef>>();
+        foreach (var d in destinations)
+        {
+            if (!d.IsMirror)
+            {
+                if (!byRule.TryGetValue((d.Kind, d.RuleIndex), out var list))
+                {
+                    byRule[(d.Kind, d.RuleIndex)] = list = [];
+                }
+
+                list.Add(d);
+            }
+        }
+
+        IReadOnlyList<string>? hosts = null;
         var result = new List<RouteRule>(spec.Http.Count + spec.Tls.Count + spec.Tcp.Count);
         for (var i = 0; i < spec.Http.Count; i++)
         {
@@ -131,21 +151,59 @@ public static class RouteRules
                 resolved[k] = GatewayRefs.Resolve(matchGateways[k], vs.Namespace);
             }
 
-            return resolved;
+            return RefList.Of(resolved);
         }
 
         RouteRule Rule(RouteKind kind, int index, RouteMatch[] matches, IEnumerable<IReadOnlyList<string>> matchGateways)
         {
-            var own = new List<DestinationRef>();
-            foreach (var d in destinations)
-            {
-                if (d.Kind == kind && d.RuleIndex == index && !d.IsMirror)
-                {
-                    own.Add(d);
-                }
-            }
-
-            return new RouteRule(kind, index, matches, GatewayRefs.OfRule(vs, matchGateways), own);
+            hosts ??= vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).Distinct(StringComparer.Ordinal).ToList();
+            var own = byRule.TryGetValue((kind, index), out var list) ? list : [];
+            return new RouteRule(kind, index, matches, RefList.Of(GatewayRefs.OfRule(vs, matchGateways, specGateways)), own) { ResolvedHosts = hosts };
         }
     }
+}
+
+/// <summary>A list of gateway references that answers <c>Contains</c> from a set once it is long: rules ask whether a rule
+/// or match applies to a gateway for every gateway they look at, and an object may list thousands of references
+/// (LINQ's <c>Contains</c> uses <see cref="ICollection{T}.Contains"/>).</summary>
+internal sealed class RefList : IReadOnlyList<string>, ICollection<string>
+{
+    private const int ScanAtMost = 8;
+    private readonly IReadOnlyList<string> _items;
+    private readonly HashSet<string> _set;
+
+    private RefList(IReadOnlyList<string> items)
+    {
+        _items = items;
+        _set = new HashSet<string>(items, StringComparer.Ordinal);
+    }
+
+    /// <summary><paramref name="items"/> itself when short (or already a set-backed list), else a set-backed wrapper.</summary>
+    public static IReadOnlyList<string> Of(IReadOnlyList<string> items) => items.Count <= ScanAtMost || items is RefList ? items : new RefList(items);
+
+    public int Count => _items.Count;
+
+    public bool IsReadOnly => true;
+
+    public string this[int index] => _items[index];
+
+    public bool Contains(string item) => _set.Contains(item);
+
+    public IEnumerator<string> GetEnumerator() => _items.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public void CopyTo(string[] array, int arrayIndex)
+    {
+        for (var i = 0; i < _items.Count; i++)
+        {
+            array[arrayIndex + i] = _items[i];
+        }
+    }
+
+    public void Add(string item) => throw new NotSupportedException();
+
+    public void Clear() => throw new NotSupportedException();
+
+    public bool Remove(string item) => throw new NotSupportedException();
 }

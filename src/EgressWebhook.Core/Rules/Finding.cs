@@ -130,7 +130,17 @@ public sealed record Finding(string Rule, Severity Severity, ObjectRef Object, s
         return head + Shorten(Message, budget - head.Length);
     }
 
+    /// <summary>Equality by <see cref="SameAs"/>, for sets of findings.</summary>
+    public static IEqualityComparer<Finding> Identity { get; } = new SameFinding();
+
     /// <summary>Same finding (rule, object, path, message), whatever its severity or related objects.</summary>
     public bool SameAs(Finding other) =>
         Rule == other.Rule && Object == other.Object && Path == other.Path && Message == other.Message;
+
+    private sealed class SameFinding : IEqualityComparer<Finding>
+    {
+        public bool Equals(Finding? x, Finding? y) => ReferenceEquals(x, y) || (x is not null && y is not null && x.SameAs(y));
+
+        public int GetHashCode(Finding obj) => HashCode.Combine(obj.Rule, obj.Object, obj.Path, obj.Message);
+    }
 }

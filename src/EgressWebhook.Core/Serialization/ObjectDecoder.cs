@@ -95,7 +95,8 @@ public static class ObjectDecoder
     private static MeshConfig? DecodeMeshConfigMap(JsonElement json)
     {
         var map = Deserialize(json, EgressJsonContext.Default.ConfigMapDocument);
-        if (!IsMeshConfigMapName(map.Metadata.Name) || !map.Data.TryGetValue("mesh", out var mesh))
+        // a null mesh key (seen on a DELETE's oldObject) holds no mesh config, like an absent one
+        if (!IsMeshConfigMapName(map.Metadata.Name) || !map.Data.TryGetValue("mesh", out var mesh) || mesh is null)
         {
             return null;
         }
@@ -199,9 +200,24 @@ public static class ObjectDecoder
     /// <summary>Says what is wrong with the value at the failing path (System.Text.Json's messages name CLR types).</summary>
     private static string Describe(JsonElement root, JsonException ex)
     {
+        // invalid UTF-8, or an escaped lone surrogate ("\ud800"): the value cannot become a string, and must not be shown
+        if (ex.InnerException is InvalidOperationException or System.Text.DecoderFallbackException)
+        {
+            return BadText;
+        }
+
         if (ValueAt(root, JsonPathToField(ex.Path)) is { } value)
         {
-            var raw = value.GetRawText();
+            string raw;
+            try
+            {
+                raw = value.GetRawText();
+            }
+            catch (InvalidOperationException)
+            {
+                return BadText;
+            }
+
             if (raw.Length > 40)
             {
                 raw = string.Concat(raw.AsSpan(0, 39), "…");
@@ -253,8 +269,25 @@ public static class ObjectDecoder
         return i < 0 ? s : s[..i];
     }
 
-    private static string? GetString(JsonElement json, string name) =>
-        json.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static string? GetString(JsonElement json, string name)
+    {
+        if (!json.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return v.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new DecodeException(name, BadText);
+        }
+    }
+
+    /// <summary>What is said of a string that is not valid UTF-8, or has an escaped lone surrogate.</summary>
+    internal const string BadText = "text that is not valid UTF-8 or UTF-16 (a lone surrogate)";
 }
 
 /// <summary>An object whose field has the wrong type; <see cref="Field"/> is its path (<c>spec.ports[0].number</c>).</summary>

@@ -67,8 +67,10 @@ public sealed class EgressSnapshot
             _namespaces.Add(obj is Namespace ? obj.Name : obj.Namespace);
             switch (obj)
             {
+                // each host once per object: an object may list one host thousands of times, and every query of it
+                // would return each copy
                 case ServiceEntry se:
-                    foreach (var h in HostsOf(se))
+                    foreach (var h in HostsOf(se).Distinct(StringComparer.Ordinal))
                     {
                         ServiceEntryHosts.Add(h, se);
                     }
@@ -105,7 +107,7 @@ public sealed class EgressSnapshot
 
                     break;
                 case VirtualService vs:
-                    foreach (var h in HostsOf(vs))
+                    foreach (var h in HostsOf(vs).Distinct(StringComparer.Ordinal))
                     {
                         VirtualServiceHosts.Add(h, vs);
                     }

@@ -18,22 +18,31 @@ internal sealed class HostIndex<T>
     // every indexed host under each of its dot-suffixes: "a.foo.com" under ".foo.com" and ".com"
     private readonly Dictionary<string, List<HostMatch<T>>> _bySuffix = new(StringComparer.Ordinal);
 
-    // "*foo.com" (a wildcard label, not "*."): matches by plain suffix, so no dot-suffix key finds it; rare, so a list
-    // that every query checks
-    private readonly List<HostMatch<T>> _partial = [];
+    // "*foo.com" (a wildcard label, not "*."): matches by plain suffix, which no dot-suffix key finds. Stored by the
+    // length of that suffix, then the suffix: a query probes each length present with its own suffix of that length.
+    private readonly SortedDictionary<int, Dictionary<string, List<HostMatch<T>>>> _partialByLength = [];
+
+    // every host reversed, sorted: the hosts ending in a given text form one range (for partial-wildcard queries,
+    // rare); built on the first such query
+    private (string Reversed, HostMatch<T> Match)[]? _reversed;
+    private readonly List<HostMatch<T>> _all = [];
 
     private static bool IsPartialWildcard(string host) => host.Length > 1 && host[0] == '*' && host[1] != '.';
 
     public void Add(string host, T item)
     {
         var match = new HostMatch<T>(item, host);
+        _all.Add(match);
         if (IsPartialWildcard(host))
         {
-            _partial.Add(match);
-            return;
-        }
+            if (!_partialByLength.TryGetValue(host.Length - 1, out var bySuffix))
+            {
+                _partialByLength[host.Length - 1] = bySuffix = new Dictionary<string, List<HostMatch<T>>>(StringComparer.Ordinal);
+            }
 
-        if (HostName.IsWildcard(host))
+            Append(bySuffix, host[1..], match);
+        }
+        else if (HostName.IsWildcard(host))
         {
             Append(_wildcards, host[1..], match);
         }
@@ -56,52 +65,109 @@ internal sealed class HostIndex<T>
     {
         if (IsPartialWildcard(query))
         {
-            // "*foo.com" has no dot-suffix to look up: compare with everything (a rare query)
-            foreach (var list in _exact.Values.Concat(_wildcards.Values).Append(_partial))
-            {
-                into.AddRange(list.Where(m => HostName.Matches(m.Host, query)));
-            }
-
+            QueryPartial(query, into);
             return;
-        }
-
-        foreach (var m in _partial)
-        {
-            if (HostName.Matches(m.Host, query))
-            {
-                into.Add(m);
-            }
         }
 
         if (query == "*")
         {
-            foreach (var list in _exact.Values)
-            {
-                into.AddRange(list);
-            }
-
-            foreach (var list in _wildcards.Values)
-            {
-                into.AddRange(list);
-            }
-
+            into.AddRange(_all);
             return;
         }
 
         if (HostName.IsWildcard(query))
         {
-            // indexed hosts inside the query's domain, wildcards included
+            // indexed hosts inside the query's domain, wildcards included (partial ones too)
             AddFrom(_bySuffix, query[1..], into);
 
             // indexed wildcards whose domain contains the query's (same suffix included)
             var suffix = query[1..];
             AddWildcardsCovering(suffix, into);
+            AddPartialsCovering(suffix, into, proper: false);
             return;
         }
 
         AddFrom(_exact, query, into);
         AddWildcardsCovering(query, into);
+        AddPartialsCovering(query, into, proper: true);
     }
+
+    /// <summary>Partial wildcards <c>*s</c> where <c>s</c> is a suffix of <paramref name="name"/> (a proper one when
+    /// <paramref name="name"/> is a plain host: <c>*foo.com</c> does not match <c>foo.com</c>).</summary>
+    private void AddPartialsCovering(string name, List<HostMatch<T>> into, bool proper)
+    {
+        foreach (var (length, bySuffix) in _partialByLength)
+        {
+            if (length > name.Length || (proper && length == name.Length))
+            {
+                break;
+            }
+
+            if (bySuffix.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name.AsSpan(name.Length - length), out var list))
+            {
+                into.AddRange(list);
+            }
+        }
+    }
+
+    /// <summary>A partial-wildcard query <c>*s</c>: hosts ending in <c>s</c> (one range of the reversed hosts) and
+    /// wildcards whose suffix is a suffix of <c>s</c>, each checked with <see cref="HostName.Matches"/>.</summary>
+    private void QueryPartial(string query, List<HostMatch<T>> into)
+    {
+        var suffix = query[1..];
+        var candidates = new List<HostMatch<T>>();
+        var reversed = LazyInitializer.EnsureInitialized(ref _reversed, () =>
+            [.. _all.Select(m => (Reverse(m.Host), m)).OrderBy(p => p.Item1, StringComparer.Ordinal)]);
+        var key = Reverse(suffix);
+        int lo = 0, hi = reversed.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (string.CompareOrdinal(reversed[mid].Reversed, key) < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        for (var i = lo; i < reversed.Length && reversed[i].Reversed.StartsWith(key, StringComparison.Ordinal); i++)
+        {
+            candidates.Add(reversed[i].Match);
+        }
+
+        // shorter wildcards: "*.s" and "*s" with s a suffix of the query's, and "*"
+        var lookup = _wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
+        for (var i = 0; i < suffix.Length; i++)
+        {
+            if (lookup.TryGetValue(suffix.AsSpan(i), out var list))
+            {
+                candidates.AddRange(list);
+            }
+        }
+
+        AddFrom(_wildcards, "", candidates);
+        AddPartialsCovering(suffix, candidates, proper: false);
+
+        var seen = new HashSet<HostMatch<T>>();
+        foreach (var m in candidates)
+        {
+            if (HostName.Matches(m.Host, query) && seen.Add(m))
+            {
+                into.Add(m);
+            }
+        }
+    }
+
+    private static string Reverse(string s) => string.Create(s.Length, s, static (span, source) =>
+    {
+        for (var i = 0; i < source.Length; i++)
+        {
+            span[i] = source[source.Length - 1 - i];
+        }
+    });
 
     /// <summary>Wildcards <c>*.s</c> where <c>s</c> is a dot-suffix of <paramref name="name"/>, and <c>*</c>.</summary>
     private void AddWildcardsCovering(string name, List<HostMatch<T>> into)

@@ -4,18 +4,34 @@ using EgressWebhook.Core.Model;
 namespace EgressWebhook.Core.Snapshot;
 
 /// <summary>Queries over a snapshot, optionally with one pending change layered on top (the object under
-/// admission replaces its stored version, or a deleted object is gone). No index is rebuilt: each query
-/// filters the base result and tests the changed object alone.</summary>
+/// admission replaces its stored version, or a deleted object is gone). The snapshot's indexes are not rebuilt: each
+/// query filters the base result and looks the changed object up alone, through an index of its own hosts once it has
+/// more than a few (an object under admission may list thousands, and the rules query once per host).</summary>
+/// <remarks>A view may carry the request's budget: every index query throws <see cref="OperationCanceledException"/>
+/// once it is spent, so that no rule keeps a core busy past the deadline.</remarks>
 public sealed class SnapshotView
 {
+    /// <summary>Above this many distinct hosts, the added object's hosts are indexed rather than scanned per query.</summary>
+    private const int ScanAtMost = 8;
+
     private readonly EgressObject? _added;
     private readonly ObjectKey? _removed;
+    private readonly CancellationToken _budget;
 
-    private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed)
+    // the added object's distinct hosts per host set (its hosts, or a VirtualService's destinations): a string[] while
+    // there are few, else a HostIndex<T> of them; built on the first query that needs them
+    private object? _addedHosts;
+    private object? _addedDestinations;
+
+    // the gateways an added VirtualService with many references or rules is bound to
+    private HashSet<string>? _addedBound;
+
+    private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed, CancellationToken budget)
     {
         Snapshot = snapshot;
         _added = added;
         _removed = removed;
+        _budget = budget;
         Mesh = (added as MeshConfig)?.Effective ?? (removed is { Kind: ResourceKind.MeshConfig } ? MeshConfig.Default : snapshot.Mesh);
     }
 
@@ -27,13 +43,16 @@ public sealed class SnapshotView
     /// <summary>The object this view adds (the object under admission), if any.</summary>
     public EgressObject? Added => _added;
 
-    public static SnapshotView Of(EgressSnapshot snapshot) => new(snapshot, null, null);
+    public static SnapshotView Of(EgressSnapshot snapshot) => new(snapshot, null, null, default);
 
     /// <summary>The snapshot with <paramref name="obj"/> in place of the object with the same key.</summary>
-    public static SnapshotView With(EgressSnapshot snapshot, EgressObject obj) => new(snapshot, obj, obj.Key);
+    public static SnapshotView With(EgressSnapshot snapshot, EgressObject obj, CancellationToken budget = default) => new(snapshot, obj, obj.Key, budget);
 
     /// <summary>The snapshot without the object <paramref name="key"/>.</summary>
-    public static SnapshotView Without(EgressSnapshot snapshot, ObjectKey key) => new(snapshot, null, key);
+    public static SnapshotView Without(EgressSnapshot snapshot, ObjectKey key, CancellationToken budget = default) => new(snapshot, null, key, budget);
+
+    /// <summary>The request's budget this view was made with.</summary>
+    public CancellationToken Budget => _budget;
 
     /// <summary>Number of objects in the view.</summary>
     public int Count => Snapshot.Count + (_added is not null && Snapshot.Find(_added.Key) is null ? 1 : 0) -
@@ -211,7 +230,7 @@ public sealed class SnapshotView
 
     /// <summary>VirtualServices with a route destination whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<VirtualService>> VirtualServicesRoutingTo(string host) =>
-        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs));
+        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs), destinations: true);
 
     /// <summary>DestinationRules in namespace <paramref name="ns"/> whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<DestinationRule>> DestinationRulesIn(string ns, string host)
@@ -236,6 +255,7 @@ public sealed class SnapshotView
     /// <summary>Gateway API routes that name the ServiceEntry <paramref name="ns"/>/<paramref name="name"/> in their <c>parentRefs</c>.</summary>
     public List<GatewayApiRoute> GatewayApiRoutesWithServiceEntryParent(string ns, string name)
     {
+        _budget.ThrowIfCancellationRequested();
         var result = new List<GatewayApiRoute>();
         foreach (var route in Snapshot.GatewayApiRoutesWithServiceEntryParent(ns, name))
         {
@@ -260,6 +280,7 @@ public sealed class SnapshotView
     /// <summary>VirtualServices that name <paramref name="gatewayRef"/> (<c>ns/name</c> or <c>mesh</c>) at spec or match level.</summary>
     public List<VirtualService> VirtualServicesBoundTo(string gatewayRef)
     {
+        _budget.ThrowIfCancellationRequested();
         var result = new List<VirtualService>();
         foreach (var vs in Snapshot.VirtualServicesBoundTo(gatewayRef))
         {
@@ -269,7 +290,9 @@ public sealed class SnapshotView
             }
         }
 
-        if (_added is VirtualService a && EgressSnapshot.IsBoundTo(a, gatewayRef))
+        if (_added is VirtualService a && (a.Spec.Gateways.Count <= ScanAtMost && a.Spec.Http.Count + a.Spec.Tls.Count + a.Spec.Tcp.Count <= ScanAtMost
+                ? EgressSnapshot.IsBoundTo(a, gatewayRef)
+                : (_addedBound ??= EgressSnapshot.BoundGateways(a).ToHashSet(StringComparer.Ordinal)).Contains(gatewayRef)))
         {
             result.Add(a);
         }
@@ -310,6 +333,7 @@ public sealed class SnapshotView
 
     private IEnumerable<Gateway> SelectingPodsOf(Service service)
     {
+        _budget.ThrowIfCancellationRequested();
         // a selecting Gateway shares every one of its labels with the Service, so the label index finds all of them;
         // with one label (the usual istio: egressgateway) no Gateway can come twice
         var seen = service.Spec.Selector.Count > 1 ? new HashSet<ObjectKey>() : null;
@@ -387,9 +411,10 @@ public sealed class SnapshotView
 
     private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;
 
-    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf)
+    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf, bool destinations = false)
         where T : EgressObject
     {
+        _budget.ThrowIfCancellationRequested();
         var result = new List<HostMatch<T>>();
         index?.Query(host, result);
         if (_removed is { } r)
@@ -399,15 +424,43 @@ public sealed class SnapshotView
 
         if (_added is T added)
         {
-            foreach (var h in hostsOf(added))
+            ref var slot = ref destinations ? ref _addedDestinations : ref _addedHosts;
+            slot ??= IndexHosts(added, hostsOf);
+            if (slot is HostIndex<T> own)
             {
-                if (HostName.Matches(h, host))
+                own.Query(host, result);
+            }
+            else
+            {
+                foreach (var h in (string[])slot)
                 {
-                    result.Add(new HostMatch<T>(added, h));
+                    if (HostName.Matches(h, host))
+                    {
+                        result.Add(new HostMatch<T>(added, h));
+                    }
                 }
             }
         }
 
         return result;
+    }
+
+    /// <summary>The distinct hosts of <paramref name="added"/>: as an array when there are few, else indexed.</summary>
+    private static object IndexHosts<T>(T added, Func<T, IEnumerable<string>> hostsOf)
+        where T : EgressObject
+    {
+        var distinct = hostsOf(added).Distinct(StringComparer.Ordinal).ToArray();
+        if (distinct.Length <= ScanAtMost)
+        {
+            return distinct;
+        }
+
+        var own = new HostIndex<T>();
+        foreach (var h in distinct)
+        {
+            own.Add(h, added);
+        }
+
+        return own;
     }
 }

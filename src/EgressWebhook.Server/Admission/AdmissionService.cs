@@ -74,7 +74,7 @@ internal sealed class AdmissionService
             }
             else if (CacheProblem() is { } problem)
             {
-                decision = WhileNotSynced(mutate, request, current.Snapshot, problem);
+                decision = WhileNotSynced(mutate, request, current.Snapshot, problem, deadline);
             }
             else if (!_store.IsReady)
             {
@@ -83,11 +83,11 @@ internal sealed class AdmissionService
             else if (mutate)
             {
                 var snapshot = _fresh is null ? current.Snapshot : await WithNamespaceAsync(_fresh, request, current.Snapshot, deadline).ConfigureAwait(false);
-                decision = _handler.Mutate(request, snapshot, Settings);
+                decision = _handler.Mutate(request, snapshot, Settings, deadline);
             }
             else
             {
-                decision = _handler.Validate(request, current.Snapshot, Settings);
+                decision = _handler.Validate(request, current.Snapshot, Settings, deadline);
                 if (_fresh is not null && decision.Outcome is not (AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid))
                 {
                     decision = await ConfirmAsync(_fresh, request, current.Snapshot, decision, deadline).ConfigureAwait(false);
@@ -129,9 +129,9 @@ internal sealed class AdmissionService
     /// <summary><c>Webhook:Cluster:WhenNotSynced</c> decides, except for requests that do not depend on the cluster's
     /// state: kinds and operations the webhook does not read, exempt namespaces and undecodable objects are answered
     /// as usual. /mutate is never refused for it: allowed without a patch, with the reason as a warning.</summary>
-    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, EgressSnapshot snapshot, string problem)
+    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, EgressSnapshot snapshot, string problem, CancellationToken deadline)
     {
-        var plain = mutate ? _handler.Mutate(request, snapshot, Settings) : _handler.Validate(request, snapshot, Settings);
+        var plain = mutate ? _handler.Mutate(request, snapshot, Settings, deadline) : _handler.Validate(request, snapshot, Settings, deadline);
         if (plain.Outcome is AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid)
         {
             return plain;
@@ -174,7 +174,7 @@ internal sealed class AdmissionService
                 }
 
                 snapshot = refreshed;
-                result = _handler.Validate(request, snapshot, Settings);
+                result = _handler.Validate(request, snapshot, Settings, deadline);
             }
         }
         catch (Exception ex)

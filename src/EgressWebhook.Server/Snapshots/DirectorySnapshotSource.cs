@@ -98,7 +98,7 @@ internal sealed class DirectorySnapshotSource(
                 return $"{f}\t{info.Length}\t{info.LastWriteTimeUtc.Ticks}";
             }));
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException)
         {
             if (_attempted != ex.Message)
             {
@@ -124,10 +124,11 @@ internal sealed class DirectorySnapshotSource(
         {
             try
             {
-                results[i] = (ManifestReader.Read(File.ReadAllText(files[i]), "default"), null);
+                results[i] = (ManifestReader.Read(ManifestFiles.ReadText(files[i]), "default"), null);
             }
-            catch (Exception ex) when (ex is ManifestException or DecodeException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // whatever a file holds, the last good snapshot stays: no exception may leave this loop and stop the host
                 results[i] = (null, ex);
             }
         });
@@ -141,7 +142,8 @@ internal sealed class DirectorySnapshotSource(
                 {
                     ManifestException m => m.Describe(),
                     DecodeException d => d.Describe(),
-                    _ => ex.Message,
+                    IOException or UnauthorizedAccessException => OneLine(ex.Message),
+                    _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",
                 };
                 Failed(() => logger.StateFileInvalid(Path.GetRelativePath(_directory, files[i]), store.Current.Snapshot.Count, reason));
                 return;
@@ -153,6 +155,12 @@ internal sealed class DirectorySnapshotSource(
         var snapshot = EgressSnapshot.Create(objects);
         store.Publish(snapshot, Name);
         logger.StateLoaded(_directory, snapshot.Count, files.Count);
+    }
+
+    private static string OneLine(string s)
+    {
+        var i = s.IndexOfAny(['\r', '\n']);
+        return i < 0 ? s : s[..i];
     }
 
     private void Failed(Action log)

@@ -40,6 +40,7 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
             }
         }
 
+        var written = vs.Spec.Tls.Count == 0 ? null : vs.Spec.Hosts.ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < vs.Spec.Tls.Count; i++)
         {
             var rule = vs.Spec.Tls[i];
@@ -55,7 +56,7 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
 
                 for (var k = 0; k < match.SniHosts.Count; k++)
                 {
-                    if (!vs.Spec.Hosts.Contains(match.SniHosts[k]))
+                    if (!written!.Contains(match.SniHosts[k]))
                     {
                         CheckHost(context, vs, match.SniHosts[k], $"spec.tls[{i}].match[{j}].sniHosts[{k}]", matchScope, matchEgress);
                     }

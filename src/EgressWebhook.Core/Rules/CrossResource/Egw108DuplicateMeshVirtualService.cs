@@ -26,12 +26,13 @@ public sealed class Egw108DuplicateMeshVirtualService : IEgressRule
 
         var severity = RuleContext.IsGenerated(vs) ? Severity.Error : Severity.Warning;
         var defaults = context.Mesh.DefaultVirtualServiceExportTo;
+        var scope = ExportTo.ScopeOf(vs.Spec.ExportTo, vs.Namespace, defaults);
         for (var i = 0; i < vs.Spec.Hosts.Count; i++)
         {
             var host = HostName.Resolve(vs.Spec.Hosts[i], vs.Namespace);
             var others = context.View.VirtualServices(host)
                 .Select(m => m.Item)
-                .Where(o => o.Key != vs.Key && IsMeshBound(o) && ExportTo.Overlap(vs.Spec.ExportTo, vs.Namespace, o.Spec.ExportTo, o.Namespace, defaults))
+                .Where(o => o.Key != vs.Key && IsMeshBound(o) && scope.Overlaps(ExportTo.ScopeOf(o.Spec.ExportTo, o.Namespace, defaults)))
                 .DistinctBy(o => o.Key)
                 .OrderBy(o => o.Ref)
                 .ToList();
@@ -50,7 +51,7 @@ public sealed class Egw108DuplicateMeshVirtualService : IEgressRule
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         changed is VirtualService vs && IsMeshBound(vs)
-            ? EgressSnapshot.HostsOf(vs).SelectMany(h => view.VirtualServices(h)).Select(m => m.Item).Where(IsMeshBound)
+            ? EgressSnapshot.HostsOf(vs).Distinct(StringComparer.Ordinal).SelectMany(h => view.VirtualServices(h)).Select(m => m.Item).Distinct().Where(IsMeshBound)
             : [];
 
     private static bool IsMeshBound(VirtualService vs) => GatewayRefs.Of(vs).Contains(GatewayRefs.Mesh);

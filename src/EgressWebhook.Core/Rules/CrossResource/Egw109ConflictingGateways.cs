@@ -29,6 +29,20 @@ public sealed class Egw109ConflictingGateways : IEgressRule
         }
 
         var severity = RuleContext.IsGenerated(gw) ? Severity.Error : Severity.Warning;
+
+        // the first neighbour (in order) serving each (port, bind, host), built once: both sides may list thousands of hosts
+        var servedBy = new Dictionary<(int Port, string Bind, string Host), Gateway>();
+        foreach (var n in neighbours)
+        {
+            foreach (var s in n.Spec.Servers)
+            {
+                foreach (var h in s.Hosts)
+                {
+                    servedBy.TryAdd((s.Port?.Number ?? 0, s.Bind ?? "", h), n);
+                }
+            }
+        }
+
         for (var i = 0; i < gw.Spec.Servers.Count; i++)
         {
             var server = gw.Spec.Servers[i];
@@ -40,9 +54,7 @@ public sealed class Egw109ConflictingGateways : IEgressRule
             for (var j = 0; j < server.Hosts.Count; j++)
             {
                 var host = server.Hosts[j];
-                var clash = neighbours.FirstOrDefault(n => n.Spec.Servers.Any(s =>
-                    s.Port?.Number == port.Number && SameBind(s.Bind, server.Bind) && s.Hosts.Contains(host, StringComparer.Ordinal)));
-                if (clash is null)
+                if (!servedBy.TryGetValue((port.Number, server.Bind ?? "", host), out var clash))
                 {
                     continue;
                 }
@@ -56,6 +68,4 @@ public sealed class Egw109ConflictingGateways : IEgressRule
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         changed is Gateway gw ? view.GatewaysOnSameWorkloadServingItsHosts(gw) : [];
-
-    private static bool SameBind(string? a, string? b) => string.Equals(a ?? "", b ?? "", StringComparison.Ordinal);
 }

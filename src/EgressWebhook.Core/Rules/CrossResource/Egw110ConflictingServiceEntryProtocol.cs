@@ -23,12 +23,13 @@ public sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
         }
 
         var defaults = context.Mesh.DefaultServiceExportTo;
+        var scope = ExportTo.ScopeOf(se.Spec.ExportTo, se.Namespace, defaults);
         var reported = new HashSet<int>();
         foreach (var host in EgressSnapshot.HostsOf(se).Distinct(StringComparer.Ordinal))
         {
             var others = context.View.ServiceEntries(host)
                 .Where(m => m.Host == host && m.Item.Key != se.Key &&
-                            ExportTo.Overlap(se.Spec.ExportTo, se.Namespace, m.Item.Spec.ExportTo, m.Item.Namespace, defaults))
+                            scope.Overlaps(ExportTo.ScopeOf(m.Item.Spec.ExportTo, m.Item.Namespace, defaults)))
                 .Select(m => m.Item)
                 .DistinctBy(o => o.Key)
                 .OrderBy(o => o.Ref)
@@ -53,10 +54,17 @@ public sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
         }
     }
 
-    public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
-        changed is ServiceEntry se
-            ? EgressSnapshot.HostsOf(se).SelectMany(h => view.ServiceEntries(h)).Where(m => EgressSnapshot.HostsOf(se).Contains(m.Host)).Select(m => m.Item)
-            : [];
+    public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view)
+    {
+        if (changed is not ServiceEntry se)
+        {
+            return [];
+        }
+
+        // each host queried once and matched against a set: an entry may list thousands of hosts
+        var hosts = EgressSnapshot.HostsOf(se).ToHashSet(StringComparer.Ordinal);
+        return hosts.SelectMany(h => view.ServiceEntries(h)).Where(m => hosts.Contains(m.Host)).Select(m => m.Item).Distinct();
+    }
 
     private static bool Differ(string? a, string? b) => !string.IsNullOrEmpty(a) && !string.IsNullOrEmpty(b) && !Protocols.Is(a, b);
 }

@@ -19,7 +19,7 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
         {
             // "~" list items decode to null and are skipped
             var written = vs.Spec.Hosts.Where(h => h is not null).ToList();
-            var hosts = written.ConvertAll(h => HostName.Resolve(h, vs.Namespace));
+            var hosts = new HostCover(written.ConvertAll(h => HostName.Resolve(h, vs.Namespace)));
             var shownHosts = written.Count == 0 ? "none" : Failures.List(written);
             for (var i = 0; i < vs.Spec.Tls.Count; i++)
             {
@@ -57,7 +57,7 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
                         }
 
                         var resolved = HostName.Resolve(sni, vs.Namespace);
-                        if (!hosts.Exists(h => HostName.SubsetOf(resolved, h)))
+                        if (!hosts.Covers(resolved))
                         {
                             context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts[{k}]",
                                 $"sniHost {sni} is not within the VirtualService hosts ({shownHosts}); add it to hosts or fix the SNI"));

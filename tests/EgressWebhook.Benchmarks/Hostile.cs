@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EgressWebhook.Core.Admission;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Benchmarks;
+
+/// <summary>Objects built to make a check expensive: long lists of hosts, ports, servers, routes, matches, subsets,
+/// endpoints and exportTo entries, up to the API server's 3 MiB request limit. Each is decided the webhook's way
+/// (review JSON parsed, object decoded, change checked) against a generated cluster, and timed.</summary>
+public static class Hostile
+{
+    /// <summary>The API server refuses a request body over 3 MiB; the review also carries the envelope.</summary>
+    public const int MaxObjectBytes = 3 * 1024 * 1024 - 4096;
+
+    public sealed record Case(string Name, string Kind, string ObjectJson);
+
+    /// <summary>Fraction of <see cref="MaxObjectBytes"/> the grown lists fill (the <c>half</c> argument: 0.5, to see the growth).</summary>
+    public static double Scale { get; set; } = 1;
+
+    /// <summary>The issue's measured cases, then one case per list of each kind grown to near 3 MiB.</summary>
+    public static IEnumerable<Case> Cases(bool onlyIssue)
+    {
+        yield return ServiceEntry("se 4,000 identical hosts", Repeat(4_000, _ => "api.example.com"), Ports(1));
+        yield return ServiceEntry("se 10,000 identical hosts", Repeat(10_000, _ => "api.example.com"), Ports(1));
+        yield return Gateway("gw 8,000 server hosts", [Server(443, Repeat(8_000, i => $"h{i}.example.com"))]);
+        if (onlyIssue)
+        {
+            yield break;
+        }
+
+        yield return ServiceEntry("se identical hosts 3 MiB", Fill(i => "\"api.example.com\""), Ports(1));
+        yield return ServiceEntry("se distinct hosts 3 MiB", Fill(i => $"\"h{i}.example.com\""), Ports(1));
+        yield return ServiceEntry("se wildcard hosts 3 MiB", Fill(i => i % 2 == 0 ? $"\"*.d{i}.example.com\"" : $"\"a.d{i - 1}.example.com\""), Ports(1));
+        yield return ServiceEntry("se partial wildcards 3 MiB", Fill(i => $"\"*h{i}.example.com\""), Ports(1));
+        yield return ServiceEntry("se ports 3 MiB", "[\"api.example.com\"]", Fill(i => $"{{\"number\":{1 + (i % 65000)},\"name\":\"p{i}\",\"protocol\":\"{(i % 2 == 0 ? "TLS" : "HTTP")}\"}}"));
+        yield return ServiceEntry("se endpoints 3 MiB", "[\"api.example.com\"]", Ports(1),
+            $",\"resolution\":\"STATIC\",\"endpoints\":{Fill(i => $"{{\"address\":\"10.{i / 65536 % 256}.{i / 256 % 256}.{i % 256}\",\"ports\":{{\"https\":443}}}}")}");
+        yield return ServiceEntry("se exportTo 3 MiB", "[\"api.example.com\"]", Ports(1), $",\"exportTo\":{Fill(i => $"\"ns{i}\"")}");
+        yield return ServiceEntry("se addresses 3 MiB", "[\"api.example.com\"]", Ports(1), $",\"addresses\":{Fill(i => $"\"10.{i / 65536 % 256}.{i / 256 % 256}.{i % 256}\"")}");
+
+        yield return Gateway("gw identical server hosts 3 MiB", [Server(443, FillList(_ => "api.example.com"))]);
+        yield return Gateway("gw distinct server hosts 3 MiB", [Server(443, FillList(i => $"h{i}.example.com"))]);
+        yield return Gateway("gw servers 3 MiB", FillList(i => Server(1 + (i % 65000), $"[\"h{i}.example.com\"]"), raw: true));
+        yield return Gateway("gw same server 3 MiB", FillList(_ => Server(443, "[\"api.example.com\"]"), raw: true));
+
+        yield return VirtualService("vs hosts 3 MiB", Fill(i => $"\"h{i}.example.com\""), "[\"mesh\"]", "[]");
+        yield return VirtualService("vs gateways 3 MiB", "[\"api.example.com\"]", Fill(i => $"\"istio-system/gw{i}\""), "[]");
+        yield return VirtualService("vs http routes 3 MiB", "[\"api.example.com\"]", "[\"mesh\",\"istio-system/istio-egressgateway\"]",
+            Fill(i => $"{{\"match\":[{{\"gateways\":[\"mesh\"],\"port\":80}}],\"route\":[{{\"destination\":{{\"host\":\"h{i}.example.com\",\"subset\":\"s{i}\",\"port\":{{\"number\":443}}}}}}]}}"));
+        yield return VirtualService("vs http matches 3 MiB", "[\"api.example.com\"]", "[\"mesh\",\"istio-system/istio-egressgateway\"]",
+            $"[{{\"match\":{Fill(i => $"{{\"gateways\":[\"istio-system/istio-egressgateway\"],\"port\":{1 + (i % 65000)}}}")},\"route\":[{{\"destination\":{{\"host\":\"api.example.com\"}}}}]}}]");
+        yield return VirtualService("vs http destinations 3 MiB", "[\"api.example.com\"]", "[\"mesh\"]",
+            $"[{{\"route\":{Fill(i => "{\"destination\":{\"host\":\"api.example.com\",\"subset\":\"v1\",\"port\":{\"number\":443}}}")}}}]");
+        yield return VirtualService("vs tls sniHosts 3 MiB", Fill(i => $"\"h{i}.example.com\"", MaxObjectBytes / 2 - 1024), "[\"mesh\",\"istio-system/istio-egressgateway\"]", "[]",
+            $",\"tls\":[{{\"match\":[{{\"port\":443,\"gateways\":[\"mesh\"],\"sniHosts\":{Fill(i => $"\"h{i}.example.com\"", MaxObjectBytes / 2 - 1024)}}}],\"route\":[{{\"destination\":{{\"host\":\"istio-egressgateway.istio-system.svc.cluster.local\",\"port\":{{\"number\":443}}}}}}]}}]");
+
+        yield return DestinationRule("dr subsets 3 MiB", $",\"subsets\":{Fill(i => $"{{\"name\":\"s{i}\",\"labels\":{{\"v\":\"{i}\"}}}}")}");
+        yield return DestinationRule("dr identical subsets 3 MiB", $",\"subsets\":{Fill(_ => "{\"name\":\"v1\",\"labels\":{\"v\":\"1\"}}")}");
+        yield return DestinationRule("dr port settings 3 MiB", $",\"trafficPolicy\":{{\"portLevelSettings\":{Fill(i => $"{{\"port\":{{\"number\":{1 + (i % 65000)}}},\"tls\":{{\"mode\":\"SIMPLE\"}}}}")}}}");
+        yield return DestinationRule("dr exportTo 3 MiB", $",\"exportTo\":{Fill(i => $"\"ns{i}\"")}");
+
+        yield return Sidecar("sidecar egress hosts 3 MiB", $"[{{\"hosts\":{Fill(i => $"\"ns{i}/h{i}.example.com\"")}}}]");
+        yield return Sidecar("sidecar egress listeners 3 MiB", Fill(i => $"{{\"port\":{{\"number\":{1 + (i % 65000)},\"protocol\":\"HTTP\",\"name\":\"p{i}\"}},\"hosts\":[\"./*\"]}}"));
+    }
+
+    /// <summary>Decides every case <paramref name="repeat"/> times and prints the median.</summary>
+    public static void Report(int objects, bool onlyIssue, int repeat, TextWriter output)
+    {
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(ClusterGenerator.Yaml(objects)));
+        var handler = AdmissionHandler.Default;
+        foreach (var c in Cases(onlyIssue))
+        {
+            var body = Review(c);
+            var times = new double[repeat];
+            string outcome = "";
+            for (var i = 0; i < repeat; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var review = JsonSerializer.Deserialize(body, AdmissionJsonContext.Default.AdmissionReview)!;
+                using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                var decision = handler.Validate(review.Request!, snapshot, AdmissionSettings.Default, budget.Token);
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                outcome = $"{decision.OutcomeName} {decision.Response.Status?.Code}";
+            }
+
+            Array.Sort(times);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{c.Name,-36} {body.Length / 1024.0 / 1024.0,5:F2} MiB  median={times[repeat / 2],9:F1} ms  max={times[^1],9:F1} ms  {outcome}"));
+        }
+    }
+
+    /// <summary>Where the time of the cases whose name contains <paramref name="filter"/> goes: decode, then each rule's
+    /// check of the object and its AffectedBy, then the engine's whole check.</summary>
+    public static void Explain(int objects, string filter, TextWriter output)
+    {
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(ClusterGenerator.Yaml(objects)));
+        foreach (var c in Cases(false).Where(c => c.Name.Contains(filter, StringComparison.Ordinal)))
+        {
+            var start = Stopwatch.GetTimestamp();
+            using var json = JsonDocument.Parse(c.ObjectJson);
+            var obj = ObjectDecoder.Decode(json.RootElement, "team-1")!;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Name}: decode {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms"));
+            foreach (var rule in Core.Engine.EgressEngine.Default.Rules)
+            {
+                using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                var view = SnapshotView.With(snapshot, obj, budget.Token);
+                var context = new Core.Rules.RuleContext(view, Core.Rules.EgressPolicy.Default);
+                start = Stopwatch.GetTimestamp();
+                double check = -1, by = -1;
+                var affected = -1;
+                try
+                {
+                    if (rule.AppliesTo(obj.ResourceKind))
+                    {
+                        rule.Check(obj, context);
+                    }
+
+                    check = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    start = Stopwatch.GetTimestamp();
+                    affected = rule.AffectedBy(obj, view).Count();
+                    by = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                }
+                catch (OperationCanceledException)
+                {
+                    output.WriteLine($"  {string.Join('/', rule.Ids)} over 5 s");
+                    continue;
+                }
+
+                if (check + by > 2)
+                {
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {string.Join('/', rule.Ids)} check {check:F1} ms, affectedBy {by:F1} ms ({affected})"));
+                }
+            }
+
+            start = Stopwatch.GetTimestamp();
+            try
+            {
+                using var all = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                var report = Core.Engine.EgressEngine.Default.CheckChange(snapshot, new Core.Engine.ObjectChange(Core.Engine.Operation.Create, obj, null),
+                    Core.Rules.EgressPolicy.Default, all.Token);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  engine {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms, {report.Findings.Count} findings"));
+            }
+            catch (OperationCanceledException)
+            {
+                output.WriteLine("  engine over 10 s");
+            }
+        }
+    }
+
+    /// <summary>A CREATE review of the case's object in namespace <c>team-1</c>.</summary>
+    public static byte[] Review(Case c)
+    {
+        var sb = new StringBuilder(c.ObjectJson.Length + 512);
+        sb.Append("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"hostile\",");
+        sb.Append(CultureInfo.InvariantCulture, $"\"kind\":{{\"group\":\"{Group(c.Kind)}\",\"version\":\"{Version(c.Kind)}\",\"kind\":\"{c.Kind}\"}},");
+        sb.Append("\"operation\":\"CREATE\",\"namespace\":\"team-1\",\"name\":\"hostile\",\"object\":").Append(c.ObjectJson).Append("}}");
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    private static string Group(string kind) => kind is "Service" ? "" : "networking.istio.io";
+
+    private static string Version(string kind) => kind is "Service" ? "v1" : "v1";
+
+    private static string Meta(string apiVersion, string kind) =>
+        $"\"apiVersion\":\"{apiVersion}\",\"kind\":\"{kind}\",\"metadata\":{{\"name\":\"hostile\",\"namespace\":\"team-1\"}}";
+
+    private static Case ServiceEntry(string name, string hosts, string ports, string extra = "") =>
+        new(name, "ServiceEntry", $"{{{Meta("networking.istio.io/v1", "ServiceEntry")},\"spec\":{{\"hosts\":{hosts},\"location\":\"MESH_EXTERNAL\",\"resolution\":\"DNS\",\"ports\":{ports}{extra}}}}}");
+
+    private static Case Gateway(string name, IEnumerable<string> servers) =>
+        new(name, "Gateway", $"{{{Meta("networking.istio.io/v1", "Gateway")},\"spec\":{{\"selector\":{{\"istio\":\"egressgateway\"}},\"servers\":[{string.Join(',', servers)}]}}}}");
+
+    private static Case VirtualService(string name, string hosts, string gateways, string http, string extra = "") =>
+        new(name, "VirtualService", $"{{{Meta("networking.istio.io/v1", "VirtualService")},\"spec\":{{\"hosts\":{hosts},\"gateways\":{gateways},\"http\":{http}{extra}}}}}");
+
+    private static Case DestinationRule(string name, string extra) =>
+        new(name, "DestinationRule", $"{{{Meta("networking.istio.io/v1", "DestinationRule")},\"spec\":{{\"host\":\"api.example.com\"{extra}}}}}");
+
+    private static Case Sidecar(string name, string egress) =>
+        new(name, "Sidecar", $"{{{Meta("networking.istio.io/v1", "Sidecar")},\"spec\":{{\"egress\":{egress},\"outboundTrafficPolicy\":{{\"mode\":\"REGISTRY_ONLY\"}}}}}}");
+
+    private static string Server(int port, string hostsJson) =>
+        $"{{\"port\":{{\"number\":{port},\"name\":\"tls-{port}\",\"protocol\":\"TLS\"}},\"hosts\":{hostsJson},\"tls\":{{\"mode\":\"PASSTHROUGH\"}}}}";
+
+    private static string Ports(int count) =>
+        "[" + string.Join(',', Enumerable.Range(0, count).Select(i => $"{{\"number\":{443 + i},\"name\":\"tls-{443 + i}\",\"protocol\":\"TLS\"}}")) + "]";
+
+    private static string Repeat(int count, Func<int, string> item) =>
+        "[" + string.Join(',', Enumerable.Range(0, count).Select(i => JsonSerializer.Serialize(item(i), BenchJson.Default.String))) + "]";
+
+    /// <summary>A JSON array of raw items, as many as fit in <paramref name="bytes"/>.</summary>
+    private static string Fill(Func<int, string> item, int bytes = MaxObjectBytes)
+    {
+        bytes = (int)(bytes * Scale);
+        var sb = new StringBuilder("[");
+        for (var i = 0; ; i++)
+        {
+            var next = item(i);
+            if (sb.Length + next.Length + 2 > bytes)
+            {
+                break;
+            }
+
+            if (i > 0)
+            {
+                sb.Append(',');
+            }
+
+            sb.Append(next);
+        }
+
+        return sb.Append(']').ToString();
+    }
+
+    private static string FillList(Func<int, string> host) => Fill(i => JsonSerializer.Serialize(host(i), BenchJson.Default.String));
+
+    private static List<string> FillList(Func<int, string> item, bool raw)
+    {
+        _ = raw;
+        var list = new List<string>();
+        var total = 0;
+        for (var i = 0; total < (MaxObjectBytes - 1024) * Scale; i++)
+        {
+            var next = item(i);
+            total += next.Length + 1;
+            list.Add(next);
+        }
+
+        list.RemoveAt(list.Count - 1);
+        return list;
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class BenchJson : System.Text.Json.Serialization.JsonSerializerContext;
