@@ -17,6 +17,12 @@ public sealed class HostCover
         foreach (var h in hosts)
         {
             _hosts.Add(h);
+            if (HostName.IsOverlong(h))
+            {
+                // matches only itself (see HostName.IsOverlong)
+                continue;
+            }
+
             if (h == "*")
             {
                 _any = true;
@@ -32,7 +38,17 @@ public sealed class HostCover
     public bool Covers(string host)
     {
         ArgumentNullException.ThrowIfNull(host);
-        if (_hosts.Contains(host) || _any)
+        if (_hosts.Contains(host))
+        {
+            return true;
+        }
+
+        if (HostName.IsOverlong(host))
+        {
+            return false;
+        }
+
+        if (_any)
         {
             return true;
         }

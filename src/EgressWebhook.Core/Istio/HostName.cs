@@ -19,6 +19,19 @@ public static class HostName
 
     public static bool IsWildcard(string host) => host.Length > 0 && host[0] == '*';
 
+    /// <summary>The longest DNS name in text form (RFC 1035: 255 octets on the wire).</summary>
+    public const int MaxLength = 253;
+
+    /// <summary>The longest wildcard host: <c>*.</c> before a name of <see cref="MaxLength"/>.</summary>
+    public const int MaxWildcardLength = MaxLength + 2;
+
+    /// <summary>The longest host <paramref name="host"/> may be: <see cref="MaxWildcardLength"/> for a wildcard, else <see cref="MaxLength"/>.</summary>
+    public static int MaxLengthOf(string host) => IsWildcard(host) ? MaxWildcardLength : MaxLength;
+
+    /// <summary>Whether <paramref name="host"/> is longer than any host can be (<see cref="MaxLengthOf"/>): EGW209 refuses
+    /// it, and every matcher treats it as matching only itself, so that no index splits it into suffixes.</summary>
+    public static bool IsOverlong(string host) => host.Length > MaxLengthOf(host);
+
     /// <summary>Whether a host is the cluster's own (<c>*.svc.cluster.local</c> or a short name).</summary>
     public static bool IsClusterLocal(string resolvedHost) =>
         resolvedHost.EndsWith("." + ClusterDomain, StringComparison.Ordinal) || resolvedHost == ClusterDomain;
@@ -44,6 +57,11 @@ public static class HostName
             return true;
         }
 
+        if (IsOverlong(a) || IsOverlong(b))
+        {
+            return false;
+        }
+
         var aw = IsWildcard(a);
         var bw = IsWildcard(b);
         if (aw && bw)
@@ -65,7 +83,17 @@ public static class HostName
     /// <summary>Whether every name <paramref name="a"/> stands for is also named by <paramref name="b"/>.</summary>
     public static bool SubsetOf(string a, string b)
     {
-        if (a == b || b == "*")
+        if (a == b)
+        {
+            return true;
+        }
+
+        if (IsOverlong(a) || IsOverlong(b))
+        {
+            return false;
+        }
+
+        if (b == "*")
         {
             return true;
         }

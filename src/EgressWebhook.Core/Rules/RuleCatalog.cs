@@ -31,5 +31,6 @@ public static class RuleCatalog
         new ValidatorRule<Gateway>(new GatewayValidator(), RuleIds.InvalidPorts, RuleIds.GatewayServerTls),
         new ValidatorRule<VirtualService>(new VirtualServiceValidator(), RuleIds.TlsRouteMatch),
         new ValidatorRule<DestinationRule>(new DestinationRuleValidator(), RuleIds.DestinationRuleTlsSettings),
+        new Egw209HostTooLong(),
     ];
 }

@@ -33,6 +33,7 @@ public static class RuleIds
     public const string GatewayServerTls = "EGW206";
     public const string TlsRouteMatch = "EGW207";
     public const string DestinationRuleTlsSettings = "EGW208";
+    public const string HostTooLong = "EGW209";
 
     /// <summary>Mutation notices (EGW4xx): why a ServiceEntry was or was not given egress-gateway routing.</summary>
     public const string RoutingSkippedWildcardHost = "EGW401";

@@ -32,6 +32,15 @@ internal sealed class HostIndex<T>
     public void Add(string host, T item)
     {
         var match = new HostMatch<T>(item, host);
+
+        // a host longer than a DNS name (EGW209) matches only itself: split into suffixes, a few such hosts of
+        // megabytes would cost the square of their length
+        if (HostName.IsOverlong(host))
+        {
+            Append(_exact, host, match);
+            return;
+        }
+
         _all.Add(match);
         if (IsPartialWildcard(host))
         {
@@ -60,9 +69,16 @@ internal sealed class HostIndex<T>
     }
 
     /// <summary>Items with a host that matches <paramref name="query"/> (either side may be a wildcard).
-    /// An item with several matching hosts appears once per host.</summary>
+    /// An item with several matching hosts appears once per host. A host longer than a DNS name
+    /// (<see cref="HostName.IsOverlong"/>) matches only itself, on either side.</summary>
     public void Query(string query, List<HostMatch<T>> into)
     {
+        if (HostName.IsOverlong(query))
+        {
+            AddFrom(_exact, query, into);
+            return;
+        }
+
         if (IsPartialWildcard(query))
         {
             QueryPartial(query, into);

@@ -26,6 +26,9 @@ public sealed class SnapshotView
     // the gateways an added VirtualService with many references or rules is bound to
     private HashSet<string>? _addedBound;
 
+    // the added ServiceEntry's addressless TCP ports, built on the first query (a rule asks once per port)
+    private HashSet<int>? _addedAddresslessTcpPorts;
+
     private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed, CancellationToken budget)
     {
         Snapshot = snapshot;
@@ -176,7 +179,7 @@ public sealed class SnapshotView
             }
         }
 
-        if (_added is ServiceEntry a && EgressSnapshot.AddresslessTcpPorts(a).Contains(port))
+        if (_added is ServiceEntry a && (_addedAddresslessTcpPorts ??= [.. EgressSnapshot.AddresslessTcpPorts(a)]).Contains(port))
         {
             result.Add(a);
         }

@@ -62,4 +62,49 @@ public sealed class HostIndexTests
             }
         }
     }
+
+    private static readonly string LongestName = string.Concat(Enumerable.Repeat("abcdefgh.", 28)) + "x.com"; // 257
+
+    [Theory]
+    [InlineData(253, false)]
+    [InlineData(254, true)]
+    public void IsOverlong_PlainHost_AboveTheLongestDnsName(int length, bool overlong) =>
+        Assert.Equal(overlong, HostName.IsOverlong(LongestName[^length..]));
+
+    [Theory]
+    [InlineData(253, false)]
+    [InlineData(254, true)]
+    public void IsOverlong_Wildcard_AllowsItsTwoCharacters(int nameLength, bool overlong) =>
+        Assert.Equal(overlong, HostName.IsOverlong("*." + LongestName[^nameLength..]));
+
+    [Fact]
+    public void OverlongHost_MatchesOnlyItself_InTheIndexTheCoverAndPairwise()
+    {
+        var overlong = "a." + LongestName;
+        string[] hosts = [overlong, "*.com", "*x.com", "*", "b.x.com"];
+        var index = new HostIndex<string>();
+        foreach (var h in hosts)
+        {
+            index.Add(h, h);
+        }
+
+        foreach (var query in hosts.Append("*.x.com").Append("*." + overlong))
+        {
+            var found = new List<HostMatch<string>>();
+            index.Query(query, found);
+            var expected = hosts.Where(h => HostName.Matches(h, query)).Order(StringComparer.Ordinal);
+            Assert.Equal(expected, found.Select(m => m.Host).Distinct().Order(StringComparer.Ordinal));
+        }
+
+        var found2 = new List<HostMatch<string>>();
+        index.Query(overlong, found2);
+        Assert.Equal([overlong], found2.Select(m => m.Host));
+        Assert.False(HostName.Matches("*", overlong));
+        Assert.False(HostName.SubsetOf(overlong, "*.com"));
+        Assert.True(HostName.SubsetOf(overlong, overlong));
+        Assert.False(new HostCover(["*", "*.com"]).Covers(overlong));
+        Assert.True(new HostCover([overlong]).Covers(overlong));
+        Assert.False(new HostCover([overlong]).Covers("b.x.com"));
+        Assert.True(HostName.Matches("*.com", LongestName[^253..]));
+    }
 }

@@ -25,11 +25,23 @@ public sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
         var defaults = context.Mesh.DefaultServiceExportTo;
         var scope = ExportTo.ScopeOf(se.Spec.ExportTo, se.Namespace, defaults);
         var reported = new HashSet<int>();
+
+        // each other entry's scope expanded once, however many hosts it shares (either exportTo may hold thousands)
+        var overlaps = new Dictionary<ObjectKey, bool>();
+        bool Overlaps(ServiceEntry other)
+        {
+            if (!overlaps.TryGetValue(other.Key, out var overlap))
+            {
+                overlaps[other.Key] = overlap = scope.Overlaps(ExportTo.ScopeOf(other.Spec.ExportTo, other.Namespace, defaults));
+            }
+
+            return overlap;
+        }
+
         foreach (var host in EgressSnapshot.HostsOf(se).Distinct(StringComparer.Ordinal))
         {
             var others = context.View.ServiceEntries(host)
-                .Where(m => m.Host == host && m.Item.Key != se.Key &&
-                            scope.Overlaps(ExportTo.ScopeOf(m.Item.Spec.ExportTo, m.Item.Namespace, defaults)))
+                .Where(m => m.Host == host && m.Item.Key != se.Key && Overlaps(m.Item))
                 .Select(m => m.Item)
                 .DistinctBy(o => o.Key)
                 .OrderBy(o => o.Ref)

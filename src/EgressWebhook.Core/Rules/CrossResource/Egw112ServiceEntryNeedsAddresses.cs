@@ -26,6 +26,7 @@ internal sealed class Egw112ServiceEntryNeedsAddresses : IEgressRule
             return;
         }
 
+        var rivals = new Rivals(se, context);
         for (var i = 0; i < se.Spec.Ports.Count; i++)
         {
             // a "~" list item decodes to null
@@ -36,7 +37,7 @@ internal sealed class Egw112ServiceEntryNeedsAddresses : IEgressRule
 
             // (b) two listeners on 0.0.0.0:port in one namespace's view (any protocol routed by neither Host nor SNI):
             // every connection on the port goes to one of them
-            if (!Protocols.IsHttp(port.Protocol) && !Protocols.IsTls(port.Protocol) && Rival(se, port.Number, context) is { } other)
+            if (!Protocols.IsHttp(port.Protocol) && !Protocols.IsTls(port.Protocol) && rivals.On(port.Number) is { } other)
             {
                 var what = string.IsNullOrEmpty(port.Protocol) ? "TCP" : port.Protocol;
                 context.Report(RuleIds.ServiceEntryNeedsAddresses, Severity.Error, se, $"spec.ports[{i}]",
@@ -60,20 +61,47 @@ internal sealed class Egw112ServiceEntryNeedsAddresses : IEgressRule
             ? se.Spec.Ports.Where(p => p is not null).Select(p => p.Number).Distinct().SelectMany(view.AddresslessTcpServiceEntriesOn)
             : [];
 
-    /// <summary>Another entry with the TCP port <paramref name="port"/> and no address, for other hosts, that some namespace
-    /// sees together with <paramref name="se"/> (export scopes overlap): both claim <c>0.0.0.0:port</c> there.</summary>
-    private static ServiceEntry? Rival(ServiceEntry se, int port, RuleContext context)
+    /// <summary>The entries <paramref name="se"/> shares a TCP port with, asked once per port: its hosts and export
+    /// scope are built once per check, and each other entry is judged once however many ports it shares (an entry may
+    /// list thousands of ports).</summary>
+    private sealed class Rivals(ServiceEntry se, RuleContext context)
     {
-        var hosts = EgressSnapshot.HostsOf(se).ToHashSet(StringComparer.Ordinal);
-        foreach (var other in context.View.AddresslessTcpServiceEntriesOn(port).OrderBy(o => o.Ref))
+        private readonly Dictionary<ObjectKey, bool> _judged = [];
+        private HashSet<string>? _hosts;
+        private ExportScope? _scope;
+
+        /// <summary>Another entry with the TCP port <paramref name="port"/> and no address, for other hosts, that some
+        /// namespace sees together with the entry (export scopes overlap): both claim <c>0.0.0.0:port</c> there.</summary>
+        public ServiceEntry? On(int port)
         {
-            if (other.Key != se.Key && !EgressSnapshot.HostsOf(other).Any(hosts.Contains) &&
-                ExportTo.Overlap(se.Spec.ExportTo, se.Namespace, other.Spec.ExportTo, other.Namespace, context.Mesh.DefaultServiceExportTo))
+            foreach (var other in context.View.AddresslessTcpServiceEntriesOn(port).OrderBy(o => o.Ref))
             {
-                return other;
+                if (other.Key == se.Key)
+                {
+                    continue;
+                }
+
+                if (!_judged.TryGetValue(other.Key, out var rival))
+                {
+                    _judged[other.Key] = rival = IsRival(other);
+                }
+
+                if (rival)
+                {
+                    return other;
+                }
             }
+
+            return null;
         }
 
-        return null;
+        private bool IsRival(ServiceEntry other)
+        {
+            var defaults = context.Mesh.DefaultServiceExportTo;
+            _hosts ??= EgressSnapshot.HostsOf(se).ToHashSet(StringComparer.Ordinal);
+            _scope ??= ExportTo.ScopeOf(se.Spec.ExportTo, se.Namespace, defaults);
+            return !EgressSnapshot.HostsOf(other).Any(_hosts.Contains) &&
+                   _scope.Value.Overlaps(ExportTo.ScopeOf(other.Spec.ExportTo, other.Namespace, defaults));
+        }
     }
 }

@@ -24,16 +24,29 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
         }
 
         var defaults = context.Mesh.DefaultServiceExportTo;
-        var hosts = EgressSnapshot.HostsOf(se).Distinct(StringComparer.Ordinal).ToList();
-        for (var i = 0; i < hosts.Count; i++)
+
+        // each distinct host with the index of its first spec.hosts entry; the entry's scope is expanded once, and each
+        // rival's once however many hosts it shares (either list may hold thousands)
+        var hosts = Distinct(se);
+        var scope = ExportTo.ScopeOf(se.Spec.ExportTo, se.Namespace, defaults);
+        var overlaps = new Dictionary<ObjectKey, bool>();
+        bool Overlaps(ServiceEntry other)
         {
-            var host = hosts[i];
+            if (!overlaps.TryGetValue(other.Key, out var overlap))
+            {
+                overlaps[other.Key] = overlap = scope.Overlaps(ExportTo.ScopeOf(other.Spec.ExportTo, other.Namespace, defaults));
+            }
+
+            return overlap;
+        }
+
+        foreach (var (host, index) in hosts)
+        {
             var service = HostName.IsClusterLocal(host) && !HostName.IsWildcard(host)
                 ? context.View.Services(host).Where(m => m.Host == host).Select(m => m.Item).FirstOrDefault()
                 : null;
             var rivals = context.View.ServiceEntries(host)
-                .Where(m => m.Host == host && m.Item.Namespace != se.Namespace &&
-                            ExportTo.Overlap(se.Spec.ExportTo, se.Namespace, m.Item.Spec.ExportTo, m.Item.Namespace, defaults))
+                .Where(m => m.Host == host && m.Item.Namespace != se.Namespace && Overlaps(m.Item))
                 .Select(m => m.Item).DistinctBy(o => o.Key).ToList();
             if (rivals.Count == 0)
             {
@@ -49,7 +62,7 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
 
             var why = winner is Service ? "a Service wins" : winner.Metadata.CreatedAt is null ? "first by name" : "oldest wins";
             var others = rivals.Count > 1 ? $" (+{rivals.Count - 1})" : "";
-            context.Report(RuleIds.HostInSeveralNamespaces, Severity.Warning, se, $"spec.hosts[{IndexOf(se, host)}]",
+            context.Report(RuleIds.HostInSeveralNamespaces, Severity.Warning, se, $"spec.hosts[{index}]",
                 $"{host} is also in {rivals[0].Namespace}/{rivals[0].Name}{others}; shared namespaces get {winner.KindName} " +
                 $"{winner.Namespace}/{winner.Name} ({why}); keep one",
                 rivals.Select(r => r.Ref).Append(winner.Ref));
@@ -62,16 +75,19 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
             ? EgressSnapshot.HostsOf(se).SelectMany(h => view.ServiceEntries(h).Where(m => m.Host == h)).Select(m => m.Item)
             : [];
 
-    private static int IndexOf(ServiceEntry se, string host)
+    private static List<(string Host, int Index)> Distinct(ServiceEntry se)
     {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var result = new List<(string, int)>();
         for (var i = 0; i < se.Spec.Hosts.Count; i++)
         {
-            if (HostName.Resolve(se.Spec.Hosts[i], se.Namespace) == host)
+            // a "~" list item decodes to null
+            if (se.Spec.Hosts[i] is { } written && HostName.Resolve(written, se.Namespace) is var host && seen.Add(host))
             {
-                return i;
+                result.Add((host, i));
             }
         }
 
-        return 0;
+        return result;
     }
 }
