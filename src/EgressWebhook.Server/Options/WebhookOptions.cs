@@ -40,6 +40,9 @@ internal sealed class WebhookOptions
     /// <summary>How long an admitted incompleteness may wait (<c>30s</c>, <c>2m</c>, or seconds); then it is reported.</summary>
     public string GracePeriod { get; set; } = "30s";
 
+    /// <summary>At most this many objects wait for their re-check at once; a re-check beyond it is dropped (counted, logged).</summary>
+    public int MaxPendingRechecks { get; set; } = 10_000;
+
     /// <summary><see cref="GracePeriod"/> as a span (Go duration or a number of seconds); null when it is neither.</summary>
     public static TimeSpan? ParseGracePeriod(string? text) =>
         double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
