@@ -141,7 +141,8 @@ internal sealed class TlsOptions
 /// count, so memory stays bounded and the API server's own connections keep being served.</summary>
 internal sealed class LimitsOptions
 {
-    /// <summary>Open connections on all endpoints; more are closed as soon as they are accepted.</summary>
+    /// <summary>Open connections per endpoint (Kestrel counts each listen address apart, so the health port has its own
+    /// count and a flood on the admission port does not refuse the probes); more are closed as soon as they are accepted.</summary>
     public long MaxConnections { get; set; } = 512;
 
     /// <summary>An idle keep-alive connection is closed after this (HTTP/2: a GOAWAY first).</summary>
