@@ -7,6 +7,8 @@ namespace EgressWebhook.Deploy.Tests;
 /// cover what the issue lists, and can never lock the cluster.</summary>
 public sealed class WebhookConfigurationTests
 {
+    private const string GuardName = "guard.egress.istio.io";
+
     public static TheoryData<string> Overlays => Rendered.Overlays();
 
     [Theory]
@@ -67,7 +69,7 @@ public sealed class WebhookConfigurationTests
     [MemberData(nameof(Overlays))]
     public void ValidatingWebhook_CoversEveryIstioKindInEveryVersionOnCreateUpdateDelete(string overlay)
     {
-        var webhook = Assert.Single(Rendered.Overlay(overlay).Single("ValidatingWebhookConfiguration").Json.Items("webhooks"));
+        var webhook = Assert.Single(Rendered.Overlay(overlay).Single("ValidatingWebhookConfiguration").Json.Items("webhooks"), w => w.Str("name") == "validate.egress.istio.io");
 
         var expected = (from resource in ServerContract.ValidatedResources
                         from version in ServerContract.IstioVersions
@@ -95,7 +97,7 @@ public sealed class WebhookConfigurationTests
     {
         var rendered = Rendered.Overlay(overlay);
 
-        foreach (var (configuration, webhook) in rendered.Webhooks)
+        foreach (var (configuration, webhook) in rendered.Webhooks.Where(w => w.Webhook.Str("name") != GuardName))
         {
             var selector = webhook.At("namespaceSelector");
             foreach (var excluded in new[] { "kube-system", rendered.WebhookNamespace })
@@ -118,13 +120,62 @@ public sealed class WebhookConfigurationTests
     {
         // A deletion by the namespace controller that waits on a webhook that is down (or objects) would
         // leave the namespace Terminating for good.
-        foreach (var (configuration, webhook) in Rendered.Overlay(overlay).Webhooks)
+        // the generator guard only ever sees the webhook's own ServiceAccount (GeneratorGuard_* below)
+        foreach (var (configuration, webhook) in Rendered.Overlay(overlay).Webhooks.Where(w => w.Webhook.Str("name") != GuardName))
         {
             var expressions = string.Join("\n", webhook.Items("matchConditions").Select(c => c.Str("expression")));
             Assert.Contains("'system:serviceaccount:kube-system:namespace-controller'", expressions);
             Assert.Contains("'system:serviceaccount:kube-system:generic-garbage-collector'", expressions);
             Assert.StartsWith("!(request.userInfo.username in", expressions.TrimStart());
         }
+    }
+
+    [Fact]
+    public void GeneratorGuard_SeesEveryWriteOfTheServiceAccountToWhatItMayWrite_InEveryNamespace_AndNothingElse()
+    {
+        var rendered = Rendered.Overlay("default");
+        var configuration = rendered.Single("ValidatingWebhookConfiguration");
+        var guard = Assert.Single(configuration.Json.Items("webhooks"), w => w.Str("name") == GuardName);
+
+        // no namespaceSelector: kube-system and the webhook's own namespace too, which validate.egress.istio.io skips
+        Assert.Null(guard.At("namespaceSelector"));
+        Assert.Null(guard.At("objectSelector"));
+        Assert.Equal(ServerContract.ValidatePath, guard.Str("clientConfig", "service", "path"));
+        Assert.Equal("Fail", guard.Str("failurePolicy"));
+        Assert.Equal(5, guard.Int("timeoutSeconds"));
+        Assert.Equal("None", guard.Str("sideEffects"));
+
+        // the one condition: the username of the ServiceAccount the pods run as, exactly
+        var account = rendered.PodSpec.Str("serviceAccountName");
+        var condition = Assert.Single(guard.Items("matchConditions"));
+        Assert.Equal($"request.userInfo.username == 'system:serviceaccount:{rendered.WebhookNamespace}:{account}'", condition.Str("expression")!.Trim());
+
+        // exactly the resources the ServiceAccount may write, on every operation that writes them
+        var written = rendered.OfKind("ClusterRole")
+            .Where(r => rendered.OfKind("ClusterRoleBinding").Any(b => b.Json.Str("roleRef", "name") == r.Name
+                && b.Json.Items("subjects").Any(s => s.Str("kind") == "ServiceAccount" && s.Str("name") == account && s.Str("namespace") == rendered.WebhookNamespace)))
+            .SelectMany(r => r.Json.Items("rules"))
+            .Where(rule => rule.Strings("apiGroups").Contains("networking.istio.io") && rule.Strings("verbs").Any(v => v is "create" or "update" or "patch" or "delete"))
+            .SelectMany(rule => rule.Strings("resources")).ToHashSet();
+        Assert.Equal(["destinationrules", "gateways", "virtualservices"], written.Order());
+        var expected = (from resource in written
+                        from version in ServerContract.IstioVersions
+                        from operation in new[] { "CREATE", "UPDATE", "DELETE" }
+                        select ("networking.istio.io", version, resource, operation)).ToHashSet();
+        Assert.Equal(expected.Order(), Expand(guard).Order());
+
+        // the caBundle of the whole configuration is injected, the guard's included
+        Assert.Equal("egress-webhook/egress-webhook-serving", configuration.Json.Str("metadata", "annotations", "cert-manager.io/inject-ca-from"));
+    }
+
+    [Fact]
+    public void GeneratorGuard_DroppedInAuditOnly_WhereTheServiceAccountCannotWrite()
+    {
+        var rendered = Rendered.Overlay("audit-only");
+
+        Assert.DoesNotContain(rendered.Webhooks, w => w.Webhook.Str("name") == GuardName);
+        Assert.DoesNotContain(rendered.OfKind("ClusterRole").SelectMany(r => r.Json.Items("rules")),
+            rule => rule.Strings("apiGroups").Contains("networking.istio.io") && rule.Strings("verbs").Any(v => v is "create" or "update" or "patch" or "delete"));
     }
 
     [Fact]

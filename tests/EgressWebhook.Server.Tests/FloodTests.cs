@@ -21,6 +21,75 @@ public sealed class FloodTests(ITestOutputHelper output)
     private const long PodLimitBytes = 384L * 1024 * 1024;
     private static readonly TimeSpan FloodFor = TimeSpan.FromSeconds(4);
 
+    /// <summary>Kestrel's MaxConcurrentConnections is counted per listen address (one ConnectionLimitMiddleware per
+    /// endpoint), not server-wide: with the admission port full of stalled handshakes, a new connection there is closed,
+    /// and the kubelet's probe on the health port is still answered.</summary>
+    [Fact]
+    public async Task AdmissionPortAtItsCap_HealthPortStillAnswers()
+    {
+        const int cap = 8;
+        var port = ProcessTests.FreePort();
+        var health = ProcessTests.FreePort();
+        using var process = ProcessTests.Start("--state", "examples/state", "--urls", $"https://127.0.0.1:{port}", $"--Webhook:HealthPort={health}",
+            "--Webhook:HealthAddress=127.0.0.1", "--Webhook:AuditLog=off", $"--Webhook:Limits:MaxConnections={cap}", "--Webhook:Limits:HandshakeTimeoutSeconds=60");
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        var stalled = new List<TcpClient>();
+        try
+        {
+            using var probe = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{health}"), Timeout = TimeSpan.FromSeconds(5) };
+            Assert.True(await WebhookServer.EventuallyAsync(async () =>
+            {
+                try
+                {
+                    return (await probe.GetAsync("/readyz")).IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(15)), "never ready");
+
+            // connections that never start their handshake, twice the cap
+            for (var i = 0; i < 2 * cap; i++)
+            {
+                var tcp = new TcpClient();
+                await tcp.ConnectAsync(IPAddress.Loopback, port);
+                stalled.Add(tcp);
+            }
+
+            // the admission port is full: a new connection is closed before TLS
+            using var admission = ProcessTests.Client(port);
+            Assert.True(await WebhookServer.EventuallyAsync(async () =>
+            {
+                try
+                {
+                    await admission.GetAsync("/healthz");
+                    return false;
+                }
+                catch (HttpRequestException)
+                {
+                    return true;
+                }
+            }, TimeSpan.FromSeconds(10)), "the admission port took a connection beyond Webhook:Limits:MaxConnections");
+
+            // the health port is not counted: several probes, each on a new connection
+            for (var i = 0; i < 3; i++)
+            {
+                using var fresh = new HttpClient { BaseAddress = probe.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+                Assert.Equal(HttpStatusCode.OK, (await fresh.GetAsync("/healthz")).StatusCode);
+            }
+        }
+        finally
+        {
+            stalled.ForEach(t => t.Dispose());
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+
     [Fact]
     public async Task SlowHeaderFlood_MemoryBounded_ConnectionsCapped_NormalReviewsAnswered()
     {

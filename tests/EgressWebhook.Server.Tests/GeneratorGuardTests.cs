@@ -53,10 +53,41 @@ public sealed class GeneratorGuardTests
         Assert.DoesNotContain("egress routing generator", byJane.StatusMessage ?? "", StringComparison.Ordinal);
     }
 
-    private static string Review(string operation, string user, JsonObject obj)
+    /// <summary>guard.egress.istio.io sends the account's writes in kube-system and the webhook's own namespace too:
+    /// there the namespace is exempt from the rules, but not from the guard.</summary>
+    [Fact]
+    public async Task GeneratorAccount_InAnExemptNamespace_IsStillRefused_OtherUsersThereAreExempt()
+    {
+        var seed = string.Join("\n---\n", Directory.GetFiles(TestPaths.Seed, "*.yaml").Select(File.ReadAllText));
+        await using var server = await WebhookServer.StartAsync(
+            new Dictionary<string, string> { ["Webhook:Generator:ServiceAccount"] = "egress-webhook/egress-webhook", ["Webhook:ExemptNamespaces:0"] = "kube-system" },
+            stateFiles: new Dictionary<string, string> { ["state.yaml"] = seed });
+        var vs = new JsonObject
+        {
+            ["apiVersion"] = "networking.istio.io/v1",
+            ["kind"] = "VirtualService",
+            ["metadata"] = new JsonObject { ["name"] = "steal", ["namespace"] = "kube-system" },
+            ["spec"] = new JsonObject { ["hosts"] = new JsonArray("bank.example.com"), ["http"] = new JsonArray(new JsonObject { ["route"] = new JsonArray(new JsonObject { ["destination"] = new JsonObject { ["host"] = "evil.example.com" } }) }) },
+        };
+
+        var refused = await server.PostAsync(Review("CREATE", Generator, vs, "kube-system"));
+        Assert.False(refused.Allowed);
+        Assert.Equal(403, refused.StatusCode);
+        Assert.StartsWith($"{Generator} is the egress routing generator", refused.StatusMessage, StringComparison.Ordinal);
+
+        var byJane = await server.PostAsync(Review("CREATE", "jane", vs, "kube-system"));
+        Assert.True(byJane.Allowed, byJane.StatusMessage);
+    }
+
+    private static string Review(string operation, string user, JsonObject obj, string? ns = null)
     {
         var review = JsonNode.Parse(Reviews.Create(operation, obj))!;
         review["request"]!["userInfo"] = new JsonObject { ["username"] = user };
+        if (ns is not null)
+        {
+            review["request"]!["namespace"] = ns;
+        }
+
         return review.ToJsonString();
     }
 }

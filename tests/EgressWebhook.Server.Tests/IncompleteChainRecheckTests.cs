@@ -4,6 +4,7 @@ using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Audit;
+using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
@@ -89,6 +90,90 @@ public sealed class IncompleteChainRecheckTests : IAsyncDisposable
         _recheck.Schedule(request, decision);
         _recheck.Schedule(request with { Uid = "second" }, decision);
         Assert.Equal(1, _recheck.PendingCount);
+    }
+
+    [Fact]
+    public async Task PendingSetIsCapped_BeyondItARecheckIsDroppedCountedAndLogged_AReplacementStillGoesIn()
+    {
+        var (decision, request) = AdmitMeshLeg(gatewayLegArrives: false);
+        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = "30s", AuditLog = "off", MaxPendingRechecks = 2 });
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var logger = new FakeLogger<IncompleteChainRecheck>();
+        using var recheck = new IncompleteChainRecheck(AdmissionHandler.Default, _store, options, _auditLog, new WebhookMetrics(_store, _time, registry), logger, _time,
+            new ServiceCollection().BuildServiceProvider());
+
+        foreach (var name in new[] { "a", "b", "c", "d" })
+        {
+            recheck.Schedule(request, Renamed(decision, name));
+        }
+
+        Assert.Equal(2, recheck.PendingCount);
+        Assert.Equal(2, logger.Collector.GetSnapshot().Count(r => r.Id.Id == 1014));
+        Assert.Contains("egress_webhook_chain_rechecks_dropped_total 2", await ScrapeAsync(registry), StringComparison.Ordinal);
+
+        // an object already pending is replaced, not dropped
+        recheck.Schedule(request with { Uid = "again" }, Renamed(decision, "a"));
+        Assert.Equal(2, recheck.PendingCount);
+        Assert.Equal(2, logger.Collector.GetSnapshot().Count(r => r.Id.Id == 1014));
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(await WebhookServer.EventuallyAsync(() => Task.FromResult(recheck.PendingCount == 0), TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void StateDirectoryKeepsTheAdmittedObject_ClusterModeDoesNot()
+    {
+        var (decision, request) = AdmitMeshLeg(gatewayLegArrives: false);
+        Assert.NotNull(decision.Admitted);
+        _recheck.Schedule(request, decision);
+        Assert.Equal(1, _recheck.PendingWithObjectCount);
+
+        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = "30s", AuditLog = "off" });
+        var cluster = new ServiceCollection().AddSingleton<ICacheHealth>(new SyncedCache()).BuildServiceProvider();
+        using var recheck = new IncompleteChainRecheck(AdmissionHandler.Default, _store, options, _auditLog, new WebhookMetrics(_store, _time, Prometheus.Metrics.NewCustomRegistry()),
+            new FakeLogger<IncompleteChainRecheck>(), _time, cluster);
+        recheck.Schedule(request, decision);
+        Assert.Equal(1, recheck.PendingCount);
+        Assert.Equal(0, recheck.PendingWithObjectCount);
+    }
+
+    [Fact]
+    public async Task AHugeUidIsCappedInTheLogAndTheAuditLine()
+    {
+        var (decision, request) = AdmitMeshLeg(gatewayLegArrives: false);
+        _recheck.Schedule(request with { Uid = new string('u', 100_000) }, decision);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await _sink.NextAsync();
+
+        var logged = Assert.Single(_logger.Collector.GetSnapshot(), r => r.Id.Id == 1010);
+        Assert.True(logged.Message.Length < 2000, $"log line of {logged.Message.Length} chars");
+        await _auditLog.StopAsync(CancellationToken.None);
+        var line = JsonDocument.Parse(Assert.Single(File.ReadAllLines(_audit))).RootElement;
+        Assert.True(line.GetProperty("uid").GetString()!.Length <= AuditFields.UidBytes);
+        Assert.Equal(["uid"], line.GetProperty("truncated").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    private static AdmissionDecision Renamed(AdmissionDecision decision, string name) => decision with
+    {
+        Awaiting = [.. decision.Awaiting.Select(f => f with { Object = f.Object with { Name = name } })],
+    };
+
+    private static async Task<string> ScrapeAsync(Prometheus.CollectorRegistry registry)
+    {
+        using var stream = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(stream);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private sealed class SyncedCache : ICacheHealth
+    {
+        public bool IsSynced => true;
+
+        public bool IsStale => false;
+
+        public NotSyncedBehavior WhenNotSynced => default;
+
+        public string? Describe() => null;
     }
 
     public async ValueTask DisposeAsync()

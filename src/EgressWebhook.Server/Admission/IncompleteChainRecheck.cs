@@ -39,7 +39,10 @@ internal interface IChainEventSink
 /// (<c>egress_webhook_chain_rechecks_total{result}</c>, <c>egress_webhook_chain_incomplete_total{rule}</c>), written to the
 /// audit log (webhook <c>recheck</c>, decision <c>incomplete</c>) and, in cluster mode, reported as an Event on the object.</summary>
 /// <remarks>One pending re-check per object: a later admission of the same object replaces the earlier one (its own
-/// findings are the current ones), so the timers are bounded by the number of objects. The decision is Core's
+/// findings are the current ones); at most <c>Webhook:MaxPendingRechecks</c> objects are pending, a re-check beyond it is
+/// dropped (counted in <c>egress_webhook_chain_rechecks_dropped_total</c>, logged). The admitted object itself is kept
+/// only with the state directory (which never holds it); in cluster mode the cache has it, so only the findings are
+/// kept. The uid is kept capped as the audit line caps it. The decision is Core's
 /// (<see cref="AdmissionHandler.Recheck"/>); this class only keeps time and does the I/O.</remarks>
 internal sealed class IncompleteChainRecheck : IDisposable
 {
@@ -54,6 +57,8 @@ internal sealed class IncompleteChainRecheck : IDisposable
     private readonly ConcurrentDictionary<ObjectRef, Pending> _pending = new();
     private readonly Counter _rechecks;
     private readonly Counter _incomplete;
+    private readonly Counter _dropped;
+    private readonly int _maxPending;
     private readonly CancellationTokenSource _stopping = new();
 
     public IncompleteChainRecheck(AdmissionHandler handler, SnapshotStore store, IOptions<WebhookOptions> options, AuditLog audit, WebhookMetrics metrics,
@@ -65,6 +70,7 @@ internal sealed class IncompleteChainRecheck : IDisposable
         _logger = logger;
         _time = time;
         _settings = options.Value.ToSettings();
+        _maxPending = options.Value.MaxPendingRechecks;
         _events = services.GetService<IChainEventSink>();
         // the live-cluster cache holds what was written; the state directory never holds admitted objects
         _snapshotHasWrites = services.GetService<ICacheHealth>() is not null;
@@ -73,10 +79,15 @@ internal sealed class IncompleteChainRecheck : IDisposable
             "Grace-period re-checks of admitted findings that rested on a missing object, by result (complete, incomplete).", "result");
         _incomplete = factory.CreateCounter("egress_webhook_chain_incomplete_total",
             "Findings still resting on a missing object after the grace period, by rule.", "rule");
+        _dropped = factory.CreateCounter("egress_webhook_chain_rechecks_dropped_total",
+            "Re-checks not scheduled because Webhook:MaxPendingRechecks objects were pending already.");
     }
 
     /// <summary>Re-checks pending now (for tests and metrics).</summary>
     public int PendingCount => _pending.Count;
+
+    /// <summary>Pending re-checks that keep the admitted object (state directory only; for tests).</summary>
+    internal int PendingWithObjectCount => _pending.Values.Count(p => p.Admitted is not null);
 
     /// <summary>Schedules the re-check of an admitted decision with awaited findings (not for dry runs: nothing was stored).</summary>
     public void Schedule(AdmissionRequest request, AdmissionDecision decision)
@@ -86,17 +97,37 @@ internal sealed class IncompleteChainRecheck : IDisposable
             return;
         }
 
+        // the cluster cache holds what was written: the decoded object (up to the body limit) is needed only without it
+        var admitted = _snapshotHasWrites ? null : decision.Admitted;
+        var truncated = new List<string>(0);
+        var uid = AuditFields.Cap(request.Uid ?? "", AuditFields.UidBytes, "uid", truncated)!;
+        var operation = AuditFields.Cap(request.Operation, AuditFields.OperationBytes, "operation", truncated);
         foreach (var group in decision.Awaiting.GroupBy(f => f.Object))
         {
-            var pending = new Pending(request.Uid ?? "", request.Operation, group.ToList(), decision.Admitted);
+            // the count is read without a lock: concurrent admissions may overshoot the cap by at most their number
+            if (_pending.Count >= _maxPending && !_pending.ContainsKey(group.Key))
+            {
+                _dropped.Inc();
+                _logger.RecheckDropped(group.Key.ToString(), uid, _maxPending);
+                continue;
+            }
+
+            var pending = new Pending(uid, operation, truncated, group.ToList(), admitted?.Ref == group.Key ? admitted : null);
             _pending.AddOrUpdate(group.Key, pending, (_, old) =>
             {
                 old.Timer?.Dispose();
                 return pending;
             });
 
-            // armed once it is the pending re-check of the object, so that it cannot fire before it is found there
             pending.Timer = _time.CreateTimer(static state => ((Fire)state!).Run(), new Fire(this, group.Key, pending), _settings.GracePeriod, Timeout.InfiniteTimeSpan);
+
+            // a racing Schedule of the same object may have replaced this entry before its timer was set (and so could not
+            // dispose it): then this timer is not the pending re-check's and goes; a timer that fires meanwhile finds its
+            // entry gone and does nothing
+            if (!_pending.TryGetValue(group.Key, out var current) || !ReferenceEquals(current, pending))
+            {
+                pending.Timer.Dispose();
+            }
         }
     }
 
@@ -123,7 +154,7 @@ internal sealed class IncompleteChainRecheck : IDisposable
         try
         {
             var snapshot = _store.Current.Snapshot;
-            var admitted = _snapshotHasWrites || pending.Admitted?.Ref != obj ? null : pending.Admitted;
+            var admitted = pending.Admitted;
             var still = _handler.Recheck(snapshot, admitted, pending.Awaiting, _settings);
             if (still.Count == 0)
             {
@@ -146,8 +177,15 @@ internal sealed class IncompleteChainRecheck : IDisposable
             var chain = new IncompleteChain(obj, stored?.Metadata.Uid ?? admitted?.Metadata.Uid, still);
             var rules = still.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal).ToArray();
             _logger.ChainIncomplete(obj.ToString(), pending.Uid, _settings.GracePeriod.TotalSeconds, chain.Message);
-            _audit.Write(new AuditRecord(_time.GetUtcNow(), "recheck", pending.Uid, null, null, pending.Operation, obj.Kind,
-                obj.Namespace.Length == 0 ? null : obj.Namespace, obj.Name, false, true, "incomplete", rules, 0));
+            if (_audit.Enabled)
+            {
+                var truncated = new List<string>(pending.Truncated);
+                _audit.Write(new AuditRecord(_time.GetUtcNow(), "recheck", pending.Uid, null, null, pending.Operation,
+                    AuditFields.Cap(obj.Kind, AuditFields.KindBytes, "kind", truncated),
+                    obj.Namespace.Length == 0 ? null : AuditFields.Cap(obj.Namespace, AuditFields.NamespaceBytes, "namespace", truncated),
+                    AuditFields.Cap(obj.Name, AuditFields.NameBytes, "name", truncated), false, true, "incomplete", rules, 0,
+                    Truncated: truncated.Count == 0 ? null : truncated));
+            }
             if (_events is not null)
             {
                 await _events.ReportAsync(chain, _stopping.Token).ConfigureAwait(false);
@@ -162,11 +200,15 @@ internal sealed class IncompleteChainRecheck : IDisposable
         }
     }
 
-    private sealed class Pending(string uid, string? operation, IReadOnlyList<Finding> awaiting, EgressObject? admitted)
+    private sealed class Pending(string uid, string? operation, IReadOnlyList<string> truncated, IReadOnlyList<Finding> awaiting, EgressObject? admitted)
     {
+        /// <summary>Capped (<see cref="AuditFields.UidBytes"/>).</summary>
         public string Uid { get; } = uid;
 
         public string? Operation { get; } = operation;
+
+        /// <summary>The request fields capped in <see cref="Uid"/> and <see cref="Operation"/>.</summary>
+        public IReadOnlyList<string> Truncated { get; } = truncated;
 
         public IReadOnlyList<Finding> Awaiting { get; } = awaiting;
 

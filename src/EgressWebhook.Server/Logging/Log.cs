@@ -71,6 +71,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Event for the incomplete egress chain of {Object} could not be written: {Reason}")]
     public static partial void EventWriteFailed(this ILogger logger, string @object, string reason);
 
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Re-check of {Object} (admission {Uid}) dropped: Webhook:MaxPendingRechecks ({Max}) re-checks are pending")]
+    public static partial void RecheckDropped(this ILogger logger, string @object, string uid, int max);
+
     [LoggerMessage(EventId = 1300, Level = LogLevel.Error, Message = "Writing the audit log failed")]
     public static partial void AuditWriteFailed(this ILogger logger, Exception exception);
 }

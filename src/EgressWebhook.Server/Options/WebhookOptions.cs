@@ -40,6 +40,9 @@ internal sealed class WebhookOptions
     /// <summary>How long an admitted incompleteness may wait (<c>30s</c>, <c>2m</c>, or seconds); then it is reported.</summary>
     public string GracePeriod { get; set; } = "30s";
 
+    /// <summary>At most this many objects wait for their re-check at once; a re-check beyond it is dropped (counted, logged).</summary>
+    public int MaxPendingRechecks { get; set; } = 10_000;
+
     /// <summary><see cref="GracePeriod"/> as a span (Go duration or a number of seconds); null when it is neither.</summary>
     public static TimeSpan? ParseGracePeriod(string? text) =>
         double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
@@ -138,7 +141,8 @@ internal sealed class TlsOptions
 /// count, so memory stays bounded and the API server's own connections keep being served.</summary>
 internal sealed class LimitsOptions
 {
-    /// <summary>Open connections on all endpoints; more are closed as soon as they are accepted.</summary>
+    /// <summary>Open connections per endpoint (Kestrel counts each listen address apart, so the health port has its own
+    /// count and a flood on the admission port does not refuse the probes); more are closed as soon as they are accepted.</summary>
     public long MaxConnections { get; set; } = 512;
 
     /// <summary>An idle keep-alive connection is closed after this (HTTP/2: a GOAWAY first).</summary>

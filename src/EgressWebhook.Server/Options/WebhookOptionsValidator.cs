@@ -62,6 +62,11 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             errors.Add($"Webhook:GracePeriod '{options.GracePeriod}' must be a duration between 0 and 1h (30s, 2m, or seconds)");
         }
 
+        if (options.MaxPendingRechecks is < 1 or > 1_000_000)
+        {
+            errors.Add($"Webhook:MaxPendingRechecks {options.MaxPendingRechecks} must be between 1 and 1000000");
+        }
+
         if (!Enum.TryParse<FailureMode>(options.FailureMode, ignoreCase: true, out _) || int.TryParse(options.FailureMode, out _))
         {
             errors.Add($"Webhook:FailureMode '{options.FailureMode}' must be Deny or Allow");
