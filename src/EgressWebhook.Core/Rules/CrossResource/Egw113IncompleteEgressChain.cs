@@ -226,13 +226,10 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                 continue;
             }
 
-            foreach (var gwRef in rule.Gateways)
+            // the existing Gateways once per list: the rules of a VirtualService share theirs
+            foreach (var gw in context.ExistingGateways(rule.Gateways))
             {
-                if (gwRef == GatewayRefs.Mesh || context.View.Gateway(gwRef) is not { } gw)
-                {
-                    continue;
-                }
-
+                var gwRef = $"{gw.Namespace}/{gw.Name}";
                 var services = context.View.ServicesSelecting(gw.Spec.Selector);
                 if (services.Count == 0)
                 {
