@@ -27,6 +27,8 @@ public static class Hostile
         yield return ServiceEntry("se 4,000 identical hosts", Repeat(4_000, _ => "api.example.com"), Ports(1));
         yield return ServiceEntry("se 10,000 identical hosts", Repeat(10_000, _ => "api.example.com"), Ports(1));
         yield return Gateway("gw 8,000 server hosts", [Server(443, Repeat(8_000, i => $"h{i}.example.com"))]);
+        yield return VirtualService("vs 2,000 routes x 2,000 gateways", "[\"api.example.com\"]", Repeat(2_001, i => i == 2_000 ? "mesh" : $"ns{i}/gw{i}"),
+            "[" + string.Join(',', Enumerable.Range(0, 2_000).Select(i => $"{{\"route\":[{{\"destination\":{{\"host\":\"h{i}.example.com\"}}}}]}}")) + "]");
         if (onlyIssue)
         {
             yield break;

@@ -15,7 +15,8 @@ namespace EgressWebhook.Core.Admission;
 /// <item>only the three kinds the generator writes;</item>
 /// <item>CREATE/UPDATE: the new object carries the generated-object label and a ServiceEntry owner reference; that
 /// entry is in the snapshot, owns it (same namespace, uid), is opted in to egress-gateway routing, and its routing plan
-/// has this object with this spec;</item>
+/// (the generator's: <see cref="RoutingReconciler.PlanAll(SnapshotView, MutationPolicy)"/>, so an entry that lost its
+/// host to another, EGW405, has none) has this object with this spec as written;</item>
 /// <item>UPDATE/DELETE: the stored object was generated too (label and ServiceEntry owner), so no object of someone
 /// else is taken over or removed; a DELETE needs no opted-in entry (that is how stale routing goes).</item>
 /// </list>
@@ -89,17 +90,22 @@ public static class GeneratorWriteGuard
                 }
 
                 var view = SnapshotView.Of(snapshot);
-                if (RoutingOptIn.Resolve(entry, view, policy).Gateway is not { } gateway)
+                if (RoutingOptIn.Resolve(entry, view, policy).Gateway is null)
                 {
                     return $"ServiceEntry {entry.Namespace}/{entry.Name}, the owner of {obj.Key}, is not opted in to egress-gateway routing";
                 }
 
-                // the object must be one the planner gives that entry, with the planned spec: the label and owner alone
-                // could be put on any routing
-                var planned = RoutingPlanner.Plan(entry, gateway, view).Objects.FirstOrDefault(p => p.Key == obj.Key);
+                // the object must be one the generator gives that entry, with the planned spec: the label and owner alone
+                // could be put on any routing. The plan is the generator's own (PlanAll, with the checks between entries):
+                // an entry that lost its host to another one (EGW405) gets no routing
+                var plan = RoutingReconciler.PlanAll(view, policy).FirstOrDefault(p => p.Entry.Key == entry.Key);
+                var planned = plan?.Objects.FirstOrDefault(p => p.Key == obj.Key);
                 if (planned is null)
                 {
-                    return $"{obj.Key} is not part of the routing planned for ServiceEntry {entry.Namespace}/{entry.Name}";
+                    var conflict = plan?.Notices.FirstOrDefault(n => n.Rule == RuleIds.RoutingSkippedConflictingRoute);
+                    return conflict is null
+                        ? $"{obj.Key} is not part of the routing planned for ServiceEntry {entry.Namespace}/{entry.Name}"
+                        : $"{obj.Key} is not part of the routing planned for ServiceEntry {entry.Namespace}/{entry.Name}, which gets none ({conflict.Rule}: {conflict.Message})";
                 }
 
                 // the spec as written, not as decoded: a field the model does not read (a fault, a connection pool) must

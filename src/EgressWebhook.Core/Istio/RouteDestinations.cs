@@ -53,10 +53,13 @@ public static class RouteDestinations
     {
         var result = new List<DestinationRef>();
         var ns = vs.Namespace;
+
+        // the VirtualService's own gateways, resolved once: every rule without match-level gateways shares the list
+        var specGateways = GatewayRefs.Of(vs);
         for (var i = 0; i < vs.Spec.Http.Count; i++)
         {
             var rule = vs.Spec.Http[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways));
+            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways), specGateways);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Http, i, DestinationField.Route, j, gateways);
@@ -72,7 +75,7 @@ public static class RouteDestinations
         for (var i = 0; i < vs.Spec.Tls.Count; i++)
         {
             var rule = vs.Spec.Tls[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways));
+            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways), specGateways);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Tls, i, DestinationField.Route, j, gateways);
@@ -82,7 +85,7 @@ public static class RouteDestinations
         for (var i = 0; i < vs.Spec.Tcp.Count; i++)
         {
             var rule = vs.Spec.Tcp[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways));
+            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways), specGateways);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Tcp, i, DestinationField.Route, j, gateways);

@@ -89,7 +89,7 @@ public static partial class RoutingPlanner
             var sidecar = context.ScopingSidecar(entry.Namespace);
             result.Add(sidecar is not null && !context.SidecarAllows(entry.Namespace, service.Namespace, gateway.Host)
                 ? Notice(RuleIds.RoutingSkippedNotVisible, entry, "metadata.namespace",
-                    $"Sidecar {sidecar.Namespace}/{sidecar.Name} hides gateway Service {gateway} from {entry.Namespace}; add \"{gateway.Namespace}/*\" to its egress hosts",
+                    $"Sidecar {sidecar.Namespace}/{sidecar.Name} hides the gateway; add \"{gateway.Namespace}/*\" to egress hosts",
                     sidecar.Ref, service.Ref)
                 : Notice(RuleIds.RoutingSkippedNotVisible, entry, "metadata.namespace",
                     $"gateway Service {gateway} is not exported to {entry.Namespace}; set its networking.istio.io/exportTo to include it",
@@ -109,7 +109,7 @@ public static partial class RoutingPlanner
             }
 
             result.Add(Notice(RuleIds.RoutingSkippedNotVisible, entry, "spec.exportTo",
-                $"not visible to {g}, where the egress gateway runs: its gateway leg would have no upstream; add {g} to exportTo"));
+                $"hidden from the egress gateway in {g}; add {g} to exportTo"));
             break;
         }
 

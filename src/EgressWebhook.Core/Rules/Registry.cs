@@ -138,43 +138,53 @@ public static class Registry
     public const string EgressGatewayLabelValue = "egressgateway";
 
     /// <summary>The scope of a leg of <paramref name="vs"/> that applies to <paramref name="gateways"/> (resolved): the
-    /// first of <see cref="ScopesOf"/>.</summary>
-    public static LegScope ScopeOf(this RuleContext context, VirtualService vs, IReadOnlyList<string> gateways) =>
-        context.ScopesOf(vs, gateways)[0];
+    /// first of <see cref="ScopesOf"/> (not cached: for lists made by the caller). The references must include <c>mesh</c>
+    /// or an existing Gateway.</summary>
+    public static LegScope ScopeOf(this RuleContext context, VirtualService vs, IReadOnlyList<string> gateways)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(vs);
+        ArgumentNullException.ThrowIfNull(gateways);
+        return ComputeScopes(context, vs.Namespace, gateways)[0];
+    }
 
     /// <summary>Every place a leg of <paramref name="vs"/> that applies to <paramref name="gateways"/> (resolved) runs: the
     /// sidecars of the VirtualService's namespace (their Sidecar scope and outbound mode) when <c>mesh</c> is among them;
     /// and for each existing Gateway, its workload's namespace (<see cref="RuleContext.GatewayNamespace"/>: exportTo
-    /// only, the mesh-wide mode), once per namespace. A leg bound only to missing Gateways is judged from the
-    /// VirtualService's namespace (EGW104 reports the Gateway).</summary>
+    /// only, the mesh-wide mode), once per namespace. A leg bound only to Gateways none of which exists runs nowhere yet:
+    /// none (EGW104 (a) reports the missing Gateway; judging it from the VirtualService's namespace would guess where its
+    /// workload runs and report visibility that the gateway's namespace may well have). Computed once per gateway list
+    /// for the life of the context (the lists are shared by the destinations of a VirtualService).</summary>
     public static IReadOnlyList<LegScope> ScopesOf(this RuleContext context, VirtualService vs, IReadOnlyList<string> gateways)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(vs);
         ArgumentNullException.ThrowIfNull(gateways);
+        return context.CachedScopes(vs.Namespace, gateways, () => ComputeScopes(context, vs.Namespace, gateways));
+    }
+
+    private static List<LegScope> ComputeScopes(RuleContext context, string vsNamespace, IReadOnlyList<string> gateways)
+    {
         var result = new List<LegScope>(1);
+        HashSet<string>? gatewayNamespaces = null;
         foreach (var g in gateways)
         {
             if (g == GatewayRefs.Mesh)
             {
                 if (!result.Exists(s => s.SidecarScoped))
                 {
-                    result.Insert(0, new LegScope(vs.Namespace, true, context.OutboundPolicyFor(vs.Namespace)));
+                    result.Insert(0, new LegScope(vsNamespace, true, context.OutboundPolicyFor(vsNamespace)));
                 }
             }
             else if (context.View.Gateway(g) is { } gw)
             {
                 var ns = context.GatewayNamespace(gw);
-                if (!result.Exists(s => !s.SidecarScoped && s.ClientNamespace == ns))
+                gatewayNamespaces ??= new HashSet<string>(StringComparer.Ordinal);
+                if (gatewayNamespaces.Add(ns))
                 {
                     result.Add(new LegScope(ns, false, context.MeshOutboundPolicy, gw));
                 }
             }
-        }
-
-        if (result.Count == 0)
-        {
-            result.Add(new LegScope(vs.Namespace, false, context.MeshOutboundPolicy));
         }
 
         return result;

@@ -48,6 +48,50 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
         return result;
     }
 
+    // Leg scopes per gateway list (by reference: RouteDestinations shares one list among the destinations of a rule, and
+    // the VirtualService's own list among its rules) and the namespace of the VirtualService they belong to.
+    private Dictionary<IReadOnlyList<string>, (string Namespace, IReadOnlyList<LegScope> Scopes)>? _scopes;
+
+    /// <summary>The scopes of <paramref name="gateways"/> for a VirtualService of <paramref name="vsNamespace"/>, computed
+    /// by <paramref name="compute"/> once per list for the life of this context.</summary>
+    internal IReadOnlyList<LegScope> CachedScopes(string vsNamespace, IReadOnlyList<string> gateways, Func<IReadOnlyList<LegScope>> compute)
+    {
+        _scopes ??= new Dictionary<IReadOnlyList<string>, (string, IReadOnlyList<LegScope>)>(ReferenceEqualityComparer.Instance);
+        if (_scopes.TryGetValue(gateways, out var cached) && cached.Namespace == vsNamespace)
+        {
+            return cached.Scopes;
+        }
+
+        var result = compute();
+        _scopes[gateways] = (vsNamespace, result);
+        return result;
+    }
+
+    private Dictionary<IReadOnlyList<string>, IReadOnlyList<Gateway>>? _existingGateways;
+
+    /// <summary>The existing Gateways among resolved references (<c>mesh</c> and missing ones skipped), in order, once per
+    /// list (by reference) for the life of this context.</summary>
+    public IReadOnlyList<Gateway> ExistingGateways(IReadOnlyList<string> resolvedRefs)
+    {
+        ArgumentNullException.ThrowIfNull(resolvedRefs);
+        _existingGateways ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<Gateway>>(ReferenceEqualityComparer.Instance);
+        if (!_existingGateways.TryGetValue(resolvedRefs, out var result))
+        {
+            var list = new List<Gateway>();
+            foreach (var r in resolvedRefs)
+            {
+                if (r != GatewayRefs.Mesh && View.Gateway(r) is { } gw)
+                {
+                    list.Add(gw);
+                }
+            }
+
+            _existingGateways[resolvedRefs] = result = list;
+        }
+
+        return result;
+    }
+
     /// <summary>Adds a finding (a contradiction), applying the policy's enforcement override and clamping the headline.</summary>
     public void Report(string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related) =>
         Report(null, rule, severity, subject, path, message, related);

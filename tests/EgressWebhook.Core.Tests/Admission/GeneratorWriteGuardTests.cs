@@ -101,6 +101,46 @@ public sealed class GeneratorWriteGuardTests
     }
 
     [Fact]
+    public void PlannedObject_WithAFieldTheModelDoesNotRead_Refused()
+    {
+        // a connection pool is not part of the decoded model: only the spec as written shows the injection
+        var entry = OptedIn();
+        var state = State(entry);
+        var dr = Json(Planned(entry, state).OfType<DestinationRule>().Single());
+        var policy = dr["spec"]!["trafficPolicy"] as JsonObject ?? new JsonObject();
+        dr["spec"]!["trafficPolicy"] = policy;
+        policy["connectionPool"] = new JsonObject { ["tcp"] = new JsonObject { ["maxConnections"] = 1 } };
+        var decoded = ObjectDecoder.Decode(JsonSerializer.SerializeToElement(dr), "default")!;
+        Assert.True(JsonNode.DeepEquals(ManifestWriter.ToJson(Planned(entry, state).OfType<DestinationRule>().Single())["spec"], ManifestWriter.ToJson(decoded)["spec"]),
+            "decoded, the injected spec looks like the planned one");
+
+        Assert.Contains("DestinationRule default/cnn-egress: spec differs from the routing planned for ServiceEntry default/cnn",
+            Refusal(Request("CREATE", Generator, dr), state), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EntryThatLostAnEgw405Conflict_ItsPlannedObjects_Refused_TheWinnersAllowed()
+    {
+        // two opted-in entries for edition.cnn.com: default/cnn is planned first and gets the routing, default/cnn2 none
+        var winner = OptedIn();
+        var loser = winner with { Metadata = winner.Metadata with { Name = "cnn2", Uid = "se-uid-2" } };
+        var state = State(winner, loser);
+        var lost = Planned(loser, state);
+        Assert.NotEmpty(lost);
+
+        foreach (var o in lost)
+        {
+            var refusal = Refusal(Request("CREATE", Generator, Json(o)), state);
+            Assert.Contains("is not part of the routing planned for ServiceEntry default/cnn2, which gets none (EGW405: ServiceEntry default/cnn gets", refusal, StringComparison.Ordinal);
+        }
+
+        foreach (var o in Planned(winner, state))
+        {
+            Assert.Null(Refusal(Request("CREATE", Generator, Json(o)), state));
+        }
+    }
+
+    [Fact]
     public void GeneratedLookalike_WithANameNotPlanned_Refused()
     {
         var entry = OptedIn();

@@ -140,6 +140,72 @@ public sealed class OrderTolerantAdmissionTests
         Assert.Contains(hidden, f => f.Rule == "EGW101" && f.Kind == FindingKind.Contradiction);
     }
 
+    // an egress gateway Service in istio-system and an entry in team-b exported only there: fine for the gateway, which
+    // runs in istio-system; the Gateway the leg names (team-b/istio-egressgateway) is applied after the leg
+    private const string EntryForGatewayOnly = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: istio-egressgateway, namespace: istio-system}
+        spec: {selector: {istio: egressgateway}, ports: [{name: tls, port: 443}]}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: cnn, namespace: team-b}
+        spec: {hosts: [edition.cnn.com], exportTo: [istio-system], resolution: DNS, ports: [{number: 443, name: tls, protocol: TLS}]}
+        """;
+
+    private const string LegGateway = """
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: istio-egressgateway, namespace: team-b}
+        spec:
+          selector: {istio: egressgateway}
+          servers: [{port: {number: 443, name: tls, protocol: TLS}, hosts: [edition.cnn.com], tls: {mode: PASSTHROUGH}}]
+        """;
+
+    private static string GatewayLeg(string gateways) => """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: leg, namespace: team-b}
+        spec:
+          hosts: [edition.cnn.com]
+          gateways: [GATEWAYS]
+          tls: [{match: [{port: 443, sniHosts: [edition.cnn.com]}], route: [{destination: {host: edition.cnn.com, port: {number: 443}}}]}]
+        """.Replace("GATEWAYS", gateways, StringComparison.Ordinal);
+
+    [Fact]
+    public void GatewayLegBeforeItsGateway_EntryExportedOnlyToTheGatewayNamespace_AdmittedAwaitingTheGateway_NoFalseEgw101()
+    {
+        var cluster = AdmissionSettings.Default with { Policy = EgressPolicy.Default with { WholeCluster = true } };
+        var state = Snapshot(EntryForGatewayOnly);
+
+        // the Gateway is missing, so where the leg will run is unknown: it is not judged from team-b (EGW101/EGW107 would
+        // say the entry is not exported to team-b, a contradiction that denied the write)
+        var leg = Handler.Validate(Create(GatewayLeg("istio-egressgateway")), state, cluster);
+
+        Assert.True(leg.Allowed, leg.Response.Status?.Message);
+        Assert.Equal(AdmissionOutcome.Warned, leg.Outcome);
+        Assert.DoesNotContain("EGW101", leg.RuleIds);
+        var awaited = Assert.Single(leg.Awaiting);
+        Assert.Equal((RuleIds.GatewayReference, FindingKind.Incompleteness), (awaited.Rule, awaited.Kind));
+
+        // the Gateway arrives: its workload runs in istio-system, which sees the entry; the re-check finds nothing
+        Assert.Empty(Handler.Recheck(With(With(state, GatewayLeg("istio-egressgateway")), LegGateway), null, leg.Awaiting, cluster));
+    }
+
+    [Fact]
+    public void LegAlsoBoundToMesh_GatewayMissing_IsStillJudgedFromTheSidecarsOfItsNamespace()
+    {
+        // near miss: bound to mesh too, the leg runs in team-b's sidecars, which the entry is really not exported to (a
+        // contradiction; a warning under ALLOW_ANY, where the sidecars pass the traffic through)
+        var cluster = AdmissionSettings.Default with { Policy = EgressPolicy.Default with { WholeCluster = true } };
+
+        var leg = Handler.Validate(Create(GatewayLeg("mesh, istio-egressgateway")), Snapshot(EntryForGatewayOnly), cluster);
+
+        Assert.Contains(leg.Findings, f => f is { Rule: "EGW101", Kind: FindingKind.Contradiction } &&
+                                           f.Message.Contains("ServiceEntry team-b/cnn is not exported to team-b", StringComparison.Ordinal));
+    }
+
     /// <summary>Validates each document as a CREATE against the state so far and adds it; every write must be admitted.</summary>
     internal static (EgressSnapshot State, List<Finding> Awaiting) ApplyInOrder(IEnumerable<string> documents, AdmissionSettings settings)
     {

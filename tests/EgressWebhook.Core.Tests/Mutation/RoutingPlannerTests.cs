@@ -296,7 +296,7 @@ public sealed class RoutingPlannerTests
         var notice = Assert.Single(plan.Notices);
         Assert.Equal(RuleIds.RoutingSkippedNotVisible, notice.Rule);
         Assert.Contains(sidecar.Ref, notice.Related);
-        Assert.EndsWith("add \"istio-system/*\" to its egress hosts", notice.Message, StringComparison.Ordinal);
+        Assert.EndsWith("add \"istio-system/*\" to egress hosts", notice.Message, StringComparison.Ordinal);
 
         // what the planner refuses is what the checks refuse: the same entry planned without the Sidecar, checked with it
         var unscoped = Plan(entry, GatewayService());

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Core.Tests.Infrastructure;
@@ -34,6 +35,9 @@ public sealed class ServiceEntryDefaulterGoldenTests
         Golden.AssertMatches(Path.Combine(Root, name, "expected.warnings.txt"),
             string.Join('\n', result.Warnings.Select(w => $"{w.Rule} {w.Severity} {w.Path}: {w.Message}")));
         Assert.All(result.Warnings, w => Assert.StartsWith("EGW4", w.Rule, StringComparison.Ordinal));
+
+        // kubectl's warning line (its "Warning: " included) holds an EGW409 notice whole: nothing cut with "…"
+        Assert.All(result.Warnings.Where(w => w.Rule == RuleIds.RoutingSkippedNotVisible), w => Assert.DoesNotContain('…', w.WarningLine()));
     }
 
     [Theory]

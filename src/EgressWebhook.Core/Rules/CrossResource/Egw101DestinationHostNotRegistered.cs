@@ -13,7 +13,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// the gateway has no passthrough for a route, the route's cluster is missing (503 NC; istio/istio.io#7615). A leg bound
 /// to both is judged from each.
 /// Under REGISTRY_ONLY the traffic goes to BlackHoleCluster (error); under ALLOW_ANY to PassthroughCluster (warning).
-/// A cluster-local host in a view without any Service is only a warning: the input does not include the Services
+/// A cluster-local host in an input (not the whole cluster) without any Service is only a warning: the input does not include the Services
 /// (an offline check of Istio manifests), so their absence proves nothing.</remarks>
 internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
 {
@@ -87,10 +87,10 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
             related = [];
         }
 
-        // a cluster-local host in an input without any Service: the Services are simply not part of it
+        // a cluster-local host in an input without any Service (not the whole cluster): the Services are simply not part of it
         // a sidecar sends what it does not know to BlackHoleCluster or PassthroughCluster (its outbound mode); a gateway has
         // no such fallback for a route: the route's cluster does not exist there and it answers 503 (NC) whatever the mode
-        var severity = HostName.IsClusterLocal(d.Host) && !context.View.HasServices ? Severity.Warning
+        var severity = HostName.IsClusterLocal(d.Host) && !context.AbsenceIsEvidence(ResourceKind.Service) ? Severity.Warning
             : scope.SidecarScoped ? scope.ErrorIfRegistryOnly : Severity.Error;
         context.Report(related.Any() ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
         return true;

@@ -47,7 +47,8 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
     private static void CheckGatewaySide(VirtualService vs, IReadOnlyList<RouteRule> rules, RuleContext context)
     {
         var hosts = EgressSnapshot.HostsOf(vs).ToList();
-        foreach (var gwRef in rules.SelectMany(r => r.Gateways).Distinct(StringComparer.Ordinal))
+        // rules share their gateway list unless they set match-level gateways: each list once
+        foreach (var gwRef in rules.Select(r => r.Gateways).Distinct(ReferenceEqualityComparer.Instance).SelectMany(g => (IReadOnlyList<string>)g!).Distinct(StringComparer.Ordinal))
         {
             if (gwRef == GatewayRefs.Mesh || context.View.Gateway(gwRef) is not { } gw)
             {

@@ -14,8 +14,8 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// DestinationRule for the host wins, so a DR there without the subset hides one further along). A DR anywhere else
 /// "will not be found on destination rule lookup path" (Istio docs). Hosts are compared as Istio resolves them: a name
 /// with a dot, like <c>reviews.bookinfo</c>, is taken as written and is not <c>reviews.bookinfo.svc.cluster.local</c>.
-/// Envoy gets a route to a cluster that does not exist: 503 with no healthy upstream. When the view holds no
-/// DestinationRule at all (manifests checked without theirs), (a) is a warning.
+/// Envoy gets a route to a cluster that does not exist: 503 with no healthy upstream. When the input is not the
+/// whole cluster and holds no DestinationRule at all (manifests checked without theirs), (a) is a warning.
 /// (b) Catch-all hosts (<c>*</c>, <c>*.local</c>, <c>*.cluster.local</c>, <c>*.svc.cluster.local</c>: mesh-wide policy) are not judged.
 /// </remarks>
 internal sealed class Egw107SubsetNotFound : IEgressRule
@@ -54,8 +54,17 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
                 continue;
             }
 
+            var scopes = context.ScopesOf(vs, d.Gateways);
+            if (scopes.Count == 0)
+            {
+                // bound only to missing Gateways (EGW104): where it runs is unknown, but a subset no DestinationRule for the
+                // host defines is missing from every lookup path
+                CheckAnywhere(context, vs, d, subset);
+                continue;
+            }
+
             var reported = false;
-            foreach (var scope in context.ScopesOf(vs, d.Gateways))
+            foreach (var scope in scopes)
             {
                 if (CheckFrom(context, vs, d, subset, scope))
                 {
@@ -105,13 +114,38 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         }
         else
         {
-            // with no DestinationRule in the view at all the input simply lacks them: absence proves nothing
+            // offline, with no DestinationRule in the input at all, it simply lacks them: absence proves nothing (the whole cluster's does)
             context.Report(new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}"), RuleIds.SubsetNotFound,
-                context.View.HasAny(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
+                context.AbsenceIsEvidence(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
                 $"subset {subset} of {d.Host}: no DestinationRule defines it for {ns}; add a DestinationRule with it");
         }
 
         return true;
+    }
+
+    /// <summary>(a) for a leg whose Gateways are all missing: judged from no namespace, only whether any DestinationRule
+    /// for the host defines the subset (Kiali KIA1107's test).</summary>
+    private static void CheckAnywhere(RuleContext context, VirtualService vs, DestinationRef d, string subset)
+    {
+        var rules = context.View.DestinationRules(d.Host).Select(m => m.Item).Distinct().ToList();
+        if (rules.Exists(dr => Defines(dr, subset)))
+        {
+            return;
+        }
+
+        var path = d.Path + ".subset";
+        if (rules.Count > 0)
+        {
+            var names = rules[0].Spec.Subsets.Count == 0 ? "none" : string.Join(", ", rules[0].Spec.Subsets.Select(s => s.Name).Take(4));
+            context.Report(RuleIds.SubsetNotFound, Severity.Error, vs, path,
+                $"subset {subset} is in no DestinationRule for {d.Host} ({rules[0].Ref} has: {names}); add it there", rules.Select(r => r.Ref));
+        }
+        else
+        {
+            context.Report(new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}"), RuleIds.SubsetNotFound,
+                context.AbsenceIsEvidence(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
+                $"subset {subset} of {d.Host}: no DestinationRule defines it; add a DestinationRule with it");
+        }
     }
 
     /// <summary>(c) a mesh leg applies to the sidecars of every namespace the VirtualService is exported to, and each looks

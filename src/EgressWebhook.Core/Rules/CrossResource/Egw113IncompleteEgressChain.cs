@@ -164,6 +164,8 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
             return;
         }
 
+        // the distinct gateway references of each VirtualService read, computed once (not once per Service and host)
+        var boundRefs = new Dictionary<VirtualService, List<string>>(ReferenceEqualityComparer.Instance);
         foreach (var match in context.View.Services(d.Host))
         {
             var service = match.Item;
@@ -176,7 +178,12 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
             {
                 foreach (var m in context.View.VirtualServices(h).DistinctBy(m => m.Item.Key))
                 {
-                    foreach (var gwRef in EgressSnapshot.BoundGatewayRefs(m.Item).Distinct(StringComparer.Ordinal))
+                    if (!boundRefs.TryGetValue(m.Item, out var refs))
+                    {
+                        boundRefs[m.Item] = refs = EgressSnapshot.BoundGatewayRefs(m.Item).Distinct(StringComparer.Ordinal).ToList();
+                    }
+
+                    foreach (var gwRef in refs)
                     {
                         if (gwRef == GatewayRefs.Mesh || context.View.Gateway(gwRef) is not { } gw || Conflict(gw, service) is not { } key ||
                             !RoutesOnward(context, m.Item, gwRef, h))
@@ -219,13 +226,10 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
                 continue;
             }
 
-            foreach (var gwRef in rule.Gateways)
+            // the existing Gateways once per list: the rules of a VirtualService share theirs
+            foreach (var gw in context.ExistingGateways(rule.Gateways))
             {
-                if (gwRef == GatewayRefs.Mesh || context.View.Gateway(gwRef) is not { } gw)
-                {
-                    continue;
-                }
-
+                var gwRef = $"{gw.Namespace}/{gw.Name}";
                 var services = context.View.ServicesSelecting(gw.Spec.Selector);
                 if (services.Count == 0)
                 {

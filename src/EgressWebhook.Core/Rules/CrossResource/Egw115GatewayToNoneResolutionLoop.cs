@@ -25,7 +25,7 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
 
         foreach (var d in context.DestinationsOf(vs))
         {
-            var gateway = context.GatewaysOf(d.Gateways).FirstOrDefault(g => context.IsEgressGateway(g, vs));
+            var gateway = context.ExistingGateways(d.Gateways).FirstOrDefault(g => context.IsEgressGateway(g, vs));
             if (gateway is null)
             {
                 continue;

@@ -29,21 +29,22 @@ internal sealed class Egw116GatewayLegLoopsToGateway : IEgressRule
                 continue;
             }
 
-            foreach (var gwRef in d.Gateways)
+            // the Services named by the host first: for most destinations there is none, and the gateways are not looked at
+            var services = context.View.Services(d.Host).Where(m => m.Host == d.Host).Select(m => m.Item).ToList();
+            if (services.Count == 0)
             {
-                if (gwRef == GatewayRefs.Mesh || context.View.Gateway(gwRef) is not { } gw)
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                var own = context.View.Services(d.Host).Where(m => m.Host == d.Host && SnapshotView.Selects(gw, m.Item)).Select(m => m.Item).FirstOrDefault();
-                if (own is null)
+            foreach (var gw in context.ExistingGateways(d.Gateways))
+            {
+                if (services.Find(s => SnapshotView.Selects(gw, s)) is not { } own)
                 {
                     continue;
                 }
 
                 context.Report(RuleIds.GatewayLegLoopsToGateway, Severity.Error, vs, Registry.HostPath(d),
-                    $"a loop: Service {own.Namespace}/{own.Name} is Gateway {gwRef}'s own; route to the external host",
+                    $"a loop: Service {own.Namespace}/{own.Name} is Gateway {gw.Namespace}/{gw.Name}'s own; route to the external host",
                     gw.Ref, own.Ref);
                 break;
             }
