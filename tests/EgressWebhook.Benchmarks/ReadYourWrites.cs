@@ -148,27 +148,7 @@ public static class ReadYourWrites
     /// <summary>An UPDATE of the generated object <paramref name="name"/> in namespace team-<paramref name="i"/>, unchanged.</summary>
     private static AdmissionRequest Request(int i, string name, string? yaml = null)
     {
-        var sb = new System.Text.StringBuilder();
-        ClusterGenerator.Namespace(sb, i);
-        var obj = YamlJson.ParseDocuments(yaml ?? sb.ToString())
-            .Select(d => JsonNode.Parse(d.Json.GetRawText())!)
-            .Single(n => n["kind"]!.GetValue<string>() == "VirtualService" && n["metadata"]!["name"]!.GetValue<string>() == name);
-        var review = new JsonObject
-        {
-            ["apiVersion"] = "admission.k8s.io/v1",
-            ["kind"] = "AdmissionReview",
-            ["request"] = new JsonObject
-            {
-                ["uid"] = Guid.NewGuid().ToString(),
-                ["kind"] = new JsonObject { ["group"] = "networking.istio.io", ["version"] = "v1", ["kind"] = "VirtualService" },
-                ["resource"] = new JsonObject { ["group"] = "networking.istio.io", ["version"] = "v1", ["resource"] = "virtualservices" },
-                ["namespace"] = string.Create(CultureInfo.InvariantCulture, $"team-{i}"),
-                ["name"] = name,
-                ["operation"] = "UPDATE",
-                ["object"] = obj,
-                ["oldObject"] = obj.DeepClone(),
-            },
-        };
+        var review = ReviewBodies.UpdateReview(i, name, ReviewBodies.VirtualServiceOf(i, name, yaml));
         return JsonSerializer.Deserialize(review.ToJsonString(), AdmissionJsonContext.Default.AdmissionReview)!.Request!;
     }
 }
