@@ -97,6 +97,7 @@ internal sealed class ResourceInformer(
         var backoff = new Backoff(options.MinBackoff, options.MaxBackoff, _random);
         var listReason = "initial";
         var nextResync = DateTimeOffset.MaxValue;
+        long downBefore = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -111,8 +112,10 @@ internal sealed class ResourceInformer(
 
                 var timeoutSeconds = WatchTimeoutSeconds(nextResync);
                 var watchStarted = time.GetUtcNow();
+                downBefore = Interlocked.Read(ref _downSinceTicks);
                 var gone = await WatchAsync(timeoutSeconds, backoff, cancellationToken);
-                Down();
+                var healthy = gone || _receivedAny || time.GetUtcNow() - watchStarted >= TimeSpan.FromSeconds(timeoutSeconds / 2.0);
+                DownSince(healthy ? 0 : downBefore);
                 if (gone)
                 {
                     logger.WatchGone(Resource.KindName, ResourceVersion);
@@ -126,7 +129,7 @@ internal sealed class ResourceInformer(
                 else
                 {
                     Restarted("closed");
-                    if (_receivedAny || time.GetUtcNow() - watchStarted >= TimeSpan.FromSeconds(timeoutSeconds / 2.0))
+                    if (healthy)
                     {
                         // the server ended the watch at (about) its timeout: normal, quiet kinds included; watch again at once
                         backoff.Reset();
@@ -159,7 +162,16 @@ internal sealed class ResourceInformer(
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                Down();
+                // a watch that failed before delivering anything does not count as established: the kind has been down
+                // since before it, so a server that accepts every watch and then fails it still turns the kind stale
+                if (listReason is not null)
+                {
+                    Down();
+                }
+                else
+                {
+                    DownSince(_receivedAny ? 0 : downBefore);
+                }
                 var delay = backoff.Next();
                 if (listReason is not null)
                 {
@@ -366,6 +378,10 @@ internal sealed class ResourceInformer(
 
     /// <summary>The list or watch ended or failed: stale if nothing is re-established within StaleAfter.</summary>
     private void Down() => Interlocked.CompareExchange(ref _downSinceTicks, time.GetUtcNow().UtcTicks, 0);
+
+    /// <summary>Down since <paramref name="ticks"/> (the time a kind was already down before a watch that was accepted
+    /// but delivered nothing), or since now when it is 0.</summary>
+    private void DownSince(long ticks) => Interlocked.Exchange(ref _downSinceTicks, ticks != 0 ? ticks : time.GetUtcNow().UtcTicks);
 
     private void Progressed()
     {

@@ -91,6 +91,32 @@ public sealed class ClusterFreshnessTests
         await AssertCheckedAsync(w);
     }
 
+    /// <summary>A server (or a proxy before it) that accepts every watch and ends it at once: each watch is "established"
+    /// for an instant and delivers nothing. The kind must still turn stale after StaleAfter, not be reset by every try.</summary>
+    [Fact]
+    public async Task WatchesAcceptedAndEndedAtOnce_MakeTheKindStale_AfterStaleAfter()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(ClusterYaml.Cluster), ProductionWatchSettings, time);
+        await AdvanceUntilAsync(time, () => w.Source.IsSynced, "the first sync");
+
+        w.Api.CloseWatchesAtOnce("gateways");
+        w.Api.DropWatches("gateways");
+        time.Advance(TimeSpan.FromSeconds(30));
+        await Task.Delay(100);
+        Assert.False(w.Source.IsStale, "30 s of dropped watches is within StaleAfter");
+
+        await AdvanceUntilAsync(time, () => w.Source.IsStale, "staleness", TimeSpan.FromSeconds(1));
+        using (var notReady = await w.Webhook.Client.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        }
+
+        w.Api.CloseWatchesAtOnce("gateways", closing: false);
+        await AdvanceUntilAsync(time, () => !w.Source.IsStale, "recovery", TimeSpan.FromSeconds(1));
+        await AssertCheckedAsync(w);
+    }
+
     /// <summary>What was measured: a Gateway and a mesh leg without a gateway leg, applied together, were admitted
     /// because the Gateway's watch event came 40-80 ms after its write. Here the event never comes (the clock stands
     /// still), so only a read of the API server can see the Gateway.</summary>

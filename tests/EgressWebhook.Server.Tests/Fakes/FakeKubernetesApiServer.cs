@@ -102,6 +102,18 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private readonly HashSet<string> _refusedReads = new(StringComparer.Ordinal);
 
+    private readonly HashSet<string> _closedAtOnce = new(StringComparer.Ordinal);
+
+    /// <summary>New watches of <paramref name="plural"/> are accepted (200, headers sent) and end at once without an event
+    /// while <paramref name="closing"/>: a server or proxy in front of it that keeps dropping watches.</summary>
+    public void CloseWatchesAtOnce(string plural, bool closing = true)
+    {
+        lock (_lock)
+        {
+            _ = closing ? _closedAtOnce.Add(plural) : _closedAtOnce.Remove(plural);
+        }
+    }
+
     /// <summary>Lists and watches of <paramref name="plural"/> answer 500 (an etcd or conversion failure for one kind)
     /// while <paramref name="refused"/>: a client's cache of that kind cannot recover until it is reset.</summary>
     public void RefuseReads(string plural, bool refused = true)
@@ -802,6 +814,20 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         var watcher = new Watcher(context, ns, query["allowWatchBookmarks"] == "true");
         var replay = new List<string>();
         long gone = 0;
+        bool closeAtOnce;
+        lock (_lock)
+        {
+            closeAtOnce = _closedAtOnce.Contains(plural);
+        }
+
+        if (closeAtOnce)
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.StartAsync();
+            return;
+        }
+
         lock (_lock)
         {
             var state = _resources[plural];
