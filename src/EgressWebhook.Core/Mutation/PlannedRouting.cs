@@ -36,7 +36,7 @@ public static class PlannedRouting
             previous = change.OldObject as ServiceEntry ?? snapshot.Find(se.Key) as ServiceEntry;
         }
         else if (changed.ResourceKind is ResourceKind.Gateway or ResourceKind.VirtualService or ResourceKind.DestinationRule &&
-                 RuleContext.IsGenerated(changed) && changed.Metadata.OwnerReferences.FirstOrDefault(r => r.Kind == "ServiceEntry") is { } owner)
+                 ManagedBy.ServiceEntryOwner(changed) is { } owner)
         {
             entry = snapshot.Find(new ObjectKey(ResourceKind.ServiceEntry, changed.Namespace, owner.Name)) as ServiceEntry;
         }
@@ -54,7 +54,7 @@ public static class PlannedRouting
         var stored = Candidates(entry, previous)
             .Select(view.Find)
             .OfType<EgressObject>()
-            .Where(o => RoutingPlanner.IsGeneratedFor(o, entry) && o.Metadata.OwnerReferences.Any(r => r.Kind == "ServiceEntry"))
+            .Where(o => RoutingPlanner.IsGeneratedFor(o, entry) && ManagedBy.ServiceEntryOwner(o) is not null)
             .ToList();
         var planned = RoutingOptIn.Resolve(entry, view, policy).Gateway is { } gateway
             ? RoutingPlanner.Plan(entry, gateway, view).Objects

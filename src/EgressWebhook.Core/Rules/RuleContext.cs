@@ -323,4 +323,9 @@ public static class ManagedBy
 {
     public const string Label = "app.kubernetes.io/managed-by";
     public const string Value = "egress-webhook";
+
+    /// <summary>The ServiceEntry owner of an object the generator made (the generated-object label and a ServiceEntry
+    /// in <c>metadata.ownerReferences</c>), or null: rendered objects (no owner) and everyone else's.</summary>
+    public static OwnerReference? ServiceEntryOwner(EgressObject obj) =>
+        RuleContext.IsGenerated(obj) ? obj.Metadata.OwnerReferences.FirstOrDefault(o => o.Kind == "ServiceEntry" && !string.IsNullOrEmpty(o.Name)) : null;
 }

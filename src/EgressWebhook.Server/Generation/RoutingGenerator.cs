@@ -362,7 +362,7 @@ internal sealed class RoutingGenerator : BackgroundService
             }
 
             // never anything the project did not generate for a ServiceEntry
-            if (!RuleContext.IsGenerated(obj) || !obj.Metadata.OwnerReferences.Any(r => r.Kind == "ServiceEntry"))
+            if (ManagedBy.ServiceEntryOwner(obj) is null)
             {
                 continue;
             }
