@@ -43,7 +43,7 @@ public class CheckObjectBenchmarks
         _virtualService = Update(new ObjectKey(ResourceKind.VirtualService, ns, "egress-to-external"));
         _serviceEntry = Update(new ObjectKey(ResourceKind.ServiceEntry, ns, "ext"));
         _gateway = Update(new ObjectKey(ResourceKind.Gateway, ns, "egress"));
-        if (!EgressEngine.Default.CheckChange(_snapshot, _virtualService, EgressPolicy.Default).Allowed)
+        if (!EgressEngine.Default.CheckChange(_snapshot, _virtualService, RuleSettings.Default).Allowed)
         {
             throw new InvalidOperationException("the generated cluster should be clean");
         }
@@ -56,13 +56,13 @@ public class CheckObjectBenchmarks
     }
 
     [Benchmark]
-    public EgressReport VirtualService() => EgressEngine.Default.CheckChange(_snapshot, _virtualService, EgressPolicy.Default);
+    public EgressReport VirtualService() => EgressEngine.Default.CheckChange(_snapshot, _virtualService, RuleSettings.Default);
 
     [Benchmark]
-    public EgressReport ServiceEntry() => EgressEngine.Default.CheckChange(_snapshot, _serviceEntry, EgressPolicy.Default);
+    public EgressReport ServiceEntry() => EgressEngine.Default.CheckChange(_snapshot, _serviceEntry, RuleSettings.Default);
 
     [Benchmark]
-    public EgressReport Gateway() => EgressEngine.Default.CheckChange(_snapshot, _gateway, EgressPolicy.Default);
+    public EgressReport Gateway() => EgressEngine.Default.CheckChange(_snapshot, _gateway, RuleSettings.Default);
 }
 
 /// <summary>Building the indexed snapshot (what a state reload or a cache publish costs).</summary>

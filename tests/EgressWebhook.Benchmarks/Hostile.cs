@@ -110,7 +110,7 @@ public static class Hostile
             {
                 using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 var view = SnapshotView.With(snapshot, obj, budget.Token);
-                var context = new Core.Rules.RuleContext(view, Core.Rules.EgressPolicy.Default);
+                var context = new Core.Rules.RuleContext(view, Core.Rules.RuleSettings.Default);
                 start = Stopwatch.GetTimestamp();
                 double check = -1, by = -1;
                 var affected = -1;
@@ -143,7 +143,7 @@ public static class Hostile
             {
                 using var all = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 var report = Core.Engine.EgressEngine.Default.CheckChange(snapshot, new Core.Engine.ObjectChange(Core.Engine.Operation.Create, obj, null),
-                    Core.Rules.EgressPolicy.Default, all.Token);
+                    Core.Rules.RuleSettings.Default, all.Token);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  engine {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms, {report.Findings.Count} findings"));
             }
             catch (OperationCanceledException)

@@ -38,14 +38,14 @@ public static class Latency
             var warm = Stopwatch.StartNew();
             for (var i = 0; i < Calls / 4 || warm.Elapsed < TimeSpan.FromSeconds(2); i++)
             {
-                EgressEngine.Default.CheckChange(snapshot, changes[i % changes.Length], EgressPolicy.Default);
+                EgressEngine.Default.CheckChange(snapshot, changes[i % changes.Length], RuleSettings.Default);
             }
 
             var times = new double[Calls];
             for (var i = 0; i < Calls; i++)
             {
                 var start = Stopwatch.GetTimestamp();
-                EgressEngine.Default.CheckChange(snapshot, changes[i % changes.Length], EgressPolicy.Default);
+                EgressEngine.Default.CheckChange(snapshot, changes[i % changes.Length], RuleSettings.Default);
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             }
 

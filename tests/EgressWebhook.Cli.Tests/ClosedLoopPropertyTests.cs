@@ -79,7 +79,7 @@ public sealed class ClosedLoopPropertyTests
             Validate("generator", ManifestWriter.ToJson(obj), failures);
         }
 
-        var generatedReport = EgressEngine.Default.CheckAll(EgressSnapshot.Create(inCluster.Concat(changes.Apply)), EgressPolicy.Default);
+        var generatedReport = EgressEngine.Default.CheckAll(EgressSnapshot.Create(inCluster.Concat(changes.Apply)), RuleSettings.Default);
         failures.AddRange(generatedReport.Findings.Where(f => f.Severity == Severity.Error).Select(f => $"generator check: {f.Rule} {f.Object} {f.Path}: {f.Message}"));
 
         // 3. render (the CLI, in-process) over the same entries, then check its input and output together

@@ -187,7 +187,7 @@ public sealed class ProcessTests
         var request = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.Examples, "admission", "denied.json"))).RootElement.GetProperty("request");
         var obj = ObjectDecoder.Decode(request.GetProperty("object"), "default");
         var old = ObjectDecoder.Decode(request.GetProperty("oldObject"), "default");
-        return EgressEngine.Default.CheckChange(state, new ObjectChange(Operation.Update, obj, old), EgressPolicy.Default);
+        return EgressEngine.Default.CheckChange(state, new ObjectChange(Operation.Update, obj, old), RuleSettings.Default);
     }
 
     internal static Process Start(params string[] args)

@@ -50,7 +50,7 @@ internal static class CheckCommand
         command.SetAction(parse =>
         {
             var objects = InputLoader.Load(parse.GetRequiredValue(paths), console.In);
-            var policy = EgressPolicy.Default with
+            var policy = RuleSettings.Default with
             {
                 OutboundPolicy = parse.GetValue(outbound),
                 // a later --rule for the same id wins, as a later setting does in configuration

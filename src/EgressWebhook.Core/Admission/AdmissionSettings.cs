@@ -29,7 +29,7 @@ public sealed record AdmissionSettings
 {
     public static AdmissionSettings Default { get; } = new();
 
-    public EgressPolicy Policy { get; init; } = EgressPolicy.Default;
+    public RuleSettings Policy { get; init; } = RuleSettings.Default;
 
     /// <summary>Namespaces whose objects are allowed unchecked.</summary>
     public IReadOnlySet<string> ExemptNamespaces { get; init; } = new HashSet<string>(StringComparer.Ordinal);

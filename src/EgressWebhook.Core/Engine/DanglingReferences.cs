@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Engine;
 /// which findings they would gain without it.</summary>
 internal static class DanglingReferences
 {
-    public static EgressReport Check(EgressEngine engine, EgressSnapshot snapshot, EgressObject deleted, EgressPolicy policy, CancellationToken budget)
+    public static EgressReport Check(EgressEngine engine, EgressSnapshot snapshot, EgressObject deleted, RuleSettings policy, CancellationToken budget)
     {
         var after = SnapshotView.Without(snapshot, deleted.Key, budget);
         if (deleted.ResourceKind is not (ResourceKind.ServiceEntry or ResourceKind.Gateway or ResourceKind.DestinationRule))

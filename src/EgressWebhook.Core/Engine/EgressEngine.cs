@@ -21,7 +21,7 @@ public sealed class EgressEngine
     public IReadOnlyList<IEgressRule> Rules { get; }
 
     /// <summary>Checks every object of <paramref name="snapshot"/>.</summary>
-    public EgressReport CheckAll(EgressSnapshot snapshot, EgressPolicy policy)
+    public EgressReport CheckAll(EgressSnapshot snapshot, RuleSettings policy)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(policy);
@@ -38,7 +38,7 @@ public sealed class EgressEngine
     }
 
     /// <summary>The findings about <paramref name="obj"/> alone in <paramref name="view"/> (its own rules, no dependents).</summary>
-    public IReadOnlyList<Finding> CheckObject(SnapshotView view, EgressObject obj, EgressPolicy policy)
+    public IReadOnlyList<Finding> CheckObject(SnapshotView view, EgressObject obj, RuleSettings policy)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(obj);
@@ -60,7 +60,7 @@ public sealed class EgressEngine
     /// <param name="budget">The request's deadline: checked between rules, between dependent objects and on every index
     /// query, so that a hostile object cannot keep the check running past it.</param>
     /// <exception cref="OperationCanceledException">The budget was spent before the check finished.</exception>
-    public EgressReport CheckChange(EgressSnapshot snapshot, ObjectChange change, EgressPolicy policy, CancellationToken budget = default)
+    public EgressReport CheckChange(EgressSnapshot snapshot, ObjectChange change, RuleSettings policy, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(change);
@@ -97,7 +97,7 @@ public sealed class EgressEngine
     }
 
     /// <summary>Findings that objects depending on the change gain: present in <paramref name="after"/>, absent in <paramref name="before"/>.</summary>
-    internal IEnumerable<Finding> CausedBy(EgressObject? changed, EgressObject? old, SnapshotView before, SnapshotView after, EgressPolicy policy)
+    internal IEnumerable<Finding> CausedBy(EgressObject? changed, EgressObject? old, SnapshotView before, SnapshotView after, RuleSettings policy)
     {
         var affected = new Dictionary<ObjectKey, List<IEgressRule>>();
         var changedKey = (changed ?? old)?.Key;

@@ -81,7 +81,7 @@ public static partial class RoutingPlanner
     private static List<Finding> Visibility(ServiceEntry entry, GatewayServiceRef gateway, Service service, SnapshotView view)
     {
         var result = new List<Finding>();
-        var context = new RuleContext(view, EgressPolicy.Default);
+        var context = new RuleContext(view, RuleSettings.Default);
         var mesh = new LegScope(entry.Namespace, true, context.OutboundPolicyFor(entry.Namespace));
         var toGateway = context.ResolveDestination(gateway.Host, mesh);
         if (toGateway.Services.Count == 0)

@@ -5,13 +5,13 @@ using EgressWebhook.Core.Snapshot;
 namespace EgressWebhook.Core.Rules;
 
 /// <summary>What a rule sees: the view, the policy, the shared Istio semantics, and where findings go.</summary>
-public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
+public sealed class RuleContext(SnapshotView view, RuleSettings policy)
 {
     private readonly List<Finding> _findings = [];
 
     public SnapshotView View { get; } = view;
 
-    public EgressPolicy Policy { get; } = policy;
+    public RuleSettings Policy { get; } = policy;
 
     public MeshConfig Mesh => View.Mesh;
 

@@ -88,7 +88,7 @@ internal sealed class WebhookOptions
     /// <summary>The policy Core takes. Call only on validated options.</summary>
     public AdmissionSettings ToSettings() => new()
     {
-        Policy = new EgressPolicy
+        Policy = new RuleSettings
         {
             OutboundPolicy = OutboundPolicies.Parse(OutboundPolicy),
             WarnOnly = WarnOnly,

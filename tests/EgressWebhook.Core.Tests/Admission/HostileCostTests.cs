@@ -28,7 +28,7 @@ public sealed class HostileCostTests
 
     private static IReadOnlyList<Finding> Check(EgressSnapshot snapshot, EgressObject obj)
     {
-        var task = Task.Run(() => EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, obj, null), EgressPolicy.Default));
+        var task = Task.Run(() => EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, obj, null), RuleSettings.Default));
         Assert.True(task.Wait(TimeSpan.FromSeconds(60), CancellationToken.None), "the check hung");
         return task.Result.Findings;
     }

@@ -37,7 +37,7 @@ public sealed class OrderTolerantAdmissionTests
 
         var (state, awaiting) = ApplyInOrder(files.SelectMany(f => Documents(File.ReadAllText(f))), AdmissionSettings.Default);
 
-        Assert.Empty(EgressEngine.Default.CheckAll(state, EgressPolicy.Default).Findings);
+        Assert.Empty(EgressEngine.Default.CheckAll(state, RuleSettings.Default).Findings);
         Assert.Empty(Handler.Recheck(state, null, awaiting, AdmissionSettings.Default));
         if (order != "5,1,2,3,0,4")
         {
@@ -83,7 +83,7 @@ public sealed class OrderTolerantAdmissionTests
         var settings = AdmissionSettings.Default with
         {
             Enforcement = enforcement is null ? ChainEnforcement.Tolerant : Enum.Parse<ChainEnforcement>(enforcement),
-            Policy = strictRule is null ? EgressPolicy.Default : new EgressPolicy { Overrides = new Dictionary<string, Enforcement> { [strictRule] = Enforcement.Strict } },
+            Policy = strictRule is null ? RuleSettings.Default : new RuleSettings { Overrides = new Dictionary<string, Enforcement> { [strictRule] = Enforcement.Strict } },
         };
 
         var mesh = Handler.Validate(Create(docs[1]), state, settings);
@@ -131,9 +131,9 @@ public sealed class OrderTolerantAdmissionTests
     {
         // the seed without its ServiceEntries: the gateway leg's destination host awaits a ServiceEntry (incompleteness);
         // hidden from the gateway's namespace by exportTo it is a contradiction
-        var missing = EgressEngine.Default.CheckAll(Snapshot(Seed(0, 2, 3, 5)), EgressPolicy.Default).Findings;
+        var missing = EgressEngine.Default.CheckAll(Snapshot(Seed(0, 2, 3, 5)), RuleSettings.Default).Findings;
         var hiddenEntry = File.ReadAllText(Path.Combine(TestPaths.Seed, "01-serviceentry-cnn.yaml")).Replace("  resolution: DNS", "  resolution: DNS\n  exportTo: [\".\"]", StringComparison.Ordinal);
-        var hidden = EgressEngine.Default.CheckAll(Snapshot(Seed(0, 2, 3, 5) + "\n---\n" + hiddenEntry), EgressPolicy.Default).Findings;
+        var hidden = EgressEngine.Default.CheckAll(Snapshot(Seed(0, 2, 3, 5) + "\n---\n" + hiddenEntry), RuleSettings.Default).Findings;
 
         Assert.All(missing.Where(f => f.Rule is "EGW101" or "EGW103"), f => Assert.Equal(ResourceKind.ServiceEntry, f.Awaits?.Kind));
         Assert.Contains(missing, f => f.Rule == "EGW101");
@@ -176,7 +176,7 @@ public sealed class OrderTolerantAdmissionTests
     [Fact]
     public void GatewayLegBeforeItsGateway_EntryExportedOnlyToTheGatewayNamespace_AdmittedAwaitingTheGateway_NoFalseEgw101()
     {
-        var cluster = AdmissionSettings.Default with { Policy = EgressPolicy.Default with { WholeCluster = true } };
+        var cluster = AdmissionSettings.Default with { Policy = RuleSettings.Default with { WholeCluster = true } };
         var state = Snapshot(EntryForGatewayOnly);
 
         // the Gateway is missing, so where the leg will run is unknown: it is not judged from team-b (EGW101/EGW107 would
@@ -198,7 +198,7 @@ public sealed class OrderTolerantAdmissionTests
     {
         // near miss: bound to mesh too, the leg runs in team-b's sidecars, which the entry is really not exported to (a
         // contradiction; a warning under ALLOW_ANY, where the sidecars pass the traffic through)
-        var cluster = AdmissionSettings.Default with { Policy = EgressPolicy.Default with { WholeCluster = true } };
+        var cluster = AdmissionSettings.Default with { Policy = RuleSettings.Default with { WholeCluster = true } };
 
         var leg = Handler.Validate(Create(GatewayLeg("mesh, istio-egressgateway")), Snapshot(EntryForGatewayOnly), cluster);
 

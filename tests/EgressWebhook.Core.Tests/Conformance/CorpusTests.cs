@@ -22,7 +22,7 @@ public sealed class CorpusTests
     {
         var file = Corpus.Files.Single(f => f.Path == path);
 
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), RuleSettings.Default);
 
         Assert.True(report.Errors == 0, $"{path}: unexpected errors:\n{string.Join('\n', report.Findings.Where(f => f.Severity == Severity.Error))}");
     }
@@ -34,7 +34,7 @@ public sealed class CorpusTests
         var file = Corpus.Files.Single(f => f.Path == path);
         var rule = Corpus.NamedRule(file)!;
 
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), RuleSettings.Default);
 
         Assert.True(report.Findings.Any(f => f.Rule == rule), $"{path}: expected {rule}, got:\n{string.Join('\n', report.Findings)}");
         if (file.Verdict.Contains("(warn)", StringComparison.Ordinal))

@@ -33,7 +33,7 @@ public sealed partial class ReportCaseTests
     public void CheckAll_ReportCase_GivesTheVerdictOfItsThread(string name)
     {
         var objects = ManifestReader.Read(File.ReadAllText(Path.Combine(Root, name, "input.yaml")));
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), RuleSettings.Default);
         var all = string.Join('\n', report.Findings);
 
         var (kind, rule) = Expected(name);

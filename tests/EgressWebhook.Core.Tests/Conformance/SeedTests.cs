@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Tests.Conformance;
 public sealed class SeedTests
 {
     private static EgressReport Check(IEnumerable<EgressObject> objects, string? outbound = null) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), EgressPolicy.Default with { OutboundPolicy = outbound });
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), RuleSettings.Default with { OutboundPolicy = outbound });
 
     [Fact]
     public void CheckAll_Seed_HasNoFindings()

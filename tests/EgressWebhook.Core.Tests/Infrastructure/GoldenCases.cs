@@ -26,10 +26,10 @@ public static class GoldenCases
         var snapshot = Snapshot(name);
         if (Change(name) is { } change)
         {
-            return EgressEngine.Default.CheckChange(snapshot, change, EgressPolicy.Default);
+            return EgressEngine.Default.CheckChange(snapshot, change, RuleSettings.Default);
         }
 
-        return EgressEngine.Default.CheckAll(snapshot, EgressPolicy.Default);
+        return EgressEngine.Default.CheckAll(snapshot, RuleSettings.Default);
     }
 
     /// <summary>The admission change of a case, if it has one.</summary>

@@ -52,7 +52,7 @@ public sealed class GeneratedWritesAdmissionTests
         state = Converge(state, StrictSettings);
 
         Assert.Equal(4, state.Objects.Count(RuleContext.IsGenerated));
-        Assert.Empty(EgressEngine.Default.CheckAll(state, EgressPolicy.Default).Findings);
+        Assert.Empty(EgressEngine.Default.CheckAll(state, RuleSettings.Default).Findings);
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class GeneratedWritesAdmissionTests
         var update = Request("UPDATE", changed, state.Find(changed.Key));
 
         // against the stored legs (443) the new entry (80) breaks them; against the routing planned for it, it does not
-        var againstStored = EgressEngine.Default.CheckChange(state, new ObjectChange(Operation.Update, changed, state.Find(changed.Key)), EgressPolicy.Default);
+        var againstStored = EgressEngine.Default.CheckChange(state, new ObjectChange(Operation.Update, changed, state.Find(changed.Key)), RuleSettings.Default);
         Assert.Contains(againstStored.Findings, f => f.Rule == RuleIds.DestinationPortUnknown && f.Severity == Severity.Error);
         var decision = AdmissionHandler.Default.Validate(update, state, StrictSettings);
 
@@ -73,7 +73,7 @@ public sealed class GeneratedWritesAdmissionTests
         state = Converge(EgressSnapshot.Create(state.Objects.Where(o => o.Key != changed.Key).Append(changed)), StrictSettings);
         Assert.Contains(state.Objects, o => o.Name == "cnn-egress-http" && o is VirtualService);
         Assert.DoesNotContain(state.Objects, o => o.Name == "cnn-egress-tls");
-        Assert.Empty(EgressEngine.Default.CheckAll(state, EgressPolicy.Default).Findings);
+        Assert.Empty(EgressEngine.Default.CheckAll(state, RuleSettings.Default).Findings);
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public sealed partial class RoutingCandidateTests
 
         foreach (var outbound in new[] { OutboundPolicies.AllowAny, OutboundPolicies.RegistryOnly })
         {
-            var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), EgressPolicy.Default with { OutboundPolicy = outbound });
+            var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), RuleSettings.Default with { OutboundPolicy = outbound });
             Assert.True(report.Findings.Count == 0, $"{outbound}:\n{string.Join('\n', report.Findings)}");
         }
     }
@@ -95,7 +95,7 @@ public sealed partial class RoutingCandidateTests
 
         if (plan.Routed)
         {
-            var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create([.. file, GatewayService(), .. plan.Objects]), EgressPolicy.Default);
+            var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create([.. file, GatewayService(), .. plan.Objects]), RuleSettings.Default);
             Assert.DoesNotContain(report.Findings, f => f.Rule is RuleIds.DuplicateMeshVirtualService or RuleIds.ConflictingGateways);
         }
         else

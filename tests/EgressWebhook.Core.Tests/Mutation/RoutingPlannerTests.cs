@@ -265,7 +265,7 @@ public sealed class RoutingPlannerTests
         var plan = Plan(SeedCnn(), service);
 
         var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create([SeedCnn(), service, .. plan.Objects]),
-            EgressPolicy.Default with { OutboundPolicy = OutboundPolicies.RegistryOnly });
+            RuleSettings.Default with { OutboundPolicy = OutboundPolicies.RegistryOnly });
 
         Assert.Empty(report.Findings);
     }
@@ -278,7 +278,7 @@ public sealed class RoutingPlannerTests
 
     private static EgressReport CheckWith(RoutingPlan plan, params EgressObject[] others) =>
         EgressEngine.Default.CheckAll(EgressSnapshot.Create([plan.Entry, .. plan.Objects, .. others]),
-            EgressPolicy.Default with { OutboundPolicy = OutboundPolicies.RegistryOnly });
+            RuleSettings.Default with { OutboundPolicy = OutboundPolicies.RegistryOnly });
 
     [Fact]
     public void Plan_SidecarHidesTheGatewayService_NothingGenerated_Egw409NamesTheSidecar()

@@ -21,7 +21,7 @@ public sealed class CrossResourceRuleTests
         """;
 
     private static EgressReport Check(params string[] docs) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), EgressPolicy.Default);
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), RuleSettings.Default);
 
     private static string Se(string name, string host, string ns = "default", string extra = "", string ports = "[{number: 443, name: tls, protocol: TLS}]", string resolution = "DNS") => $$"""
         apiVersion: networking.istio.io/v1
@@ -265,7 +265,7 @@ public sealed class CrossResourceRuleTests
     public void Egw104_MissingGateway_IsAnErrorAgainstTheWholeCluster_EvenWithNoGatewayAtAll()
     {
         var objects = ManifestReader.Read(string.Join("\n---\n", Se("se", "api.example.com"), Vs("api.example.com", "api.example.com", gateways: "[missing]")), "default");
-        var wholeCluster = EgressPolicy.Default with { WholeCluster = true };
+        var wholeCluster = RuleSettings.Default with { WholeCluster = true };
 
         var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), wholeCluster);
 
@@ -397,7 +397,7 @@ public sealed class CrossResourceRuleTests
         var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", Se("se", "api.example.com"), Vs("api.example.com", "api.example.com")), "default"));
         var updated = ManifestReader.Read(Se("se", "api.example.com", ports: "[{number: 8443, name: tls, protocol: TLS}]"), "default").Single();
 
-        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, updated, null), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, updated, null), RuleSettings.Default);
 
         var finding = Assert.Single(report.Findings);
         Assert.Equal(RuleIds.DestinationPortUnknown, finding.Rule);
@@ -414,7 +414,7 @@ public sealed class CrossResourceRuleTests
             Dr("default", "api.example.com", "v1"), Vs("api.example.com", "api.example.com", gateways: "[egress]", destExtra: "subset: v1, port: {number: 443}")), "default");
         var deleted = objects.Single(o => o.KindName == kind);
 
-        var report = EgressEngine.Default.CheckChange(EgressSnapshot.Create(objects), new ObjectChange(Operation.Delete, null, deleted), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckChange(EgressSnapshot.Create(objects), new ObjectChange(Operation.Delete, null, deleted), RuleSettings.Default);
 
         Assert.Contains(report.Findings, f => f.Rule == RuleIds.DeleteLeavesDanglingReference && f.Severity == Severity.Warning &&
                                               f.Object == deleted.Ref && f.Message.Contains(cause, StringComparison.Ordinal));

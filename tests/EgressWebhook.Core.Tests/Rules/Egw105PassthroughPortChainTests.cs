@@ -38,7 +38,7 @@ public sealed class Egw105PassthroughPortChainTests
         """;
 
     private static IReadOnlyList<Finding> Egw105(IEnumerable<EgressObject> objects) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), EgressPolicy.Default).Findings
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), RuleSettings.Default).Findings
             .Where(f => f.Rule == RuleIds.PassthroughPortChain).ToList();
 
     private static VirtualService HttpLeg(string match) => (VirtualService)ManifestReader.Read($$$"""
@@ -157,7 +157,7 @@ public sealed class Egw105PassthroughPortChainTests
         var old = (Gateway)snapshot.Find(new ObjectKey(ResourceKind.Gateway, "default", "istio-egressgateway"))!;
         var updated = old with { Spec = old.Spec with { Servers = [old.Spec.Servers[0] with { Port = old.Spec.Servers[0].Port! with { Number = 8443 } }] } };
 
-        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, updated, old), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, updated, old), RuleSettings.Default);
 
         var finding = Assert.Single(report.Findings, f => f.Rule == RuleIds.PassthroughPortChain);
         Assert.Equal(new ObjectRef("VirtualService", "default", "egressgateway-to-external"), finding.Object);

@@ -8,7 +8,7 @@ namespace EgressWebhook.Core.Tests.Rules;
 public sealed class Egw111Egw112Tests
 {
     private static EgressReport Check(string yaml) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(yaml)), EgressPolicy.Default);
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(yaml)), RuleSettings.Default);
 
     private static List<Finding> Findings(string yaml, string rule) => Check(yaml).Findings.Where(f => f.Rule == rule).ToList();
 

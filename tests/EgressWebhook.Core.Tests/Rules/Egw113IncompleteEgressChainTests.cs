@@ -10,7 +10,7 @@ namespace EgressWebhook.Core.Tests.Rules;
 public sealed class Egw113IncompleteEgressChainTests
 {
     private static IReadOnlyList<Finding> Egw113(IEnumerable<EgressObject> objects) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), EgressPolicy.Default).Findings
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), RuleSettings.Default).Findings
             .Where(f => f.Rule == RuleIds.IncompleteEgressChain).ToList();
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class Egw113IncompleteEgressChainTests
         var old = (VirtualService)snapshot.Find(new ObjectKey(ResourceKind.VirtualService, "default", "egressgateway-to-external"))!;
         var updated = old with { Spec = old.Spec with { Hosts = ["www.google.com"], Tls = [old.Spec.Tls[0] with { Match = [old.Spec.Tls[0].Match[0] with { SniHosts = ["www.google.com"] }] }] } };
 
-        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, updated, old), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, updated, old), RuleSettings.Default);
 
         Assert.Contains(report.Findings, f => f.Rule == RuleIds.IncompleteEgressChain && f.Severity == Severity.Error &&
                                               f.Object == new ObjectRef("VirtualService", "default", "mesh-to-egress-gateway"));

@@ -33,7 +33,7 @@ public sealed class IstioAnalyzerParityTests
     {
         var file = Corpus.Files.Single(f => f.Path == path);
 
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), RuleSettings.Default);
 
         var flagged = report.Findings.Where(f => f.Rule == rule).Select(f => f.Object.ToString()).Distinct().Order(StringComparer.Ordinal);
         Assert.Equal(Expected(path, istioCode), flagged);

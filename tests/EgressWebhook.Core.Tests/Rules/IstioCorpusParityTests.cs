@@ -42,7 +42,7 @@ public sealed class IstioCorpusParityTests
         var (rule, codes) = Analyzers[analyzer];
         var objects = Corpus.Read(file with { OtherInputs = otherInputs });
 
-        var findings = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), EgressPolicy.Default).Findings.Where(f => f.Rule == rule).ToList();
+        var findings = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), RuleSettings.Default).Findings.Where(f => f.Rule == rule).ToList();
 
         var expectedNames = expected.Where(e => codes.Any(c => e.StartsWith(c, StringComparison.Ordinal)))
             .Select(e => e[(e.LastIndexOf(' ') + 1)..].Split('/')[^1]).Order(StringComparer.Ordinal).ToList();
@@ -61,7 +61,7 @@ public sealed class IstioCorpusParityTests
     {
         var file = Corpus.Files.Single(f => f.Path == path);
 
-        var findings = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), EgressPolicy.Default).Findings
+        var findings = EgressEngine.Default.CheckAll(EgressSnapshot.Create(Corpus.Read(file)), RuleSettings.Default).Findings
             .Where(f => f.Rule == RuleIds.TlsOriginationWithoutCa).ToList();
 
         Assert.Equal(expected, findings.Count);
@@ -108,7 +108,7 @@ public sealed class IstioCorpusParityTests
         var (_, _, error, obj) = Rejections().Single(r => r.Path == path && r.Index == index);
         Assert.True(RejectionRules.TryGetValue(error, out var rule), $"{path} {obj.Name}: _err '{error}' is not in the mapping table");
 
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create([obj]), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create([obj]), RuleSettings.Default);
 
         var ours = report.Findings.Where(f => f.Rule.StartsWith("EGW2", StringComparison.Ordinal) && f.Severity == Severity.Error).ToList();
         if (rule is null)

@@ -38,7 +38,7 @@ public sealed class NullItemsTests
             return; // rejected by the decoder with a field path: fine, it never reaches the rules
         }
 
-        var report = Engine.CheckChange(EgressSnapshot.Create([]), new ObjectChange(Operation.Create, Assert.Single(objects), null), EgressPolicy.Default);
+        var report = Engine.CheckChange(EgressSnapshot.Create([]), new ObjectChange(Operation.Create, Assert.Single(objects), null), RuleSettings.Default);
 
         Assert.All(report.Findings, f => Assert.NotEqual("", f.Path));
         Assert.NotEmpty(report.Findings);

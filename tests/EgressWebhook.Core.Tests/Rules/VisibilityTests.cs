@@ -10,7 +10,7 @@ namespace EgressWebhook.Core.Tests.Rules;
 public sealed class VisibilityTests
 {
     private static RuleContext Context(string yaml) =>
-        new(SnapshotView.Of(EgressSnapshot.Create(ManifestReader.Read(yaml))), EgressPolicy.Default);
+        new(SnapshotView.Of(EgressSnapshot.Create(ManifestReader.Read(yaml))), RuleSettings.Default);
 
     /// <summary>A mesh config with <c>serviceEntryVisibility</c>; <paramref name="policies"/> are the policy lines, each
     /// written at the policies list's own indentation (no leading spaces).</summary>
@@ -88,7 +88,7 @@ public sealed class VisibilityTests
     {
         var snapshot = EgressSnapshot.Create(ManifestReader.Read(Mesh([], defaultVisibility: "PRIVATE")));
 
-        var report = EgressEngine.Default.CheckAll(snapshot, EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(snapshot, RuleSettings.Default);
 
         var finding = Assert.Single(report.Findings, f => f.Rule == RuleIds.MeshConfigUnusable);
         Assert.Equal("data.mesh.serviceEntryVisibility.defaultVisibility", finding.Path);
@@ -122,7 +122,7 @@ public sealed class VisibilityTests
               resolution: DNS
             """;
 
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(yaml)), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(yaml)), RuleSettings.Default);
 
         var findings = report.Findings.Where(f => f.Rule == RuleIds.HostInSeveralNamespaces).ToList();
         Assert.Equal(2, findings.Count);

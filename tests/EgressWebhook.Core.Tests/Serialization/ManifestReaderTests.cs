@@ -93,7 +93,7 @@ public sealed class ManifestReaderTests
         Assert.Equal(["a.example.com"], vs.Spec.Hosts);
         Assert.Empty(vs.Spec.Http);
         Assert.Equal(["b"], vs.Metadata.Labels.Keys);
-        Assert.NotNull(EgressEngine.Default.CheckAll(EgressSnapshot.Create([vs]), EgressPolicy.Default));
+        Assert.NotNull(EgressEngine.Default.CheckAll(EgressSnapshot.Create([vs]), RuleSettings.Default));
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class SharedGatewayWorkloadTests
     [Fact]
     public void SeedChain_StaysClean_AmongOtherTeamsGateways()
     {
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(SeedOnSharedWorkload()), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(SeedOnSharedWorkload()), RuleSettings.Default);
 
         Assert.Empty(report.Findings);
     }
@@ -52,7 +52,7 @@ public sealed class SharedGatewayWorkloadTests
         var snapshot = EgressSnapshot.Create(SeedOnSharedWorkload());
         var old = snapshot.Find(new ObjectKey(ResourceKind.VirtualService, "default", "egressgateway-to-external"));
 
-        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, GatewayLegOnPort(8443), old), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, GatewayLegOnPort(8443), old), RuleSettings.Default);
 
         var finding = Assert.Single(report.Findings, f => f.Rule == RuleIds.PassthroughPortChain);
         Assert.Contains(finding.Related, r => r.Kind == "Gateway" && r.Name == "istio-egressgateway");
@@ -64,7 +64,7 @@ public sealed class SharedGatewayWorkloadTests
     {
         var objects = SeedOnSharedWorkload().Where(o => o.Name != "egressgateway-to-external").ToList();
 
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(objects), RuleSettings.Default);
 
         Assert.Contains(report.Findings, f => f.Rule == RuleIds.IncompleteEgressChain && f.Object.Name == "mesh-to-egress-gateway");
     }
@@ -79,7 +79,7 @@ public sealed class SharedGatewayWorkloadTests
         var view = SnapshotView.With(snapshot, clash);
 
         Assert.Equal(["gw-1"], view.GatewaysOnSameWorkloadServingItsHosts(clash).Select(g => g.Name));
-        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, clash, null), EgressPolicy.Default);
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, clash, null), RuleSettings.Default);
         Assert.Contains(report.Findings, f => f.Rule == RuleIds.ConflictingGateways && f.Related.Any(r => r.Name == "gw-1"));
     }
 

@@ -16,7 +16,7 @@ public sealed class ClusterAdmissionTests
     private static readonly VirtualService Vs = (VirtualService)ManifestReader.Read(ClusterYaml.VirtualService("api", Host)).Single();
 
     private static EgressReport Check(EgressSnapshot snapshot) =>
-        EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, Vs, null), EgressPolicy.Default);
+        EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, Vs, null), RuleSettings.Default);
 
     [Fact]
     public async Task MissingServiceEntry_IsDenied_ThenAllowedWithinOneSecondOfItsCreation()

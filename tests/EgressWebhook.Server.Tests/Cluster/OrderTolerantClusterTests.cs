@@ -58,7 +58,7 @@ public sealed class OrderTolerantClusterTests
         }
 
         await w.WaitForServerStateAsync();
-        Assert.Empty(EgressEngine.Default.CheckAll(w.Webhook.Store.Current.Snapshot, EgressPolicy.Default).Findings);
+        Assert.Empty(EgressEngine.Default.CheckAll(w.Webhook.Store.Current.Snapshot, RuleSettings.Default).Findings);
         Assert.Equal(8, chain.Writes.Count(x => x.Operation == "CREATE"));
 
         // past the grace period every awaited object has arrived: the re-checks find nothing to report
@@ -188,7 +188,7 @@ public sealed class OrderTolerantClusterTests
 
         Assert.All(chain.Writes, x => Assert.True(x.Allowed, x.ToString()));
         Assert.DoesNotContain(chain.Writes.Where(x => x.Kind != "ServiceEntry"), x => x.Warnings.Count > 0);
-        Assert.DoesNotContain(EgressEngine.Default.CheckAll(w.Webhook.Store.Current.Snapshot, EgressPolicy.Default).Findings, f => f.Severity == Severity.Error);
+        Assert.DoesNotContain(EgressEngine.Default.CheckAll(w.Webhook.Store.Current.Snapshot, RuleSettings.Default).Findings, f => f.Severity == Severity.Error);
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public static class AdmissionCases
         var docs = Objects(input);
         var snapshot = EgressSnapshot.Create(docs.Select(d => d.Object));
         var engine = EgressEngine.Default;
-        var policy = EgressPolicy.Default;
+        var policy = RuleSettings.Default;
 
         var dir = Path.Combine(TestPaths.Cases, name);
         var apply = Path.Combine(dir, "apply.yaml");

@@ -18,9 +18,9 @@ public enum Enforcement
 }
 
 /// <summary>The platform's policy the engine takes: outbound mode override and per-rule enforcement.</summary>
-public sealed record EgressPolicy
+public sealed record RuleSettings
 {
-    public static EgressPolicy Default { get; } = new();
+    public static RuleSettings Default { get; } = new();
 
     /// <summary><c>ALLOW_ANY</c> or <c>REGISTRY_ONLY</c> in place of the mesh config's; null to use the mesh config.</summary>
     public string? OutboundPolicy { get; init; }
