@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Snapshots;

@@ -50,6 +50,13 @@ public sealed record AdmissionDecision(AdmissionResponse Response, AdmissionOutc
     /// snapshot does not hold written objects).</summary>
     public EgressObject? Admitted { get; init; }
 
+    /// <summary>The kinds to read directly before this decision is trusted (read your writes), and how much of each;
+    /// empty unless asked for (<see cref="AdmissionPipeline.Validate"/> with <c>confirm</c>). The shell reads them
+    /// and decides again on what it read.</summary>
+    public IReadOnlyDictionary<ResourceKind, FreshReadMode> Confirm { get; init; } = NoReads;
+
+    private static readonly Dictionary<ResourceKind, FreshReadMode> NoReads = [];
+
     /// <summary>The JSON Patch operations of the response; empty when nothing is patched.</summary>
     public IReadOnlyList<PatchOperation> PatchOperations => Patch ?? [];
 

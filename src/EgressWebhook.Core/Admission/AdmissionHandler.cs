@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
@@ -13,6 +12,9 @@ namespace EgressWebhook.Core.Admission;
 /// the findings the way kubectl prints them. Pure: no I/O, no clock, no logging.</summary>
 public sealed class AdmissionHandler(EgressEngine engine)
 {
+    /// <summary>The decisions, made once per request (<see cref="AdmissionSubject"/>).</summary>
+    public AdmissionPipeline Pipeline { get; } = new(engine);
+
     /// <summary>Most errors listed in <c>status.message</c>; the rest are counted.</summary>
     public const int MaxListedErrors = 20;
 
@@ -36,86 +38,8 @@ public sealed class AdmissionHandler(EgressEngine engine)
     public AdmissionDecision Validate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(settings);
-
-        var uid = request.Uid ?? "";
-        var operation = ParseOperation(request.Operation);
-        if (operation is null or Operation.Connect)
-        {
-            return Allow(uid, AdmissionOutcome.Skipped);
-        }
-
-        var (apiVersion, kind) = KindOf(request);
-        var resourceKind = ObjectDecoder.KindOf(apiVersion, kind);
-        if (resourceKind is null)
-        {
-            return Allow(uid, AdmissionOutcome.Skipped);
-        }
-
-        if (IsExempt(request, resourceKind.Value, settings))
-        {
-            return Allow(uid, AdmissionOutcome.Exempt);
-        }
-
-        var defaultNamespace = string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace;
-        ObjectChange change;
-        try
-        {
-            var obj = operation == Operation.Delete ? null : DecodeField(request.Object, "object", defaultNamespace);
-            var old = request.OldObject is { ValueKind: not JsonValueKind.Null } ? DecodeField(request.OldObject, "oldObject", defaultNamespace) : null;
-            if (operation == Operation.Delete)
-            {
-                old ??= snapshot.Find(new ObjectKey(resourceKind.Value, resourceKind is ResourceKind.Namespace or ResourceKind.MeshConfig ? "" : defaultNamespace, request.Name ?? ""));
-                if (old is null)
-                {
-                    return Allow(uid, AdmissionOutcome.Skipped);
-                }
-            }
-            else if (obj is null)
-            {
-                // a kind the decoder reads only in one shape (a ConfigMap that is not the mesh config)
-                return Allow(uid, AdmissionOutcome.Skipped);
-            }
-
-            change = new ObjectChange(operation.Value, obj, old);
-        }
-        catch (DecodeException ex)
-        {
-            var response = new AdmissionResponse
-            {
-                Uid = uid,
-                Allowed = false,
-                Status = new AdmissionStatus { Status = "Failure", Code = 422, Reason = "Invalid", Message = $"{kind} cannot be decoded: {ex.Describe()}" },
-                AuditAnnotations = Annotations(AdmissionOutcome.Invalid, []),
-            };
-            return new AdmissionDecision(response, AdmissionOutcome.Invalid, []);
-        }
-
-        EgressReport report;
-        try
-        {
-            // a write of an opted-in entry, or of routing generated for one, is checked against the routing the planner
-            // generates for the entry as it will be, not against generated objects that still describe its old version
-            var planned = PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
-            report = engine.CheckChange(planned, change, settings.Policy, budget);
-        }
-        catch (OperationCanceledException) when (budget.IsCancellationRequested)
-        {
-            return Unavailable(request, DeadlineSpent, settings);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            return Unavailable(request, $"the egress check failed ({ex.GetType().Name}: {FirstLine(ex.Message)})", settings);
-        }
-
-        if (operation == Operation.Delete)
-        {
-            return FromReport(uid, report);
-        }
-
-        var decision = FromReport(uid, report, settings);
-        return decision.Awaiting.Count > 0 ? decision with { Admitted = change.Object } : decision;
+        return Pipeline.Validate(AdmissionSubject.Parse(request, settings), snapshot, settings, confirm: false, budget);
     }
 
     /// <summary>After the grace period: which of the <paramref name="awaiting"/> findings (of an admitted change) still
@@ -153,68 +77,11 @@ public sealed class AdmissionHandler(EgressEngine engine)
     /// <param name="snapshot">The current state of the cluster (without the change).</param>
     /// <param name="settings">Exemptions and <see cref="AdmissionSettings.Mutation"/>.</param>
     /// <param name="budget">The request's deadline; once it is spent the entry is allowed unpatched with a warning.</param>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "an entry point beside Validate: callers hold the handler")]
     public AdmissionDecision Mutate(AdmissionRequest request, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(settings);
-
-        var uid = request.Uid ?? "";
-        if (ParseOperation(request.Operation) is not (Operation.Create or Operation.Update))
-        {
-            return Allow(uid, AdmissionOutcome.Skipped);
-        }
-
-        var (apiVersion, kind) = KindOf(request);
-        if (ObjectDecoder.KindOf(apiVersion, kind) != ResourceKind.ServiceEntry)
-        {
-            return Allow(uid, AdmissionOutcome.Skipped);
-        }
-
-        if (IsExempt(request, ResourceKind.ServiceEntry, settings))
-        {
-            return Allow(uid, AdmissionOutcome.Exempt);
-        }
-
-        var defaultNamespace = string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace;
-        ServiceEntry entry;
-        try
-        {
-            if (DecodeField(request.Object, "object", defaultNamespace) is not ServiceEntry decoded)
-            {
-                return Allow(uid, AdmissionOutcome.Skipped);
-            }
-
-            entry = decoded;
-        }
-        catch (DecodeException ex)
-        {
-            var response = new AdmissionResponse
-            {
-                Uid = uid,
-                Allowed = true,
-                Warnings = [Finding.Clamp($"egress defaults skipped: {kind} cannot be decoded: {ex.Describe()}")],
-                AuditAnnotations = Annotations(AdmissionOutcome.Invalid, []),
-            };
-            return new AdmissionDecision(response, AdmissionOutcome.Invalid, []);
-        }
-
-        MutationResult result;
-        try
-        {
-            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry, budget), settings.Mutation);
-        }
-        catch (OperationCanceledException) when (budget.IsCancellationRequested)
-        {
-            return MutationUnavailable(request, DeadlineSpent);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            return MutationUnavailable(request, $"the egress defaults failed ({ex.GetType().Name}: {FirstLine(ex.Message)})");
-        }
-
-        return FromMutation(uid, result);
+        return Pipeline.Mutate(AdmissionSubject.Parse(request, settings), snapshot, settings, budget);
     }
 
     /// <summary>The response for a mutation result: the patch (base64 of the JSON Patch document, none when there
@@ -223,16 +90,7 @@ public sealed class AdmissionHandler(EgressEngine engine)
     {
         ArgumentNullException.ThrowIfNull(result);
         var outcome = result.Warnings.Count > 0 ? AdmissionOutcome.Warned : result.Patch.Count > 0 ? AdmissionOutcome.Patched : AdmissionOutcome.Allowed;
-        var response = new AdmissionResponse
-        {
-            Uid = uid,
-            Allowed = true,
-            Patch = result.Patch.Count == 0 ? null : Convert.ToBase64String(PatchOperation.ToUtf8Json(result.Patch)),
-            PatchType = result.Patch.Count == 0 ? null : AdmissionResponse.JsonPatch,
-            Warnings = Warnings(result.Warnings),
-            AuditAnnotations = Annotations(outcome, result.Warnings),
-        };
-        return new AdmissionDecision(response, outcome, result.Warnings, result.Patch);
+        return Respond(uid, outcome, result.Warnings, warnings: Warnings(result.Warnings), patch: result.Patch);
     }
 
     /// <summary>A mutation that cannot be computed (no snapshot, the defaulter threw, the cache is not synced): allowed
@@ -242,14 +100,7 @@ public sealed class AdmissionHandler(EgressEngine engine)
     public static AdmissionDecision MutationUnavailable(AdmissionRequest request, string reason, AdmissionOutcome outcome = AdmissionOutcome.Failed)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var response = new AdmissionResponse
-        {
-            Uid = request.Uid ?? "",
-            Allowed = true,
-            Warnings = [Finding.Clamp($"egress defaults skipped: {reason}")],
-            AuditAnnotations = Annotations(outcome, []),
-        };
-        return new AdmissionDecision(response, outcome, []);
+        return Respond(request.Uid ?? "", outcome, [], warnings: [Finding.Clamp($"egress defaults skipped: {reason}")]);
     }
 
     /// <summary>The answer to a validating admission while the live-cluster cache has not synced or is stale: with
@@ -259,24 +110,10 @@ public sealed class AdmissionHandler(EgressEngine engine)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(reason);
-        var annotations = Annotations(AdmissionOutcome.Unsynced, []);
         var line = FirstLine(reason);
-        var response = deny
-            ? new AdmissionResponse
-            {
-                Uid = request.Uid ?? "",
-                Allowed = false,
-                Status = new AdmissionStatus { Status = "Failure", Code = 503, Reason = "ServiceUnavailable", Message = $"egress check not run: {line}" },
-                AuditAnnotations = annotations,
-            }
-            : new AdmissionResponse
-            {
-                Uid = request.Uid ?? "",
-                Allowed = true,
-                Warnings = [Finding.Clamp($"egress check skipped: {line}")],
-                AuditAnnotations = annotations,
-            };
-        return new AdmissionDecision(response, AdmissionOutcome.Unsynced, []);
+        return deny
+            ? Respond(request.Uid ?? "", AdmissionOutcome.Unsynced, [], status: Status(503, "ServiceUnavailable", $"egress check not run: {line}"))
+            : Respond(request.Uid ?? "", AdmissionOutcome.Unsynced, [], warnings: [Finding.Clamp($"egress check skipped: {line}")]);
     }
 
     /// <summary>The answer when the check cannot run (no snapshot yet, a rule threw, the deadline passed),
@@ -286,23 +123,9 @@ public sealed class AdmissionHandler(EgressEngine engine)
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(settings);
         var uid = request.Uid ?? "";
-        var annotations = Annotations(AdmissionOutcome.Failed, []);
-        var response = settings.FailureMode == FailureMode.Allow
-            ? new AdmissionResponse
-            {
-                Uid = uid,
-                Allowed = true,
-                Warnings = [Finding.Clamp($"egress check skipped: {reason}")],
-                AuditAnnotations = annotations,
-            }
-            : new AdmissionResponse
-            {
-                Uid = uid,
-                Allowed = false,
-                Status = new AdmissionStatus { Status = "Failure", Code = 500, Reason = "InternalError", Message = $"egress check could not run, failure mode Deny refuses the change: {reason}" },
-                AuditAnnotations = annotations,
-            };
-        return new AdmissionDecision(response, AdmissionOutcome.Failed, []);
+        return settings.FailureMode == FailureMode.Allow
+            ? Respond(uid, AdmissionOutcome.Failed, [], warnings: [Finding.Clamp($"egress check skipped: {reason}")])
+            : Respond(uid, AdmissionOutcome.Failed, [], status: Status(500, "InternalError", $"egress check could not run, failure mode Deny refuses the change: {reason}"));
     }
 
     /// <summary>The response for a report: errors deny with <c>status.message</c> listing them, warnings go to
@@ -312,15 +135,8 @@ public sealed class AdmissionHandler(EgressEngine engine)
         ArgumentNullException.ThrowIfNull(report);
         var errors = report.Findings.Where(f => f.Severity == Severity.Error).ToList();
         var outcome = errors.Count > 0 ? AdmissionOutcome.Denied : report.Findings.Count > 0 ? AdmissionOutcome.Warned : AdmissionOutcome.Allowed;
-        var response = new AdmissionResponse
-        {
-            Uid = uid,
-            Allowed = errors.Count == 0,
-            Status = errors.Count == 0 ? null : new AdmissionStatus { Status = "Failure", Code = 403, Reason = "Forbidden", Message = StatusMessage(errors) },
-            Warnings = Warnings(report.Findings.Where(f => f.Severity == Severity.Warning)),
-            AuditAnnotations = Annotations(outcome, report.Findings),
-        };
-        return new AdmissionDecision(response, outcome, report.Findings);
+        return Respond(uid, outcome, report.Findings, status: errors.Count == 0 ? null : Status(403, "Forbidden", StatusMessage(errors)),
+            warnings: Warnings(report.Findings.Where(f => f.Severity == Severity.Warning)));
     }
 
     /// <summary>The response for a report of a CREATE or UPDATE under <paramref name="settings"/>: an error that rests on
@@ -350,15 +166,8 @@ public sealed class AdmissionHandler(EgressEngine engine)
                 Message = tolerated.Contains(f) ? $"awaiting {f.Awaits.What}; re-check in {grace}" : $"awaiting {f.Awaits.What}: {f.Message}",
             });
         var outcome = report.Findings.Count > 0 ? AdmissionOutcome.Warned : AdmissionOutcome.Allowed;
-        var response = new AdmissionResponse
-        {
-            Uid = uid,
-            Allowed = true,
-            Warnings = Warnings(lines),
-            AuditAnnotations = Annotations(outcome, report.Findings),
-        };
         var findings = report.Findings.Select(f => tolerated.Contains(f) ? f with { Severity = Severity.Warning } : f).ToList();
-        return new AdmissionDecision(response, outcome, findings) { Awaiting = awaiting };
+        return Respond(uid, outcome, findings, warnings: Warnings(lines), annotated: report.Findings) with { Awaiting = awaiting };
     }
 
     /// <summary><c>30s</c>, <c>1m30s</c>, <c>500ms</c>.</summary>
@@ -442,77 +251,38 @@ public sealed class AdmissionHandler(EgressEngine engine)
         return annotations;
     }
 
-    private static AdmissionDecision Allow(string uid, AdmissionOutcome outcome) =>
-        new(new AdmissionResponse { Uid = uid, Allowed = true, AuditAnnotations = Annotations(outcome, []) }, outcome, []);
+    internal static AdmissionDecision Allow(string uid, AdmissionOutcome outcome) => Respond(uid, outcome, []);
 
-    private static EgressObject? DecodeField(JsonElement? json, string field, string defaultNamespace)
+    /// <summary>An object that cannot be decoded: denied with 422 by /validate, which names the field; allowed
+    /// unpatched with a warning by /mutate (<paramref name="deny"/> false), so the problem is reported once.</summary>
+    internal static AdmissionDecision Invalid(string uid, string kind, DecodeException ex, bool deny) => deny
+        ? Respond(uid, AdmissionOutcome.Invalid, [], status: Status(422, "Invalid", $"{kind} cannot be decoded: {ex.Describe()}"))
+        : Respond(uid, AdmissionOutcome.Invalid, [], warnings: [Finding.Clamp($"egress defaults skipped: {kind} cannot be decoded: {ex.Describe()}")]);
+
+    /// <summary>The one factory of responses: allowed unless <paramref name="status"/> (a refusal) is given; the
+    /// <c>decision</c> and <c>rules</c> audit annotations from <paramref name="outcome"/> and
+    /// <paramref name="findings"/>; the JSON Patch, base64, when there is an operation.</summary>
+    private static AdmissionDecision Respond(string uid, AdmissionOutcome outcome, IReadOnlyList<Finding> findings, AdmissionStatus? status = null,
+        IReadOnlyList<string>? warnings = null, IReadOnlyList<PatchOperation>? patch = null, IReadOnlyList<Finding>? annotated = null)
     {
-        if (json is not { } element || element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        var patched = patch is { Count: > 0 };
+        var response = new AdmissionResponse
         {
-            throw new DecodeException(field, "is missing");
-        }
-
-        try
-        {
-            return ObjectDecoder.Decode(element, defaultNamespace);
-        }
-        catch (DecodeException ex)
-        {
-            throw new DecodeException(ex.Field.Length == 0 ? field : $"{field}.{ex.Field}", ex.Message);
-        }
+            Uid = uid,
+            Allowed = status is null,
+            Status = status,
+            Warnings = warnings,
+            Patch = patched ? Convert.ToBase64String(PatchOperation.ToUtf8Json(patch!)) : null,
+            PatchType = patched ? AdmissionResponse.JsonPatch : null,
+            AuditAnnotations = Annotations(outcome, annotated ?? findings),
+        };
+        return new AdmissionDecision(response, outcome, findings, patch);
     }
 
-    private static bool IsExempt(AdmissionRequest request, ResourceKind kind, AdmissionSettings settings)
-    {
-        if (settings.ExemptNamespaces.Count == 0)
-        {
-            return false;
-        }
+    private static AdmissionStatus Status(int code, string reason, string message) =>
+        new() { Status = "Failure", Code = code, Reason = reason, Message = message };
 
-        // a Namespace object is cluster-scoped: exempting a namespace exempts the object of that name too
-        var ns = kind == ResourceKind.Namespace ? request.Name : request.Namespace;
-        return !string.IsNullOrEmpty(ns) && settings.ExemptNamespaces.Contains(ns);
-    }
-
-    /// <summary>apiVersion and kind from <c>request.kind</c>, or from the object when the request does not say.</summary>
-    private static (string ApiVersion, string Kind) KindOf(AdmissionRequest request)
-    {
-        if (request.Kind is { Kind: { Length: > 0 } kind } gvk)
-        {
-            return (gvk.ApiVersion, kind);
-        }
-
-        foreach (var json in (ReadOnlySpan<JsonElement?>)[request.Object, request.OldObject])
-        {
-            if (json is { ValueKind: JsonValueKind.Object } o &&
-                o.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String &&
-                o.TryGetProperty("apiVersion", out var v) && v.ValueKind == JsonValueKind.String)
-            {
-                try
-                {
-                    return (v.GetString()!, k.GetString()!);
-                }
-                catch (InvalidOperationException)
-                {
-                    // bad text (invalid UTF-8, a lone surrogate) names no kind this webhook reads
-                    return ("", "");
-                }
-            }
-        }
-
-        return ("", "");
-    }
-
-    private static Operation? ParseOperation(string? operation) => operation switch
-    {
-        "CREATE" => Operation.Create,
-        "UPDATE" => Operation.Update,
-        "DELETE" => Operation.Delete,
-        "CONNECT" => Operation.Connect,
-        _ => null,
-    };
-
-    private static string FirstLine(string s)
+    internal static string FirstLine(string s)
     {
         var i = s.IndexOfAny(['\r', '\n']);
         return i < 0 ? s : s[..i];

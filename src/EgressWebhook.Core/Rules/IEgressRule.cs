@@ -19,4 +19,10 @@ public interface IEgressRule
     /// created, updated or deleted (found through the view's indexes; the webhook reports findings these
     /// gain as "caused by" the change).</summary>
     IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => [];
+
+    /// <summary>The kinds whose absence (or content) this rule's findings rest on, whatever their severity: before a
+    /// live-cluster decision trusts such a finding, the admission shell reads these kinds directly, since the cache may
+    /// not yet hold an object written a moment ago (read your writes). A finding does not name the missing object, so
+    /// the whole kind is read. Empty for rules that judge the subject alone.</summary>
+    IReadOnlyList<ResourceKind> RestsOnMissing => [];
 }

@@ -1,8 +1,5 @@
-using System.Text.Json;
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Model;
-using EgressWebhook.Core.Rules;
-using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Audit;
 using EgressWebhook.Server.Cluster;
@@ -63,6 +60,9 @@ internal sealed class AdmissionService
     {
         const string noSnapshot = "no snapshot of the cluster's egress objects is loaded yet";
         var mutate = endpoint == AdmissionEndpointNames.Mutate;
+        // operation, kind and exemption are worked out once here, for the decision, the confirming reads and the audit line
+        var subject = AdmissionSubject.Parse(request, Settings);
+        var pipeline = _handler.Pipeline;
         AdmissionDecision decision;
         try
         {
@@ -74,7 +74,7 @@ internal sealed class AdmissionService
             }
             else if (CacheProblem() is { } problem)
             {
-                decision = WhileNotSynced(mutate, request, current.Snapshot, problem, deadline);
+                decision = pipeline.WhileNotSynced(subject, mutate, current.Snapshot, problem, _cache!.WhenNotSynced == NotSyncedBehavior.Deny, Settings);
             }
             else if (!_store.IsReady)
             {
@@ -82,15 +82,15 @@ internal sealed class AdmissionService
             }
             else if (mutate)
             {
-                var snapshot = _fresh is null ? current.Snapshot : await WithNamespaceAsync(_fresh, request, current.Snapshot, deadline).ConfigureAwait(false);
-                decision = _handler.Mutate(request, snapshot, Settings, deadline);
+                var snapshot = _fresh is null ? current.Snapshot : await WithNamespaceAsync(_fresh, subject, current.Snapshot, deadline).ConfigureAwait(false);
+                decision = pipeline.Mutate(subject, snapshot, Settings, deadline);
             }
             else
             {
-                decision = _handler.Validate(request, current.Snapshot, Settings, deadline);
-                if (_fresh is not null && decision.Outcome is not (AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid))
+                decision = pipeline.Validate(subject, current.Snapshot, Settings, confirm: _fresh is not null, deadline);
+                if (_fresh is not null && decision.Confirm.Count > 0)
                 {
-                    decision = await ConfirmAsync(_fresh, request, current.Snapshot, decision, deadline).ConfigureAwait(false);
+                    decision = await ConfirmAsync(_fresh, subject, current.Snapshot, decision, deadline).ConfigureAwait(false);
                 }
             }
         }
@@ -107,7 +107,7 @@ internal sealed class AdmissionService
             _logger.DeadlinePassed(AuditFields.LogUid(request.Uid), elapsed.TotalMilliseconds);
         }
 
-        Record(endpoint, request, decision, elapsed);
+        Record(endpoint, subject, decision, elapsed);
         _recheck?.Schedule(request, decision);
         return decision.Response;
     }
@@ -126,40 +126,19 @@ internal sealed class AdmissionService
         return cache.Describe() ?? "the egress webhook cache is not synced; retry shortly";
     }
 
-    /// <summary><c>Webhook:Cluster:WhenNotSynced</c> decides, except for requests that do not depend on the cluster's
-    /// state: kinds and operations the webhook does not read, exempt namespaces and undecodable objects are answered
-    /// as usual. /mutate is never refused for it: allowed without a patch, with the reason as a warning.</summary>
-    private AdmissionDecision WhileNotSynced(bool mutate, AdmissionRequest request, EgressSnapshot snapshot, string problem, CancellationToken deadline)
-    {
-        var plain = mutate ? _handler.Mutate(request, snapshot, Settings, deadline) : _handler.Validate(request, snapshot, Settings, deadline);
-        if (plain.Outcome is AdmissionOutcome.Skipped or AdmissionOutcome.Exempt or AdmissionOutcome.Invalid)
-        {
-            return plain;
-        }
-
-        // a DELETE only ever gets EGW114, a warning unless the policy makes it an error: refusing deletes for a cache
-        // problem would be stricter than the check itself, so they are refused only when the check could refuse them
-        var deny = _cache!.WhenNotSynced == NotSyncedBehavior.Deny &&
-                   (request.Operation != "DELETE" || Settings.Policy.Apply(RuleIds.DeleteLeavesDanglingReference, Severity.Warning) == Severity.Error);
-        return mutate
-            ? AdmissionHandler.MutationUnavailable(request, problem, AdmissionOutcome.Unsynced)
-            : AdmissionHandler.NotSynced(request, problem, deny);
-    }
-
-    /// <summary>Read your writes: when the decision rests on the absence or the content of objects of some kinds
-    /// (<see cref="FreshReads.KindsToConfirm"/>, for warnings as for denials), those kinds are read directly and the
-    /// request is decided again on what the API server holds now. A new decision may rest on further kinds (a Gateway
-    /// just found makes a mesh leg need its gateway leg): they are read in turn, each kind at most once. Bounded by
-    /// the deadline; on timeout or error the decision stands on the cached view.</summary>
-    private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionRequest request, EgressSnapshot snapshot,
+    /// <summary>Read your writes: when the decision asks (<see cref="AdmissionDecision.Confirm"/>: the kinds its findings,
+    /// warnings as denials, rest on), those kinds are read directly and the request is decided again on what the API
+    /// server holds now. A new decision may ask for further kinds (a Gateway just found makes a mesh leg need its
+    /// gateway leg): they are read in turn, each kind at most once. Bounded by the deadline; on timeout or error the
+    /// decision stands on the cached view.</summary>
+    private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionSubject subject, EgressSnapshot snapshot,
         AdmissionDecision decision, CancellationToken deadline)
     {
-        var subject = Subject(request);
         var done = new Dictionary<ResourceKind, FreshReadMode>();
         var result = decision;
         try
         {
-            while (FreshReads.KindsToConfirm(subject, result.Findings, snapshot)
+            while (result.Confirm
                        .Where(p => !done.TryGetValue(p.Key, out var did) || did < p.Value)
                        .ToDictionary(p => p.Key, p => p.Value) is { Count: > 0 } plan)
             {
@@ -174,61 +153,38 @@ internal sealed class AdmissionService
                 }
 
                 snapshot = refreshed;
-                result = _handler.Validate(request, snapshot, Settings, deadline);
+                result = _handler.Pipeline.Validate(subject, snapshot, Settings, confirm: true, deadline);
             }
         }
         catch (Exception ex)
         {
-            _logger.FreshReadFailed(AuditFields.LogUid(request.Uid), ex);
+            _logger.FreshReadFailed(AuditFields.LogUid(subject.Request.Uid), ex);
         }
 
         if (!ReferenceEquals(result, decision) && _logger.IsEnabled(LogLevel.Information))
         {
-            _logger.FreshReadRedecided(AuditFields.LogUid(request.Uid), decision.RuleIds, result.Allowed);
+            _logger.FreshReadRedecided(AuditFields.LogUid(subject.Request.Uid), decision.RuleIds, result.Allowed);
         }
 
         return result;
     }
 
-    /// <summary>The object under admission, decoded as the handler decodes it; null for a delete or one that does not decode.</summary>
-    private static EgressObject? Subject(AdmissionRequest request)
+    /// <summary>The Namespace a mutation asks to confirm (<see cref="AdmissionPipeline.NamespaceToConfirm"/>), read directly.</summary>
+    private static async ValueTask<EgressSnapshot> WithNamespaceAsync(IFreshReadSource fresh, AdmissionSubject subject, EgressSnapshot snapshot, CancellationToken deadline)
     {
-        if (request.Object is not { ValueKind: JsonValueKind.Object } json)
-        {
-            return null;
-        }
-
-        try
-        {
-            return ObjectDecoder.Decode(json, string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace);
-        }
-        catch (DecodeException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>A ServiceEntry opts in to routing through its Namespace's label: when the Namespace is not cached yet
-    /// (created in the same <c>kubectl apply</c>, a moment before), it is read directly.</summary>
-    private async ValueTask<EgressSnapshot> WithNamespaceAsync(IFreshReadSource fresh, AdmissionRequest request, EgressSnapshot snapshot, CancellationToken deadline)
-    {
-        if (request.Operation is not ("CREATE" or "UPDATE") || string.IsNullOrEmpty(request.Namespace) ||
-            ObjectDecoder.KindOf(request.Kind?.ApiVersion ?? "", request.Kind?.Kind ?? "") != ResourceKind.ServiceEntry ||
-            Settings.ExemptNamespaces.Contains(request.Namespace) ||
-            snapshot.Find(new ObjectKey(ResourceKind.Namespace, "", request.Namespace)) is not null)
+        if (AdmissionPipeline.NamespaceToConfirm(subject, snapshot) is not { } name)
         {
             return snapshot;
         }
 
-        var ns = await fresh.GetAsync(ResourceKind.Namespace, "", request.Namespace, deadline).ConfigureAwait(false);
+        var ns = await fresh.GetAsync(ResourceKind.Namespace, "", name, deadline).ConfigureAwait(false);
         return ns is null ? snapshot : EgressSnapshot.Create(snapshot.Objects.Append(ns));
     }
 
-    private void Record(string endpoint, AdmissionRequest request, AdmissionDecision decision, TimeSpan elapsed)
+    private void Record(string endpoint, AdmissionSubject subject, AdmissionDecision decision, TimeSpan elapsed)
     {
-        var kind = ObjectDecoder.KindOf(request.Kind?.ApiVersion ?? "", request.Kind?.Kind ?? "")?.ToString() ?? "other";
-        var operation = request.Operation is "CREATE" or "UPDATE" or "DELETE" or "CONNECT" ? request.Operation : "other";
-        _metrics.Decided(endpoint, kind, operation, decision, elapsed.TotalSeconds);
+        var request = subject.Request;
+        _metrics.Decided(endpoint, subject.KindLabel, subject.OperationLabel, decision, elapsed.TotalSeconds);
         if (_audit.Enabled)
         {
             // what the caller sent is capped: a line stays within a few KB whatever the request holds

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Cluster;
 
-/// <summary>Reads the API server directly for decisions the cache may be too late for (<see cref="FreshReads"/>):
+/// <summary>Reads the API server directly for decisions the cache may be too late for (<see cref="AdmissionPipeline.KindsToConfirm"/>):
 /// <c>kubectl apply</c> sends objects milliseconds apart, and the watch delivers each write some tens of milliseconds
 /// after the API server acknowledged it.</summary>
 /// <remarks>The reads are consistent lists and gets (no resourceVersion), so they see every write the API server has

@@ -1,10 +1,10 @@
 using System.Diagnostics;
+using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
-using EgressWebhook.Server.Snapshots;
 
 namespace EgressWebhook.Server.Tests.Cluster;
 
@@ -55,7 +55,7 @@ public sealed class ClusterAdmissionTests
         Assert.False(denied.Allowed);
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        var fresh = await h.FreshReads.RefreshAsync(cached, FreshReads.KindsToConfirm(Vs, denied.Findings, cached), deadline.Token);
+        var fresh = await h.FreshReads.RefreshAsync(cached, AdmissionPipeline.Default.KindsToConfirm(Vs, denied.Findings, cached), deadline.Token);
 
         Assert.NotNull(fresh);
         Assert.True(Check(fresh).Allowed);
@@ -98,7 +98,7 @@ public sealed class ClusterAdmissionTests
         var denied = Check(h.Store.Current.Snapshot);
         var lists = h.Server.ListCount("serviceentries");
 
-        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, FreshReads.KindsToConfirm(Vs, denied.Findings, h.Store.Current.Snapshot), CancellationToken.None);
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, AdmissionPipeline.Default.KindsToConfirm(Vs, denied.Findings, h.Store.Current.Snapshot), CancellationToken.None);
 
         Assert.Null(fresh);
         Assert.Equal(lists + 1, h.Server.ListCount("serviceentries"));
@@ -113,10 +113,10 @@ public sealed class ClusterAdmissionTests
         var finding = new Finding(RuleIds.DestinationHostNotRegistered, Severity.Error, Vs.Ref, "spec.tls[0].route[0].destination.host", "host", []);
         var local = (VirtualService)ManifestReader.Read(ClusterYaml.VirtualService("local", "reviews.bookinfo.svc.cluster.local")).Single();
 
-        Assert.Equal([ResourceKind.ServiceEntry], FreshReads.KindsToConfirm(Vs, [finding], EgressSnapshot.Empty).Keys);
-        Assert.Equal([ResourceKind.ServiceEntry, ResourceKind.Service], FreshReads.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Keys.Order());
-        Assert.All(FreshReads.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Values, m => Assert.Equal(FreshReadMode.Always, m));
-        Assert.All(FreshReads.KindsToConfirm(local, [finding with { Severity = Severity.Warning }], EgressSnapshot.Empty).Values,
+        Assert.Equal([ResourceKind.ServiceEntry], AdmissionPipeline.Default.KindsToConfirm(Vs, [finding], EgressSnapshot.Empty).Keys);
+        Assert.Equal([ResourceKind.ServiceEntry, ResourceKind.Service], AdmissionPipeline.Default.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Keys.Order());
+        Assert.All(AdmissionPipeline.Default.KindsToConfirm(local, [finding], EgressSnapshot.Empty).Values, m => Assert.Equal(FreshReadMode.Always, m));
+        Assert.All(AdmissionPipeline.Default.KindsToConfirm(local, [finding with { Severity = Severity.Warning }], EgressSnapshot.Empty).Values,
             m => Assert.Equal(FreshReadMode.IfCountChanged, m));
     }
 
@@ -127,7 +127,7 @@ public sealed class ClusterAdmissionTests
         await h.WaitForServerStateAsync();
         var finding = new Finding(RuleIds.PassthroughPortChain, Severity.Error, Vs.Ref, "spec.tls[0].match[0].port", "port", []);
 
-        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, FreshReads.KindsToConfirm(null, [finding], h.Store.Current.Snapshot), CancellationToken.None);
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, AdmissionPipeline.Default.KindsToConfirm(null, [finding], h.Store.Current.Snapshot), CancellationToken.None);
 
         Assert.Null(fresh);
         Assert.Equal(1, h.Server.ListCount("serviceentries"));
@@ -143,7 +143,7 @@ public sealed class ClusterAdmissionTests
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var clock = Stopwatch.StartNew();
-        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, FreshReads.KindsToConfirm(Vs, denied.Findings, h.Store.Current.Snapshot), deadline.Token);
+        var fresh = await h.FreshReads.RefreshAsync(h.Store.Current.Snapshot, AdmissionPipeline.Default.KindsToConfirm(Vs, denied.Findings, h.Store.Current.Snapshot), deadline.Token);
 
         Assert.Null(fresh);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");

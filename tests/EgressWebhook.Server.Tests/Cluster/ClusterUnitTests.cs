@@ -1,7 +1,7 @@
+using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Server.Cluster;
-using EgressWebhook.Server.Snapshots;
 
 namespace EgressWebhook.Server.Tests.Cluster;
 
@@ -17,9 +17,9 @@ public sealed class ClusterUnitTests
     [InlineData(RuleIds.PassthroughPortChain, new ResourceKind[0])]
     public void FreshReads_ConfirmMissingObjectDenials_WithKindsTheCacheWatches(string rule, ResourceKind[] kinds)
     {
-        Assert.Equal(kinds, FreshReads.KindsFor(rule));
+        Assert.Equal(kinds, AdmissionPipeline.Default.KindsFor(rule));
         var watched = ClusterResource.All("v1", "istio-system").Select(r => r.Kind).ToHashSet();
-        Assert.All(FreshReads.KindsFor(rule), k => Assert.Contains(k, watched));
+        Assert.All(AdmissionPipeline.Default.KindsFor(rule), k => Assert.Contains(k, watched));
     }
 
     [Fact]

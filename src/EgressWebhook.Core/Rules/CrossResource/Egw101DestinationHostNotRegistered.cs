@@ -19,6 +19,9 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.DestinationHostNotRegistered];
 
+    /// <summary>A destination host no registry object declares.</summary>
+    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.ServiceEntry, ResourceKind.Service];
+
     public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
 
     public void Check(EgressObject subject, RuleContext context)

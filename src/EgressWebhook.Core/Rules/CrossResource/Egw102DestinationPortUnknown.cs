@@ -12,6 +12,9 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.DestinationPortUnknown];
 
+    /// <summary>A port the registry object of the host lacks.</summary>
+    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.ServiceEntry, ResourceKind.Service];
+
     public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
 
     public void Check(EgressObject subject, RuleContext context)

@@ -21,6 +21,9 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.VirtualServiceHostNotRegistered];
 
+    /// <summary>A VirtualService host no registry object declares.</summary>
+    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.ServiceEntry, ResourceKind.Service];
+
     public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
 
     public void Check(EgressObject subject, RuleContext context)

@@ -19,6 +19,9 @@ internal sealed class Egw104GatewayReference : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.GatewayReference];
 
+    /// <summary>A Gateway that is not there.</summary>
+    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.Gateway];
+
     public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
 
     public void Check(EgressObject subject, RuleContext context)

@@ -22,6 +22,9 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.SubsetNotFound];
 
+    /// <summary>A subset no DestinationRule defines.</summary>
+    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.DestinationRule];
+
     public bool AppliesTo(ResourceKind kind) => kind is ResourceKind.VirtualService or ResourceKind.DestinationRule;
 
     public void Check(EgressObject subject, RuleContext context)

@@ -18,6 +18,9 @@ public sealed class Egw113IncompleteEgressChain : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.IncompleteEgressChain];
 
+    /// <summary>A mesh leg whose gateway leg (a VirtualService) was created a moment ago, or the other way round.</summary>
+    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.VirtualService];
+
     public bool AppliesTo(ResourceKind kind) => kind == ResourceKind.VirtualService;
 
     public void Check(EgressObject subject, RuleContext context)

@@ -1,0 +1,302 @@
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Admission;
+
+/// <summary>How much a direct read of a kind must do to confirm a decision.</summary>
+public enum FreshReadMode
+{
+    /// <summary>Count the kind's objects (a list of one item) and read them all only when the count differs from the
+    /// cache's: enough to see objects created or deleted since the cache was published, not changes to existing ones.</summary>
+    IfCountChanged,
+
+    /// <summary>Read every object of the kind.</summary>
+    Always,
+}
+
+/// <summary>Decides everything about an admission request, purely: the operation, kind and exemption parsed once
+/// (<see cref="AdmissionSubject"/>) and shared by validate and mutate, what is answered while the live cache cannot be
+/// trusted (without running a rule), EGW114's severity, incompleteness admitted as warnings unless strict, and which
+/// kinds the decision must confirm by a direct read (<see cref="AdmissionDecision.Confirm"/>, from the rules'
+/// <see cref="IEgressRule.RestsOnMissing"/>). The shell reads the snapshot, does the reads the decision asks for,
+/// decides again and records; it decides nothing itself.</summary>
+public sealed class AdmissionPipeline
+{
+    private static readonly IReadOnlyDictionary<ResourceKind, FreshReadMode> NoReads = new Dictionary<ResourceKind, FreshReadMode>();
+
+    private readonly EgressEngine _engine;
+    private readonly Dictionary<string, ResourceKind[]> _restsOn;
+
+    public AdmissionPipeline(EgressEngine engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        _engine = engine;
+        _restsOn = new Dictionary<string, ResourceKind[]>(StringComparer.Ordinal)
+        {
+            // EGW114 is the engine's delete check, not a rule: a deleted object some VirtualService still uses, and that
+            // VirtualService may have been deleted a moment ago
+            [RuleIds.DeleteLeavesDanglingReference] = [ResourceKind.VirtualService],
+        };
+        foreach (var rule in engine.Rules)
+        {
+            foreach (var id in rule.Ids)
+            {
+                _restsOn[id] = [.. (_restsOn.TryGetValue(id, out var kinds) ? kinds : []).Concat(rule.RestsOnMissing).Distinct()];
+            }
+        }
+    }
+
+    /// <summary>The pipeline with every rule of the catalogue.</summary>
+    public static AdmissionPipeline Default { get; } = new(EgressEngine.Default);
+
+    public EgressEngine Engine => _engine;
+
+    /// <summary>The severity a DELETE's only finding (EGW114, a warning by default) gets under <paramref name="settings"/>;
+    /// null when the rule is off.</summary>
+    public static Severity? DeleteSeverity(AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.Policy.Apply(RuleIds.DeleteLeavesDanglingReference, Severity.Warning);
+    }
+
+    /// <summary>Decides a validating admission (see <see cref="AdmissionHandler.Validate"/>). With
+    /// <paramref name="confirm"/>, a checked decision names the kinds to read directly before it is trusted.</summary>
+    public AdmissionDecision Validate(AdmissionSubject subject, EgressSnapshot snapshot, AdmissionSettings settings, bool confirm = false, CancellationToken budget = default)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (ValidateUnchecked(subject, snapshot, out var change) is { } answered)
+        {
+            return answered;
+        }
+
+        EgressReport report;
+        try
+        {
+            // a write of an opted-in entry, or of routing generated for one, is checked against the routing the planner
+            // generates for the entry as it will be, not against generated objects that still describe its old version
+            var planned = PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
+            report = _engine.CheckChange(planned, change, settings.Policy, budget);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            return AdmissionHandler.Unavailable(subject.Request, AdmissionHandler.DeadlineSpent, settings);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return AdmissionHandler.Unavailable(subject.Request, $"the egress check failed ({ex.GetType().Name}: {AdmissionHandler.FirstLine(ex.Message)})", settings);
+        }
+
+        var decision = subject.Operation == Operation.Delete
+            ? AdmissionHandler.FromReport(subject.Uid, report)
+            : AdmissionHandler.FromReport(subject.Uid, report, settings);
+        if (decision.Awaiting.Count > 0)
+        {
+            decision = decision with { Admitted = change.Object };
+        }
+
+        return confirm ? decision with { Confirm = KindsToConfirm(change.Object, decision.Findings, snapshot) } : decision;
+    }
+
+    /// <summary>Decides a mutating admission (see <see cref="AdmissionHandler.Mutate"/>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "an entry point beside Validate: callers hold the pipeline")]
+    public AdmissionDecision Mutate(AdmissionSubject subject, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (MutateUnchecked(subject, out var entry) is { } answered)
+        {
+            return answered;
+        }
+
+        MutationResult result;
+        try
+        {
+            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry, budget), settings.Mutation);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            return AdmissionHandler.MutationUnavailable(subject.Request, AdmissionHandler.DeadlineSpent);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return AdmissionHandler.MutationUnavailable(subject.Request, $"the egress defaults failed ({ex.GetType().Name}: {AdmissionHandler.FirstLine(ex.Message)})");
+        }
+
+        return AdmissionHandler.FromMutation(subject.Uid, result);
+    }
+
+    /// <summary>The answer while the live-cluster cache has not synced or is stale (<paramref name="problem"/>), decided
+    /// without running a rule: kinds and operations the webhook does not read, exempt namespaces and undecodable objects
+    /// are answered as usual; the rest is refused with 503 when <paramref name="deny"/> (<c>WhenNotSynced=Deny</c>) —
+    /// except a DELETE, whose only finding is EGW114, unless the policy makes EGW114 an error — or allowed unchecked
+    /// with a warning. /mutate is never refused for it: allowed without a patch, with the reason as a warning.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "an entry point beside Validate: callers hold the pipeline")]
+    public AdmissionDecision WhileNotSynced(AdmissionSubject subject, bool mutate, EgressSnapshot snapshot, string problem, bool deny, AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(settings);
+        if ((mutate ? MutateUnchecked(subject, out _) : ValidateUnchecked(subject, snapshot, out _)) is { } answered)
+        {
+            return answered;
+        }
+
+        // refusing deletes for a cache problem would be stricter than the check itself: refused only when it could refuse them
+        var refuse = deny && (subject.Operation != Operation.Delete || DeleteSeverity(settings) == Severity.Error);
+        return mutate
+            ? AdmissionHandler.MutationUnavailable(subject.Request, problem, AdmissionOutcome.Unsynced)
+            : AdmissionHandler.NotSynced(subject.Request, problem, refuse);
+    }
+
+    /// <summary>A ServiceEntry opts in to routing through its Namespace's label: the Namespace the shell reads directly
+    /// before a mutation when the snapshot does not hold it yet (created in the same <c>kubectl apply</c>); null when none.</summary>
+    public static string? NamespaceToConfirm(AdmissionSubject subject, EgressSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var ns = subject.Request.Namespace;
+        return subject.Operation is Operation.Create or Operation.Update && !string.IsNullOrEmpty(ns) &&
+               subject.ResourceKind == ResourceKind.ServiceEntry && !subject.Exempt &&
+               snapshot.Find(new ObjectKey(ResourceKind.Namespace, "", ns)) is null
+            ? ns
+            : null;
+    }
+
+    /// <summary>The kinds whose absence or content a finding of <paramref name="rule"/> rests on
+    /// (<see cref="IEgressRule.RestsOnMissing"/> of the rules that report it).</summary>
+    public IReadOnlyList<ResourceKind> KindsFor(string rule) => _restsOn.TryGetValue(rule, out var kinds) ? kinds : [];
+
+    /// <summary>The kinds to read before trusting <paramref name="findings"/> about <paramref name="subject"/>, the
+    /// object under admission (null for a delete): those the findings rest on, and those a clean answer rests on
+    /// without a finding to show it. A VirtualService that routes to a Kubernetes Service is judged as a mesh leg of an
+    /// egress chain only if some Gateway selects that Service's pods (EGW113); when the snapshot holds no such Gateway,
+    /// one created a moment ago would let the leg pass silently, so Gateways are read for it.</summary>
+    /// <remarks>How much to read: a denial is confirmed by reading the whole kind (its cost is paid only when a write
+    /// would be refused); so is a finding about an existing object's content (a port, a subset). A warning, and a clean
+    /// answer, are confirmed by a count first: an object created in the same apply changes the count; an existing one
+    /// changed within the watch lag does not, and is then judged as cached.</remarks>
+    public IReadOnlyDictionary<ResourceKind, FreshReadMode> KindsToConfirm(EgressObject? subject, IEnumerable<Finding> findings, EgressSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        Dictionary<ResourceKind, FreshReadMode>? plan = null;
+        // a Kubernetes Service registers only a cluster-local name: for a VirtualService whose hosts are all outside
+        // the cluster, only ServiceEntries can be what is missing (Services are the largest kind to read)
+        var servicesMatter = subject is not VirtualService routed ||
+                             EgressSnapshot.HostsOf(routed).Concat(EgressSnapshot.DestinationHostsOf(routed))
+                                 .Any(h => HostName.IsClusterLocal(HostName.Resolve(h, routed.Namespace)));
+        foreach (var finding in findings)
+        {
+            var mode = finding.Severity == Severity.Error || finding.Rule is RuleIds.DestinationPortUnknown or RuleIds.SubsetNotFound
+                ? FreshReadMode.Always
+                : FreshReadMode.IfCountChanged;
+            foreach (var kind in KindsFor(finding.Rule))
+            {
+                if (kind == ResourceKind.Service && !servicesMatter)
+                {
+                    continue;
+                }
+
+                plan ??= [];
+                plan[kind] = plan.TryGetValue(kind, out var planned) && planned > mode ? planned : mode;
+            }
+        }
+
+        if (subject is VirtualService vs && plan?.ContainsKey(ResourceKind.Gateway) != true)
+        {
+            var view = SnapshotView.Of(snapshot);
+            if (EgressSnapshot.DestinationHostsOf(vs).Any(host =>
+                    view.Services(HostName.Resolve(host, vs.Namespace)).Any(m => !view.AnyGatewaySelectingPodsOf(m.Item))))
+            {
+                plan ??= [];
+                plan[ResourceKind.Gateway] = FreshReadMode.IfCountChanged;
+            }
+        }
+
+        return plan ?? NoReads;
+    }
+
+    /// <summary>A validating answer that needs no rule (a kind or operation not read, exempt, undecodable, a DELETE of
+    /// an object the snapshot does not hold), or null and the change to check.</summary>
+    private static AdmissionDecision? ValidateUnchecked(AdmissionSubject subject, EgressSnapshot snapshot, out ObjectChange change)
+    {
+        change = null!;
+        if (subject.Operation is null or Operation.Connect || subject.ResourceKind is not { } resourceKind)
+        {
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+        }
+
+        if (subject.Exempt)
+        {
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Exempt);
+        }
+
+        EgressObject? obj, old;
+        try
+        {
+            obj = subject.DecodeObject();
+            old = subject.DecodeOld();
+        }
+        catch (DecodeException ex)
+        {
+            return AdmissionHandler.Invalid(subject.Uid, subject.Kind, ex, deny: true);
+        }
+
+        if (subject.Operation == Operation.Delete)
+        {
+            var ns = resourceKind is ResourceKind.Namespace or ResourceKind.MeshConfig ? "" : subject.DefaultNamespace;
+            old ??= snapshot.Find(new ObjectKey(resourceKind, ns, subject.Request.Name ?? ""));
+            if (old is null)
+            {
+                return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+            }
+        }
+        else if (obj is null)
+        {
+            // a kind the decoder reads only in one shape (a ConfigMap that is not the mesh config)
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+        }
+
+        change = new ObjectChange(subject.Operation.Value, obj, old);
+        return null;
+    }
+
+    /// <summary>A mutating answer that needs no defaulting (not a ServiceEntry CREATE or UPDATE, exempt, undecodable),
+    /// or null and the entry to default.</summary>
+    private static AdmissionDecision? MutateUnchecked(AdmissionSubject subject, out ServiceEntry entry)
+    {
+        entry = null!;
+        if (subject.Operation is not (Operation.Create or Operation.Update) || subject.ResourceKind != ResourceKind.ServiceEntry)
+        {
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+        }
+
+        if (subject.Exempt)
+        {
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Exempt);
+        }
+
+        try
+        {
+            if (subject.DecodeObject() is not ServiceEntry decoded)
+            {
+                return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+            }
+
+            entry = decoded;
+            return null;
+        }
+        catch (DecodeException ex)
+        {
+            return AdmissionHandler.Invalid(subject.Uid, subject.Kind, ex, deny: false);
+        }
+    }
+}
