@@ -73,7 +73,7 @@ public static partial class RoutingPlanner
     }
 
     /// <summary>EGW409: what the checks would refuse because of where the generated legs run (the catalogue's "What a
-    /// gateway sees"), through the same look-ups the rules use (<see cref="Registry.ResolveDestination"/>,
+    /// gateway sees"), through the same look-ups the rules use (<see cref="ServiceRegistry.ResolveDestination"/>,
     /// <see cref="RuleContext.IsExported"/>, <see cref="RuleContext.GatewayNamespace"/>): the mesh leg runs in the
     /// sidecars of the entry's namespace, so their Sidecar scope must let them reach the gateway Service (EGW101); the
     /// gateway legs run in the gateway workload's namespace, which must see the entry (EGW101 from there) and the legs

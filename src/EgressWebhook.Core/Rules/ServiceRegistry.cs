@@ -127,9 +127,9 @@ public sealed class RegistryTargets
     }
 }
 
-/// <summary>Registry look-ups shared by the cross-resource rules: the scope a VirtualService leg runs in, what a
+/// <summary>Service-registry look-ups shared by the cross-resource rules: the scope a VirtualService leg runs in, what a
 /// destination host resolves to, and whether a Gateway is an egress gateway.</summary>
-public static class Registry
+public static class ServiceRegistry
 {
     /// <summary>The label Istio's egress gateway workload and Service carry (<c>istio: egressgateway</c>).</summary>
     public const string EgressGatewayLabel = "istio";
