@@ -128,9 +128,6 @@ public sealed class RuleContext(SnapshotView view, EgressPolicy policy)
 
     public bool IsRegistryOnly(string clientNamespace) => OutboundPolicyFor(clientNamespace) == OutboundPolicies.RegistryOnly;
 
-    /// <summary>Error under REGISTRY_ONLY, else warning.</summary>
-    public Severity ErrorIfRegistryOnly(string clientNamespace) => IsRegistryOnly(clientNamespace) ? Severity.Error : Severity.Warning;
-
     /// <summary>ServiceEntries matching <paramref name="host"/> that <paramref name="clientNamespace"/> can see
     /// (exportTo), and, when <paramref name="sidecarScoped"/>, that its Sidecar's egress hosts let it reach.</summary>
     public List<HostMatch<ServiceEntry>> VisibleServiceEntries(string host, string clientNamespace, bool sidecarScoped)

@@ -11,9 +11,6 @@ public static class ObjectDecoder
     private const string IstioGroup = "networking.istio.io/";
     private const string GatewayApiGroup = GatewayApiRoute.Group + "/";
 
-    /// <summary>Whether <paramref name="apiVersion"/>/<paramref name="kind"/> is a kind the engine reads.</summary>
-    public static bool IsHandledKind(string? apiVersion, string? kind) => KindOf(apiVersion ?? "", kind ?? "") is not null;
-
     /// <summary>Decodes an object; <c>null</c> when its kind is not one the engine reads.</summary>
     /// <param name="json">The object.</param>
     /// <param name="defaultNamespace">Namespace for namespaced objects without one.</param>
@@ -261,12 +258,6 @@ public static class ObjectDecoder
         }
 
         return current;
-    }
-
-    private static string FirstLine(string s)
-    {
-        var i = s.IndexOfAny(['\r', '\n']);
-        return i < 0 ? s : s[..i];
     }
 
     private static string? GetString(JsonElement json, string name)
