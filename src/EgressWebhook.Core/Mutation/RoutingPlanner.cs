@@ -353,7 +353,7 @@ public static partial class RoutingPlanner
                     continue;
                 }
 
-                var host = entry.Spec.Hosts.FirstOrDefault(h => server.Hosts.Any(sh => HostName.Matches(StripNamespace(sh), h)));
+                var host = entry.Spec.Hosts.FirstOrDefault(h => server.Hosts.Any(sh => HostName.Matches(NamespacedHost.DnsName(sh), h)));
                 if (host is not null)
                 {
                     result.Add(Notice(RuleIds.RoutingSkippedConflictingRoute, entry, "spec.hosts",
@@ -364,12 +364,6 @@ public static partial class RoutingPlanner
         }
 
         return result;
-    }
-
-    private static string StripNamespace(string serverHost)
-    {
-        var slash = serverHost.IndexOf('/', StringComparison.Ordinal);
-        return slash < 0 ? serverHost : serverHost[(slash + 1)..];
     }
 
     private static List<EgressObject> Build(ServiceEntry entry, GatewayServiceRef gateway, Service service, List<PlannedPort> ports)

@@ -337,14 +337,6 @@ public static class ServiceRegistry
         _ => [],
     };
 
-    /// <summary>The Sidecar that scopes the sidecars of <paramref name="clientNamespace"/>: its namespace-wide one,
-    /// else the root namespace's (the same choice as <see cref="RuleContext.SidecarAllows"/>).</summary>
-    public static Sidecar? ScopingSidecar(this RuleContext context, string clientNamespace)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return context.View.DefaultSidecar(clientNamespace) ?? context.View.DefaultSidecar(context.Mesh.EffectiveRootNamespace);
-    }
-
     /// <summary>The field path of a destination's host, e.g. <c>spec.http[0].route[0].destination.host</c>.</summary>
     public static string HostPath(DestinationRef destination)
     {
