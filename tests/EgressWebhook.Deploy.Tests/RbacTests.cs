@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Serialization;
 using EgressWebhook.Deploy.Tests.Infrastructure;
 
 namespace EgressWebhook.Deploy.Tests;
@@ -11,8 +12,13 @@ public sealed class RbacTests
 
     private static readonly string[] Read = ["get", "list", "watch"];
 
-    /// <summary>The Gateway API route kinds the cache watches (for the EGW404 opt-out of generated routing).</summary>
-    private static readonly string[] GatewayApiRoutes = ["httproutes", "grpcroutes", "tlsroutes", "tcproutes"];
+    /// <summary>The reads the cluster source makes: one per watched row of the kind table (a new kind is granted here
+    /// by its row), cluster-wide except the mesh ConfigMaps.</summary>
+    private static readonly (string Scope, string Group, string Resource, string Verb)[] CacheReads =
+    [
+        .. KindTable.All.Where(k => k.Watch != KindWatch.None).SelectMany(k => Grants(k.Watch == KindWatch.MeshNamespace ? ServerContract.IstioRootNamespace : ClusterWide, k.Group, [k.Plural], Read)),
+    ];
+
     /// <summary>The generator's writes: server-side apply (patch, and create for a new object) and delete.</summary>
     private static readonly string[] Write = ["create", "patch", "delete"];
 
@@ -21,9 +27,7 @@ public sealed class RbacTests
     [
         .. Grants(ClusterWide, "networking.istio.io", ServerContract.ValidatedResources, Read),
         .. Grants(ClusterWide, "networking.istio.io", ["gateways", "virtualservices", "destinationrules"], Write),
-        .. Grants(ClusterWide, "", ["services", "namespaces"], Read),
-        .. Grants(ClusterWide, "gateway.networking.k8s.io", GatewayApiRoutes, Read),
-        .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
+        .. CacheReads,
         .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
         // the grace-period re-check reports an incomplete egress chain as an Event on the object
         .. Grants(ClusterWide, "", ["events"], ["create"]),
@@ -33,9 +37,7 @@ public sealed class RbacTests
     private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> Required =
     [
         .. Grants(ClusterWide, "networking.istio.io", ServerContract.ValidatedResources, Read),
-        .. Grants(ClusterWide, "", ["services", "namespaces"], Read),
-        .. Grants(ClusterWide, "gateway.networking.k8s.io", GatewayApiRoutes, Read),
-        .. Grants(ServerContract.IstioRootNamespace, "", ["configmaps"], Read),
+        .. CacheReads,
     ];
 
     /// <summary>What the generator needs: required when it is enabled, and not granted at all when it is not.</summary>

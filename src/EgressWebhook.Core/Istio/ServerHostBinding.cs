@@ -7,20 +7,19 @@ namespace EgressWebhook.Core.Istio;
 /// namespace, <c>ns/h</c> only for VirtualServices in <c>ns</c>; the DNS part matches with <see cref="HostName.Matches"/>.</remarks>
 public static class ServerHostBinding
 {
-    /// <summary>Splits a server host into its namespace part (<c>*</c> when absent) and DNS name.</summary>
-    public static (string Namespace, string Dns) Split(string serverHost)
-    {
-        var slash = serverHost.IndexOf('/', StringComparison.Ordinal);
-        return slash < 0 ? ("*", serverHost) : (serverHost[..slash], serverHost[(slash + 1)..]);
-    }
-
     /// <summary>Whether server host <paramref name="serverHost"/> of a Gateway in <paramref name="gatewayNamespace"/>
-    /// admits the (resolved) host <paramref name="vsHost"/> of a VirtualService in <paramref name="vsNamespace"/>.</summary>
+    /// admits host <paramref name="vsHost"/> of a VirtualService in <paramref name="vsNamespace"/>: the namespace part
+    /// (<c>.</c> = the Gateway's namespace, <c>*</c> or none = any, else that namespace) admits the VirtualService, and
+    /// the DNS part <see cref="HostName.Matches"/> the host resolved in the VirtualService's namespace (what the proxy
+    /// binds: istiod turns short VirtualService hosts into FQDNs before it matches them to gateway servers) or as
+    /// written (what Istio's IST0132 analyzer compares). Resolving is idempotent, so a resolved host may be passed.</summary>
+    /// <remarks>The one home of this decision: EGW104 (b) and EGW105 both call it.</remarks>
     public static bool Admits(string serverHost, string gatewayNamespace, string vsNamespace, string vsHost)
     {
-        var (ns, dns) = Split(serverHost);
+        var (ns, dns) = NamespacedHost.Split(serverHost);
         var namespaceOk = ns == "*" || (ns == "." ? vsNamespace == gatewayNamespace : ns == vsNamespace);
-        return namespaceOk && HostName.Matches(dns, vsHost);
+        return namespaceOk && dns.Length > 0 &&
+            (HostName.Matches(dns, vsHost) || HostName.Matches(dns, HostName.Resolve(vsHost, vsNamespace)));
     }
 
     /// <summary>Whether <paramref name="server"/> of <paramref name="gateway"/> takes traffic for one of
@@ -31,5 +30,5 @@ public static class ServerHostBinding
     /// <summary>Whether <paramref name="server"/> serves one of <paramref name="hosts"/>, whatever the namespace part
     /// (for traffic arriving at the gateway, e.g. from a sidecar, rather than a VirtualService binding to it).</summary>
     public static bool Serves(GatewayServer server, IEnumerable<string> hosts) =>
-        hosts.Any(h => server.Hosts.Any(sh => HostName.Matches(Split(sh).Dns, h)));
+        hosts.Any(h => server.Hosts.Any(sh => HostName.Matches(NamespacedHost.DnsName(sh), h)));
 }

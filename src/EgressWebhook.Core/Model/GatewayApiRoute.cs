@@ -49,12 +49,6 @@ public sealed record ParentReference
     public string Name { get; init => field = value ?? ""; } = "";
 
     public int? Port { get; init; }
-
-    /// <summary>Whether this parent is the Istio ServiceEntry <paramref name="ns"/>/<paramref name="name"/>
-    /// (seen from a route in <paramref name="routeNamespace"/>).</summary>
-    public bool IsServiceEntry(string routeNamespace, string ns, string name) =>
-        Kind == "ServiceEntry" && Group == "networking.istio.io" && Name == name &&
-        (string.IsNullOrEmpty(Namespace) ? routeNamespace : Namespace) == ns;
 }
 
 public sealed record GatewayApiRouteRule

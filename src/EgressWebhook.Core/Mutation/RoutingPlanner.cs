@@ -73,7 +73,7 @@ public static partial class RoutingPlanner
     }
 
     /// <summary>EGW409: what the checks would refuse because of where the generated legs run (the catalogue's "What a
-    /// gateway sees"), through the same look-ups the rules use (<see cref="Registry.ResolveDestination"/>,
+    /// gateway sees"), through the same look-ups the rules use (<see cref="ServiceRegistry.ResolveDestination"/>,
     /// <see cref="RuleContext.IsExported"/>, <see cref="RuleContext.GatewayNamespace"/>): the mesh leg runs in the
     /// sidecars of the entry's namespace, so their Sidecar scope must let them reach the gateway Service (EGW101); the
     /// gateway legs run in the gateway workload's namespace, which must see the entry (EGW101 from there) and the legs
@@ -353,7 +353,7 @@ public static partial class RoutingPlanner
                     continue;
                 }
 
-                var host = entry.Spec.Hosts.FirstOrDefault(h => server.Hosts.Any(sh => HostName.Matches(StripNamespace(sh), h)));
+                var host = entry.Spec.Hosts.FirstOrDefault(h => server.Hosts.Any(sh => HostName.Matches(NamespacedHost.DnsName(sh), h)));
                 if (host is not null)
                 {
                     result.Add(Notice(RuleIds.RoutingSkippedConflictingRoute, entry, "spec.hosts",
@@ -364,12 +364,6 @@ public static partial class RoutingPlanner
         }
 
         return result;
-    }
-
-    private static string StripNamespace(string serverHost)
-    {
-        var slash = serverHost.IndexOf('/', StringComparison.Ordinal);
-        return slash < 0 ? serverHost : serverHost[(slash + 1)..];
     }
 
     private static List<EgressObject> Build(ServiceEntry entry, GatewayServiceRef gateway, Service service, List<PlannedPort> ports)

@@ -113,7 +113,7 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     /// Sidecar, else the root namespace's, else the policy override, else the mesh config.</summary>
     public string OutboundPolicyFor(string clientNamespace)
     {
-        var sidecar = View.DefaultSidecar(clientNamespace) ?? View.DefaultSidecar(Mesh.EffectiveRootNamespace);
+        var sidecar = ScopingSidecar(clientNamespace);
         return OutboundPolicies.Parse(sidecar?.Spec.OutboundTrafficPolicy?.Mode)
                ?? OutboundPolicies.Parse(Policy.OutboundPolicy)
                ?? Mesh.EffectiveOutboundPolicy;
@@ -125,11 +125,6 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     /// <summary>Whether a missing object of <paramref name="kind"/> is evidence of absence: always for the whole
     /// cluster; for other input only when it holds some object of the kind (partial manifests may leave a kind out).</summary>
     public bool AbsenceIsEvidence(ResourceKind kind) => Policy.WholeCluster || View.HasAny(kind);
-
-    public bool IsRegistryOnly(string clientNamespace) => OutboundPolicyFor(clientNamespace) == OutboundPolicies.RegistryOnly;
-
-    /// <summary>Error under REGISTRY_ONLY, else warning.</summary>
-    public Severity ErrorIfRegistryOnly(string clientNamespace) => IsRegistryOnly(clientNamespace) ? Severity.Error : Severity.Warning;
 
     /// <summary>ServiceEntries matching <paramref name="host"/> that <paramref name="clientNamespace"/> can see
     /// (exportTo), and, when <paramref name="sidecarScoped"/>, that its Sidecar's egress hosts let it reach.</summary>
@@ -219,12 +214,16 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
         return result;
     }
 
+    /// <summary>The Sidecar that scopes the sidecars of <paramref name="clientNamespace"/>: its namespace-wide one (no
+    /// <c>workloadSelector</c>), else the root namespace's. The one home of this choice (outbound policy, egress hosts, EGW101, planned routing).</summary>
+    public Sidecar? ScopingSidecar(string clientNamespace) => View.DefaultSidecar(clientNamespace) ?? View.DefaultSidecar(Mesh.EffectiveRootNamespace);
+
     /// <summary>Whether the namespace-wide Sidecar of <paramref name="clientNamespace"/> (else the root
     /// namespace's) lets its sidecars reach <paramref name="host"/> declared in <paramref name="serviceNamespace"/>.
     /// No Sidecar, or one without egress listeners, allows everything.</summary>
     public bool SidecarAllows(string clientNamespace, string serviceNamespace, string host)
     {
-        var sidecar = View.DefaultSidecar(clientNamespace) ?? View.DefaultSidecar(Mesh.EffectiveRootNamespace);
+        var sidecar = ScopingSidecar(clientNamespace);
         if (sidecar is null || sidecar.Spec.Egress.Count == 0)
         {
             return true;
@@ -234,9 +233,7 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
         {
             foreach (var entry in listener.Hosts)
             {
-                var slash = entry.IndexOf('/', StringComparison.Ordinal);
-                var nsPart = slash < 0 ? "*" : entry[..slash];
-                var hostPart = slash < 0 ? entry : entry[(slash + 1)..];
+                var (nsPart, hostPart) = NamespacedHost.Split(entry);
                 var nsOk = nsPart == "*" || nsPart == serviceNamespace || (nsPart == "." && serviceNamespace == sidecar.Namespace);
                 if (nsPart != "~" && nsOk && HostName.Matches(hostPart, host))
                 {

@@ -19,22 +19,12 @@ public static partial class ManifestWriter
     public static JsonObject ToJson(EgressObject obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        var ctx = EgressJsonContext.Default;
-        var node = obj switch
-        {
-            ServiceEntry se => JsonSerializer.SerializeToNode(se, ctx.ServiceEntry),
-            Gateway gw => JsonSerializer.SerializeToNode(gw, ctx.Gateway),
-            VirtualService vs => JsonSerializer.SerializeToNode(vs, ctx.VirtualService),
-            DestinationRule dr => JsonSerializer.SerializeToNode(dr, ctx.DestinationRule),
-            Sidecar sc => JsonSerializer.SerializeToNode(sc, ctx.Sidecar),
-            Service svc => JsonSerializer.SerializeToNode(svc, ctx.Service),
-            Namespace ns => JsonSerializer.SerializeToNode(ns, ctx.Namespace),
-            _ => throw new NotSupportedException($"{obj.KindName} is not written as a manifest"),
-        } as JsonObject ?? throw new InvalidOperationException("an object serializes to a JSON object");
+        var row = KindTable.Writer(obj.ResourceKind) ?? throw new NotSupportedException($"{obj.KindName} is not written as a manifest");
+        var node = row.Write!(obj) as JsonObject ?? throw new InvalidOperationException("an object serializes to a JSON object");
 
         var result = new JsonObject
         {
-            ["apiVersion"] = obj.ApiVersion.Length > 0 ? obj.ApiVersion : DefaultApiVersion(obj),
+            ["apiVersion"] = obj.ApiVersion.Length > 0 ? obj.ApiVersion : row.PreferredApiVersion,
             ["kind"] = obj.KindName,
         };
         if (node["metadata"] is JsonObject meta)
@@ -84,12 +74,6 @@ public static partial class ManifestWriter
         emitter.Emit(new StreamEnd());
         return writer.ToString().Replace("\r\n", "\n", StringComparison.Ordinal);
     }
-
-    private static string DefaultApiVersion(EgressObject obj) => obj switch
-    {
-        Service or Namespace => "v1",
-        _ => "networking.istio.io/v1",
-    };
 
     /// <summary>Removes nulls, empty lists and empty maps, depth first.</summary>
     private static bool Prune(JsonNode? node)

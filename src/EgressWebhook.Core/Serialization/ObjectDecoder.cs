@@ -3,17 +3,11 @@ using EgressWebhook.Core.Model;
 
 namespace EgressWebhook.Core.Serialization;
 
-/// <summary>Decodes one JSON object (from YAML or from an AdmissionReview) into the model.</summary>
+/// <summary>Decodes one JSON object (from YAML or from an AdmissionReview) into the model, through its <see cref="KindTable"/> row.</summary>
 /// <remarks>Unknown kinds give <c>null</c>; unknown fields are ignored; a field of the wrong type
 /// is a <see cref="DecodeException"/> naming the field.</remarks>
 public static class ObjectDecoder
 {
-    private const string IstioGroup = "networking.istio.io/";
-    private const string GatewayApiGroup = GatewayApiRoute.Group + "/";
-
-    /// <summary>Whether <paramref name="apiVersion"/>/<paramref name="kind"/> is a kind the engine reads.</summary>
-    public static bool IsHandledKind(string? apiVersion, string? kind) => KindOf(apiVersion ?? "", kind ?? "") is not null;
-
     /// <summary>Decodes an object; <c>null</c> when its kind is not one the engine reads.</summary>
     /// <param name="json">The object.</param>
     /// <param name="defaultNamespace">Namespace for namespaced objects without one.</param>
@@ -27,72 +21,24 @@ public static class ObjectDecoder
 
         var apiVersion = GetString(json, "apiVersion") ?? "";
         var kind = GetString(json, "kind") ?? "";
-        var resourceKind = KindOf(apiVersion, kind);
-        if (resourceKind is null)
+        var row = KindTable.Find(apiVersion, kind);
+        if (row is null)
         {
             return kind.Length == 0 && apiVersion.Length == 0 ? DecodeFragment(json) : null;
         }
 
-        var ctx = EgressJsonContext.Default;
-        EgressObject? decoded = resourceKind switch
-        {
-            ResourceKind.ServiceEntry => Deserialize(json, ctx.ServiceEntry),
-            ResourceKind.Gateway => Deserialize(json, ctx.Gateway),
-            ResourceKind.VirtualService => Deserialize(json, ctx.VirtualService),
-            ResourceKind.DestinationRule => Deserialize(json, ctx.DestinationRule),
-            ResourceKind.Sidecar => Deserialize(json, ctx.Sidecar),
-            ResourceKind.Service => Deserialize(json, ctx.Service),
-            ResourceKind.Namespace => Deserialize(json, ctx.Namespace),
-            ResourceKind.MeshConfig when kind == "ConfigMap" => DecodeMeshConfigMap(json),
-            ResourceKind.MeshConfig => DecodeIstioOperator(json),
-            ResourceKind.GatewayApiRoute => Deserialize(json, ctx.GatewayApiRoute),
-            _ => null,
-        };
-
+        var decoded = row.Decode(json);
         return decoded is null ? null : WithNamespace(decoded, defaultNamespace);
     }
 
-    /// <summary>Decodes an object of an Istio kind given as its kind name (webhook DELETE of an unknown apiVersion still works).</summary>
-    internal static ResourceKind? KindOf(string apiVersion, string kind)
-    {
-        if (apiVersion.StartsWith(IstioGroup, StringComparison.Ordinal))
-        {
-            return kind switch
-            {
-                "ServiceEntry" => ResourceKind.ServiceEntry,
-                "Gateway" => ResourceKind.Gateway,
-                "VirtualService" => ResourceKind.VirtualService,
-                "DestinationRule" => ResourceKind.DestinationRule,
-                "Sidecar" => ResourceKind.Sidecar,
-                _ => null,
-            };
-        }
-
-        if (apiVersion == "v1")
-        {
-            return kind switch
-            {
-                "Service" => ResourceKind.Service,
-                "Namespace" => ResourceKind.Namespace,
-                "ConfigMap" => ResourceKind.MeshConfig,
-                _ => null,
-            };
-        }
-
-        if (apiVersion.StartsWith(GatewayApiGroup, StringComparison.Ordinal))
-        {
-            return GatewayApiRoute.Kinds.Contains(kind) ? ResourceKind.GatewayApiRoute : null;
-        }
-
-        return kind == "IstioOperator" && apiVersion.StartsWith("install.istio.io/", StringComparison.Ordinal)
-            ? ResourceKind.MeshConfig
-            : null;
-    }
+    /// <summary>The model kind of <paramref name="apiVersion"/>/<paramref name="kind"/> (<see cref="KindTable.Find"/>), or null
+    /// for a kind the engine does not read.</summary>
+    internal static ResourceKind? KindOf(string apiVersion, string kind) => KindTable.Find(apiVersion, kind)?.Kind;
 
     /// <summary>Whether a ConfigMap is Istio's mesh config: <c>istio</c> or revisioned <c>istio-&lt;rev&gt;</c>, with a <c>mesh</c> key.</summary>
     public static bool IsMeshConfigMapName(string name) => name == "istio" || name.StartsWith("istio-", StringComparison.Ordinal);
 
-    private static MeshConfig? DecodeMeshConfigMap(JsonElement json)
+    internal static MeshConfig? DecodeMeshConfigMap(JsonElement json)
     {
         var map = Deserialize(json, EgressJsonContext.Default.ConfigMapDocument);
         // a null mesh key (seen on a DELETE's oldObject) holds no mesh config, like an absent one
@@ -120,7 +66,7 @@ public static class ObjectDecoder
         return config with { ApiVersion = "v1", Metadata = map.Metadata };
     }
 
-    private static MeshConfig? DecodeIstioOperator(JsonElement json)
+    internal static MeshConfig? DecodeIstioOperator(JsonElement json)
     {
         // spec.meshConfig of the wrong shape is Istio's problem to report (EGW117); the rest of the object must decode
         if (json.TryGetProperty("spec", out var spec) && spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty("meshConfig", out var meshJson))
@@ -175,7 +121,7 @@ public static class ObjectDecoder
         _ => obj,
     };
 
-    private static T Deserialize<T>(JsonElement json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string prefix = "")
+    internal static T Deserialize<T>(JsonElement json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string prefix = "")
     {
         try
         {
@@ -261,12 +207,6 @@ public static class ObjectDecoder
         }
 
         return current;
-    }
-
-    private static string FirstLine(string s)
-    {
-        var i = s.IndexOfAny(['\r', '\n']);
-        return i < 0 ? s : s[..i];
     }
 
     private static string? GetString(JsonElement json, string name)

@@ -223,7 +223,7 @@ public sealed class EgressSnapshot
 
     /// <summary>The DNS names of a Gateway's server hosts (<c>ns/</c> prefixes dropped), each once.</summary>
     public static IEnumerable<string> ServerHostsOf(Gateway gateway) =>
-        gateway.Spec.Servers.SelectMany(s => s.Hosts).Select(h => ServerHostBinding.Split(h).Dns).Distinct(StringComparer.Ordinal);
+        gateway.Spec.Servers.SelectMany(s => s.Hosts).Select(h => NamespacedHost.DnsName(h)).Distinct(StringComparer.Ordinal);
 
     /// <summary>A Service's registry name <c>name.ns.svc.cluster.local</c>.</summary>
     public static string HostOf(Service svc) => $"{svc.Name}.{svc.Namespace}.{HostName.ClusterDomain}";

@@ -1,4 +1,5 @@
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Serialization;
 
 namespace EgressWebhook.Server.Cluster;
 
@@ -11,10 +12,10 @@ namespace EgressWebhook.Server.Cluster;
 /// <param name="Namespaced">Whether objects have a namespace (false for Namespace).</param>
 internal sealed record ClusterResource(ResourceKind Kind, string ApiVersion, string KindName, string Plural, string? Namespace, bool Namespaced)
 {
-    public const string IstioGroup = "networking.istio.io";
+    public const string IstioGroup = KindTable.IstioGroup;
 
     /// <summary>Versions of <see cref="IstioGroup"/> with the same schema, most preferred first.</summary>
-    public static IReadOnlyList<string> IstioVersions { get; } = ["v1", "v1beta1", "v1alpha3"];
+    public static IReadOnlyList<string> IstioVersions => KindTable.IstioVersions;
 
     private string Prefix => ApiVersion == "v1" ? "api/v1" : $"apis/{ApiVersion}";
 
@@ -26,40 +27,26 @@ internal sealed record ClusterResource(ResourceKind Kind, string ApiVersion, str
         ? $"{Prefix}/namespaces/{Uri.EscapeDataString(ns)}/{Plural}/{Uri.EscapeDataString(name)}"
         : $"{Prefix}/{Plural}/{Uri.EscapeDataString(name)}";
 
-    /// <summary>Every resource the rules read, with the Istio kinds at <paramref name="istioVersion"/>.</summary>
-    public static IReadOnlyList<ClusterResource> All(string istioVersion, string meshNamespace)
-    {
-        var istio = $"{IstioGroup}/{istioVersion}";
-        return
-        [
-            new(ResourceKind.ServiceEntry, istio, "ServiceEntry", "serviceentries", null, true),
-            new(ResourceKind.Gateway, istio, "Gateway", "gateways", null, true),
-            new(ResourceKind.VirtualService, istio, "VirtualService", "virtualservices", null, true),
-            new(ResourceKind.DestinationRule, istio, "DestinationRule", "destinationrules", null, true),
-            new(ResourceKind.Sidecar, istio, "Sidecar", "sidecars", null, true),
-            new(ResourceKind.Service, "v1", "Service", "services", null, true),
-            new(ResourceKind.Namespace, "v1", "Namespace", "namespaces", null, false),
-            // Only the mesh namespace: the webhook needs istio and istio-<rev>, not every ConfigMap of the cluster.
-            new(ResourceKind.MeshConfig, "v1", "ConfigMap", "configmaps", meshNamespace, true),
-        ];
-    }
+    /// <summary>Every resource the rules cannot work without (<see cref="KindTable"/> rows watched in all namespaces or
+    /// in the mesh namespace), with the Istio kinds at <paramref name="istioVersion"/>.</summary>
+    public static IReadOnlyList<ClusterResource> All(string istioVersion, string meshNamespace) =>
+        KindTable.All
+            .Where(r => r.Watch is KindWatch.AllNamespaces or KindWatch.MeshNamespace)
+            .Select(r => new ClusterResource(r.Kind, r.ApiVersion(r.Group == IstioGroup ? istioVersion : r.Versions[0]), r.KindName, r.Plural,
+                r.Watch == KindWatch.MeshNamespace ? meshNamespace : null, r.Namespaced))
+            .ToList();
 
     public const string GatewayApiGroup = GatewayApiRoute.Group;
 
     /// <summary>Versions of <see cref="GatewayApiGroup"/> to look for a route kind in, most preferred first.</summary>
-    public static IReadOnlyList<string> GatewayApiVersions { get; } = ["v1", "v1beta1", "v1alpha3", "v1alpha2"];
-
-    /// <summary>The Gateway API route kinds the mutation reads (a ServiceEntry named in a route's parentRefs gets no
-    /// generated routing, EGW404), with their resource names.</summary>
-    public static IReadOnlyList<(string Kind, string Plural)> GatewayApiRouteKinds { get; } =
-        [("HTTPRoute", "httproutes"), ("GRPCRoute", "grpcroutes"), ("TLSRoute", "tlsroutes"), ("TCPRoute", "tcproutes")];
+    public static IReadOnlyList<string> GatewayApiVersions => KindTable.GatewayApiVersions;
 
     /// <summary>For each route kind, the first of <see cref="GatewayApiVersions"/> whose resource list has it; kinds
     /// the cluster does not serve (or a cluster without the Gateway API) are left out.</summary>
     public static IReadOnlyList<ClusterResource> GatewayApiRoutes(IReadOnlyDictionary<string, IReadOnlyCollection<string>> resourcesByVersion) =>
-        GatewayApiRouteKinds
-            .Select(k => GatewayApiVersions.FirstOrDefault(v => resourcesByVersion.TryGetValue(v, out var served) && served.Contains(k.Plural)) is { } version
-                ? new ClusterResource(ResourceKind.GatewayApiRoute, $"{GatewayApiGroup}/{version}", k.Kind, k.Plural, null, true)
+        KindTable.Watched(KindWatch.IfServed).Where(r => r.Group == GatewayApiGroup)
+            .Select(r => r.Versions.FirstOrDefault(v => resourcesByVersion.TryGetValue(v, out var served) && served.Contains(r.Plural)) is { } version
+                ? new ClusterResource(r.Kind, r.ApiVersion(version), r.KindName, r.Plural, null, r.Namespaced)
                 : null)
             .OfType<ClusterResource>()
             .ToList();

@@ -31,9 +31,6 @@ internal sealed class ClusterSnapshotSource(
 
     public IReadOnlyList<ResourceInformer> Informers => _informers;
 
-    /// <summary>Time from start to the first published snapshot.</summary>
-    public TimeSpan? TimeToReady { get; private set; }
-
     public bool IsSynced => store.IsReady && _informers.Length > 0 && _informers.All(i => i.HasSynced);
 
     public bool IsStale
@@ -137,7 +134,6 @@ internal sealed class ClusterSnapshotSource(
                 if (!_published)
                 {
                     _published = true;
-                    TimeToReady = started.Elapsed;
                     metrics.Synced.Set(1);
                     logger.Synced(snapshot.Count, (long)started.Elapsed.TotalMilliseconds);
                 }

@@ -95,11 +95,11 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
         // no such fallback for a route: the route's cluster does not exist there and it answers 503 (NC) whatever the mode
         var severity = HostName.IsClusterLocal(d.Host) && !context.AbsenceIsEvidence(ResourceKind.Service) ? Severity.Warning
             : scope.SidecarScoped ? scope.ErrorIfRegistryOnly : Severity.Error;
-        context.Report(related.Any() ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, Registry.HostPath(d), message, related);
+        context.Report(related.Any() ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, ServiceRegistry.HostPath(d), message, related);
         return true;
     }
 
     /// <summary>VirtualServices routing to a host the changed ServiceEntry or Service declares.</summary>
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
-        Registry.VirtualServicesRoutingToRegistryObject(changed, view);
+        ServiceRegistry.VirtualServicesRoutingToRegistryObject(changed, view);
 }

@@ -54,7 +54,7 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
 
     /// <summary>VirtualServices routing to a host the changed ServiceEntry or Service declares (a port change breaks them).</summary>
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
-        Registry.VirtualServicesRoutingToRegistryObject(changed, view);
+        ServiceRegistry.VirtualServicesRoutingToRegistryObject(changed, view);
 
     /// <summary>"use 443", naming the service port when the number given is its targetPort ("use 443, not its targetPort 8443").</summary>
     private static string Fix(RegistryTargets targets, int number, SortedSet<int> ports)

@@ -11,7 +11,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// <c>www.wikipedia.org</c> is fine. Cluster-local hosts (<c>*.svc.cluster.local</c>, short names) and IP addresses
 /// are not judged. Bound to <c>mesh</c>, the VirtualService's namespace sees the registry through exportTo and its
 /// Sidecar, and its outbound mode sets the severity; bound only to Gateways, exportTo alone and the mesh-wide mode.
-/// "Egress Gateway" is <see cref="Registry.IsEgressGateway"/>: selector <c>istio: egressgateway</c>, a selected
+/// "Egress Gateway" is <see cref="ServiceRegistry.IsEgressGateway"/>: selector <c>istio: egressgateway</c>, a selected
 /// Service that is the egress gateway's, or a rule of this VirtualService bound to it that routes out of the cluster.
 /// Ingress VirtualServices (public host names routed to in-cluster Services) are therefore not judged.
 /// Severity: warning (the sidecar treats the host as unknown: PassthroughCluster under ALLOW_ANY); error for an exact
@@ -72,13 +72,13 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {
         Gateway gw => view.VirtualServicesBoundTo($"{gw.Namespace}/{gw.Name}"),
-        _ => Registry.HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServices(h)).Select(m => m.Item).Distinct(),
+        _ => ServiceRegistry.HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServices(h)).Select(m => m.Item).Distinct(),
     };
 
     private static void CheckHost(RuleContext context, VirtualService vs, string written, string path, LegScope scope, List<Gateway> egress)
     {
         var host = HostName.Resolve(written, vs.Namespace);
-        if (host.Length == 0 || HostName.IsClusterLocal(host) || Registry.IsIpOrCidr(host) || context.IntersectsRegistry(host, scope))
+        if (host.Length == 0 || HostName.IsClusterLocal(host) || ServiceRegistry.IsIpOrCidr(host) || context.IntersectsRegistry(host, scope))
         {
             return;
         }

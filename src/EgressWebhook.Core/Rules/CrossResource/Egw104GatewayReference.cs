@@ -107,5 +107,5 @@ internal sealed class Egw104GatewayReference : IEgressRule
 
     private static bool AdmitsAnyHost(Gateway gateway, VirtualService vs) =>
         gateway.Spec.Servers.Any(server => server.Hosts.Any(serverHost =>
-            vs.Spec.Hosts.Any(h => GatewayServerHosts.Admits(serverHost, gateway.Namespace, vs.Namespace, h))));
+            vs.Spec.Hosts.Any(h => ServerHostBinding.Admits(serverHost, gateway.Namespace, vs.Namespace, h))));
 }

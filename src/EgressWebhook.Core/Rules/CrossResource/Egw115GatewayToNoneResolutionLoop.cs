@@ -8,7 +8,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// is the gateway itself, in a loop (Istio's egress gateway task: "DNS resolution must be used").</summary>
 /// <remarks>The host is resolved from the gateway's view (exportTo only, exact entries before wildcards). Only when
 /// every resolved target is such a ServiceEntry is it reported: a Kubernetes Service, endpoints or a
-/// <c>workloadSelector</c> give the cluster real endpoints. "Egress Gateway" is <see cref="Registry.IsEgressGateway"/>;
+/// <c>workloadSelector</c> give the cluster real endpoints. "Egress Gateway" is <see cref="ServiceRegistry.IsEgressGateway"/>;
 /// a missing Gateway is EGW104's.</remarks>
 internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
 {
@@ -38,7 +38,7 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
             }
 
             var se = targets.ServiceEntries[0];
-            context.Report(RuleIds.GatewayToNoneResolutionLoop, Severity.Error, vs, Registry.HostPath(d),
+            context.Report(RuleIds.GatewayToNoneResolutionLoop, Severity.Error, vs, ServiceRegistry.HostPath(d),
                 $"{se.Ref} has resolution NONE and no endpoints: the gateway forwards to itself; use DNS",
                 [se.Ref, gateway.Ref]);
         }
@@ -48,7 +48,7 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {
         Gateway gw => view.VirtualServicesBoundTo($"{gw.Namespace}/{gw.Name}"),
-        _ => Registry.VirtualServicesRoutingToRegistryObject(changed, view),
+        _ => ServiceRegistry.VirtualServicesRoutingToRegistryObject(changed, view),
     };
 
     private static bool LoopsAtGateway(ServiceEntry se) =>

@@ -43,7 +43,7 @@ internal sealed class Egw116GatewayLegLoopsToGateway : IEgressRule
                     continue;
                 }
 
-                context.Report(RuleIds.GatewayLegLoopsToGateway, Severity.Error, vs, Registry.HostPath(d),
+                context.Report(RuleIds.GatewayLegLoopsToGateway, Severity.Error, vs, ServiceRegistry.HostPath(d),
                     $"a loop: Service {own.Namespace}/{own.Name} is Gateway {gw.Namespace}/{gw.Name}'s own; route to the external host",
                     gw.Ref, own.Ref);
                 break;

@@ -82,7 +82,7 @@ internal sealed class Egw209HostTooLong : IEgressRule
                     for (var i = 0; i < server.Hosts.Count; i++)
                     {
                         var (si, hi) = (s, i);
-                        yield return (server.Hosts[i] is { } h ? ServerHostBinding.Split(h).Dns : null, () => $"spec.servers[{si}].hosts[{hi}]");
+                        yield return (server.Hosts[i] is { } h ? NamespacedHost.DnsName(h) : null, () => $"spec.servers[{si}].hosts[{hi}]");
                     }
                 }
 

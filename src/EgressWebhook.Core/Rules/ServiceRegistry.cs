@@ -127,9 +127,9 @@ public sealed class RegistryTargets
     }
 }
 
-/// <summary>Registry look-ups shared by the cross-resource rules: the scope a VirtualService leg runs in, what a
+/// <summary>Service-registry look-ups shared by the cross-resource rules: the scope a VirtualService leg runs in, what a
 /// destination host resolves to, and whether a Gateway is an egress gateway.</summary>
-public static class Registry
+public static class ServiceRegistry
 {
     /// <summary>The label Istio's egress gateway workload and Service carry (<c>istio: egressgateway</c>).</summary>
     public const string EgressGatewayLabel = "istio";
@@ -336,14 +336,6 @@ public static class Registry
         Service svc => [EgressSnapshot.HostOf(svc)],
         _ => [],
     };
-
-    /// <summary>The Sidecar that scopes the sidecars of <paramref name="clientNamespace"/>: its namespace-wide one,
-    /// else the root namespace's (the same choice as <see cref="RuleContext.SidecarAllows"/>).</summary>
-    public static Sidecar? ScopingSidecar(this RuleContext context, string clientNamespace)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return context.View.DefaultSidecar(clientNamespace) ?? context.View.DefaultSidecar(context.Mesh.EffectiveRootNamespace);
-    }
 
     /// <summary>The field path of a destination's host, e.g. <c>spec.http[0].route[0].destination.host</c>.</summary>
     public static string HostPath(DestinationRef destination)
