@@ -13,6 +13,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
 // ... -- yaml-memory                                                                 time and memory of 3 MiB of YAML, plain and aliased
 // ... -- hostile OBJECTS [issue] [half] [REPEAT]                                       hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does
+// ... -- churn OBJECTS... [--compare]                                                   1,000 single watch events applied to the snapshot (and the rebuild, with --compare)
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
@@ -46,6 +47,16 @@ if (args is ["latency", .. var sizes])
     foreach (var objects in sizes)
     {
         Latency.Report(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
+    }
+
+    return 0;
+}
+
+if (args is ["churn", .. var churnArgs])
+{
+    foreach (var objects in churnArgs.Where(a => a != "--compare"))
+    {
+        Churn.Report(int.Parse(objects, CultureInfo.InvariantCulture), churnArgs.Contains("--compare"), Console.Out);
     }
 
     return 0;
