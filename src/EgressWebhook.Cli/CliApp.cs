@@ -12,6 +12,7 @@ internal static class CliApp
         {
             CheckCommand.Create(console),
             RenderCommand.Create(console),
+            TraceCommand.Create(console),
         };
 
         var parse = root.Parse(args);
