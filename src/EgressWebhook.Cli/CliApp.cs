@@ -13,6 +13,7 @@ internal static class CliApp
             CheckCommand.Create(console),
             RenderCommand.Create(console),
             TraceCommand.Create(console),
+            AuditCommand.Create(console),
         };
 
         var parse = root.Parse(args);
