@@ -14,6 +14,7 @@ internal static class CliApp
             RenderCommand.Create(console),
             TraceCommand.Create(console),
             AuditCommand.Create(console),
+            GraphCommand.Create(console),
         };
 
         var parse = root.Parse(args);
