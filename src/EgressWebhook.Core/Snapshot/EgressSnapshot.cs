@@ -109,7 +109,7 @@ public sealed class EgressSnapshot
     /// <summary>Whether <paramref name="ns"/> is one of <see cref="Namespaces"/>.</summary>
     internal bool HasNamespace(string ns) => _namespaces.ContainsKey(ns);
 
-    internal ImmutableSortedSet<ServiceEntry> AddresslessTcpServiceEntriesOn(int port) => _addresslessTcpByPort[port];
+    internal ImmutableList<ServiceEntry> AddresslessTcpServiceEntriesOn(int port) => _addresslessTcpByPort[port];
 
     /// <summary>The distinct port numbers of <paramref name="se"/> whose protocol routes by neither Host nor SNI (TCP, unset,
     /// MONGO, MYSQL, REDIS, …: not HTTP-family, not TLS-family), when it has no address (<c>spec.addresses</c> or allocated
@@ -167,15 +167,15 @@ public sealed class EgressSnapshot
 
     internal Sidecar? DefaultSidecar(string ns) => _defaultSidecars.GetValueOrDefault(ns);
 
-    internal ImmutableSortedSet<Service> ServicesWithSelectorLabel(string key, string value) =>
+    internal ImmutableList<Service> ServicesWithSelectorLabel(string key, string value) =>
         _servicesBySelectorLabel[Label(key, value)];
 
-    internal ImmutableSortedSet<Gateway> GatewaysWithSelectorLabel(string key, string value) =>
+    internal ImmutableList<Gateway> GatewaysWithSelectorLabel(string key, string value) =>
         _gatewaysBySelectorLabel[Label(key, value)];
 
     internal HostIndex<DestinationRule>? DestinationRuleHostsIn(string ns) => _destinationRuleHostsByNamespace.GetValueOrDefault(ns);
 
-    internal ImmutableSortedSet<VirtualService> VirtualServicesBoundTo(string gatewayRef) => _vsByGateway[gatewayRef];
+    internal ImmutableList<VirtualService> VirtualServicesBoundTo(string gatewayRef) => _vsByGateway[gatewayRef];
 
     /// <summary>A ServiceEntry's hosts, resolved in its namespace.</summary>
     public static IEnumerable<string> HostsOf(ServiceEntry se) => se.Spec.Hosts.Select(h => HostName.Resolve(h, se.Namespace));
@@ -295,7 +295,7 @@ public sealed class EgressSnapshot
         }
     }
 
-    internal ImmutableSortedSet<GatewayApiRoute> GatewayApiRoutesWithServiceEntryParent(string ns, string name) =>
+    internal ImmutableList<GatewayApiRoute> GatewayApiRoutesWithServiceEntryParent(string ns, string name) =>
         _routesByServiceEntryParent[string.Concat(ns, "/", name)];
 
     /// <summary>A Gateway API route's <c>hostnames</c> and the hosts of its Istio <c>Hostname</c> backends.</summary>

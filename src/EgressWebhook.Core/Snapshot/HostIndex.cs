@@ -34,12 +34,14 @@ internal sealed class HostIndex<T>
     // every host reversed, sorted: the hosts ending in a given text form one range (for partial-wildcard queries,
     // rare); built on the first such query
     private (string Reversed, HostMatch<T> Match)[]? _reversed;
-    private readonly ImmutableSortedSet<HostMatch<T>> _all;
+    private readonly ImmutableList<HostMatch<T>> _all;
+    private readonly IComparer<HostMatch<T>> _order;
 
     private HostIndex(SortedMultiMap<string, HostMatch<T>> exact, SortedMultiMap<string, HostMatch<T>> wildcards,
         SortedMultiMap<string, HostMatch<T>> bySuffix, SortedMultiMap<string, HostMatch<T>> partial,
-        ImmutableSortedDictionary<int, int> partialLengths, ImmutableSortedDictionary<int, int> wildcardLengths, ImmutableSortedSet<HostMatch<T>> all)
+        ImmutableSortedDictionary<int, int> partialLengths, ImmutableSortedDictionary<int, int> wildcardLengths, ImmutableList<HostMatch<T>> all, IComparer<HostMatch<T>> order)
     {
+        _order = order;
         _wildcardLengths = wildcardLengths;
         _exact = exact;
         _wildcards = wildcards;
@@ -55,7 +57,7 @@ internal sealed class HostIndex<T>
         var order = new HostMatchOrder<T>(items);
         var map = SortedMultiMap<string, HostMatch<T>>.Create(StringComparer.Ordinal, order);
         return new HostIndex<T>(map, map, map, map, ImmutableSortedDictionary<int, int>.Empty, ImmutableSortedDictionary<int, int>.Empty,
-            ImmutableSortedSet.Create<HostMatch<T>>(order));
+            ImmutableList<HostMatch<T>>.Empty, order);
     }
 
     /// <summary>Whether the index holds no entry.</summary>
@@ -74,9 +76,10 @@ internal sealed class HostIndex<T>
         private readonly SortedMultiMap<string, HostMatch<T>>.Builder _partial;
         private readonly ImmutableSortedDictionary<int, int>.Builder _partialLengths;
         private readonly ImmutableSortedDictionary<int, int>.Builder _wildcardLengths;
-        private readonly ImmutableSortedSet<HostMatch<T>> _allFrom;
-        private readonly ImmutableSortedSet<HostMatch<T>>.Builder? _all;
+        private readonly ImmutableList<HostMatch<T>> _allFrom;
+        private readonly ImmutableList<HostMatch<T>>.Builder? _all;
         private readonly List<HostMatch<T>>? _allStaged;
+        private readonly IComparer<HostMatch<T>> _order;
 
         public Builder(HostIndex<T> from, bool bulk)
         {
@@ -87,6 +90,7 @@ internal sealed class HostIndex<T>
             _partialLengths = from._partialLengths.ToBuilder();
             _wildcardLengths = from._wildcardLengths.ToBuilder();
             _allFrom = from._all;
+            _order = from._order;
             if (bulk)
             {
                 _allStaged = [];
@@ -117,13 +121,17 @@ internal sealed class HostIndex<T>
             {
                 _allStaged.Add(match);
             }
-            else if (add)
-            {
-                _all!.Add(match);
-            }
             else
             {
-                _all!.Remove(match);
+                var at = _all!.BinarySearch(match, _order);
+                if (add && at < 0)
+                {
+                    _all.Insert(~at, match);
+                }
+                else if (!add && at >= 0)
+                {
+                    _all.RemoveAt(at);
+                }
             }
 
             if (IsPartialWildcard(host))
@@ -175,7 +183,13 @@ internal sealed class HostIndex<T>
         }
 
         public HostIndex<T> ToImmutable() => new(_exact.ToImmutable(), _wildcards.ToImmutable(), _bySuffix.ToImmutable(),
-            _partial.ToImmutable(), _partialLengths.ToImmutable(), _wildcardLengths.ToImmutable(), _allStaged is not null ? _allFrom.Union(_allStaged) : _all!.ToImmutable());
+            _partial.ToImmutable(), _partialLengths.ToImmutable(), _wildcardLengths.ToImmutable(), _allStaged is not null ? AllFromStaged() : _all!.ToImmutable(), _order);
+
+        private ImmutableList<HostMatch<T>> AllFromStaged()
+        {
+            _allStaged!.AddRange(_allFrom);
+            return ImmutableList.CreateRange(SortedMultiMap<string, HostMatch<T>>.SortDistinct(_allStaged, _order));
+        }
     }
 
     /// <summary>Items with a host that matches <paramref name="query"/> (either side may be a wildcard).

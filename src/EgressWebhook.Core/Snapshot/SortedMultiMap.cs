@@ -3,57 +3,60 @@ using EgressWebhook.Core.Model;
 
 namespace EgressWebhook.Core.Snapshot;
 
-/// <summary>A persistent map from a key to a sorted set of items: a change copies the path to the changed key and
-/// set, and shares every other node with the map it came from (System.Collections.Immutable).</summary>
-/// <remarks>Sets are sorted by the item comparer, so their order does not depend on the order of changes: a map built
-/// in one pass and one reached by any sequence of adds and removes of the same items enumerate alike.</remarks>
+/// <summary>A persistent map from a key to a sorted list of distinct items: a change copies the path to the changed
+/// key and list, and shares every other node with the map it came from (System.Collections.Immutable).</summary>
+/// <remarks>Lists are sorted by the item comparer (each item once), so their order does not depend on the order of
+/// changes: a map built in one pass and one reached by any sequence of adds and removes of the same items enumerate
+/// alike. Lists are <see cref="ImmutableList{T}"/> kept sorted by binary search: a bulk build sorts each list once and
+/// builds its tree bottom-up (<see cref="ImmutableList.CreateRange{T}"/>), where a sorted set would go through a
+/// mutable red-black tree per list.</remarks>
 internal sealed class SortedMultiMap<TKey, T>
     where TKey : notnull
 {
-    private readonly ImmutableDictionary<TKey, ImmutableSortedSet<T>> _map;
-    private readonly ImmutableSortedSet<T> _empty;
+    private readonly ImmutableDictionary<TKey, ImmutableList<T>> _map;
+    private readonly IComparer<T> _items;
 
-    private SortedMultiMap(ImmutableDictionary<TKey, ImmutableSortedSet<T>> map, ImmutableSortedSet<T> empty)
+    private SortedMultiMap(ImmutableDictionary<TKey, ImmutableList<T>> map, IComparer<T> items)
     {
         _map = map;
-        _empty = empty;
+        _items = items;
     }
 
     public static SortedMultiMap<TKey, T> Create(IEqualityComparer<TKey> keys, IComparer<T> items) =>
-        new(ImmutableDictionary.Create<TKey, ImmutableSortedSet<T>>(keys), ImmutableSortedSet.Create(items));
+        new(ImmutableDictionary.Create<TKey, ImmutableList<T>>(keys), items);
 
     /// <summary>Number of keys.</summary>
     public int Count => _map.Count;
 
-    /// <summary>The items under <paramref name="key"/> (empty when none).</summary>
-    public ImmutableSortedSet<T> this[TKey key] => _map.TryGetValue(key, out var set) ? set : _empty;
+    /// <summary>The items under <paramref name="key"/> (empty when none), sorted.</summary>
+    public ImmutableList<T> this[TKey key] => _map.TryGetValue(key, out var list) ? list : ImmutableList<T>.Empty;
 
-    public bool TryGetValue(TKey key, out ImmutableSortedSet<T> set)
+    public bool TryGetValue(TKey key, out ImmutableList<T> list)
     {
         if (_map.TryGetValue(key, out var found))
         {
-            set = found;
+            list = found;
             return true;
         }
 
-        set = _empty;
+        list = ImmutableList<T>.Empty;
         return false;
     }
 
-    /// <summary>A builder: <paramref name="bulk"/> collects adds in lists and sorts each set once at the end (for a
-    /// build from nothing, where it is several times faster); otherwise each add or remove updates the set in place.</summary>
+    /// <summary>A builder: <paramref name="bulk"/> collects adds in lists and sorts each once at the end (for a build
+    /// from nothing); otherwise each add or remove updates the list in place.</summary>
     public Builder ToBuilder(bool bulk = false) => new(this, bulk);
 
     internal sealed class Builder
     {
-        private readonly ImmutableDictionary<TKey, ImmutableSortedSet<T>>.Builder _map;
-        private readonly ImmutableSortedSet<T> _empty;
+        private readonly ImmutableDictionary<TKey, ImmutableList<T>>.Builder _map;
+        private readonly IComparer<T> _items;
         private Dictionary<TKey, List<T>>? _staged;
 
         public Builder(SortedMultiMap<TKey, T> from, bool bulk)
         {
             _map = from._map.ToBuilder();
-            _empty = from._empty;
+            _items = from._items;
             _staged = bulk ? new Dictionary<TKey, List<T>>(from._map.KeyComparer) : null;
         }
 
@@ -61,16 +64,21 @@ internal sealed class SortedMultiMap<TKey, T>
         {
             if (_staged is not null)
             {
-                if (!_staged.TryGetValue(key, out var list))
+                if (!_staged.TryGetValue(key, out var staged))
                 {
-                    _staged[key] = list = [];
+                    _staged[key] = staged = [];
                 }
 
-                list.Add(item);
+                staged.Add(item);
                 return;
             }
 
-            _map[key] = (_map.TryGetValue(key, out var set) ? set : _empty).Add(item);
+            var list = _map.TryGetValue(key, out var found) ? found : ImmutableList<T>.Empty;
+            var at = list.BinarySearch(item, _items);
+            if (at < 0)
+            {
+                _map[key] = list.Insert(~at, item);
+            }
         }
 
         public void Remove(TKey key, T item)
@@ -80,16 +88,21 @@ internal sealed class SortedMultiMap<TKey, T>
                 throw new InvalidOperationException("a bulk builder only adds");
             }
 
-            if (_map.TryGetValue(key, out var set))
+            if (_map.TryGetValue(key, out var list))
             {
-                set = set.Remove(item);
-                if (set.IsEmpty)
+                var at = list.BinarySearch(item, _items);
+                if (at < 0)
+                {
+                    return;
+                }
+
+                if (list.Count == 1)
                 {
                     _map.Remove(key);
                 }
                 else
                 {
-                    _map[key] = set;
+                    _map[key] = list.RemoveAt(at);
                 }
             }
         }
@@ -98,17 +111,43 @@ internal sealed class SortedMultiMap<TKey, T>
         {
             if (_staged is not null)
             {
-                foreach (var (key, list) in _staged)
+                foreach (var (key, staged) in _staged)
                 {
-                    var existing = _map.TryGetValue(key, out var set) ? set : _empty;
-                    _map[key] = list.Count == 1 ? existing.Add(list[0]) : existing.Union(list);
+                    if (_map.TryGetValue(key, out var existing))
+                    {
+                        staged.AddRange(existing);
+                    }
+
+                    _map[key] = ImmutableList.CreateRange(SortDistinct(staged, _items));
                 }
 
                 _staged = null;
             }
 
-            return new SortedMultiMap<TKey, T>(_map.ToImmutable(), _empty);
+            return new SortedMultiMap<TKey, T>(_map.ToImmutable(), _items);
         }
+    }
+
+    /// <summary>Sorts <paramref name="list"/> in place and drops items equal to their predecessor.</summary>
+    internal static List<T> SortDistinct(List<T> list, IComparer<T> comparer)
+    {
+        if (list.Count < 2)
+        {
+            return list;
+        }
+
+        list.Sort(comparer);
+        var kept = 1;
+        for (var i = 1; i < list.Count; i++)
+        {
+            if (comparer.Compare(list[kept - 1], list[i]) != 0)
+            {
+                list[kept++] = list[i];
+            }
+        }
+
+        list.RemoveRange(kept, list.Count - kept);
+        return list;
     }
 }
 
