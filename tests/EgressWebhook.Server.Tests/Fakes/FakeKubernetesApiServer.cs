@@ -33,6 +33,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     private const string IstioGroup = "networking.istio.io";
     private const string GatewayApiGroup = "gateway.networking.k8s.io";
+    private const string PolicyReportGroup = "wgpolicyk8s.io";
+    private const string PolicyReportVersion = "v1alpha2";
 
     private static readonly Dictionary<string, Kind> Kinds = new Kind[]
     {
@@ -49,6 +51,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         new("GRPCRoute", "grpcroutes", false, true, GatewayApiGroup, "v1"),
         new("TLSRoute", "tlsroutes", false, true, GatewayApiGroup, "v1alpha2"),
         new("TCPRoute", "tcproutes", false, true, GatewayApiGroup, "v1alpha2"),
+        // the wg-policy reports (CRDs of the optional deploy/components/policy-reports), served when ServePolicyReports
+        new("PolicyReport", "policyreports", false, true, PolicyReportGroup, PolicyReportVersion),
+        new("ClusterPolicyReport", "clusterpolicyreports", false, false, PolicyReportGroup, PolicyReportVersion),
     }.ToDictionary(k => k.Plural, StringComparer.Ordinal);
 
     private readonly Lock _lock = new();
@@ -80,6 +85,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Whether the Gateway API group is served (its CRDs installed); read at discovery.</summary>
     public bool ServeGatewayApi { get; set; } = true;
+
+    /// <summary>Whether the wgpolicyk8s.io/v1alpha2 CRDs (PolicyReport, ClusterPolicyReport) are installed. When not,
+    /// every request under <c>/apis/wgpolicyk8s.io</c> answers 404 as kube-apiserver does for an unknown group.</summary>
+    public bool ServePolicyReports { get; set; }
 
     /// <summary>How often open watches that asked for bookmarks get one (etcd's progress notification);
     /// <see cref="Timeout.InfiniteTimeSpan"/> = never. The default, 30 minutes, is what a kind with no changes sees
@@ -419,8 +428,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             var set = new HashSet<(ObjectKey, string?)>();
             foreach (var (plural, state) in _resources)
             {
-                if (plural == "configmaps")
+                if (plural is "configmaps" or "policyreports" or "clusterpolicyreports")
                 {
+                    // the cache watches the mesh namespace only; reports are written, never read
                     // the cache watches the mesh namespace only
                     continue;
                 }
@@ -656,6 +666,26 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             case ["apis", GatewayApiGroup, var version, "namespaces", var ns, var plural, var name] when ServeGatewayApi && IsGatewayApi(plural, version):
                 await GetAsync(context, plural, ns, name);
                 return;
+            case ["apis", PolicyReportGroup] when ServePolicyReports:
+                await WriteAsync(context, HttpStatusCode.OK,
+                    $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{PolicyReportGroup}\",\"versions\":[{{\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"version\":\"{PolicyReportVersion}\"}}],\"preferredVersion\":{{\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"version\":\"{PolicyReportVersion}\"}}}}");
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion] when ServePolicyReports:
+                await WriteAsync(context, HttpStatusCode.OK,
+                    $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"resources\":[{{\"name\":\"policyreports\",\"kind\":\"PolicyReport\",\"namespaced\":true}},{{\"name\":\"clusterpolicyreports\",\"kind\":\"ClusterPolicyReport\",\"namespaced\":false}}]}}");
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "policyreports" or "clusterpolicyreports"] when ServePolicyReports:
+                await CollectionAsync(context, segments[3], null);
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "namespaces", var ns, "policyreports"] when ServePolicyReports:
+                await CollectionAsync(context, "policyreports", ns);
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "namespaces", var ns, "policyreports", var name] when ServePolicyReports:
+                await ItemAsync(context, "policyreports", PolicyReportVersion, ns, name);
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "clusterpolicyreports", var name] when ServePolicyReports:
+                await ItemAsync(context, "clusterpolicyreports", PolicyReportVersion, "", name);
+                return;
             case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
                 context.Abort();
                 return;
@@ -674,6 +704,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 return;
         }
     }
+
+    /// <summary>PATCH (server-side apply), DELETE or GET of one object.</summary>
+    private Task ItemAsync(HttpContext context, string plural, string version, string ns, string name) =>
+        HttpMethods.IsPatch(context.Request.Method) ? ApplyAsync(context, plural, version, ns, name)
+        : HttpMethods.IsDelete(context.Request.Method) ? DeleteAsync(context, plural, ns, name)
+        : GetAsync(context, plural, ns, name);
 
     private static bool IsGatewayApi(string plural, string version) =>
         Kinds.TryGetValue(plural, out var kind) && kind.Group == GatewayApiGroup && kind.Version == version;
@@ -975,15 +1011,20 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
 
         var meta = obj["metadata"] as JsonObject;
-        if (obj["apiVersion"]?.GetValue<string>() != $"{IstioGroup}/{version}" || obj["kind"]?.GetValue<string>() != kind.Name ||
+        if (obj["apiVersion"]?.GetValue<string>() != $"{kind.Group ?? IstioGroup}/{version}" || obj["kind"]?.GetValue<string>() != kind.Name ||
             meta?["name"]?.GetValue<string>() != name || (meta["namespace"]?.GetValue<string>() ?? ns) != ns)
         {
             await StatusAsync(context, HttpStatusCode.BadRequest, "BadRequest", "the apiVersion, kind, name or namespace of the body does not match the request");
             return;
         }
 
-        meta["namespace"] = ns;
-        if (Admission is { } chain)
+        if (kind.Namespaced)
+        {
+            meta["namespace"] = ns;
+        }
+
+        // the webhooks are registered for the Istio kinds only
+        if (kind.Istio && Admission is { } chain)
         {
             var stored = Get(plural, ns, name);
             meta["uid"] = stored?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
@@ -1048,7 +1089,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             return;
         }
 
-        if (Admission is { } chain && await chain.AdmitAsync("DELETE", null, stored) is { Allowed: false } refused)
+        if (Kinds[plural].Istio && Admission is { } chain && await chain.AdmitAsync("DELETE", null, stored) is { Allowed: false } refused)
         {
             await StatusAsync(context, (HttpStatusCode)refused.Write.Code, "Forbidden", refused.Write.Message ?? "refused");
             return;
