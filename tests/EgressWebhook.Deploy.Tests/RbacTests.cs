@@ -109,7 +109,7 @@ public sealed class RbacTests
     [MemberData(nameof(Overlays))]
     public void Overlays_WithoutTheComponent_HoldNoReportGrants(string overlay)
     {
-        Assert.Empty(Granted(Rendered.Overlay(overlay)).Where(g => g.Group == "wgpolicyk8s.io"));
+        Assert.DoesNotContain(Granted(Rendered.Overlay(overlay)), g => g.Group == "wgpolicyk8s.io");
     }
 
     [Fact]
