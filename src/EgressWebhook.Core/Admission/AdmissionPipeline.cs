@@ -252,7 +252,7 @@ public sealed class AdmissionPipeline
 
         if (subject.Operation == Operation.Delete)
         {
-            var ns = resourceKind is ResourceKind.Namespace or ResourceKind.MeshConfig ? "" : subject.DefaultNamespace;
+            var ns = resourceKind is ResourceKind.Namespace or ResourceKind.MeshConfig or ResourceKind.EgressPolicy ? "" : subject.DefaultNamespace;
             old ??= snapshot.Find(new ObjectKey(resourceKind, ns, subject.Request.Name ?? ""));
             if (old is null)
             {
