@@ -29,7 +29,7 @@ public sealed class Egw305SidecarReopensAllowAny : IEgressRule
             if (policy.Spec.Sidecar is { ForbidAllowAny: not false })
             {
                 context.ReportPolicy(policy, null, RuleIds.PolicySidecarAllowAny, sidecar, "spec.outboundTrafficPolicy.mode",
-                    $"{mode} re-opens passthrough under the REGISTRY_ONLY mesh, forbidden by EgressPolicy {policy.Name}; remove it and register hosts");
+                    $"{mode} re-opens passthrough under REGISTRY_ONLY (EgressPolicy {policy.Name}); remove it, register the hosts");
             }
         }
     }
