@@ -207,7 +207,7 @@ internal sealed class AdmissionService
                 HostsAdded = hostsAdded,
                 HostsRemoved = hostsRemoved,
                 Recorded = decision.Recorded.Count == 0 ? null : [.. decision.Recorded.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal)],
-                Exceptions = decision.Exceptions.Count == 0 ? null : decision.Exceptions,
+                Exceptions = AuditFields.CapList(decision.Exceptions, AuditFields.ExceptionsBytes, "exceptions", truncated),
             });
         }
 

@@ -40,7 +40,7 @@ public sealed class Egw301HostNotAllowed : IEgressRule
                 reported = opened.Path;
                 var what = opened.Protocol is { } protocol ? $"{opened.HostPort}/{protocol.ToUpperInvariant()}" : opened.HostPort;
                 context.ReportPolicy(policy, null, RuleIds.PolicyHostNotAllowed, subject, opened.Path,
-                    $"{what} not allowed by EgressPolicy {policy.Name} (allows {PolicySet.DescribeAllowed(policy)}); remove it or extend the policy");
+                    $"{what} not allowed (allows {PolicySet.DescribeAllowed(policy)}); remove it or extend EgressPolicy {policy.Name}");
             }
         }
     }

@@ -75,7 +75,7 @@ public sealed class Egw302RequiredGateway : IEgressRule
 
             var missing = meshLeg ? $"the gateway leg of {host} on {gwRef}" : $"a mesh route of {host} to {gwRef}";
             context.ReportPolicy(policy, new Awaited(ResourceKind.VirtualService, missing), RuleIds.PolicyRequiredGateway, se, $"spec.hosts[{i}]",
-                $"{host} must leave through {gwRef} (EgressPolicy {policy.Name}): {(meshLeg ? "no gateway leg" : "no mesh route")}; route it via the gateway");
+                $"{host} has {(meshLeg ? "no gateway leg on" : "no mesh route to")} {gwRef}; route it via the gateway (EgressPolicy {policy.Name})");
         }
     }
 
@@ -96,7 +96,7 @@ public sealed class Egw302RequiredGateway : IEgressRule
             }
 
             context.ReportPolicy(policy, null, RuleIds.PolicyRequiredGateway, vs, d.Path + ".host",
-                $"sidecars route {d.Host} around {gwRef} (EgressPolicy {policy.Name}); route it to {gwHost}");
+                $"sidecars route {d.Host} around {gwRef}; route it via the gateway (EgressPolicy {policy.Name})");
         }
     }
 }

@@ -37,7 +37,7 @@ public sealed class Egw303WildcardHost : IEgressRule
 
                 var listed = wildcards.Allowed.Count == 0 ? "none" : string.Join(",", wildcards.Allowed.Take(2)) + (wildcards.Allowed.Count > 2 ? ",…" : "");
                 context.ReportPolicy(policy, null, RuleIds.PolicyWildcardHost, subject, opened.Path,
-                    $"wildcard {opened.Host} forbidden by EgressPolicy {policy.Name} (allowed: {listed}); list exact hosts");
+                    $"wildcard {opened.Host} forbidden (allowed: {listed}); list exact hosts (EgressPolicy {policy.Name})");
             }
         }
     }

@@ -44,7 +44,7 @@ public sealed class Egw304ExportTo : IEgressRule
                 var allowed = string.Join(",", guard.Allowed.Take(3)) + (guard.Allowed.Count > 3 ? ",…" : "");
                 var what = defaulted ? $"unset exportTo (mesh default {entry})" : $"exportTo {entry}";
                 context.ReportPolicy(policy, null, RuleIds.PolicyExportTo, subject, defaulted ? "spec.exportTo" : $"spec.exportTo[{i}]",
-                    $"{what} not allowed by EgressPolicy {policy.Name} (allows {allowed}); set exportTo: [\".\"]");
+                    $"{what} not allowed (allows {allowed}); set exportTo: [\".\"] (EgressPolicy {policy.Name})");
                 break;
             }
         }

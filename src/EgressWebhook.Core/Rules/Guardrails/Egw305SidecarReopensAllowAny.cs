@@ -29,7 +29,7 @@ public sealed class Egw305SidecarReopensAllowAny : IEgressRule
             if (policy.Spec.Sidecar is { ForbidAllowAny: not false })
             {
                 context.ReportPolicy(policy, null, RuleIds.PolicySidecarAllowAny, sidecar, "spec.outboundTrafficPolicy.mode",
-                    $"{mode} re-opens passthrough under REGISTRY_ONLY (EgressPolicy {policy.Name}); remove it, register the hosts");
+                    $"{mode} re-opens passthrough under REGISTRY_ONLY; remove it, register the hosts (EgressPolicy {policy.Name})");
             }
         }
     }

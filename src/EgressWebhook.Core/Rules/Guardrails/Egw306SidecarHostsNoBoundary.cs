@@ -34,7 +34,7 @@ public sealed class Egw306SidecarHostsNoBoundary : IEgressRule
             if (policy.Spec.Sidecar is { ReportEgressHostsUnderAllowAny: not false })
             {
                 context.ReportPolicy(policy, null, RuleIds.PolicySidecarHostsNoBoundary, sidecar, "spec.egress",
-                    $"egress.hosts is no boundary under {mode} (istio#41243, EgressPolicy {policy.Name}); use REGISTRY_ONLY",
+                    $"egress.hosts is no boundary under {mode} (istio#41243); use REGISTRY_ONLY (EgressPolicy {policy.Name})",
                     cap: Severity.Warning);
             }
         }

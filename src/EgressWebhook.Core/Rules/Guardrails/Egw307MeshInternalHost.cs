@@ -41,7 +41,7 @@ public sealed class Egw307MeshInternalHost : IEgressRule
                 }
 
                 context.ReportPolicy(policy, null, RuleIds.PolicyMeshInternalHost, se, $"spec.hosts[{i}]",
-                    $"{host} is MESH_INTERNAL, no cluster Service: skips egress rules (EgressPolicy {policy.Name}); use MESH_EXTERNAL");
+                    $"{host} is MESH_INTERNAL, no cluster Service: skips egress rules; use MESH_EXTERNAL (EgressPolicy {policy.Name})");
                 break;
             }
         }
