@@ -82,4 +82,32 @@ public sealed class HostsCommandTests
         Assert.Equal("", output);
         Assert.Equal("kubectl-egress: give manifest FILES or --kubeconfig K\n", error);
     }
+
+    [Fact]
+    public async Task Hosts_Kubeconfig_ReadsTheClustersPoliciesToo()
+    {
+        await using var api = await EgressWebhook.Server.Tests.Fakes.FakeKubernetesApiServer.StartAsync();
+        foreach (var file in Directory.GetFiles(TestPaths.Seed, "*.yaml").Order(StringComparer.Ordinal))
+        {
+            api.Apply(File.ReadAllText(file));
+        }
+
+        api.Apply(File.ReadAllText(Path.Combine(TestPaths.Repo, "examples", "policies", "denied", "team-a-other-host.yaml")));
+        api.Apply(File.ReadAllText(Policies("allow-list.yaml")));
+        var kubeconfig = await EgressWebhook.Server.Tests.Fakes.FakeKubeconfig.WriteAsync(api.Url);
+        try
+        {
+            var (exit, output, error) = CliRunner.Run("hosts", "--kubeconfig", kubeconfig, "-o", "json");
+
+            Assert.True(exit == 0, error);
+            var rows = Rows(output);
+            Assert.Equal(["api.other.com", "edition.cnn.com", "google.com"], rows.Select(r => r.GetProperty("host").GetString()));
+            Assert.Equal("team-a-allow-list", Assert.Single(rows[0].GetProperty("policies").EnumerateArray()).GetProperty("name").GetString());
+            Assert.False(rows[0].GetProperty("allowed").GetBoolean());
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
 }
