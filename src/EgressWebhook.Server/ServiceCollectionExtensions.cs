@@ -57,6 +57,9 @@ internal static class ServiceCollectionExtensions
         // Webhook:Generator (validated even when the generator is off: enabling it needs Source=Cluster)
         services.AddRoutingGenerator(configuration);
 
+        // Webhook:Audit (the background audit writing PolicyReports; off unless Webhook:Audit:Interval is set)
+        services.AddBackgroundAudit(configuration);
+
         services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader, IOptions<WebhookOptions>>((kestrel, certificates, webhook) =>
         {
             kestrel.AddServerHeader = false;

@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace EgressWebhook.Server.Logging;
 
-/// <summary>Source-generated log messages. Event ids: 1000–1099 admission, 1100–1199 startup and state, 1200–1299 TLS, 1300–1399 audit.</summary>
+/// <summary>Source-generated log messages. Event ids: 1000–1099 admission, 1100–1199 startup and state, 1200–1299 TLS, 1300–1399 audit (1400–1499 the generator, 1500–1599 the background audit, in their folders).</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "Admission {Uid} {Endpoint} {Operation} {Kind} {Namespace}/{Name}: {Decision} ({Rules}) in {LatencyMs:F2} ms")]

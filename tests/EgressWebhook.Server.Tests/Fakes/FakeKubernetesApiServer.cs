@@ -33,6 +33,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     private const string IstioGroup = "networking.istio.io";
     private const string GatewayApiGroup = "gateway.networking.k8s.io";
+    private const string PolicyReportGroup = "wgpolicyk8s.io";
+    private const string PolicyReportVersion = "v1alpha2";
     private const string PolicyGroup = EgressPolicy.Group;
 
     private static readonly Dictionary<string, Kind> Kinds = new Kind[]
@@ -50,6 +52,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         new("GRPCRoute", "grpcroutes", false, true, GatewayApiGroup, "v1"),
         new("TLSRoute", "tlsroutes", false, true, GatewayApiGroup, "v1alpha2"),
         new("TCPRoute", "tcproutes", false, true, GatewayApiGroup, "v1alpha2"),
+        // the wg-policy reports (CRDs of the optional deploy/components/policy-reports), served when ServePolicyReports
+        new("PolicyReport", "policyreports", false, true, PolicyReportGroup, PolicyReportVersion),
+        new("ClusterPolicyReport", "clusterpolicyreports", false, false, PolicyReportGroup, PolicyReportVersion),
         // the project's own CRD (deploy/crds/egresspolicy.yaml), cluster-scoped
         new("EgressPolicy", "egresspolicies", false, false, PolicyGroup, EgressPolicy.Version),
     }.ToDictionary(k => k.Plural, StringComparer.Ordinal);
@@ -83,6 +88,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Whether the Gateway API group is served (its CRDs installed); read at discovery.</summary>
     public bool ServeGatewayApi { get; set; } = true;
+
+    /// <summary>Whether the wgpolicyk8s.io/v1alpha2 CRDs (PolicyReport, ClusterPolicyReport) are installed. When not,
+    /// every request under <c>/apis/wgpolicyk8s.io</c> answers 404 as kube-apiserver does for an unknown group.</summary>
+    public bool ServePolicyReports { get; set; }
 
     /// <summary>Whether the EgressPolicy CRD is installed (egress.webhook.dev served); read at discovery.</summary>
     public bool ServeEgressPolicies { get; set; } = true;
@@ -425,8 +434,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             var set = new HashSet<(ObjectKey, string?)>();
             foreach (var (plural, state) in _resources)
             {
-                if (plural == "configmaps")
+                if (plural is "configmaps" or "policyreports" or "clusterpolicyreports")
                 {
+                    // the cache watches the mesh namespace only; reports are written, never read
                     // the cache watches the mesh namespace only
                     continue;
                 }
@@ -659,6 +669,26 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when ServesGroup(group) && IsServed(group, plural, version, namespaced: true):
                 await GetAsync(context, plural, ns, name);
                 return;
+            case ["apis", PolicyReportGroup] when ServePolicyReports:
+                await WriteAsync(context, HttpStatusCode.OK,
+                    $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{PolicyReportGroup}\",\"versions\":[{{\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"version\":\"{PolicyReportVersion}\"}}],\"preferredVersion\":{{\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"version\":\"{PolicyReportVersion}\"}}}}");
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion] when ServePolicyReports:
+                await WriteAsync(context, HttpStatusCode.OK,
+                    $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"resources\":[{{\"name\":\"policyreports\",\"kind\":\"PolicyReport\",\"namespaced\":true}},{{\"name\":\"clusterpolicyreports\",\"kind\":\"ClusterPolicyReport\",\"namespaced\":false}}]}}");
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "policyreports" or "clusterpolicyreports"] when ServePolicyReports:
+                await CollectionAsync(context, segments[3], null);
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "namespaces", var ns, "policyreports"] when ServePolicyReports:
+                await CollectionAsync(context, "policyreports", ns);
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "namespaces", var ns, "policyreports", var name] when ServePolicyReports:
+                await ItemAsync(context, "policyreports", PolicyReportVersion, ns, name);
+                return;
+            case ["apis", PolicyReportGroup, PolicyReportVersion, "clusterpolicyreports", var name] when ServePolicyReports:
+                await ItemAsync(context, "clusterpolicyreports", PolicyReportVersion, "", name);
+                return;
             case ["apis", var group, var version, var plural] when ServesGroup(group) && IsServed(group, plural, version, namespaced: null):
                 await CollectionAsync(context, plural, null);
                 return;
@@ -683,6 +713,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 return;
         }
     }
+
+    /// <summary>PATCH (server-side apply), DELETE or GET of one object.</summary>
+    private Task ItemAsync(HttpContext context, string plural, string version, string ns, string name) =>
+        HttpMethods.IsPatch(context.Request.Method) ? ApplyAsync(context, plural, version, ns, name)
+        : HttpMethods.IsDelete(context.Request.Method) ? DeleteAsync(context, plural, ns, name)
+        : GetAsync(context, plural, ns, name);
 
     /// <summary>Whether a group other than Istio's is served: the Gateway API and the EgressPolicy CRD, each switchable.</summary>
     private bool ServesGroup(string group) =>
@@ -991,15 +1027,20 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
 
         var meta = obj["metadata"] as JsonObject;
-        if (obj["apiVersion"]?.GetValue<string>() != $"{IstioGroup}/{version}" || obj["kind"]?.GetValue<string>() != kind.Name ||
+        if (obj["apiVersion"]?.GetValue<string>() != $"{kind.Group ?? IstioGroup}/{version}" || obj["kind"]?.GetValue<string>() != kind.Name ||
             meta?["name"]?.GetValue<string>() != name || (meta["namespace"]?.GetValue<string>() ?? ns) != ns)
         {
             await StatusAsync(context, HttpStatusCode.BadRequest, "BadRequest", "the apiVersion, kind, name or namespace of the body does not match the request");
             return;
         }
 
-        meta["namespace"] = ns;
-        if (Admission is { } chain)
+        if (kind.Namespaced)
+        {
+            meta["namespace"] = ns;
+        }
+
+        // the webhooks are registered for the Istio kinds only
+        if (kind.Istio && Admission is { } chain)
         {
             var stored = Get(plural, ns, name);
             meta["uid"] = stored?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
@@ -1064,7 +1105,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             return;
         }
 
-        if (Admission is { } chain && await chain.AdmitAsync("DELETE", null, stored) is { Allowed: false } refused)
+        if (Kinds[plural].Istio && Admission is { } chain && await chain.AdmitAsync("DELETE", null, stored) is { Allowed: false } refused)
         {
             await StatusAsync(context, (HttpStatusCode)refused.Write.Code, "Forbidden", refused.Write.Message ?? "refused");
             return;
