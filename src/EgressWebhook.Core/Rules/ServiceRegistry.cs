@@ -326,7 +326,8 @@ public static class ServiceRegistry
     public static IEnumerable<EgressObject> VirtualServicesRoutingToRegistryObject(EgressObject changed, SnapshotView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        return HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServicesRoutingTo(h)).Select(m => m.Item).Distinct();
+        return view.VirtualServicesRoutingTo(changed, () =>
+            [.. HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServicesRoutingTo(h)).Select(m => m.Item).Distinct()]);
     }
 
     /// <summary>The registry hosts a ServiceEntry or Service declares, each once (an entry may repeat a host thousands

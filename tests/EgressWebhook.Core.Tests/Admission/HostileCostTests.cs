@@ -132,6 +132,26 @@ public sealed class HostileCostTests
     }
 
     [Fact]
+    public void ThousandsOfHostsTimesThousandsOfPorts_SharedWithARival_AreOneEgw110PerDisagreeingPort()
+    {
+        // both entries list 3,000 hosts and 3,000 ports; they disagree on ports 0 and 2,999 (TLS there) and on port
+        // number 2, which the rival declares twice, HTTP first, then TLS. Compared per host, per port, per rival port,
+        // this was 3,000³ steps
+        const int n = 3_000;
+        var hosts = Enumerable.Range(0, n).Select(i => $"h{i}.example.com").ToList();
+        string Ports(Func<int, string> protocol) => string.Join(",", Enumerable.Range(0, n).Select(i => $"{{\"number\":{1 + i},\"name\":\"p{i}\",\"protocol\":\"{protocol(i)}\"}}"));
+        var rival = Object(ServiceEntry("team-2", "rival", hosts, Ports(i => i is 0 or n - 1 ? "TLS" : "HTTP") + ",{\"number\":2,\"name\":\"again\",\"protocol\":\"TLS\"}"));
+        var snapshot = EgressSnapshot.Create(Seed.Objects.Append(rival));
+
+        var findings = Check(snapshot, Object(ServiceEntry("team-1", "h", hosts, Ports(_ => "HTTP"))));
+
+        var egw110 = findings.Where(f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "h").ToList();
+        Assert.Equal(["spec.ports[0].protocol", "spec.ports[1].protocol", $"spec.ports[{n - 1}].protocol"], egw110.Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.All(egw110, f => Assert.StartsWith("h0.example.com:", f.Message, StringComparison.Ordinal));
+        Assert.Contains(egw110, f => f.Message.Contains($":{n} is HTTP here but TLS in ServiceEntry team-2/rival", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ThousandsOfHosts_RivalNotSharingANamespace_GiveNoEgw118()
     {
         const int n = 2_000;
