@@ -16,6 +16,9 @@ public enum ResourceKind
 
     /// <summary>A Gateway API route (HTTPRoute, TLSRoute, TCPRoute, GRPCRoute).</summary>
     GatewayApiRoute,
+
+    /// <summary>The project's <c>EgressPolicy</c> (cluster-scoped).</summary>
+    EgressPolicy,
 }
 
 /// <summary>Base of every decoded object: type meta and metadata.</summary>

@@ -1,5 +1,6 @@
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules.CrossResource;
+using EgressWebhook.Core.Rules.Guardrails;
 using EgressWebhook.Core.Rules.PerObject;
 
 namespace EgressWebhook.Core.Rules;
@@ -32,5 +33,13 @@ public static class RuleCatalog
         new ValidatorRule<VirtualService>(new VirtualServiceValidator(), RuleIds.TlsRouteMatch),
         new ValidatorRule<DestinationRule>(new DestinationRuleValidator(), RuleIds.DestinationRuleTlsSettings),
         new Egw209HostTooLong(),
+        new Egw301HostNotAllowed(),
+        new Egw302RequiredGateway(),
+        new Egw303WildcardHost(),
+        new Egw304ExportTo(),
+        new Egw305SidecarReopensAllowAny(),
+        new Egw306SidecarHostsNoBoundary(),
+        new Egw307MeshInternalHost(),
+        new Egw308PolicyInvalid(),
     ];
 }

@@ -19,6 +19,7 @@ namespace EgressWebhook.Core.Serialization;
 [JsonSerializable(typeof(Namespace))]
 [JsonSerializable(typeof(MeshConfig))]
 [JsonSerializable(typeof(GatewayApiRoute))]
+[JsonSerializable(typeof(EgressPolicy))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonNode))]
 [JsonSerializable(typeof(ConfigMapDocument))]
 [JsonSerializable(typeof(IstioOperatorDocument))]

@@ -92,6 +92,9 @@ public static class KindTable
             rows.Add(Row(ResourceKind.GatewayApiRoute, GatewayApiRoute.Group, GatewayApiVersions, kind, plural, ctx.GatewayApiRoute, watch: KindWatch.IfServed, written: false));
         }
 
+        // the project's own policy kind: watched when its CRD is installed (deploy/crds/egresspolicy.yaml)
+        rows.Add(Row(ResourceKind.EgressPolicy, EgressPolicy.Group, [EgressPolicy.Version], "EgressPolicy", "egresspolicies", ctx.EgressPolicy,
+            namespaced: false, watch: KindWatch.IfServed, written: false));
         return rows;
     }
 

@@ -18,7 +18,7 @@ namespace EgressWebhook.Server.Tests.Fakes;
 
 /// <summary>An in-process Kubernetes API server for the resources the cluster cache reads: list (with
 /// <c>limit</c>/<c>continue</c>), watch from a resourceVersion (history replay, bookmarks, <c>timeoutSeconds</c>,
-/// 410 Gone after compaction), get, and networking.istio.io discovery, over plain HTTP on 127.0.0.1. Tests change
+/// 410 Gone after compaction), get, and discovery of networking.istio.io, the Gateway API and egress.webhook.dev (EgressPolicy), over plain HTTP on 127.0.0.1. Tests change
 /// its state and inject failures: expired watches, dropped connections, streams that go silent without closing.</summary>
 /// <remarks>By default it behaves as kube-apiserver v1.28 on etcd 3.4 at their default settings was measured to:
 /// a watch gets a bookmark only when etcd reports progress, which for a kind with no changes is every
@@ -33,6 +33,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     private const string IstioGroup = "networking.istio.io";
     private const string GatewayApiGroup = "gateway.networking.k8s.io";
+    private const string PolicyGroup = EgressPolicy.Group;
 
     private static readonly Dictionary<string, Kind> Kinds = new Kind[]
     {
@@ -49,6 +50,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         new("GRPCRoute", "grpcroutes", false, true, GatewayApiGroup, "v1"),
         new("TLSRoute", "tlsroutes", false, true, GatewayApiGroup, "v1alpha2"),
         new("TCPRoute", "tcproutes", false, true, GatewayApiGroup, "v1alpha2"),
+        // the project's own CRD (deploy/crds/egresspolicy.yaml), cluster-scoped
+        new("EgressPolicy", "egresspolicies", false, false, PolicyGroup, EgressPolicy.Version),
     }.ToDictionary(k => k.Plural, StringComparer.Ordinal);
 
     private readonly Lock _lock = new();
@@ -80,6 +83,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Whether the Gateway API group is served (its CRDs installed); read at discovery.</summary>
     public bool ServeGatewayApi { get; set; } = true;
+
+    /// <summary>Whether the EgressPolicy CRD is installed (egress.webhook.dev served); read at discovery.</summary>
+    public bool ServeEgressPolicies { get; set; } = true;
 
     /// <summary>How often open watches that asked for bookmarks get one (etcd's progress notification);
     /// <see cref="Timeout.InfiniteTimeSpan"/> = never. The default, 30 minutes, is what a kind with no changes sees
@@ -641,20 +647,23 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 }
 
                 return;
-            case ["apis", GatewayApiGroup] when ServeGatewayApi:
-                await GatewayApiDiscoveryAsync(context, null);
+            case ["apis", var group] when ServesGroup(group):
+                await GroupDiscoveryAsync(context, group, null);
                 return;
-            case ["apis", GatewayApiGroup, var version] when ServeGatewayApi:
-                await GatewayApiDiscoveryAsync(context, version);
+            case ["apis", var group, var version] when ServesGroup(group):
+                await GroupDiscoveryAsync(context, group, version);
                 return;
-            case ["apis", GatewayApiGroup, var version, var plural] when ServeGatewayApi && IsGatewayApi(plural, version):
-                await CollectionAsync(context, plural, null);
-                return;
-            case ["apis", GatewayApiGroup, var version, "namespaces", var ns, var plural] when ServeGatewayApi && IsGatewayApi(plural, version):
+            case ["apis", var group, var version, "namespaces", var ns, var plural] when ServesGroup(group) && IsServed(group, plural, version, namespaced: true):
                 await CollectionAsync(context, plural, ns);
                 return;
-            case ["apis", GatewayApiGroup, var version, "namespaces", var ns, var plural, var name] when ServeGatewayApi && IsGatewayApi(plural, version):
+            case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when ServesGroup(group) && IsServed(group, plural, version, namespaced: true):
                 await GetAsync(context, plural, ns, name);
+                return;
+            case ["apis", var group, var version, var plural] when ServesGroup(group) && IsServed(group, plural, version, namespaced: null):
+                await CollectionAsync(context, plural, null);
+                return;
+            case ["apis", var group, var version, var plural, var name] when ServesGroup(group) && IsServed(group, plural, version, namespaced: false):
+                await GetAsync(context, plural, "", name);
                 return;
             case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
                 context.Abort();
@@ -675,22 +684,29 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    private static bool IsGatewayApi(string plural, string version) =>
-        Kinds.TryGetValue(plural, out var kind) && kind.Group == GatewayApiGroup && kind.Version == version;
+    /// <summary>Whether a group other than Istio's is served: the Gateway API and the EgressPolicy CRD, each switchable.</summary>
+    private bool ServesGroup(string group) =>
+        (group == GatewayApiGroup && ServeGatewayApi) || (group == PolicyGroup && ServeEgressPolicies);
 
-    /// <summary>The Gateway API group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
-    private static async Task GatewayApiDiscoveryAsync(HttpContext context, string? version)
+    /// <summary>Whether <paramref name="plural"/> is a kind of <paramref name="group"/> at <paramref name="version"/>
+    /// (and, when <paramref name="namespaced"/> is set, of that scope: a cluster-scoped kind has no namespaced paths).</summary>
+    private static bool IsServed(string group, string plural, string version, bool? namespaced) =>
+        Kinds.TryGetValue(plural, out var kind) && kind.Group == group && kind.Version == version && (namespaced is null || kind.Namespaced == namespaced);
+
+    /// <summary>A group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
+    private static async Task GroupDiscoveryAsync(HttpContext context, string group, string? version)
     {
-        var kinds = Kinds.Values.Where(k => k.Group == GatewayApiGroup).ToList();
+        var kinds = Kinds.Values.Where(k => k.Group == group).ToList();
         if (version is null)
         {
-            var versions = string.Join(",", kinds.Select(k => k.Version).Distinct().Select(v => $"{{\"groupVersion\":\"{GatewayApiGroup}/{v}\",\"version\":\"{v}\"}}"));
-            await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{GatewayApiGroup}\",\"versions\":[{versions}]}}");
+            var versions = string.Join(",", kinds.Select(k => k.Version).Distinct().Select(v => $"{{\"groupVersion\":\"{group}/{v}\",\"version\":\"{v}\"}}"));
+            await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{group}\",\"versions\":[{versions}]}}");
             return;
         }
 
+        var scope = (Kind k) => k.Namespaced ? "true" : "false";
         var resources = kinds.Where(k => k.Version == version)
-            .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":true}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":true}}" })
+            .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}" })
             .ToList();
         if (resources.Count == 0)
         {
@@ -698,7 +714,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             return;
         }
 
-        await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{GatewayApiGroup}/{version}\",\"resources\":[{string.Join(",", resources)}]}}");
+        await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{group}/{version}\",\"resources\":[{string.Join(",", resources)}]}}");
     }
 
     private async Task DiscoveryAsync(HttpContext context)
