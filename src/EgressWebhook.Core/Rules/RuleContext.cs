@@ -9,6 +9,7 @@ namespace EgressWebhook.Core.Rules;
 public sealed class RuleContext(SnapshotView view, RuleSettings policy)
 {
     private readonly List<Finding> _findings = [];
+    private readonly FindingCap _cap = new();
 
     public SnapshotView View { get; } = view;
 
@@ -16,9 +17,24 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
 
     public MeshConfig Mesh => View.Mesh;
 
-    internal IReadOnlyList<Finding> Findings => _findings;
+    /// <summary>The findings reported, at most <see cref="FindingCap.PerRuleAndObject"/> per rule and object, each
+    /// rule and object with more followed by one summary finding that counts the rest.</summary>
+    internal IReadOnlyList<Finding> Findings => _cap.HasOverflow ? [.. _findings, .. _cap.Summaries()] : _findings;
 
-    internal void Clear() => _findings.Clear();
+    internal void Clear()
+    {
+        _findings.Clear();
+        _cap.Clear();
+    }
+
+    /// <summary>Whether <paramref name="rule"/> has reported its <see cref="FindingCap.PerRuleAndObject"/> findings
+    /// about <paramref name="subject"/> already: further findings are only counted, so a rule may report them with a
+    /// cheap message (or stop, when it needs no count).</summary>
+    public bool IsCapped(string rule, EgressObject subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        return _cap.IsFull(rule, subject.Ref);
+    }
 
     // Route rules and destinations of the VirtualServices this check reads, computed once each: rules look at the same
     // legs from several sides. Keyed by instance (objects are immutable) and dropped with the context, after the check.
@@ -102,6 +118,11 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public void Report(Awaited? awaits, string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related)
     {
         if (Policy.Apply(rule, severity) is not { } effective)
+        {
+            return;
+        }
+
+        if (!_cap.Admit(rule, effective, subject.Ref, path, awaits))
         {
             return;
         }
