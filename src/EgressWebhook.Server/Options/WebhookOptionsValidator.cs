@@ -44,6 +44,14 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             if (!RuleIds.All.Contains(rule))
             {
                 errors.Add($"Webhook:Rules:{rule} is not a rule id (EGW101…)");
+                continue;
+            }
+
+            if (!RuleCatalog.EnforceableIds.Contains(rule))
+            {
+                // e.g. EGW405: a reason the mutation gives for routing it left out; it has no severity to set, so Off would be ignored
+                errors.Add($"Webhook:Rules:{rule} is a mutation reason, not a rule with an enforcement (only EGW1xx and EGW2xx rules take Deny, Strict, Warn or Off)");
+                continue;
             }
 
             if (!Enum.TryParse<Enforcement>(enforcement, ignoreCase: true, out _) || int.TryParse(enforcement, out _))
