@@ -44,9 +44,12 @@ internal sealed class RoutingGenerator : BackgroundService
     private CancellationTokenSource? _writtenTerm;
     private volatile LeaderElector? _elector;
 
+    private readonly TimeProvider _time;
+
     public RoutingGenerator(KubernetesApi api, Kubernetes client, ClusterSnapshotSource source, SnapshotStore store, IOptions<GeneratorOptions> options,
-        IOptions<WebhookOptions> webhook, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger)
+        IOptions<WebhookOptions> webhook, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _api = api;
         _client = client;
         _source = source;
@@ -128,7 +131,7 @@ internal sealed class RoutingGenerator : BackgroundService
                 _logger.ElectionFailed((long)delay.TotalMilliseconds, ex);
                 try
                 {
-                    await Task.Delay(delay, stoppingToken);
+                    await Task.Delay(delay, _time, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
@@ -150,14 +153,14 @@ internal sealed class RoutingGenerator : BackgroundService
     {
         try
         {
-            using var timeout = new CancellationTokenSource(_options.RenewDeadline);
+            using var timeout = new CancellationTokenSource(_options.RenewDeadline, _time);
             var current = await lease.GetAsync(timeout.Token);
             if (current?.HolderIdentity != Identity)
             {
                 return;
             }
 
-            var now = DateTime.UtcNow;
+            var now = _time.GetUtcNow().UtcDateTime;
             var released = await lease.UpdateAsync(new LeaderElectionRecord
             {
                 HolderIdentity = "",
@@ -262,7 +265,7 @@ internal sealed class RoutingGenerator : BackgroundService
                 // again shortly: its recovery need not publish anything new that would wake this loop.
                 if (!_source.IsSynced || _source.IsStale)
                 {
-                    await Task.Delay(_options.RetryPeriod, stoppingToken);
+                    await Task.Delay(_options.RetryPeriod, _time, stoppingToken);
                     runNow = true;
                     continue;
                 }
@@ -295,7 +298,7 @@ internal sealed class RoutingGenerator : BackgroundService
                 // retry the whole pass (against the then current snapshot) after a backoff; changes meanwhile wait too
                 var delay = backoff.Next();
                 _logger.PassFailed(failed, (long)delay.TotalMilliseconds);
-                await Task.Delay(delay, stoppingToken);
+                await Task.Delay(delay, _time, stoppingToken);
                 runNow = true;
             }
         }

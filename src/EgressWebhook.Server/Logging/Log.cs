@@ -39,7 +39,7 @@ internal static partial class Log
     public static partial void StateWatchFailed(this ILogger logger, string directory, double seconds, Exception exception);
 
     [LoggerMessage(EventId = EventIds.Startup.Started, Level = LogLevel.Information, Message = "Egress webhook listening on {Urls}; state source {Source}; failure mode {FailureMode}")]
-    public static partial void Started(this ILogger logger, IEnumerable<string> urls, string source, string failureMode);
+    public static partial void Started(this ILogger logger, IEnumerable<string> urls, string source, EgressWebhook.Core.Admission.FailureMode failureMode);
 
     [LoggerMessage(EventId = EventIds.Startup.Draining, Level = LogLevel.Information, Message = "Shutting down: /readyz answers 503; serving for {Seconds} s more, then finishing the requests in flight")]
     public static partial void Draining(this ILogger logger, double seconds);
