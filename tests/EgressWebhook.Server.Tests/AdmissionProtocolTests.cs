@@ -330,6 +330,8 @@ public sealed class AdmissionProtocolTests
     [Theory]
     [InlineData("Webhook:FailureMode", "Maybe", "Webhook:FailureMode 'Maybe' must be Deny or Allow")]
     [InlineData("Webhook:Rules:EGW999", "Deny", "Webhook:Rules:EGW999 is not a rule id")]
+    [InlineData("Webhook:Rules:EGW405", "Off", "Webhook:Rules:EGW405 is a mutation reason, not a rule with an enforcement")]
+    [InlineData("Webhook:Rules:EGW410", "Warn", "Webhook:Rules:EGW410 is a mutation reason, not a rule with an enforcement")]
     [InlineData("Webhook:Rules:EGW105", "Sometimes", "Webhook:Rules:EGW105 'Sometimes' must be Deny, Strict, Warn or Off")]
     [InlineData("Webhook:Enforcement", "Lenient", "Webhook:Enforcement 'Lenient' must be Tolerant or Strict")]
     [InlineData("Webhook:GracePeriod", "soon", "Webhook:GracePeriod 'soon' must be a duration between 0 and 1h")]

@@ -37,7 +37,7 @@ internal static class CheckCommand
             {
                 if (ParseRule(token.Value) is null)
                 {
-                    result.AddError($"--rule {token.Value}: expected EGWnnn=deny, EGWnnn=warn or EGWnnn=off with a rule id of docs/rules.md");
+                    result.AddError($"--rule {token.Value}: expected EGWnnn=deny, EGWnnn=warn or EGWnnn=off with a rule id of docs/rules.md (EGW1xx or EGW2xx)");
                     return;
                 }
             }
@@ -90,7 +90,7 @@ internal static class CheckCommand
     private static (string Rule, Enforcement Enforcement)? ParseRule(string value)
     {
         var parts = value.Split('=', 2, StringSplitOptions.TrimEntries);
-        return parts.Length == 2 && RuleIds.All.Contains(parts[0]) && Enum.TryParse<Enforcement>(parts[1], ignoreCase: true, out var enforcement)
+        return parts.Length == 2 && RuleCatalog.EnforceableIds.Contains(parts[0]) && Enum.TryParse<Enforcement>(parts[1], ignoreCase: true, out var enforcement)
                && Enum.IsDefined(enforcement)
             ? (parts[0].ToUpperInvariant(), enforcement)
             : null;

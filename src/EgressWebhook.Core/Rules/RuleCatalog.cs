@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules.CrossResource;
 using EgressWebhook.Core.Rules.Guardrails;
@@ -42,4 +43,10 @@ public static class RuleCatalog
         new Egw307MeshInternalHost(),
         new Egw308PolicyInvalid(),
     ];
+
+    /// <summary>The ids a per-rule enforcement (<c>Webhook:Rules:EGW105=Warn</c>, <c>--rule EGW105=warn</c>) applies to:
+    /// every id a rule of <see cref="All"/> reports, and EGW114 (the engine's delete check). The EGW4xx ids are reasons
+    /// the mutation gives for routing it left out, not findings with a severity, so they are not among them.</summary>
+    public static FrozenSet<string> EnforceableIds { get; } = All.SelectMany(r => r.Ids).Append(RuleIds.DeleteLeavesDanglingReference)
+        .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 }
