@@ -23,7 +23,7 @@ public sealed record WaypointBinding(string Namespace, string Name, WaypointSour
     public string Display => $"{Namespace}/{Name}";
 
     /// <summary><c>label</c> or <c>namespace ns's label</c>, for messages.</summary>
-    public string Origin(string objectNamespace) => Source == WaypointSource.Object ? "its label" : $"namespace {objectNamespace}'s label";
+    public string Origin(string objectNamespace) => Source == WaypointSource.Object ? "its label" : $"label of namespace {objectNamespace}";
 }
 
 /// <summary>Istio's ambient waypoint semantics, read once here for every rule (istio/istio

@@ -31,14 +31,14 @@ internal sealed class Egw501WaypointBinding : IEgressRule
         if (Waypoints.Find(context.View, binding) is not { } waypoint)
         {
             context.Report(new Awaited(ResourceKind.GatewayApiGateway, $"waypoint {binding.Display}"), RuleIds.WaypointBinding, Severity.Warning, se, binding.Path,
-                $"WaypointIsNotReady: no waypoint Gateway {binding.Display} ({origin}); ztunnel sends it direct; create it (istioctl waypoint apply)");
+                $"WaypointIsNotReady: no Gateway {binding.Display} ({origin}); traffic goes direct; istioctl waypoint apply");
             return;
         }
 
         if (waypoint.Spec.GatewayClassName != GatewayApiGateway.WaypointClass)
         {
             context.Report(RuleIds.WaypointBinding, Severity.Error, se, binding.Path,
-                $"{waypoint.Display} ({origin}) is of class {waypoint.Spec.GatewayClassName ?? "(unset)"}, not a waypoint; use a Gateway of class istio-waypoint",
+                $"{waypoint.Display} is class {waypoint.Spec.GatewayClassName ?? "(unset)"}, not a waypoint; use class istio-waypoint",
                 waypoint.Ref);
             return;
         }
@@ -46,8 +46,8 @@ internal sealed class Egw501WaypointBinding : IEgressRule
         if (!Waypoints.ServesServices(waypoint))
         {
             context.Report(RuleIds.WaypointBinding, Severity.Error, se, binding.Path,
-                $"UnsupportedTrafficType: waypoint {binding.Display} serves {Waypoints.TrafficType(waypoint)} traffic, not service; " +
-                $"label it {AmbientLabels.WaypointFor}=service (or all)", waypoint.Ref);
+                $"UnsupportedTrafficType: waypoint {binding.Display} serves {Waypoints.TrafficType(waypoint)}, not service; " +
+                $"set {AmbientLabels.WaypointFor}=service", waypoint.Ref);
             return;
         }
 
@@ -55,8 +55,8 @@ internal sealed class Egw501WaypointBinding : IEgressRule
         {
             var listener = Waypoints.AttachmentListener(waypoint);
             context.Report(RuleIds.WaypointBinding, Severity.Error, se, binding.Path,
-                $"AttachmentDenied: waypoint {binding.Display} admits {Waypoints.Describe(listener?.AllowedRoutes?.Namespaces)}, not namespace {se.Namespace}; " +
-                "set its HBONE listener's allowedRoutes.namespaces", waypoint.Ref);
+                $"AttachmentDenied: waypoint {binding.Display} admits {Waypoints.Describe(listener?.AllowedRoutes?.Namespaces)}, not {se.Namespace}; " +
+                "fix its allowedRoutes", waypoint.Ref);
             return;
         }
 
@@ -65,7 +65,7 @@ internal sealed class Egw501WaypointBinding : IEgressRule
         if (context.Policy.WholeCluster && waypoint.Status.Addresses.Count == 0)
         {
             context.Report(RuleIds.WaypointBinding, Severity.Warning, se, binding.Path,
-                $"WaypointIsNotReady: waypoint {binding.Display} has no address yet; ztunnel sends it direct; check its pods", waypoint.Ref);
+                $"WaypointIsNotReady: waypoint {binding.Display} has no address; traffic goes direct; check its pods", waypoint.Ref);
         }
     }
 

@@ -35,8 +35,7 @@ internal sealed class Egw502WaypointVisibility : IEgressRule
         if (binding.Namespace != se.Namespace)
         {
             context.Report(RuleIds.WaypointVisibility, Severity.Error, se, binding.Path,
-                $"CrossNamespaceWaypointForbidden: {visibility}-visible entry bound to waypoint {binding.Display}; " +
-                "use a waypoint in its namespace or make it PUBLIC");
+                $"CrossNamespaceWaypointForbidden: {visibility}-visible, bound to {binding.Display}; use a same-namespace waypoint");
             return;
         }
 
@@ -45,8 +44,7 @@ internal sealed class Egw502WaypointVisibility : IEgressRule
         {
             var more = hidden.Count > 1 ? $" (+{hidden.Count - 1})" : "";
             context.Report(RuleIds.WaypointVisibility, Severity.Warning, se, "metadata.namespace",
-                $"serviceEntryVisibility {visibility} hides it from ambient namespace {hidden[0]}{more}: their traffic bypasses " +
-                $"waypoint {binding.Display}; add a PUBLIC visibility policy for {se.Namespace}");
+                $"{visibility} visibility hides it from ambient {hidden[0]}{more}, which bypass {binding.Display}; make {se.Namespace} PUBLIC");
         }
     }
 

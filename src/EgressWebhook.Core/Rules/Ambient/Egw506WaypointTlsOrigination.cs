@@ -47,8 +47,7 @@ internal sealed class Egw506WaypointTlsOrigination : IEgressRule
                     continue;
                 }
 
-                var message = $"port {port.Number} sends plain HTTP to targetPort 443: no DestinationRule for {host} originates TLS at waypoint " +
-                              $"{binding.Display}; add one with tls.mode SIMPLE";
+                var message = $"port {port.Number} sends plain HTTP to targetPort 443: no DestinationRule for {host} has tls SIMPLE; add one";
                 if (rules.Count == 0)
                 {
                     context.Report(new Awaited(ResourceKind.DestinationRule, $"a DestinationRule for {host} with tls.mode SIMPLE"), RuleIds.WaypointTlsOrigination,

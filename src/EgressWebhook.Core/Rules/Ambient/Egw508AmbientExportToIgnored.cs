@@ -25,15 +25,15 @@ internal sealed class Egw508AmbientExportToIgnored : IEgressRule
 
         var binding = Waypoints.BindingOf(se, context.View);
         var ambient = Waypoints.AmbientNamespaces(context.View);
+        ambient.Remove(se.Namespace);
         if (binding is null && ambient.Count == 0)
         {
             return;
         }
 
-        var who = ambient.Count > 0 ? $"ambient namespace {ambient[0]}{(ambient.Count > 1 ? $" (+{ambient.Count - 1})" : "")}" : "every ambient namespace";
-        var via = binding is null ? "" : $" via waypoint {binding.Display}";
+        var who = ambient.Count > 0 ? $"ambient {ambient[0]}{(ambient.Count > 1 ? $" (+{ambient.Count - 1})" : "")}" : "every ambient namespace";
         context.Report(RuleIds.AmbientExportToIgnored, Severity.Warning, se, "spec.exportTo",
-            $"ztunnel and waypoints ignore exportTo: {who} can use it{via}; restrict with a waypoint AuthorizationPolicy");
+            $"ztunnel and waypoints ignore exportTo: {who} can use it; restrict with a waypoint AuthorizationPolicy");
     }
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>

@@ -66,7 +66,7 @@ internal sealed class Egw513ListenerRejectsRoute : IEgressRule
             if (rejections.All(r => r is not null))
             {
                 context.Report(RuleIds.ListenerRejectsRoute, Severity.Error, route, path,
-                    $"{gateway.Display}: {rejections[0]}; {Fix(rejections[0]!, route)}", gateway.Ref);
+                    $"{gateway.Name}: {rejections[0]}; {Fix(rejections[0]!, route)}", gateway.Ref);
             }
         }
     }
