@@ -41,10 +41,18 @@ internal sealed record ClusterResource(ResourceKind Kind, string ApiVersion, str
     /// <summary>Versions of <see cref="GatewayApiGroup"/> to look for a route kind in, most preferred first.</summary>
     public static IReadOnlyList<string> GatewayApiVersions => KindTable.GatewayApiVersions;
 
-    /// <summary>For each route kind, the first of <see cref="GatewayApiVersions"/> whose resource list has it; kinds
-    /// the cluster does not serve (or a cluster without the Gateway API) are left out.</summary>
-    public static IReadOnlyList<ClusterResource> GatewayApiRoutes(IReadOnlyDictionary<string, IReadOnlyCollection<string>> resourcesByVersion) =>
-        KindTable.Watched(KindWatch.IfServed).Where(r => r.Group == GatewayApiGroup)
+    /// <summary>The API groups of the optional kinds (<see cref="KindWatch.IfServed"/> rows): the Gateway API and
+    /// security.istio.io, each looked up at discovery.</summary>
+    public static IReadOnlyList<string> OptionalGroups { get; } = [.. KindTable.Watched(KindWatch.IfServed).Select(r => r.Group).Distinct()];
+
+    /// <summary>The versions of <paramref name="group"/> an optional kind may be served at, most preferred first.</summary>
+    public static IReadOnlyList<string> OptionalVersions(string group) =>
+        [.. KindTable.Watched(KindWatch.IfServed).Where(r => r.Group == group).SelectMany(r => r.Versions).Distinct()];
+
+    /// <summary>For each optional kind of <paramref name="group"/>, the first of its row's versions whose resource list
+    /// has it; kinds the cluster does not serve (or a cluster without the group) are left out.</summary>
+    public static IReadOnlyList<ClusterResource> Optional(string group, IReadOnlyDictionary<string, IReadOnlyCollection<string>> resourcesByVersion) =>
+        KindTable.Watched(KindWatch.IfServed).Where(r => r.Group == group)
             .Select(r => r.Versions.FirstOrDefault(v => resourcesByVersion.TryGetValue(v, out var served) && served.Contains(r.Plural)) is { } version
                 ? new ClusterResource(r.Kind, r.ApiVersion(version), r.KindName, r.Plural, null, r.Namespaced)
                 : null)

@@ -74,7 +74,7 @@ internal sealed class ClusterSnapshotSource(
             return;
         }
 
-        var routes = await DiscoverGatewayApiRoutesAsync(stoppingToken);
+        var routes = await DiscoverOptionalKindsAsync(stoppingToken);
         var informers = ClusterResource.All(version, _options.MeshNamespace).Concat(routes)
             .Select(r => new ResourceInformer(r, api, _options, time, metrics, logger, Changed))
             .ToArray();
@@ -162,29 +162,36 @@ internal sealed class ClusterSnapshotSource(
 
     /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with
     /// backoff until the API server answers and serves one; null only when stopping.</summary>
-    /// <summary>The Gateway API route kinds the cluster serves (none when it does not serve the Gateway API: the cache
-    /// then works without them). A failing API server is retried with backoff, as for the Istio version.</summary>
-    private async Task<IReadOnlyList<ClusterResource>> DiscoverGatewayApiRoutesAsync(CancellationToken cancellationToken)
+    /// <summary>The optional kinds the cluster serves (<see cref="ClusterResource.OptionalGroups"/>: Gateway API routes,
+    /// Gateways and ReferenceGrants, Istio AuthorizationPolicies), each at the first of its versions the cluster serves;
+    /// none of a group the cluster does not serve (the cache then works without them). A failing API server is retried
+    /// with backoff, as for the Istio version.</summary>
+    private async Task<IReadOnlyList<ClusterResource>> DiscoverOptionalKindsAsync(CancellationToken cancellationToken)
     {
         var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                var served = await api.ServedVersionsAsync(ClusterResource.GatewayApiGroup, cancellationToken);
-                var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
-                foreach (var version in ClusterResource.GatewayApiVersions.Where(served.Contains))
+                var found = new List<ClusterResource>();
+                foreach (var group in ClusterResource.OptionalGroups)
                 {
-                    byVersion[version] = await api.ServedResourcesAsync(ClusterResource.GatewayApiGroup, version, cancellationToken);
+                    var served = await api.ServedVersionsAsync(group, cancellationToken);
+                    var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+                    foreach (var version in ClusterResource.OptionalVersions(group).Where(served.Contains))
+                    {
+                        byVersion[version] = await api.ServedResourcesAsync(group, version, cancellationToken);
+                    }
+
+                    found.AddRange(ClusterResource.Optional(group, byVersion));
                 }
 
-                var routes = ClusterResource.GatewayApiRoutes(byVersion);
                 if (logger.IsEnabled(LogLevel.Information))
                 {
-                    logger.GatewayApiRoutes(routes.Count == 0 ? "none" : string.Join(", ", routes.Select(r => $"{r.KindName} {r.ApiVersion}")));
+                    logger.GatewayApiRoutes(found.Count == 0 ? "none" : string.Join(", ", found.Select(r => $"{r.KindName} {r.ApiVersion}")));
                 }
 
-                return routes;
+                return found;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
