@@ -12,6 +12,9 @@ internal static class CliApp
         {
             CheckCommand.Create(console),
             RenderCommand.Create(console),
+            TraceCommand.Create(console),
+            AuditCommand.Create(console),
+            GraphCommand.Create(console),
         };
 
         var parse = root.Parse(args);

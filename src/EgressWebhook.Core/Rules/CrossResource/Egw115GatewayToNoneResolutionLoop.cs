@@ -51,7 +51,9 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
         _ => ServiceRegistry.VirtualServicesRoutingToRegistryObject(changed, view),
     };
 
-    private static bool LoopsAtGateway(ServiceEntry se) =>
+    /// <summary>Whether a gateway forwarding to <paramref name="se"/> sends the traffic to its original destination, itself
+    /// (resolution NONE, no endpoints, no workloadSelector); shared with the tracer.</summary>
+    internal static bool LoopsAtGateway(ServiceEntry se) =>
         se.Spec.EffectiveResolution == Resolutions.None && se.Spec.Endpoints.Count == 0 &&
         se.Spec.WorkloadSelector is null or { Labels.Count: 0 };
 }

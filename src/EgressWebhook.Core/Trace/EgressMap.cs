@@ -1,0 +1,134 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Trace;
+
+/// <summary>What a node of the egress map is.</summary>
+public enum MapNodeKind
+{
+    Namespace,
+    Gateway,
+    Host,
+}
+
+/// <summary>A node: a client namespace, a Gateway crossed, or an external host.</summary>
+/// <param name="Id">Stable id, <c>ns:default</c>, <c>gw:default/istio-egressgateway</c>, <c>host:edition.cnn.com</c>.</param>
+/// <param name="Kind">What it is.</param>
+/// <param name="Label">What is shown.</param>
+public sealed record MapNode(string Id, MapNodeKind Kind, string Label);
+
+/// <summary>A link of a traced path.</summary>
+/// <param name="From">Node id.</param>
+/// <param name="To">Node id.</param>
+/// <param name="Label"><c>host:port</c> on the first link of a path; the end (<c>external</c>, <c>passthrough</c>, …) on its last.</param>
+/// <param name="End">How the path this link belongs to ends.</param>
+/// <param name="Last">Whether it is the last link of its path.</param>
+public sealed record MapEdge(string From, string To, string Label, TraceEnd End, bool Last)
+{
+    /// <summary>A link of a path that loses the traffic (blackhole, dropped, loop).</summary>
+    public bool Broken => End is TraceEnd.Blackhole or TraceEnd.Dropped or TraceEnd.Loop;
+}
+
+/// <summary>The egress map: for every external host the snapshot declares (ServiceEntry hosts) or routes from sidecars
+/// (hosts of VirtualServices bound to <c>mesh</c>), the path traced from each namespace that declares or routes it: through
+/// which gateways, direct, to PassthroughCluster, or broken.</summary>
+/// <param name="Nodes">In id order.</param>
+/// <param name="Edges">Distinct, in (from, to, label) order.</param>
+/// <param name="Traces">The traces the map is drawn from, by namespace and host.</param>
+public sealed record EgressMap(IReadOnlyList<MapNode> Nodes, IReadOnlyList<MapEdge> Edges, IReadOnlyList<EgressTrace> Traces)
+{
+    /// <summary>At most this many paths are traced (each costs look-ups of the hosts on it), the rest left out.</summary>
+    public const int MaxTraces = 10_000;
+
+    /// <summary>Traces the map of <paramref name="snapshot"/>.</summary>
+    public static EgressMap Build(EgressSnapshot snapshot, RuleSettings? settings = null, EgressTracer? tracer = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var context = new RuleContext(SnapshotView.Of(snapshot), settings ?? RuleSettings.Default);
+        tracer ??= EgressTracer.Default;
+
+        // which namespaces ask for which host: the ServiceEntry's namespace and every namespace with a mesh route for it
+        var clients = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var se in context.View.OfKind<ServiceEntry>(ResourceKind.ServiceEntry))
+        {
+            if (se.Spec.EffectiveLocation == Locations.MeshExternal)
+            {
+                foreach (var h in EgressSnapshot.HostsOf(se))
+                {
+                    Add(h, se.Namespace);
+                }
+            }
+        }
+
+        foreach (var vs in context.View.VirtualServicesBoundTo(GatewayRefs.Mesh))
+        {
+            foreach (var h in EgressSnapshot.HostsOf(vs))
+            {
+                Add(h, vs.Namespace);
+            }
+        }
+
+        var traces = new List<EgressTrace>();
+        foreach (var (host, namespaces) in clients)
+        {
+            foreach (var ns in namespaces)
+            {
+                if (traces.Count < MaxTraces)
+                {
+                    traces.Add(tracer.Trace(context, ns, host));
+                }
+            }
+        }
+
+        var nodes = new SortedDictionary<string, MapNode>(StringComparer.Ordinal);
+        var edges = new SortedDictionary<(string, string, string), MapEdge>();
+        foreach (var t in traces)
+        {
+            var path = new List<MapNode> { Node(MapNodeKind.Namespace, t.From) };
+            path.AddRange(t.Via.Select(g => Node(MapNodeKind.Gateway, g)));
+            path.Add(Node(MapNodeKind.Host, t.Host));
+            for (var i = 0; i + 1 < path.Count; i++)
+            {
+                var last = i + 2 == path.Count;
+                var label = last ? (i == 0 ? $"{t.Host}:{t.Port} {t.EndName}" : t.EndName) : i == 0 ? $"{t.Host}:{t.Port}" : "";
+                var edge = new MapEdge(path[i].Id, path[i + 1].Id, label, t.End, last);
+                edges.TryAdd((edge.From, edge.To, edge.Label), edge);
+            }
+        }
+
+        return new EgressMap([.. nodes.Values], [.. edges.Values], traces);
+
+        void Add(string host, string ns)
+        {
+            if (HostName.IsWildcard(host) || HostName.IsClusterLocal(host) || ServiceRegistry.IsIpOrCidr(host) || HostName.IsOverlong(host))
+            {
+                return;
+            }
+
+            if (!clients.TryGetValue(host, out var set))
+            {
+                clients[host] = set = new SortedSet<string>(StringComparer.Ordinal);
+            }
+
+            set.Add(ns);
+        }
+
+        MapNode Node(MapNodeKind kind, string name)
+        {
+            var id = kind switch
+            {
+                MapNodeKind.Namespace => "ns:" + name,
+                MapNodeKind.Gateway => "gw:" + name,
+                _ => "host:" + name,
+            };
+            if (!nodes.TryGetValue(id, out var node))
+            {
+                nodes[id] = node = new MapNode(id, kind, kind == MapNodeKind.Gateway ? "Gateway " + name : name);
+            }
+
+            return node;
+        }
+    }
+}
