@@ -160,8 +160,6 @@ internal sealed class ClusterSnapshotSource(
         }
     }
 
-    /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with
-    /// backoff until the API server answers and serves one; null only when stopping.</summary>
     /// <summary>The optional kinds the cluster serves (<see cref="ClusterResource.OptionalGroups"/>: Gateway API routes,
     /// Gateways and ReferenceGrants, Istio AuthorizationPolicies), each at the first of its versions the cluster serves;
     /// none of a group the cluster does not serve (the cache then works without them). A failing API server is retried
@@ -173,19 +171,7 @@ internal sealed class ClusterSnapshotSource(
         {
             try
             {
-                var found = new List<ClusterResource>();
-                foreach (var group in ClusterResource.OptionalGroups)
-                {
-                    var served = await api.ServedVersionsAsync(group, cancellationToken);
-                    var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
-                    foreach (var version in ClusterResource.OptionalVersions(group).Where(served.Contains))
-                    {
-                        byVersion[version] = await api.ServedResourcesAsync(group, version, cancellationToken);
-                    }
-
-                    found.AddRange(ClusterResource.Optional(group, byVersion));
-                }
-
+                var found = await api.ServedOptionalKindsAsync(cancellationToken);
                 if (logger.IsEnabled(LogLevel.Information))
                 {
                     logger.GatewayApiRoutes(found.Count == 0 ? "none" : string.Join(", ", found.Select(r => $"{r.KindName} {r.ApiVersion}")));
@@ -211,6 +197,8 @@ internal sealed class ClusterSnapshotSource(
         return [];
     }
 
+    /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with
+    /// backoff until the API server answers and serves one; null only when stopping.</summary>
     private async Task<string?> DiscoverIstioVersionAsync(CancellationToken cancellationToken)
     {
         var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
