@@ -46,6 +46,7 @@ public static class RuleIds
     public const string RoutingSkippedMeshInternal = "EGW408";
     public const string RoutingSkippedNotVisible = "EGW409";
     public const string PortLeftUnnamed = "EGW410";
+    public const string RoutingSkippedNoWaypoint = "EGW411";
 
     /// <summary>Ambient mode (EGW50x): the waypoint chain of a ServiceEntry, and what ambient does not enforce.</summary>
     public const string WaypointBinding = "EGW501";
