@@ -15,6 +15,7 @@ internal static class CliApp
             TraceCommand.Create(console),
             AuditCommand.Create(console),
             GraphCommand.Create(console),
+            HostsCommand.Create(console),
         };
 
         var parse = root.Parse(args);

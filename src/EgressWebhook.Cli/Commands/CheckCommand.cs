@@ -8,7 +8,7 @@ using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Cli.Commands;
 
-/// <summary><c>kubectl-egress check PATH... [--outbound-policy] [-o text|json] [--fail-on error|warning] [--rule EGWnnn=deny|warn|off]...</c>.</summary>
+/// <summary><c>kubectl-egress check PATH... [--outbound-policy] [-o text|json] [--fail-on error|warning] [--rule EGWnnn=deny|warn|off]... [--policy FILE]...</c>.</summary>
 internal static class CheckCommand
 {
     public static Command Create(CliConsole console)
@@ -43,13 +43,24 @@ internal static class CheckCommand
             }
         });
 
+        var policies = new Option<string[]>("--policy")
+        {
+            Description = "A file or directory of EgressPolicy objects to enforce (EGW3xx), in addition to those among PATH (repeatable)",
+        };
+
         var command = new Command("check", "Check manifests for broken egress links, with the webhook's rules")
         {
-            paths, outbound, output, failOn, rules,
+            paths, outbound, output, failOn, rules, policies,
         };
         command.SetAction(parse =>
         {
             var objects = InputLoader.Load(parse.GetRequiredValue(paths), console.In);
+            if (parse.GetValue(policies) is { Length: > 0 } policyFiles)
+            {
+                // only the policies of these files: the objects they are checked against come from PATH
+                objects = [.. objects, .. InputLoader.Load(policyFiles, console.In).OfType<EgressPolicy>()];
+            }
+
             var policy = RuleSettings.Default with
             {
                 OutboundPolicy = parse.GetValue(outbound),
@@ -68,7 +79,8 @@ internal static class CheckCommand
                 TextReport.Write(report, console.Out);
             }
 
-            var threshold = parse.GetRequiredValue(failOn) == "warning" ? report.Findings.Count : report.Errors;
+            // an Audit policy's findings are recorded, never a failure
+            var threshold = parse.GetRequiredValue(failOn) == "warning" ? report.Findings.Count(f => !f.Audit) : report.Errors;
             return threshold > 0 ? ExitCodes.Findings : ExitCodes.Clean;
         });
         return command;

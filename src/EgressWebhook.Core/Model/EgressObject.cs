@@ -25,6 +25,8 @@ public enum ResourceKind
 
     /// <summary>A security.istio.io AuthorizationPolicy.</summary>
     AuthorizationPolicy,
+    /// <summary>The project's <c>EgressPolicy</c> (cluster-scoped).</summary>
+    EgressPolicy,
 }
 
 /// <summary>Base of every decoded object: type meta and metadata.</summary>

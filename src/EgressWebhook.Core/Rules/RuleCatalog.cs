@@ -2,6 +2,7 @@ using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules.Ambient;
 using EgressWebhook.Core.Rules.CrossResource;
 using EgressWebhook.Core.Rules.GatewayApi;
+using EgressWebhook.Core.Rules.Guardrails;
 using EgressWebhook.Core.Rules.PerObject;
 
 namespace EgressWebhook.Core.Rules;
@@ -47,5 +48,13 @@ public static class RuleCatalog
         new Egw513ListenerRejectsRoute(),
         new Egw514HostnameBackendPortUnknown(),
         new Egw515ReferenceGrantMissing(),
+        new Egw301HostNotAllowed(),
+        new Egw302RequiredGateway(),
+        new Egw303WildcardHost(),
+        new Egw304ExportTo(),
+        new Egw305SidecarReopensAllowAny(),
+        new Egw306SidecarHostsNoBoundary(),
+        new Egw307MeshInternalHost(),
+        new Egw308PolicyInvalid(),
     ];
 }

@@ -1,5 +1,6 @@
 using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Policy;
 using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Rules;
@@ -107,6 +108,38 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
 
         var rel = related.Where(r => r != subject.Ref).Distinct().Order().ToArray();
         _findings.Add(new Finding(rule, effective, subject.Ref, path, Finding.Clamp(message), rel) { Awaits = awaits });
+    }
+
+    private PolicySet? _policies;
+
+    /// <summary>The EgressPolicies of the view (built on first use, once per context).</summary>
+    public PolicySet Policies => _policies ??= PolicySet.Of(View);
+
+    /// <summary>Adds a guardrail finding of <paramref name="policy"/>: severity from its action (Deny an error, Warn and
+    /// Audit a warning, Audit marked recorded-only), then the rule settings' override; the policy is named on the finding.</summary>
+    public void ReportPolicy(EgressPolicy policy, Awaited? awaits, string rule, EgressObject subject, string path, string message, Severity? cap = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(subject);
+        var severity = PolicySet.SeverityOf(policy);
+        if (cap is { } max && severity > max)
+        {
+            severity = max;
+        }
+
+        if (Policy.Apply(rule, severity) is not { } effective)
+        {
+            return;
+        }
+
+        // an explicit per-rule setting (deny, warn) wins over the policy's Audit
+        var audit = !Policy.Overrides.ContainsKey(rule) && PolicySet.IsAudit(policy);
+        _findings.Add(new Finding(rule, effective, subject.Ref, path, Finding.Clamp(message), [new ObjectRef(policy.KindName, "", policy.Name)])
+        {
+            Awaits = awaits,
+            Policy = policy.Name,
+            Audit = audit,
+        });
     }
 
     /// <summary>The outbound traffic mode for sidecars in <paramref name="clientNamespace"/>: its namespace-wide

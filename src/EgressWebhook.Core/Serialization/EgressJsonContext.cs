@@ -22,6 +22,7 @@ namespace EgressWebhook.Core.Serialization;
 [JsonSerializable(typeof(GatewayApiGateway))]
 [JsonSerializable(typeof(ReferenceGrant))]
 [JsonSerializable(typeof(AuthorizationPolicy))]
+[JsonSerializable(typeof(EgressPolicy))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonNode))]
 [JsonSerializable(typeof(ConfigMapDocument))]
 [JsonSerializable(typeof(IstioOperatorDocument))]

@@ -101,6 +101,9 @@ public static class KindTable
         rows.Add(Row(ResourceKind.ReferenceGrant, GatewayApiRoute.Group, GatewayApiVersions, "ReferenceGrant", "referencegrants", ctx.ReferenceGrant, watch: KindWatch.IfServed, written: false));
         rows.Add(Row(ResourceKind.AuthorizationPolicy, AuthorizationPolicy.Group, SecurityVersions, "AuthorizationPolicy", "authorizationpolicies", ctx.AuthorizationPolicy, watch: KindWatch.IfServed, written: false));
 
+        // the project's own policy kind: watched when its CRD is installed (deploy/crds/egresspolicy.yaml)
+        rows.Add(Row(ResourceKind.EgressPolicy, EgressPolicy.Group, [EgressPolicy.Version], "EgressPolicy", "egresspolicies", ctx.EgressPolicy,
+            namespaced: false, watch: KindWatch.IfServed, written: false));
         return rows;
     }
 

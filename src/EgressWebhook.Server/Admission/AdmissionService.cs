@@ -189,6 +189,9 @@ internal sealed class AdmissionService
         {
             // what the caller sent is capped: a line stays within a few KB whatever the request holds
             var truncated = new List<string>(0);
+            // who opened what (docs/policy.md): the external hosts the change adds or removes, and any break-glass
+            var hostsAdded = AuditFields.CapHosts(decision.HostsAdded, "hostsAdded", truncated);
+            var hostsRemoved = AuditFields.CapHosts(decision.HostsRemoved, "hostsRemoved", truncated);
             _audit.Write(new AuditRecord(
                 _time.GetUtcNow(), endpoint, AuditFields.Cap(request.Uid ?? "", AuditFields.UidBytes, "uid", truncated)!,
                 AuditFields.Cap(request.UserInfo?.Username, AuditFields.UserBytes, "user", truncated),
@@ -199,7 +202,13 @@ internal sealed class AdmissionService
                 AuditFields.Cap(request.Name, AuditFields.NameBytes, "name", truncated), request.DryRun == true,
                 decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3),
                 decision.PatchOperations.Count == 0 ? null : decision.PatchOperations.Count,
-                truncated.Count == 0 ? null : truncated));
+                truncated.Count == 0 ? null : truncated)
+            {
+                HostsAdded = hostsAdded,
+                HostsRemoved = hostsRemoved,
+                Recorded = decision.Recorded.Count == 0 ? null : [.. decision.Recorded.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal)],
+                Exceptions = AuditFields.CapList(decision.Exceptions, AuditFields.ExceptionsBytes, "exceptions", truncated),
+            });
         }
 
         // Debug only: every decision is in the audit log already, and this is the hot path

@@ -74,8 +74,8 @@ internal sealed class ClusterSnapshotSource(
             return;
         }
 
-        var routes = await DiscoverOptionalKindsAsync(stoppingToken);
-        var informers = ClusterResource.All(version, _options.MeshNamespace).Concat(routes)
+        var optional = await DiscoverOptionalAsync(stoppingToken);
+        var informers = ClusterResource.All(version, _options.MeshNamespace).Concat(optional)
             .Select(r => new ResourceInformer(r, api, _options, time, metrics, logger, Changed))
             .ToArray();
         _informers = informers;
@@ -160,21 +160,33 @@ internal sealed class ClusterSnapshotSource(
         }
     }
 
-    /// <summary>The optional kinds the cluster serves (<see cref="ClusterResource.OptionalGroups"/>: Gateway API routes,
-    /// Gateways and ReferenceGrants, Istio AuthorizationPolicies), each at the first of its versions the cluster serves;
-    /// none of a group the cluster does not serve (the cache then works without them). A failing API server is retried
-    /// with backoff, as for the Istio version.</summary>
-    private async Task<IReadOnlyList<ClusterResource>> DiscoverOptionalKindsAsync(CancellationToken cancellationToken)
+    /// <summary>The optional kinds the cluster serves: the Gateway API routes and the project's EgressPolicy (a cluster
+    /// without their CRDs has none, and the cache works without them). A failing API server is retried with backoff, as
+    /// for the Istio version. A CRD installed later is picked up at the next start.</summary>
+    private async Task<IReadOnlyList<ClusterResource>> DiscoverOptionalAsync(CancellationToken cancellationToken)
     {
         var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                var found = await api.ServedOptionalKindsAsync(cancellationToken);
-                if (logger.IsEnabled(LogLevel.Information))
+                var found = new List<ClusterResource>();
+                foreach (var group in ClusterResource.OptionalGroups)
                 {
-                    logger.GatewayApiRoutes(found.Count == 0 ? "none" : string.Join(", ", found.Select(r => $"{r.KindName} {r.ApiVersion}")));
+                    var served = await api.ServedVersionsAsync(group, cancellationToken);
+                    var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+                    foreach (var version in ClusterResource.OptionalVersions(group, served))
+                    {
+                        byVersion[version] = await api.ServedResourcesAsync(group, version, cancellationToken);
+                    }
+
+                    var resources = ClusterResource.Optional(group, byVersion);
+                    if (logger.IsEnabled(LogLevel.Information))
+                    {
+                        logger.OptionalKinds(group, resources.Count == 0 ? "none" : string.Join(", ", resources.Select(r => $"{r.KindName} {r.ApiVersion}")));
+                    }
+
+                    found.AddRange(resources);
                 }
 
                 return found;

@@ -226,27 +226,6 @@ internal sealed class KubernetesApi(Kubernetes client, TimeProvider time)
             .Where(n => !n.Contains('/', StringComparison.Ordinal))
             .ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>The optional kinds (<see cref="ClusterResource.OptionalGroups"/>: Gateway API routes, Gateways and
-    /// ReferenceGrants, Istio AuthorizationPolicies) the API server serves, each at the first of its versions served;
-    /// none of a group it does not serve. Shared by the webhook's cache and the CLI's cluster read.</summary>
-    public async Task<IReadOnlyList<ClusterResource>> ServedOptionalKindsAsync(CancellationToken cancellationToken)
-    {
-        var found = new List<ClusterResource>();
-        foreach (var group in ClusterResource.OptionalGroups)
-        {
-            var served = await ServedVersionsAsync(group, cancellationToken);
-            var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
-            foreach (var version in ClusterResource.OptionalVersions(group).Where(served.Contains))
-            {
-                byVersion[version] = await ServedResourcesAsync(group, version, cancellationToken);
-            }
-
-            found.AddRange(ClusterResource.Optional(group, byVersion));
-        }
-
-        return found;
-    }
-
     /// <summary>The <paramref name="field"/> of each object in the <paramref name="array"/> of a discovery document; empty on 404.</summary>
     private async Task<IEnumerable<string>> DiscoveryNamesAsync(string path, string array, string field, CancellationToken cancellationToken)
     {

@@ -43,6 +43,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "List of {Kind} failed; retrying in {DelayMs} ms")]
     public static partial void ListFailed(this ILogger logger, string kind, long delayMs, Exception exception);
 
-    [LoggerMessage(EventId = 1313, Level = LogLevel.Information, Message = "Optional kinds watched (Gateway API, security.istio.io): {Routes}")]
-    public static partial void GatewayApiRoutes(this ILogger logger, string routes);
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Information, Message = "Optional kinds of {Group} watched: {Kinds}")]
+    public static partial void OptionalKinds(this ILogger logger, string group, string kinds);
 }

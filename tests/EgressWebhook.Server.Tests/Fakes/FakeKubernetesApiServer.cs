@@ -18,7 +18,7 @@ namespace EgressWebhook.Server.Tests.Fakes;
 
 /// <summary>An in-process Kubernetes API server for the resources the cluster cache reads: list (with
 /// <c>limit</c>/<c>continue</c>), watch from a resourceVersion (history replay, bookmarks, <c>timeoutSeconds</c>,
-/// 410 Gone after compaction), get, and networking.istio.io discovery, over plain HTTP on 127.0.0.1. Tests change
+/// 410 Gone after compaction), get, and discovery of networking.istio.io, the Gateway API and egress.webhook.dev (EgressPolicy), over plain HTTP on 127.0.0.1. Tests change
 /// its state and inject failures: expired watches, dropped connections, streams that go silent without closing.</summary>
 /// <remarks>By default it behaves as kube-apiserver v1.28 on etcd 3.4 at their default settings was measured to:
 /// a watch gets a bookmark only when etcd reports progress, which for a kind with no changes is every
@@ -34,6 +34,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private const string IstioGroup = "networking.istio.io";
     private const string GatewayApiGroup = "gateway.networking.k8s.io";
     private const string SecurityGroup = "security.istio.io";
+    private const string PolicyGroup = EgressPolicy.Group;
 
     private static readonly Dictionary<string, Kind> Kinds = new Kind[]
     {
@@ -55,6 +56,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         new("Gateway", "gateways", false, true, GatewayApiGroup, "v1"),
         new("ReferenceGrant", "referencegrants", false, true, GatewayApiGroup, "v1beta1"),
         new("AuthorizationPolicy", "authorizationpolicies", false, true, SecurityGroup, "v1"),
+        // the project's own CRD (deploy/crds/egresspolicy.yaml), cluster-scoped
+        new("EgressPolicy", "egresspolicies", false, false, PolicyGroup, EgressPolicy.Version),
     }.ToDictionary(k => k.Key, StringComparer.Ordinal);
 
     private readonly Lock _lock = new();
@@ -89,6 +92,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Whether security.istio.io (AuthorizationPolicy) is served; read at discovery.</summary>
     public bool ServeSecurityApi { get; set; } = true;
+    /// <summary>Whether the EgressPolicy CRD is installed (egress.webhook.dev served); read at discovery.</summary>
+    public bool ServeEgressPolicies { get; set; } = true;
 
     /// <summary>How often open watches that asked for bookmarks get one (etcd's progress notification);
     /// <see cref="Timeout.InfiniteTimeSpan"/> = never. The default, 30 minutes, is what a kind with no changes sees
@@ -666,11 +671,14 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             case ["apis", var group, var version, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key:
                 await CollectionAsync(context, key, null);
                 return;
-            case ["apis", var group, var version, "namespaces", var ns, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key:
+            case ["apis", var group, var version, "namespaces", var ns, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
                 await CollectionAsync(context, key, ns);
                 return;
-            case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key:
+            case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
                 await GetAsync(context, key, ns, name);
+                return;
+            case ["apis", var group, var version, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key && !Kinds[key].Namespaced:
+                await GetAsync(context, key, "", name);
                 return;
             case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
                 context.Abort();
@@ -696,6 +704,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     {
         GatewayApiGroup => ServeGatewayApi,
         SecurityGroup => ServeSecurityApi,
+        PolicyGroup => ServeEgressPolicies,
         _ => false,
     };
 
@@ -733,8 +742,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             return;
         }
 
+        var scope = (Kind k) => k.Namespaced ? "true" : "false";
         var resources = kinds.Where(k => k.Version == version)
-            .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":true}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":true}}" })
+            .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}" })
             .ToList();
         if (resources.Count == 0)
         {
