@@ -29,6 +29,13 @@ public static partial class RoutingPlanner
         var notices = new List<Finding>();
         CheckEntry(entry, view, notices);
         CheckPolicies(entry, gateway, view, notices);
+        if (WaypointRouting.Applies(entry, view))
+        {
+            // ambient: the entry's waypoint label is the routing; ztunnel would never use sidecar-mode legs
+            notices.AddRange(WaypointRouting.Check(entry, gateway, view));
+            return notices.Count > 0 ? new RoutingPlan(entry, [], notices) : new RoutingPlan(entry, [], notices, gateway);
+        }
+
         var service = view.Find(new ObjectKey(ResourceKind.Service, gateway.Namespace, gateway.Name)) as Service;
         if (service is null)
         {

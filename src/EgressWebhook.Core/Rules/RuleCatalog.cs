@@ -1,6 +1,8 @@
 using System.Collections.Frozen;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules.Ambient;
 using EgressWebhook.Core.Rules.CrossResource;
+using EgressWebhook.Core.Rules.GatewayApi;
 using EgressWebhook.Core.Rules.Guardrails;
 using EgressWebhook.Core.Rules.PerObject;
 
@@ -34,6 +36,19 @@ public static class RuleCatalog
         new ValidatorRule<VirtualService>(new VirtualServiceValidator(), RuleIds.TlsRouteMatch),
         new ValidatorRule<DestinationRule>(new DestinationRuleValidator(), RuleIds.DestinationRuleTlsSettings),
         new Egw209HostTooLong(),
+        new Egw501WaypointBinding(),
+        new Egw502WaypointVisibility(),
+        new Egw503AmbientWildcardWithoutWaypoint(),
+        new Egw504DynamicDnsMisuse(),
+        new Egw505PolicyTargetNotFound(),
+        new Egw506WaypointTlsOrigination(),
+        new Egw507AmbientRegistryOnlyIgnored(),
+        new Egw508AmbientExportToIgnored(),
+        new Egw511RouteParentServiceEntryMissing(),
+        new Egw512RouteBackendNotGatewayService(),
+        new Egw513ListenerRejectsRoute(),
+        new Egw514HostnameBackendPortUnknown(),
+        new Egw515ReferenceGrantMissing(),
         new Egw301HostNotAllowed(),
         new Egw302RequiredGateway(),
         new Egw303WildcardHost(),

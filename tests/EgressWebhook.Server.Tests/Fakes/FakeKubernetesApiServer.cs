@@ -35,6 +35,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private const string GatewayApiGroup = "gateway.networking.k8s.io";
     private const string PolicyReportGroup = "wgpolicyk8s.io";
     private const string PolicyReportVersion = "v1alpha2";
+    private const string SecurityGroup = "security.istio.io";
     private const string PolicyGroup = EgressPolicy.Group;
 
     private static readonly Dictionary<string, Kind> Kinds = new Kind[]
@@ -55,9 +56,14 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         // the wg-policy reports (CRDs of the optional deploy/components/policy-reports), served when ServePolicyReports
         new("PolicyReport", "policyreports", false, true, PolicyReportGroup, PolicyReportVersion),
         new("ClusterPolicyReport", "clusterpolicyreports", false, false, PolicyReportGroup, PolicyReportVersion),
+        // ambient waypoints and Gateway API egress (issue 17): the Gateway API Gateway shares its plural with Istio's
+        // Gateway, so its state is kept under gateways.gateway.networking.k8s.io
+        new("Gateway", "gateways", false, true, GatewayApiGroup, "v1"),
+        new("ReferenceGrant", "referencegrants", false, true, GatewayApiGroup, "v1beta1"),
+        new("AuthorizationPolicy", "authorizationpolicies", false, true, SecurityGroup, "v1"),
         // the project's own CRD (deploy/crds/egresspolicy.yaml), cluster-scoped
         new("EgressPolicy", "egresspolicies", false, false, PolicyGroup, EgressPolicy.Version),
-    }.ToDictionary(k => k.Plural, StringComparer.Ordinal);
+    }.ToDictionary(k => k.Key, StringComparer.Ordinal);
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ResourceState> _resources = Kinds.Keys.ToDictionary(p => p, _ => new ResourceState(), StringComparer.Ordinal);
@@ -93,6 +99,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// every request under <c>/apis/wgpolicyk8s.io</c> answers 404 as kube-apiserver does for an unknown group.</summary>
     public bool ServePolicyReports { get; set; }
 
+    /// <summary>Whether security.istio.io (AuthorizationPolicy) is served; read at discovery.</summary>
+    public bool ServeSecurityApi { get; set; } = true;
     /// <summary>Whether the EgressPolicy CRD is installed (egress.webhook.dev served); read at discovery.</summary>
     public bool ServeEgressPolicies { get; set; } = true;
 
@@ -165,7 +173,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         foreach (var doc in YamlJson.ParseDocuments(yaml))
         {
             var obj = (JsonObject)JsonNode.Parse(doc.Json.GetRawText())!;
-            var kind = Kinds.Values.Single(k => k.Name == obj["kind"]?.GetValue<string>());
+            var kind = KindOf(obj);
             var meta = (JsonObject)obj["metadata"]!;
             var ns = kind.Namespaced ? meta["namespace"]?.GetValue<string>() ?? "default" : "";
             if (kind.Namespaced)
@@ -173,7 +181,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 meta["namespace"] = ns;
             }
 
-            var stored = Get(kind.Plural, ns, meta["name"]!.GetValue<string>());
+            var stored = Get(kind.Key, ns, meta["name"]!.GetValue<string>());
             if (Admission is not { } chain)
             {
                 Upsert(obj, recordEvent: true);
@@ -417,12 +425,14 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The resourceVersion each watch of <paramref name="plural"/> asked to start from, in order.</summary>
-    public IReadOnlyList<string> WatchStarts(string plural)
+    /// <summary>The resourceVersion each watch of <paramref name="plural"/> (in <paramref name="group"/>, where two
+    /// groups share the plural) asked to start from, in order.</summary>
+    public IReadOnlyList<string> WatchStarts(string plural, string? group = null)
     {
+        var key = group is not null && KeyOf(group, plural) is { } qualified ? qualified : plural;
         lock (_lock)
         {
-            return [.. _resources[plural].WatchStarts];
+            return [.. _resources[key].WatchStarts];
         }
     }
 
@@ -437,7 +447,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 if (plural is "configmaps" or "policyreports" or "clusterpolicyreports")
                 {
                     // the cache watches the mesh namespace only; reports are written, never read
-                    // the cache watches the mesh namespace only
+                    continue;
+                }
+
+                if (Kinds[plural].Group is { } group && !Serves(group))
+                {
+                    // a group whose CRDs are not installed: the API server serves none of its objects
                     continue;
                 }
 
@@ -499,8 +514,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private string Upsert(JsonObject obj, bool recordEvent, string? fieldManager = null, bool keepUid = false)
     {
-        var kindName = obj["kind"]?.GetValue<string>() ?? throw new ArgumentException("object without kind");
-        var kind = Kinds.Values.Single(k => k.Name == kindName);
+        var kind = KindOf(obj);
         var meta = obj["metadata"] as JsonObject ?? throw new ArgumentException("object without metadata");
         var name = meta["name"]?.GetValue<string>() ?? throw new ArgumentException("object without name");
         var ns = kind.Namespaced ? meta["namespace"]?.GetValue<string>() ?? "default" : "";
@@ -516,7 +530,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
         lock (_lock)
         {
-            var state = _resources[kind.Plural];
+            var state = _resources[kind.Key];
             var key = Key(kind, ns, name);
             var existed = state.Items.TryGetValue(key, out var old);
             var oldMeta = existed ? JsonNode.Parse(old!.Full)!["metadata"] : null;
@@ -657,43 +671,23 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 }
 
                 return;
-            case ["apis", var group] when ServesGroup(group):
+            case ["apis", var group] when Serves(group):
                 await GroupDiscoveryAsync(context, group, null);
                 return;
-            case ["apis", var group, var version] when ServesGroup(group):
+            case ["apis", var group, var version] when Serves(group):
                 await GroupDiscoveryAsync(context, group, version);
                 return;
-            case ["apis", var group, var version, "namespaces", var ns, var plural] when ServesGroup(group) && IsServed(group, plural, version, namespaced: true):
-                await CollectionAsync(context, plural, ns);
+            case ["apis", var group, var version, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key:
+                await CollectionAsync(context, key, null);
                 return;
-            case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when ServesGroup(group) && IsServed(group, plural, version, namespaced: true):
-                await GetAsync(context, plural, ns, name);
+            case ["apis", var group, var version, "namespaces", var ns, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
+                await CollectionAsync(context, key, ns);
                 return;
-            case ["apis", PolicyReportGroup] when ServePolicyReports:
-                await WriteAsync(context, HttpStatusCode.OK,
-                    $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{PolicyReportGroup}\",\"versions\":[{{\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"version\":\"{PolicyReportVersion}\"}}],\"preferredVersion\":{{\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"version\":\"{PolicyReportVersion}\"}}}}");
+            case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
+                await ItemAsync(context, key, version, ns, name);
                 return;
-            case ["apis", PolicyReportGroup, PolicyReportVersion] when ServePolicyReports:
-                await WriteAsync(context, HttpStatusCode.OK,
-                    $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{PolicyReportGroup}/{PolicyReportVersion}\",\"resources\":[{{\"name\":\"policyreports\",\"kind\":\"PolicyReport\",\"namespaced\":true}},{{\"name\":\"clusterpolicyreports\",\"kind\":\"ClusterPolicyReport\",\"namespaced\":false}}]}}");
-                return;
-            case ["apis", PolicyReportGroup, PolicyReportVersion, "policyreports" or "clusterpolicyreports"] when ServePolicyReports:
-                await CollectionAsync(context, segments[3], null);
-                return;
-            case ["apis", PolicyReportGroup, PolicyReportVersion, "namespaces", var ns, "policyreports"] when ServePolicyReports:
-                await CollectionAsync(context, "policyreports", ns);
-                return;
-            case ["apis", PolicyReportGroup, PolicyReportVersion, "namespaces", var ns, "policyreports", var name] when ServePolicyReports:
-                await ItemAsync(context, "policyreports", PolicyReportVersion, ns, name);
-                return;
-            case ["apis", PolicyReportGroup, PolicyReportVersion, "clusterpolicyreports", var name] when ServePolicyReports:
-                await ItemAsync(context, "clusterpolicyreports", PolicyReportVersion, "", name);
-                return;
-            case ["apis", var group, var version, var plural] when ServesGroup(group) && IsServed(group, plural, version, namespaced: null):
-                await CollectionAsync(context, plural, null);
-                return;
-            case ["apis", var group, var version, var plural, var name] when ServesGroup(group) && IsServed(group, plural, version, namespaced: false):
-                await GetAsync(context, plural, "", name);
+            case ["apis", var group, var version, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key && !Kinds[key].Namespaced:
+                await ItemAsync(context, key, version, "", name);
                 return;
             case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
                 context.Abort();
@@ -720,16 +714,40 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         : HttpMethods.IsDelete(context.Request.Method) ? DeleteAsync(context, plural, ns, name)
         : GetAsync(context, plural, ns, name);
 
-    /// <summary>Whether a group other than Istio's is served: the Gateway API and the EgressPolicy CRD, each switchable.</summary>
-    private bool ServesGroup(string group) =>
-        (group == GatewayApiGroup && ServeGatewayApi) || (group == PolicyGroup && ServeEgressPolicies);
+    /// <summary>Whether an optional group (the Gateway API, security.istio.io, the wg-policy reports, the EgressPolicy CRD) is served.</summary>
+    private bool Serves(string group) => group switch
+    {
+        GatewayApiGroup => ServeGatewayApi,
+        SecurityGroup => ServeSecurityApi,
+        PolicyReportGroup => ServePolicyReports,
+        PolicyGroup => ServeEgressPolicies,
+        _ => false,
+    };
 
-    /// <summary>Whether <paramref name="plural"/> is a kind of <paramref name="group"/> at <paramref name="version"/>
-    /// (and, when <paramref name="namespaced"/> is set, of that scope: a cluster-scoped kind has no namespaced paths).</summary>
-    private static bool IsServed(string group, string plural, string version, bool? namespaced) =>
-        Kinds.TryGetValue(plural, out var kind) && kind.Group == group && kind.Version == version && (namespaced is null || kind.Namespaced == namespaced);
+    /// <summary>The state key of <paramref name="plural"/> in <paramref name="group"/> at <paramref name="version"/>, or null when not served.</summary>
+    private static string? KeyOf(string group, string plural, string version) =>
+        Kinds.Values.FirstOrDefault(k => k.Group == group && k.Plural == plural && k.Version == version)?.Key;
 
-    /// <summary>A group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
+    /// <summary>The state key of <paramref name="plural"/> in an optional <paramref name="group"/> at any version.</summary>
+    private static string? KeyOf(string group, string plural) =>
+        Kinds.Values.FirstOrDefault(k => k.Group == group && k.Plural == plural)?.Key;
+
+    /// <summary>The kind of a written object: its <c>kind</c>, and the group of its <c>apiVersion</c> where two groups share a kind name.</summary>
+    private static Kind KindOf(JsonObject obj)
+    {
+        var kindName = obj["kind"]?.GetValue<string>() ?? throw new ArgumentException("object without kind");
+        var candidates = Kinds.Values.Where(k => k.Name == kindName).ToList();
+        if (candidates.Count <= 1)
+        {
+            return candidates.Single();
+        }
+
+        var apiVersion = obj["apiVersion"]?.GetValue<string>() ?? "";
+        var group = apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)] : "";
+        return candidates.Single(k => (k.Group ?? (k.Istio ? IstioGroup : "")) == group);
+    }
+
+    /// <summary>An optional group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
     private static async Task GroupDiscoveryAsync(HttpContext context, string group, string? version)
     {
         var kinds = Kinds.Values.Where(k => k.Group == group).ToList();
@@ -1264,6 +1282,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     // Group/Version: another API group (the Gateway API) and the version it is served at; null for Istio and core.
     private sealed record Kind(string Name, string Plural, bool Istio, bool Namespaced, string? Group = null, string? Version = null)
     {
+        /// <summary>The key of its state: the plural, qualified by the group where two groups share it (gateways).</summary>
+        public string Key => Group == GatewayApiGroup && Plural == "gateways" ? $"{Plural}.{Group}" : Plural;
+
         public string ApiVersion => Group is not null ? $"{Group}/{Version}" : Istio ? $"{IstioGroup}/v1" : "v1";
     }
 
