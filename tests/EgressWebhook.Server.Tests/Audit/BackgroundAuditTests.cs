@@ -1,3 +1,4 @@
+using EgressWebhook.Server.Logging;
 using System.Text.Json.Nodes;
 using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Model;
@@ -189,7 +190,7 @@ public sealed class BackgroundAuditTests : IAsyncDisposable
         Assert.True(first.CrdMissing && second.CrdMissing);
         Assert.True(first.Findings > 0);
         Assert.Empty(_server!.AllWrites());
-        Assert.Single(_logger.Collector.GetSnapshot(), r => r.Id.Id == 1501);
+        Assert.Single(_logger.Collector.GetSnapshot(), r => r.Id.Id == EventIds.BackgroundAudit.ReportsNotServed);
 
         _server.ServePolicyReports = true;
         var third = await audit.RunOnceAsync(CancellationToken.None);
