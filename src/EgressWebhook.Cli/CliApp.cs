@@ -3,7 +3,8 @@ using EgressWebhook.Cli.Commands;
 
 namespace EgressWebhook.Cli;
 
-/// <summary>The command tree. <see cref="Run"/> never throws: bad input is one line on stderr and exit code 2.</summary>
+/// <summary>The command tree. <see cref="Run"/> never throws: bad input is one line on stderr and exit code 2, an
+/// unexpected exception one line and exit code 3.</summary>
 internal static class CliApp
 {
     public static int Run(string[] args, CliConsole console)
@@ -15,6 +16,7 @@ internal static class CliApp
             TraceCommand.Create(console),
             AuditCommand.Create(console),
             GraphCommand.Create(console),
+            HostsCommand.Create(console),
         };
 
         var parse = root.Parse(args);
@@ -38,8 +40,9 @@ internal static class CliApp
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // a bug, not bad input: still one line, never a stack trace
-            console.Error.WriteLine($"kubectl-egress: internal error: {ex.GetType().Name}: {ex.Message}");
-            return ExitCodes.BadInput;
+            var message = string.Join(' ', ex.Message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            console.Error.WriteLine($"kubectl-egress: internal error: {ex.GetType().Name}: {message}");
+            return ExitCodes.InternalError;
         }
     }
 }

@@ -8,7 +8,7 @@ namespace EgressWebhook.Cli;
 
 /// <summary>Reads the kinds of <see cref="KindTable"/> from a cluster, read-only, at the versions it serves: the Istio
 /// kinds at the first served version of <see cref="KindTable.IstioVersions"/>, the mesh ConfigMaps of the root
-/// namespace, and the Gateway API routes the cluster serves. Items go through Core's one decode path.</summary>
+/// namespace, and the optional kinds the cluster serves (Gateway API routes, EgressPolicy). Items go through Core's one decode path.</summary>
 internal static class ClusterReader
 {
     private const int PageSize = 500;
@@ -40,14 +40,19 @@ internal static class ClusterReader
         var api = new KubernetesApi(client, TimeProvider.System);
         var istio = ClusterResource.PickIstioVersion(await api.ServedVersionsAsync(ClusterResource.IstioGroup, cancellationToken))
                     ?? throw new InputException($"{kubeconfig}: the cluster serves no {ClusterResource.IstioGroup} version ({string.Join(", ", KindTable.IstioVersions)}): is Istio installed?");
-        var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
-        foreach (var version in await api.ServedVersionsAsync(ClusterResource.GatewayApiGroup, cancellationToken))
+        var resources = ClusterResource.All(istio, MeshConfig.DefaultRootNamespace).ToList();
+        foreach (var group in ClusterResource.OptionalGroups)
         {
-            byVersion[version] = await api.ServedResourcesAsync(ClusterResource.GatewayApiGroup, version, cancellationToken);
+            var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+            foreach (var version in ClusterResource.OptionalVersions(group, await api.ServedVersionsAsync(group, cancellationToken)))
+            {
+                byVersion[version] = await api.ServedResourcesAsync(group, version, cancellationToken);
+            }
+
+            resources.AddRange(ClusterResource.Optional(group, byVersion));
         }
 
         var objects = new List<EgressObject>();
-        var resources = ClusterResource.All(istio, MeshConfig.DefaultRootNamespace).Concat(ClusterResource.GatewayApiRoutes(byVersion));
         foreach (var resource in resources)
         {
             await api.ListAsync(resource, PageSize, item =>

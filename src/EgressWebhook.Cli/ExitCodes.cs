@@ -11,4 +11,7 @@ internal static class ExitCodes
 
     /// <summary>Unusable input: syntax error, unreadable file, bad flag.</summary>
     public const int BadInput = 2;
+
+    /// <summary>An unexpected exception (a bug, not the input): one line on stderr, never a stack trace.</summary>
+    public const int InternalError = 3;
 }

@@ -1,6 +1,7 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Audit;
+using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
@@ -15,12 +16,17 @@ namespace EgressWebhook.Server;
 
 internal static class ServiceCollectionExtensions
 {
-    /// <summary>The whole registration: options (validated at start), snapshot store and the state-directory or live-cluster source,
-    /// the admission handler and its shell, audit log, metrics, TLS certificate reloading.</summary>
-    public static IServiceCollection AddEgressWebhook(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The webhook's own registration: options (bound once, validated at start), snapshot store, the admission
+    /// handler and its shell, audit log, metrics, TLS certificate reloading, the health-port routing policy, and the null
+    /// objects of what a snapshot source may provide (<see cref="NoFreshReads"/>, <see cref="NoCache"/>,
+    /// <see cref="NoChainEvents"/>). The sources and the generator are added on the builder it returns:
+    /// <c>services.AddEgressWebhook(configuration).AddStateSource().AddClusterSource().AddGenerator()</c>.</summary>
+    public static IEgressWebhookBuilder AddEgressWebhook(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptionsWithValidateOnStart<WebhookOptions, WebhookOptionsValidator>()
-            .Bind(configuration.GetSection(WebhookOptions.SectionName));
+        var section = configuration.GetSection(WebhookOptions.SectionName);
+        services.AddOptionsWithValidateOnStart<WebhookOptions, WebhookOptionsValidator>().Bind(section);
+        services.AddSingleton<IConfigureOptions<WebhookOptions>>(new WebhookOptionsSetup(section));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, HealthPortMatcherPolicy>());
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SnapshotStore>();
@@ -28,6 +34,9 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<AdmissionService>();
         services.AddSingleton<IncompleteChainRecheck>();
         services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
+        services.TryAddSingleton<IFreshReadSource>(NoFreshReads.Instance);
+        services.TryAddSingleton<ICacheHealth>(NoCache.Instance);
+        services.TryAddSingleton<IChainEventSink>(NoChainEvents.Instance);
         services.AddSingleton<WebhookMetrics>();
 
         // first hosted service: its StoppingAsync (before any service stops) turns /readyz to 503 and waits the drain delay
@@ -42,20 +51,13 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<AuditLog>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditLog>());
 
-        switch (configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"])
-        {
-            case null or WebhookOptions.StateSource:
-                services.AddSingleton<DirectorySnapshotSource>();
-                services.AddHostedService(sp => sp.GetRequiredService<DirectorySnapshotSource>());
-                break;
-            case WebhookOptions.ClusterSource:
-                // here rather than in Program.cs, so that the tests' host (the same WebhookHost) wires it the same way
-                services.AddClusterSnapshotSource(configuration);
-                break;
-        }
+        // the snapshot source (AddStateSource, AddClusterSource) starts here in the hosted-service order, before the server
+        // AddSingleton, not AddHostedService: its TryAddEnumerable refuses a factory typed IHostedService
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<SnapshotSourceSelector>().Selected(sp));
+        services.TryAddSingleton<SnapshotSourceSelector>();
 
-        // Webhook:Generator (validated even when the generator is off: enabling it needs Source=Cluster)
-        services.AddRoutingGenerator(configuration);
+        // Webhook:Audit (the background audit writing PolicyReports; off unless Webhook:Audit:Interval is set)
+        services.AddBackgroundAudit(configuration);
 
         services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader, IOptions<WebhookOptions>>((kestrel, certificates, webhook) =>
         {
@@ -72,7 +74,15 @@ internal static class ServiceCollectionExtensions
                 }
             });
         });
-        return services;
+        return new EgressWebhookBuilder(services, configuration);
+    }
+
+    /// <summary>The state-directory source (<c>Webhook:Source=State</c>, the default): manifests under <c>--state DIR</c>.</summary>
+    public static IEgressWebhookBuilder AddStateSource(this IEgressWebhookBuilder builder)
+    {
+        builder.Services.TryAddSingleton<DirectorySnapshotSource>();
+        builder.Services.AddSingleton(new SnapshotSourceRegistration(WebhookOptions.StateSource, sp => sp.GetRequiredService<DirectorySnapshotSource>()));
+        return builder;
     }
 
     /// <summary>Validated options, resolved early so a bad setting stops the process before it listens.</summary>

@@ -1,8 +1,6 @@
-using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Endpoints;
 using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Logging;
-using EgressWebhook.Server.Options;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.Memory;
@@ -51,55 +49,42 @@ internal static class WebhookHost
         }
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 
-        var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : DefaultUrls;
-        const string healthKey = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.HealthPort)}";
-        var healthPort = 8080;
-        if (builder.Configuration[healthKey] is { } rawHealth &&
-            !int.TryParse(rawHealth, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out healthPort))
-        {
-            // the listen addresses are decided here, before the options are bound and validated: same message, same exit code
-            throw new OptionsValidationException(WebhookOptions.SectionName, typeof(WebhookOptions), [$"{healthKey} '{rawHealth}' must be a port number (0 to 65535)"]);
-        }
-
-        if (healthPort is > 0 and <= 65535)
-        {
-            urls += $";http://{HealthHost(builder.Configuration)}:{healthPort}";
-        }
-
         builder.WebHost.UseKestrelHttpsConfiguration();
-        builder.WebHost.UseUrls(urls);
-        builder.Services.AddEgressWebhook(builder.Configuration);
+        builder.Services.AddEgressWebhook(builder.Configuration)
+            .AddStateSource()
+            .AddClusterSource()
+            .AddGenerator();
         return builder;
     }
 
-    /// <summary><c>Webhook:HealthAddress</c> as the host part of a URL; a bad value stops the start like any bad option.</summary>
-    private static string HealthHost(ConfigurationManager configuration)
+    /// <summary>The validated <c>Webhook:HealthAddress</c> as the host part of a URL.</summary>
+    private static string HealthHost(string healthAddress)
     {
-        const string key = $"{WebhookOptions.SectionName}:{nameof(WebhookOptions.HealthAddress)}";
-        var raw = configuration[key] ?? new WebhookOptions().HealthAddress;
-        if (!System.Net.IPAddress.TryParse(raw, out var address))
-        {
-            throw new OptionsValidationException(WebhookOptions.SectionName, typeof(WebhookOptions),
-                [$"{key} '{raw}' must be an IP address (0.0.0.0 for every interface, 127.0.0.1 for loopback only)"]);
-        }
-
+        var address = System.Net.IPAddress.Parse(healthAddress);
         return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
     }
 
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+
+        // the listen addresses: --urls (else the default) and the health port from the validated options (a bad setting
+        // throws OptionsValidationException here, before anything listens)
+        var options = app.Services.GetWebhookOptions();
+        var urls = app.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : DefaultUrls;
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            app.Urls.Add(url);
+        }
+
+        if (options.HealthPort > 0)
+        {
+            app.Urls.Add($"http://{HealthHost(options.HealthAddress)}:{options.HealthPort}");
+        }
+
         var drain = app.Services.GetRequiredService<ShutdownDrain>();
-        var healthPort = app.Services.GetRequiredService<AdmissionService>().HealthPort;
         app.Use(next => http =>
         {
-            // metrics only on the health port (the NetworkPolicy lets the monitoring namespace reach that port alone)
-            if (healthPort > 0 && http.Connection.LocalPort != healthPort && http.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal))
-            {
-                http.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
-            }
-
             // draining: HTTP/1.1 clients are asked to close, so their next request opens a connection to another pod
             if (drain.IsDraining && !HttpProtocol.IsHttp2(http.Request.Protocol))
             {

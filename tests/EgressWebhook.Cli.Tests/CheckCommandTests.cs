@@ -71,6 +71,7 @@ public sealed class CheckCommandTests : IDisposable
     [InlineData("EGW999=warn")]
     [InlineData("EGW105=maybe")]
     [InlineData("EGW105")]
+    [InlineData("EGW405=off")]
     public void Check_BadRuleOverride_IsOneLineAndExitTwo(string rule)
     {
         var (exit, output, error) = CliRunner.Run("check", TestPaths.Seed, "--rule", rule);

@@ -19,13 +19,16 @@ internal sealed class IstioCrdSchemas
     private readonly CelEnvironment _cel = new(null, null);
     private readonly ConcurrentDictionary<string, Func<IDictionary<string, object?>, object?>> _rules = new(StringComparer.Ordinal);
 
-    private IstioCrdSchemas(string file)
+    private readonly string _group;
+
+    private IstioCrdSchemas(string file, string path, string group)
     {
         File = file;
-        foreach (var doc in YamlJson.ParseDocuments(System.IO.File.ReadAllText(Path.Combine(SharedRoot, "istio-crds", file))))
+        _group = group;
+        foreach (var doc in YamlJson.ParseDocuments(System.IO.File.ReadAllText(path)))
         {
             var crd = JsonNode.Parse(doc.Json.GetRawText())!;
-            if (crd["kind"]?.GetValue<string>() != "CustomResourceDefinition" || crd["spec"]?["group"]?.GetValue<string>() != "networking.istio.io")
+            if (crd["kind"]?.GetValue<string>() != "CustomResourceDefinition" || crd["spec"]?["group"]?.GetValue<string>() != group)
             {
                 continue;
             }
@@ -53,14 +56,17 @@ internal sealed class IstioCrdSchemas
     /// <summary>The kinds the file defines.</summary>
     public IEnumerable<string> Kinds => _schemas.Keys.Select(k => k.Kind).Distinct();
 
-    public static IstioCrdSchemas Load(string file) => Loaded.GetOrAdd(file, f => new IstioCrdSchemas(f));
+    public static IstioCrdSchemas Load(string file) => Loaded.GetOrAdd(file, f => new IstioCrdSchemas(f, Path.Combine(SharedRoot, "istio-crds", f), "networking.istio.io"));
+
+    /// <summary>The CRDs of <paramref name="group"/> in the file at <paramref name="path"/> (the project's own, deploy/crds).</summary>
+    public static IstioCrdSchemas LoadFile(string path, string group) => Loaded.GetOrAdd(path, p => new IstioCrdSchemas(Path.GetFileName(p), p, group));
 
     /// <summary>What the API server would refuse (or silently drop) of <paramref name="obj"/>; empty when it stores it as is.</summary>
     public IReadOnlyList<string> Validate(JsonObject obj)
     {
         var apiVersion = obj["apiVersion"]?.GetValue<string>() ?? "";
         var kind = obj["kind"]?.GetValue<string>() ?? "";
-        var version = apiVersion.StartsWith("networking.istio.io/", StringComparison.Ordinal) ? apiVersion["networking.istio.io/".Length..] : "";
+        var version = apiVersion.StartsWith(_group + "/", StringComparison.Ordinal) ? apiVersion[(_group.Length + 1)..] : "";
         if (!_schemas.TryGetValue((kind, version), out var lazy))
         {
             return [$"{File}: no CRD serves {kind} at {apiVersion}"];

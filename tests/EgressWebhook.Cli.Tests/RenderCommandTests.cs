@@ -1,3 +1,5 @@
+using EgressWebhook.Core.Tests.Infrastructure;
+
 namespace EgressWebhook.Cli.Tests;
 
 public sealed class RenderCommandTests
@@ -132,5 +134,22 @@ public sealed class RenderCommandTests
         var (exit, _, _) = CliRunner.Run("render");
 
         Assert.Equal(2, exit);
+    }
+
+    [Fact]
+    public void Render_HostAPolicyForbids_GetsNoRouting_Egw411NamesThePolicy()
+    {
+        var policy = Path.Combine(TestPaths.Repo, "examples", "policies", "allow-list.yaml");
+        var other = File.ReadAllText(CliRunner.Seed("04-serviceentry-google.yaml")).Replace("namespace: default", "namespace: team-a", StringComparison.Ordinal);
+        var input = string.Join("\n---\n", other, File.ReadAllText(CliRunner.Seed("01-serviceentry-cnn.yaml")), File.ReadAllText(CliRunner.Seed("05-egressgateway-service.yaml")), File.ReadAllText(policy));
+
+        var (exit, yaml, err) = CliRunner.RunWithInput(input, "render", "-", "--gateway", Gateway);
+
+        // google.com in team-a is outside the policy's *.example.com: no routing; cnn in default is not selected: routed
+        Assert.Equal(1, exit);
+        Assert.Contains("warning: EGW411 ServiceEntry team-a/google spec.hosts[0]: google.com:443/TLS not allowed", err, StringComparison.Ordinal);
+        Assert.Contains("EgressPolicy team-a-allow-list", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("google-egress", yaml, StringComparison.Ordinal);
+        Assert.Contains("name: cnn-egress-mesh", yaml, StringComparison.Ordinal);
     }
 }

@@ -84,6 +84,34 @@ public sealed class RbacTests
         Assert.True(writes.Length == 0, "audit-only grants: " + string.Join(", ", writes));
     }
 
+    /// <summary>The reads, writes (server-side apply) and deletes of the background audit's reports.</summary>
+    private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> PolicyReportGrants =
+    [
+        .. Grants(ClusterWide, "wgpolicyk8s.io", ["policyreports", "clusterpolicyreports"], ["list", "create", "patch", "delete"]),
+    ];
+
+    [Fact]
+    public void PolicyReportsComponent_TurnsTheAuditOn_AndGrantsExactlyTheReportWrites()
+    {
+        var with = Rendered.Of(RepoPaths.Of("tests/EgressWebhook.Deploy.Tests/overlays/policy-reports"));
+        var without = Rendered.Overlay("default");
+
+        var interval = with.ConfigData()["Webhook__Audit__Interval"];
+        Assert.True(TimeSpan.TryParse(interval, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && parsed >= TimeSpan.FromSeconds(1),
+            $"Webhook__Audit__Interval '{interval}' is not an interval the server accepts");
+        Assert.Equal("Cluster", with.ConfigData()["Webhook__Source"]);
+        var added = Granted(with).Except(Granted(without)).ToHashSet();
+        Assert.True(added.SetEquals(PolicyReportGrants), "the component grants: " + string.Join(", ", added));
+        Assert.False(without.ConfigData().ContainsKey("Webhook__Audit__Interval"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Overlays_WithoutTheComponent_HoldNoReportGrants(string overlay)
+    {
+        Assert.DoesNotContain(Granted(Rendered.Overlay(overlay)), g => g.Group == "wgpolicyk8s.io");
+    }
+
     [Fact]
     public void Default_GeneratorOn()
     {

@@ -58,7 +58,7 @@ public sealed class ServiceAndNetworkTests
         Assert.Equal("restricted", ns.Json.Map("metadata", "labels").GetValueOrDefault("pod-security.kubernetes.io/enforce"));
         Assert.Equal(ServerContract.Namespace, rendered.WebhookNamespace);
 
-        string[] clusterScoped = ["Namespace", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"];
+        string[] clusterScoped = ["Namespace", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "CustomResourceDefinition"];
         foreach (var o in rendered.Objects)
         {
             if (clusterScoped.Contains(o.Kind))

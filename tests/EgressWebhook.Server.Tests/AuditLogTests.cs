@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EgressWebhook.Server.Tests.Infrastructure;
 
 namespace EgressWebhook.Server.Tests;
@@ -50,7 +51,16 @@ public sealed class AuditLogTests
             Assert.Equal("tester", r.GetProperty("user").GetString());
         }
 
-        Assert.DoesNotContain(lines, l => l.Contains("\"spec\"", StringComparison.Ordinal) || l.Contains("google.com", StringComparison.Ordinal));
+        // no object body; the one host the line names is the external host the change opens (issue 15: "who opened what")
+        Assert.DoesNotContain(lines, l => l.Contains("\"spec\"", StringComparison.Ordinal));
+        foreach (var line in lines)
+        {
+            var record = JsonNode.Parse(line)!.AsObject();
+            Assert.Equal(["google.com"], record["hostsAdded"]!.AsArray().Select(h => h!.GetValue<string>()));
+            record.Remove("hostsAdded");
+            Assert.DoesNotContain("google.com", record.ToJsonString(), StringComparison.Ordinal);
+        }
+
         await server.DisposeAsync();
     }
 }

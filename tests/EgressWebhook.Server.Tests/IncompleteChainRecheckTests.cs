@@ -32,7 +32,7 @@ public sealed class IncompleteChainRecheckTests : IAsyncDisposable
 
     public IncompleteChainRecheckTests()
     {
-        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = "30s", AuditLog = _audit });
+        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = TimeSpan.FromSeconds(30), AuditLog = _audit });
         _store = new SnapshotStore(_time);
         _auditLog = new AuditLog(options, new FakeLogger<AuditLog>());
         _auditLog.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -96,7 +96,7 @@ public sealed class IncompleteChainRecheckTests : IAsyncDisposable
     public async Task PendingSetIsCapped_BeyondItARecheckIsDroppedCountedAndLogged_AReplacementStillGoesIn()
     {
         var (decision, request) = AdmitMeshLeg(gatewayLegArrives: false);
-        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = "30s", AuditLog = "off", MaxPendingRechecks = 2 });
+        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = TimeSpan.FromSeconds(30), AuditLog = "off", MaxPendingRechecks = 2 });
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var logger = new FakeLogger<IncompleteChainRecheck>();
         using var recheck = new IncompleteChainRecheck(AdmissionHandler.Default, _store, options, _auditLog, new WebhookMetrics(_store, _time, registry), logger, _time,
@@ -128,7 +128,7 @@ public sealed class IncompleteChainRecheckTests : IAsyncDisposable
         _recheck.Schedule(request, decision);
         Assert.Equal(1, _recheck.PendingWithObjectCount);
 
-        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = "30s", AuditLog = "off" });
+        var options = Microsoft.Extensions.Options.Options.Create(new WebhookOptions { GracePeriod = TimeSpan.FromSeconds(30), AuditLog = "off" });
         var cluster = new ServiceCollection().AddSingleton<ICacheHealth>(new SyncedCache()).BuildServiceProvider();
         using var recheck = new IncompleteChainRecheck(AdmissionHandler.Default, _store, options, _auditLog, new WebhookMetrics(_store, _time, Prometheus.Metrics.NewCustomRegistry()),
             new FakeLogger<IncompleteChainRecheck>(), _time, cluster);

@@ -8,7 +8,7 @@ using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Cli.Commands;
 
-/// <summary><c>kubectl-egress check PATH... [--outbound-policy] [-o text|json] [--fail-on error|warning] [--rule EGWnnn=deny|warn|off]...</c>.</summary>
+/// <summary><c>kubectl-egress check PATH... [--outbound-policy] [-o text|json] [--fail-on error|warning] [--rule EGWnnn=deny|warn|off]... [--policy FILE]...</c>.</summary>
 internal static class CheckCommand
 {
     public static Command Create(CliConsole console)
@@ -37,19 +37,30 @@ internal static class CheckCommand
             {
                 if (ParseRule(token.Value) is null)
                 {
-                    result.AddError($"--rule {token.Value}: expected EGWnnn=deny, EGWnnn=warn or EGWnnn=off with a rule id of docs/rules.md");
+                    result.AddError($"--rule {token.Value}: expected EGWnnn=deny, EGWnnn=warn or EGWnnn=off with a rule id of docs/rules.md (EGW1xx or EGW2xx)");
                     return;
                 }
             }
         });
 
+        var policies = new Option<string[]>("--policy")
+        {
+            Description = "A file or directory of EgressPolicy objects to enforce (EGW3xx), in addition to those among PATH (repeatable)",
+        };
+
         var command = new Command("check", "Check manifests for broken egress links, with the webhook's rules")
         {
-            paths, outbound, output, failOn, rules,
+            paths, outbound, output, failOn, rules, policies,
         };
         command.SetAction(parse =>
         {
             var objects = InputLoader.Load(parse.GetRequiredValue(paths), console.In);
+            if (parse.GetValue(policies) is { Length: > 0 } policyFiles)
+            {
+                // only the policies of these files: the objects they are checked against come from PATH
+                objects = [.. objects, .. InputLoader.Load(policyFiles, console.In).OfType<EgressPolicy>()];
+            }
+
             var policy = RuleSettings.Default with
             {
                 OutboundPolicy = parse.GetValue(outbound),
@@ -68,7 +79,8 @@ internal static class CheckCommand
                 TextReport.Write(report, console.Out);
             }
 
-            var threshold = parse.GetRequiredValue(failOn) == "warning" ? report.Findings.Count : report.Errors;
+            // an Audit policy's findings are recorded, never a failure
+            var threshold = parse.GetRequiredValue(failOn) == "warning" ? report.Findings.Count(f => !f.Audit) : report.Errors;
             return threshold > 0 ? ExitCodes.Findings : ExitCodes.Clean;
         });
         return command;
@@ -78,7 +90,7 @@ internal static class CheckCommand
     private static (string Rule, Enforcement Enforcement)? ParseRule(string value)
     {
         var parts = value.Split('=', 2, StringSplitOptions.TrimEntries);
-        return parts.Length == 2 && RuleIds.All.Contains(parts[0]) && Enum.TryParse<Enforcement>(parts[1], ignoreCase: true, out var enforcement)
+        return parts.Length == 2 && RuleCatalog.EnforceableIds.Contains(parts[0]) && Enum.TryParse<Enforcement>(parts[1], ignoreCase: true, out var enforcement)
                && Enum.IsDefined(enforcement)
             ? (parts[0].ToUpperInvariant(), enforcement)
             : null;

@@ -64,6 +64,14 @@ internal static class RenderCommand
                 console.Out.Write(ManifestWriter.ToYaml(rendered));
             }
 
+            // ambient namespaces: nothing to generate, the entry's own waypoint labels are the routing (the webhook
+            // patches them in; a GitOps manifest carries them)
+            foreach (var plan in plans.Where(p => p.Waypoint is not null))
+            {
+                var labels = string.Join(", ", WaypointRouting.Labels(plan.Entry, plan.Waypoint!.Value).Select(l => $"{l.Key}: {l.Value}"));
+                console.Error.WriteLine($"ambient: ServiceEntry {plan.Entry.Namespace}/{plan.Entry.Name} routes through waypoint {plan.Waypoint}: set metadata.labels {{{labels}}}");
+            }
+
             foreach (var n in notices)
             {
                 console.Error.WriteLine($"warning: {n.Rule} {n.Object} {n.Path}: {n.Message}");

@@ -9,7 +9,7 @@ internal static class TextReport
     {
         foreach (var f in report.Findings)
         {
-            var level = f.Severity == Severity.Error ? "Error" : "Warning";
+            var level = f.Severity == Severity.Error ? "Error" : f.Audit ? "Audit" : "Warning";
             var path = f.Path.Length > 0 ? $" {f.Path}" : "";
             output.WriteLine($"{level} [{f.Rule}] ({f.Object}{path}) {f.Message}");
         }

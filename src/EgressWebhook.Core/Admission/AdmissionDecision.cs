@@ -57,6 +57,19 @@ public sealed record AdmissionDecision(AdmissionResponse Response, AdmissionOutc
 
     private static readonly Dictionary<ResourceKind, FreshReadMode> NoReads = [];
 
+    /// <summary>Guardrail findings recorded but not answered with: an Audit policy's, and those of a policy whose
+    /// exceptions let the requester through (<see cref="Exceptions"/>). For the audit line.</summary>
+    public IReadOnlyList<Finding> Recorded { get; init; } = [];
+
+    /// <summary>The EgressPolicies whose <c>spec.exceptions</c> (break-glass) let this request through a finding.</summary>
+    public IReadOnlyList<string> Exceptions { get; init; } = [];
+
+    /// <summary>External <c>host:port</c> entries the change opens that the stored object did not (audit line).</summary>
+    public IReadOnlyList<string> HostsAdded { get; init; } = [];
+
+    /// <summary>External <c>host:port</c> entries the stored object opened that the change drops (audit line).</summary>
+    public IReadOnlyList<string> HostsRemoved { get; init; } = [];
+
     /// <summary>The JSON Patch operations of the response; empty when nothing is patched.</summary>
     public IReadOnlyList<PatchOperation> PatchOperations => Patch ?? [];
 

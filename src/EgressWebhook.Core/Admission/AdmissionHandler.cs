@@ -251,6 +251,22 @@ public sealed class AdmissionHandler(EgressEngine engine)
         return annotations;
     }
 
+    /// <summary>The audit annotations with the rule ids of <paramref name="recorded"/> guardrail findings added to
+    /// <c>rules</c>, and the break-glass policies under <c>exceptions</c>.</summary>
+    internal static IReadOnlyDictionary<string, string> WithRecorded(IReadOnlyDictionary<string, string>? annotations, IReadOnlyList<Finding> recorded,
+        IReadOnlyList<string> exceptions)
+    {
+        var result = annotations is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(annotations, StringComparer.Ordinal);
+        var rules = (result.TryGetValue("rules", out var listed) ? listed.Split(',') : []).Concat(recorded.Select(f => f.Rule));
+        result["rules"] = string.Join(',', rules.Distinct().Order(StringComparer.Ordinal));
+        if (exceptions.Count > 0)
+        {
+            result["exceptions"] = string.Join(',', exceptions);
+        }
+
+        return result;
+    }
+
     internal static AdmissionDecision Allow(string uid, AdmissionOutcome outcome) => Respond(uid, outcome, []);
 
     /// <summary>An object that cannot be decoded: denied with 422 by /validate, which names the field; allowed

@@ -2,7 +2,9 @@ using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Policy;
 using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Rules.Guardrails;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 
@@ -77,11 +79,12 @@ public sealed class AdmissionPipeline
         }
 
         EgressReport report;
+        EgressSnapshot planned;
         try
         {
             // a write of an opted-in entry, or of routing generated for one, is checked against the routing the planner
             // generates for the entry as it will be, not against generated objects that still describe its old version
-            var planned = PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
+            planned = PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
             report = _engine.CheckChange(planned, change, settings.Policy, budget);
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
@@ -93,9 +96,18 @@ public sealed class AdmissionPipeline
             return AdmissionHandler.Unavailable(subject.Request, $"the egress check failed ({ex.GetType().Name}: {AdmissionHandler.FirstLine(ex.Message)})", settings);
         }
 
+        // guardrails: break-glass exceptions and Audit policies are recorded, not answered with
+        var (answeredReport, recorded) = PolicyAdmission.Split(report, subject.Request.UserInfo, planned, out var excepted);
         var decision = subject.Operation == Operation.Delete
-            ? AdmissionHandler.FromReport(subject.Uid, report)
-            : AdmissionHandler.FromReport(subject.Uid, report, settings);
+            ? AdmissionHandler.FromReport(subject.Uid, answeredReport)
+            : AdmissionHandler.FromReport(subject.Uid, answeredReport, settings);
+        var (added, removed) = OpenedHosts.Delta(change.OldObject ?? (change.Object is { } o ? snapshot.Find(o.Key) : null), change.Object);
+        decision = decision with { Recorded = recorded, Exceptions = excepted, HostsAdded = added, HostsRemoved = removed };
+        if (recorded.Count > 0)
+        {
+            decision = decision with { Response = decision.Response with { AuditAnnotations = AdmissionHandler.WithRecorded(decision.Response.AuditAnnotations, recorded, excepted) } };
+        }
+
         if (decision.Awaiting.Count > 0)
         {
             decision = decision with { Admitted = change.Object };
@@ -252,7 +264,7 @@ public sealed class AdmissionPipeline
 
         if (subject.Operation == Operation.Delete)
         {
-            var ns = resourceKind is ResourceKind.Namespace or ResourceKind.MeshConfig ? "" : subject.DefaultNamespace;
+            var ns = resourceKind is ResourceKind.Namespace or ResourceKind.MeshConfig or ResourceKind.EgressPolicy ? "" : subject.DefaultNamespace;
             old ??= snapshot.Find(new ObjectKey(resourceKind, ns, subject.Request.Name ?? ""));
             if (old is null)
             {

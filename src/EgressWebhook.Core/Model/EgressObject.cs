@@ -16,6 +16,17 @@ public enum ResourceKind
 
     /// <summary>A Gateway API route (HTTPRoute, TLSRoute, TCPRoute, GRPCRoute).</summary>
     GatewayApiRoute,
+
+    /// <summary>A Gateway API Gateway (a waypoint, or a Gateway API egress gateway); not Istio's Gateway.</summary>
+    GatewayApiGateway,
+
+    /// <summary>A Gateway API ReferenceGrant.</summary>
+    ReferenceGrant,
+
+    /// <summary>A security.istio.io AuthorizationPolicy.</summary>
+    AuthorizationPolicy,
+    /// <summary>The project's <c>EgressPolicy</c> (cluster-scoped).</summary>
+    EgressPolicy,
 }
 
 /// <summary>Base of every decoded object: type meta and metadata.</summary>

@@ -49,6 +49,17 @@ public sealed record ParentReference
     public string Name { get; init => field = value ?? ""; } = "";
 
     public int? Port { get; init; }
+
+    /// <summary>The listener name of a Gateway parent; unset: every listener.</summary>
+    public string? SectionName { get; init; }
+
+    /// <summary>Whether it names a ServiceEntry (<c>networking.istio.io</c>).</summary>
+    [JsonIgnore]
+    public bool IsServiceEntry => Kind == "ServiceEntry" && Group == "networking.istio.io";
+
+    /// <summary>Whether it names a Gateway API Gateway (group and kind unset mean one).</summary>
+    [JsonIgnore]
+    public bool IsGateway => (Kind ?? "Gateway") == "Gateway" && (Group ?? GatewayApiRoute.Group) == GatewayApiRoute.Group;
 }
 
 public sealed record GatewayApiRouteRule
@@ -71,4 +82,8 @@ public sealed record BackendReference
 
     [JsonIgnore]
     public bool IsHostname => Kind == "Hostname" && Group == "networking.istio.io";
+
+    /// <summary>Whether it names a Kubernetes Service (group <c>""</c> and kind <c>Service</c>, the defaults).</summary>
+    [JsonIgnore]
+    public bool IsService => (Kind ?? "Service") == "Service" && string.IsNullOrEmpty(Group);
 }

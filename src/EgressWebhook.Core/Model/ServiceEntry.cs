@@ -98,6 +98,9 @@ public static class Resolutions
     public const string Static = "STATIC";
     public const string Dns = "DNS";
     public const string DnsRoundRobin = "DNS_ROUND_ROBIN";
+
+    /// <summary>Istio 1.28+: a dynamic forward proxy resolves each wildcard-matched host on demand (sidecars, waypoints).</summary>
+    public const string DynamicDns = "DYNAMIC_DNS";
 }
 
 /// <summary>ServiceEntry location values.</summary>

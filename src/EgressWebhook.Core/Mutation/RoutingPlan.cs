@@ -7,8 +7,10 @@ namespace EgressWebhook.Core.Mutation;
 /// <param name="Entry">The entry planned for.</param>
 /// <param name="Objects">Gateway, VirtualServices and DestinationRules, in a stable order; empty when routing is left out.</param>
 /// <param name="Notices">EGW4xx warnings about the entry (whole entry left out, or single ports).</param>
-public sealed record RoutingPlan(ServiceEntry Entry, IReadOnlyList<EgressObject> Objects, IReadOnlyList<Finding> Notices)
+/// <param name="Waypoint">In an ambient namespace: the egress waypoint the entry is bound to by its own labels
+/// (<see cref="WaypointRouting"/>); no objects are generated then.</param>
+public sealed record RoutingPlan(ServiceEntry Entry, IReadOnlyList<EgressObject> Objects, IReadOnlyList<Finding> Notices, GatewayServiceRef? Waypoint = null)
 {
-    /// <summary>Whether the entry gets routing (at least one port).</summary>
-    public bool Routed => Objects.Count > 0;
+    /// <summary>Whether the entry gets routing (at least one port, or its waypoint).</summary>
+    public bool Routed => Objects.Count > 0 || Waypoint is not null;
 }

@@ -2,7 +2,9 @@ using System.Net;
 using System.Text.RegularExpressions;
 using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Policy;
 using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Rules.Guardrails;
 using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Mutation;
@@ -26,6 +28,14 @@ public static partial class RoutingPlanner
         ArgumentNullException.ThrowIfNull(view);
         var notices = new List<Finding>();
         CheckEntry(entry, view, notices);
+        CheckPolicies(entry, gateway, view, notices);
+        if (WaypointRouting.Applies(entry, view))
+        {
+            // ambient: the entry's waypoint label is the routing; ztunnel would never use sidecar-mode legs
+            notices.AddRange(WaypointRouting.Check(entry, gateway, view));
+            return notices.Count > 0 ? new RoutingPlan(entry, [], notices) : new RoutingPlan(entry, [], notices, gateway);
+        }
+
         var service = view.Find(new ObjectKey(ResourceKind.Service, gateway.Namespace, gateway.Name)) as Service;
         if (service is null)
         {
@@ -171,6 +181,38 @@ public static partial class RoutingPlanner
         }
 
         return names.Contains(obj.Name);
+    }
+
+    /// <summary>EGW411: no routing for a host and port an EgressPolicy that selects the entry's namespace forbids (what
+    /// EGW301 refuses), nor through another gateway than the policy's <c>requiredGateway</c>. Deny and Warn policies
+    /// only: an Audit policy changes nothing users see, the generator included.</summary>
+    private static void CheckPolicies(ServiceEntry entry, GatewayServiceRef gateway, SnapshotView view, List<Finding> notices)
+    {
+        var policies = PolicySet.Of(view);
+        if (policies.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var policy in policies.Selecting(entry.Namespace).Where(p => !PolicySet.IsAudit(p)))
+        {
+            var forbidden = OpenedHosts.Of(entry)
+                .FirstOrDefault(h => !PolicySet.Allows(policy, h.Host, h.Port, h.Protocol));
+            if (forbidden is not null)
+            {
+                var what = forbidden.Protocol is { } protocol ? $"{forbidden.HostPort}/{protocol.ToUpperInvariant()}" : forbidden.HostPort;
+                notices.Add(Notice(RuleIds.RoutingSkippedPolicyForbids, entry, forbidden.Path,
+                    $"{what} not allowed (allows {PolicySet.DescribeAllowed(policy)}), no routing; remove it or extend EgressPolicy {policy.Name}",
+                    policy.Ref));
+            }
+
+            if (PolicySet.SplitRef(policy.Spec.RequiredGateway) is { } required &&
+                (required.Namespace != gateway.Namespace || required.Name != gateway.Name))
+            {
+                notices.Add(Notice(RuleIds.RoutingSkippedPolicyForbids, entry, "metadata.annotations",
+                    $"gateway {gateway} is not the required one; use {required.Namespace}/{required.Name} (EgressPolicy {policy.Name})", policy.Ref));
+            }
+        }
     }
 
     private static void CheckEntry(ServiceEntry entry, SnapshotView view, List<Finding> notices)

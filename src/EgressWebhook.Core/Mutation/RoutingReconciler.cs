@@ -60,6 +60,7 @@ public static class RoutingReconciler
                     plan = plan with
                     {
                         Objects = [],
+                        Waypoint = null,
                         Notices = [new Finding(RuleIds.RoutingSkippedConflictingRoute, Severity.Warning, entry.Ref, "spec.hosts",
                             Finding.Clamp($"ServiceEntry {taken.Entry.Namespace}/{taken.Entry.Name} gets the egress routing of {taken.Host}; route it there only"),
                             [taken.Entry.Ref])],

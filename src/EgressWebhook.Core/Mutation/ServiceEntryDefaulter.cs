@@ -98,6 +98,26 @@ public static class ServiceEntryDefaulter
             Spec = spec with { Location = location, Resolution = resolution, Ports = ports },
         };
         var plan = RoutingPlanner.Plan(defaulted, gateway, view);
+        if (plan.Waypoint is { } waypoint)
+        {
+            // ambient: the entry is routed by its own waypoint labels (only those it lacks; a differing one is EGW411)
+            var missing = WaypointRouting.Labels(entry, waypoint).Where(l => !meta.Labels.ContainsKey(l.Key)).ToList();
+            if (meta.Labels.Count == 0 && missing.Count > 0)
+            {
+                var labels = new JsonObject();
+                foreach (var (key, value) in missing)
+                {
+                    labels[key] = value;
+                }
+
+                ops.Add(new PatchOperation(PatchOperation.Add, "/metadata/labels", labels));
+            }
+            else
+            {
+                ops.AddRange(missing.Select(l => new PatchOperation(PatchOperation.Add, "/metadata/labels/" + JsonPointer.Escape(l.Key), l.Value)));
+            }
+        }
+
         if (plan.Routed)
         {
             return new MutationResult(ops, plan.Notices, plan);

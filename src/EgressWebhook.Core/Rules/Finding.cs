@@ -45,6 +45,13 @@ public sealed record Finding(string Rule, Severity Severity, ObjectRef Object, s
     /// <summary>For an incompleteness, the object it waits for; null for a contradiction.</summary>
     public Awaited? Awaits { get; init; }
 
+    /// <summary>For a guardrail finding (EGW3xx), the name of the EgressPolicy that reports it; null otherwise.</summary>
+    public string? Policy { get; init; }
+
+    /// <summary>Reported by a policy whose action is <c>Audit</c>: recorded (audit line, report), never an admission
+    /// warning or a denial. Its severity is <see cref="Severity.Warning"/>.</summary>
+    public bool Audit { get; init; }
+
     /// <summary>Contradiction or incompleteness, from <see cref="Awaits"/>.</summary>
     public FindingKind Kind => Awaits is null ? FindingKind.Contradiction : FindingKind.Incompleteness;
 

@@ -1,5 +1,9 @@
+using System.Collections.Frozen;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules.Ambient;
 using EgressWebhook.Core.Rules.CrossResource;
+using EgressWebhook.Core.Rules.GatewayApi;
+using EgressWebhook.Core.Rules.Guardrails;
 using EgressWebhook.Core.Rules.PerObject;
 
 namespace EgressWebhook.Core.Rules;
@@ -32,5 +36,32 @@ public static class RuleCatalog
         new ValidatorRule<VirtualService>(new VirtualServiceValidator(), RuleIds.TlsRouteMatch),
         new ValidatorRule<DestinationRule>(new DestinationRuleValidator(), RuleIds.DestinationRuleTlsSettings),
         new Egw209HostTooLong(),
+        new Egw501WaypointBinding(),
+        new Egw502WaypointVisibility(),
+        new Egw503AmbientWildcardWithoutWaypoint(),
+        new Egw504DynamicDnsMisuse(),
+        new Egw505PolicyTargetNotFound(),
+        new Egw506WaypointTlsOrigination(),
+        new Egw507AmbientRegistryOnlyIgnored(),
+        new Egw508AmbientExportToIgnored(),
+        new Egw511RouteParentServiceEntryMissing(),
+        new Egw512RouteBackendNotGatewayService(),
+        new Egw513ListenerRejectsRoute(),
+        new Egw514HostnameBackendPortUnknown(),
+        new Egw515ReferenceGrantMissing(),
+        new Egw301HostNotAllowed(),
+        new Egw302RequiredGateway(),
+        new Egw303WildcardHost(),
+        new Egw304ExportTo(),
+        new Egw305SidecarReopensAllowAny(),
+        new Egw306SidecarHostsNoBoundary(),
+        new Egw307MeshInternalHost(),
+        new Egw308PolicyInvalid(),
     ];
+
+    /// <summary>The ids a per-rule enforcement (<c>Webhook:Rules:EGW105=Warn</c>, <c>--rule EGW105=warn</c>) applies to:
+    /// every id a rule of <see cref="All"/> reports, and EGW114 (the engine's delete check). The EGW4xx ids are reasons
+    /// the mutation gives for routing it left out, not findings with a severity, so they are not among them.</summary>
+    public static FrozenSet<string> EnforceableIds { get; } = All.SelectMany(r => r.Ids).Append(RuleIds.DeleteLeavesDanglingReference)
+        .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 }

@@ -1,5 +1,6 @@
 using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Policy;
 using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Rules;
@@ -8,6 +9,7 @@ namespace EgressWebhook.Core.Rules;
 public sealed class RuleContext(SnapshotView view, RuleSettings policy)
 {
     private readonly List<Finding> _findings = [];
+    private readonly FindingCap _cap = new();
 
     public SnapshotView View { get; } = view;
 
@@ -15,9 +17,24 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
 
     public MeshConfig Mesh => View.Mesh;
 
-    internal IReadOnlyList<Finding> Findings => _findings;
+    /// <summary>The findings reported, at most <see cref="FindingCap.PerRuleAndObject"/> per rule and object, each
+    /// rule and object with more followed by one summary finding that counts the rest.</summary>
+    internal IReadOnlyList<Finding> Findings => _cap.HasOverflow ? [.. _findings, .. _cap.Summaries()] : _findings;
 
-    internal void Clear() => _findings.Clear();
+    internal void Clear()
+    {
+        _findings.Clear();
+        _cap.Clear();
+    }
+
+    /// <summary>Whether <paramref name="rule"/> has reported its <see cref="FindingCap.PerRuleAndObject"/> findings
+    /// about <paramref name="subject"/> already: further findings are only counted, so a rule may report them with a
+    /// cheap message (or stop, when it needs no count).</summary>
+    public bool IsCapped(string rule, EgressObject subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        return _cap.IsFull(rule, subject.Ref);
+    }
 
     // Route rules and destinations of the VirtualServices this check reads, computed once each: rules look at the same
     // legs from several sides. Keyed by instance (objects are immutable) and dropped with the context, after the check.
@@ -105,8 +122,45 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
             return;
         }
 
+        if (!_cap.Admit(rule, effective, subject.Ref, path, awaits))
+        {
+            return;
+        }
+
         var rel = related.Where(r => r != subject.Ref).Distinct().Order().ToArray();
         _findings.Add(new Finding(rule, effective, subject.Ref, path, Finding.Clamp(message), rel) { Awaits = awaits });
+    }
+
+    private PolicySet? _policies;
+
+    /// <summary>The EgressPolicies of the view (built on first use, once per context).</summary>
+    public PolicySet Policies => _policies ??= PolicySet.Of(View);
+
+    /// <summary>Adds a guardrail finding of <paramref name="policy"/>: severity from its action (Deny an error, Warn and
+    /// Audit a warning, Audit marked recorded-only), then the rule settings' override; the policy is named on the finding.</summary>
+    public void ReportPolicy(EgressPolicy policy, Awaited? awaits, string rule, EgressObject subject, string path, string message, Severity? cap = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(subject);
+        var severity = PolicySet.SeverityOf(policy);
+        if (cap is { } max && severity > max)
+        {
+            severity = max;
+        }
+
+        if (Policy.Apply(rule, severity) is not { } effective)
+        {
+            return;
+        }
+
+        // an explicit per-rule setting (deny, warn) wins over the policy's Audit
+        var audit = !Policy.Overrides.ContainsKey(rule) && PolicySet.IsAudit(policy);
+        _findings.Add(new Finding(rule, effective, subject.Ref, path, Finding.Clamp(message), [new ObjectRef(policy.KindName, "", policy.Name)])
+        {
+            Awaits = awaits,
+            Policy = policy.Name,
+            Audit = audit,
+        });
     }
 
     /// <summary>The outbound traffic mode for sidecars in <paramref name="clientNamespace"/>: its namespace-wide

@@ -326,13 +326,15 @@ public static class ServiceRegistry
     public static IEnumerable<EgressObject> VirtualServicesRoutingToRegistryObject(EgressObject changed, SnapshotView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        return HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServicesRoutingTo(h)).Select(m => m.Item).Distinct();
+        return view.VirtualServicesRoutingTo(changed, () =>
+            [.. HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServicesRoutingTo(h)).Select(m => m.Item).Distinct()]);
     }
 
-    /// <summary>The registry hosts a ServiceEntry or Service declares; none for other kinds.</summary>
+    /// <summary>The registry hosts a ServiceEntry or Service declares, each once (an entry may repeat a host thousands
+    /// of times, and each is an index query); none for other kinds.</summary>
     public static IEnumerable<string> HostsOfRegistryObject(EgressObject obj) => obj switch
     {
-        ServiceEntry se => EgressSnapshot.HostsOf(se),
+        ServiceEntry se => EgressSnapshot.HostsOf(se).Distinct(StringComparer.Ordinal),
         Service svc => [EgressSnapshot.HostOf(svc)],
         _ => [],
     };

@@ -65,6 +65,10 @@ public static class KindTable
     /// <summary>Versions of the Gateway API group to look for a route kind in, most preferred first.</summary>
     public static IReadOnlyList<string> GatewayApiVersions { get; } = ["v1", "v1beta1", "v1alpha3", "v1alpha2"];
 
+    /// <summary>Versions of <c>security.istio.io</c> with the same schema, most preferred first (declared before
+    /// <see cref="All"/>, which reads it while the type initialises).</summary>
+    public static IReadOnlyList<string> SecurityVersions { get; } = ["v1", "v1beta1"];
+
     private static readonly IReadOnlyList<string> CoreV1 = ["v1"];
 
     public static IReadOnlyList<KindDescriptor> All { get; } = Build();
@@ -92,6 +96,14 @@ public static class KindTable
             rows.Add(Row(ResourceKind.GatewayApiRoute, GatewayApiRoute.Group, GatewayApiVersions, kind, plural, ctx.GatewayApiRoute, watch: KindWatch.IfServed, written: false));
         }
 
+        // ambient waypoints and Gateway API egress (issue 17): read when the cluster serves them, never written
+        rows.Add(Row(ResourceKind.GatewayApiGateway, GatewayApiGateway.Group, GatewayApiVersions, "Gateway", "gateways", ctx.GatewayApiGateway, watch: KindWatch.IfServed, written: false));
+        rows.Add(Row(ResourceKind.ReferenceGrant, GatewayApiRoute.Group, GatewayApiVersions, "ReferenceGrant", "referencegrants", ctx.ReferenceGrant, watch: KindWatch.IfServed, written: false));
+        rows.Add(Row(ResourceKind.AuthorizationPolicy, AuthorizationPolicy.Group, SecurityVersions, "AuthorizationPolicy", "authorizationpolicies", ctx.AuthorizationPolicy, watch: KindWatch.IfServed, written: false));
+
+        // the project's own policy kind: watched when its CRD is installed (deploy/crds/egresspolicy.yaml)
+        rows.Add(Row(ResourceKind.EgressPolicy, EgressPolicy.Group, [EgressPolicy.Version], "EgressPolicy", "egresspolicies", ctx.EgressPolicy,
+            namespaced: false, watch: KindWatch.IfServed, written: false));
         return rows;
     }
 

@@ -116,7 +116,7 @@ public static class ObjectDecoder
 
     private static EgressObject WithNamespace(EgressObject obj, string defaultNamespace) => obj switch
     {
-        Namespace or MeshConfig => obj.Metadata.Namespace is null or "" ? obj : obj with { Metadata = obj.Metadata with { Namespace = "" } },
+        Namespace or MeshConfig or EgressPolicy => obj.Metadata.Namespace is null or "" ? obj : obj with { Metadata = obj.Metadata with { Namespace = "" } },
         _ when string.IsNullOrEmpty(obj.Metadata.Namespace) => obj with { Metadata = obj.Metadata with { Namespace = defaultNamespace } },
         _ => obj,
     };

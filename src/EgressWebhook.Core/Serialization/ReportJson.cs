@@ -5,14 +5,14 @@ using EgressWebhook.Core.Rules;
 namespace EgressWebhook.Core.Serialization;
 
 /// <summary>The JSON report contract of <c>kubectl-egress check -o json</c> (parsed by CI pipelines):
-/// <c>{"findings":[{rule,severity,kind,namespace,name,path,message,related:[{kind,namespace,name}]}],"summary":{objects,errors,warnings}}</c>.</summary>
+/// <c>{"findings":[{rule,severity (error, warning, or audit: an Audit policy's finding, recorded only),kind,namespace,name,path,message,related:[{kind,namespace,name}]}],"summary":{objects,errors,warnings}}</c>.</summary>
 public static class ReportJson
 {
     public static string Serialize(EgressReport report, bool indented = false)
     {
         var dto = new ReportDto(
             report.Findings.Select(f => new FindingDto(
-                f.Rule, f.Severity == Severity.Error ? "error" : "warning", f.Object.Kind, f.Object.Namespace, f.Object.Name,
+                f.Rule, f.Severity == Severity.Error ? "error" : f.Audit ? "audit" : "warning", f.Object.Kind, f.Object.Namespace, f.Object.Name,
                 f.Path, f.Message, f.Related.Select(r => new ObjectRefDto(r.Kind, r.Namespace, r.Name)).ToArray())).ToArray(),
             new SummaryDto(report.Objects, report.Errors, report.Warnings));
         var json = JsonSerializer.Serialize(dto, indented ? ReportJsonContext.Indented.ReportDto : ReportJsonContext.Default.ReportDto);

@@ -29,6 +29,9 @@ public sealed class SnapshotView
     // the added ServiceEntry's addressless TCP ports, built on the first query (a rule asks once per port)
     private HashSet<int>? _addedAddresslessTcpPorts;
 
+    // the VirtualServices routing to a registry object's hosts, asked by several rules' AffectedBy about the same object
+    private (EgressObject Changed, EgressObject[] Routing)? _routingTo;
+
     private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed, CancellationToken budget)
     {
         Snapshot = snapshot;
@@ -410,6 +413,21 @@ public sealed class SnapshotView
         }
 
         return true;
+    }
+
+    /// <summary>The VirtualServices that route to the hosts of <paramref name="changed"/>, computed by
+    /// <paramref name="compute"/> once per view and object: EGW101, EGW102, EGW105 and EGW115 each ask it about the
+    /// changed registry object, which may declare 150,000 hosts (one index query each).</summary>
+    internal EgressObject[] VirtualServicesRoutingTo(EgressObject changed, Func<EgressObject[]> compute)
+    {
+        if (_routingTo is { } memo && ReferenceEquals(memo.Changed, changed))
+        {
+            return memo.Routing;
+        }
+
+        var routing = compute();
+        _routingTo = (changed, routing);
+        return routing;
     }
 
     private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;

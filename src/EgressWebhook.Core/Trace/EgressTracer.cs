@@ -39,8 +39,9 @@ public sealed class EgressTracer
     /// <summary>A tracer with extra data-plane stages (<see cref="ITraceStage"/>), consulted in order.</summary>
     public EgressTracer(IEnumerable<ITraceStage>? stages = null) => _stages = stages?.ToArray() ?? [];
 
-    /// <summary>The tracer with the sidecar data plane only.</summary>
-    public static EgressTracer Default { get; } = new();
+    /// <summary>The tracer with the sidecar data plane and the ambient one (<see cref="AmbientTraceStage"/>, which decides
+    /// traces from ambient namespaces only).</summary>
+    public static EgressTracer Default { get; } = new([new AmbientTraceStage()]);
 
     /// <summary>Traces a request from the sidecars of <paramref name="fromNamespace"/> to <paramref name="host"/>
     /// (a short name is resolved in <paramref name="fromNamespace"/>) on <paramref name="port"/>: when null, the lowest

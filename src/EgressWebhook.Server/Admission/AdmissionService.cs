@@ -24,8 +24,8 @@ internal sealed class AdmissionService
     private readonly WebhookMetrics _metrics;
     private readonly ILogger<AdmissionService> _logger;
     private readonly TimeProvider _time;
-    private readonly IFreshReadSource? _fresh;
-    private readonly ICacheHealth? _cache;
+    private readonly IFreshReadSource _fresh;
+    private readonly ICacheHealth _cache;
     private readonly IncompleteChainRecheck? _recheck;
     private readonly string? _generatorUser;
 
@@ -38,18 +38,15 @@ internal sealed class AdmissionService
         _metrics = metrics;
         _logger = logger;
         _time = time;
-        _fresh = services.GetService<IFreshReadSource>();
-        _cache = services.GetService<ICacheHealth>();
+        // null objects (NoFreshReads, NoCache) unless a source registered its own
+        _fresh = services.GetService<IFreshReadSource>() ?? NoFreshReads.Instance;
+        _cache = services.GetService<ICacheHealth>() ?? NoCache.Instance;
         _recheck = services.GetService<IncompleteChainRecheck>();
         _generatorUser = services.GetService<IOptions<GeneratorOptions>>()?.Value.EffectiveServiceAccount;
         Settings = options.Value.ToSettings();
-        HealthPort = options.Value.HealthPort;
     }
 
     public AdmissionSettings Settings { get; }
-
-    /// <summary>The plain-HTTP port that serves health and metrics only (0: none).</summary>
-    public int HealthPort { get; }
 
     /// <summary>Decides one admission and records it (exactly one audit line).</summary>
     /// <param name="endpoint"><c>validate</c> or <c>mutate</c>.</param>
@@ -74,7 +71,7 @@ internal sealed class AdmissionService
             }
             else if (CacheProblem() is { } problem)
             {
-                decision = pipeline.WhileNotSynced(subject, mutate, current.Snapshot, problem, _cache!.WhenNotSynced == NotSyncedBehavior.Deny, Settings);
+                decision = pipeline.WhileNotSynced(subject, mutate, current.Snapshot, problem, _cache.WhenNotSynced == NotSyncedBehavior.Deny, Settings);
             }
             else if (!_store.IsReady)
             {
@@ -82,13 +79,13 @@ internal sealed class AdmissionService
             }
             else if (mutate)
             {
-                var snapshot = _fresh is null ? current.Snapshot : await WithNamespaceAsync(_fresh, subject, current.Snapshot, deadline).ConfigureAwait(false);
+                var snapshot = !_fresh.Reads ? current.Snapshot : await WithNamespaceAsync(_fresh, subject, current.Snapshot, deadline).ConfigureAwait(false);
                 decision = pipeline.Mutate(subject, snapshot, Settings, deadline);
             }
             else
             {
-                decision = pipeline.Validate(subject, current.Snapshot, Settings, confirm: _fresh is not null, deadline);
-                if (_fresh is not null && decision.Confirm.Count > 0)
+                decision = pipeline.Validate(subject, current.Snapshot, Settings, confirm: _fresh.Reads, deadline);
+                if (_fresh.Reads && decision.Confirm.Count > 0)
                 {
                     decision = await ConfirmAsync(_fresh, subject, current.Snapshot, decision, deadline).ConfigureAwait(false);
                 }
@@ -113,10 +110,11 @@ internal sealed class AdmissionService
     }
 
     /// <summary>Why the live-cluster cache cannot be trusted now (not synced, or stale), or null; always null with the
-    /// State source, which registers no <see cref="ICacheHealth"/>.</summary>
+    /// State source (<see cref="NoCache"/>).</summary>
     private string? CacheProblem()
     {
-        if (_cache is not { } cache || (cache.IsSynced && !cache.IsStale))
+        var cache = _cache;
+        if (cache.IsSynced && !cache.IsStale)
         {
             return null;
         }
@@ -189,6 +187,9 @@ internal sealed class AdmissionService
         {
             // what the caller sent is capped: a line stays within a few KB whatever the request holds
             var truncated = new List<string>(0);
+            // who opened what (docs/policy.md): the external hosts the change adds or removes, and any break-glass
+            var hostsAdded = AuditFields.CapHosts(decision.HostsAdded, "hostsAdded", truncated);
+            var hostsRemoved = AuditFields.CapHosts(decision.HostsRemoved, "hostsRemoved", truncated);
             _audit.Write(new AuditRecord(
                 _time.GetUtcNow(), endpoint, AuditFields.Cap(request.Uid ?? "", AuditFields.UidBytes, "uid", truncated)!,
                 AuditFields.Cap(request.UserInfo?.Username, AuditFields.UserBytes, "user", truncated),
@@ -199,7 +200,13 @@ internal sealed class AdmissionService
                 AuditFields.Cap(request.Name, AuditFields.NameBytes, "name", truncated), request.DryRun == true,
                 decision.Allowed, decision.OutcomeName, decision.RuleIds, Math.Round(elapsed.TotalMilliseconds, 3),
                 decision.PatchOperations.Count == 0 ? null : decision.PatchOperations.Count,
-                truncated.Count == 0 ? null : truncated));
+                truncated.Count == 0 ? null : truncated)
+            {
+                HostsAdded = hostsAdded,
+                HostsRemoved = hostsRemoved,
+                Recorded = decision.Recorded.Count == 0 ? null : [.. decision.Recorded.Select(f => f.Rule).Distinct().Order(StringComparer.Ordinal)],
+                Exceptions = AuditFields.CapList(decision.Exceptions, AuditFields.ExceptionsBytes, "exceptions", truncated),
+            });
         }
 
         // Debug only: every decision is in the audit log already, and this is the hot path

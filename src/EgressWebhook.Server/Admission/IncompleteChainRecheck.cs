@@ -33,6 +33,14 @@ internal interface IChainEventSink
     Task ReportAsync(IncompleteChain chain, CancellationToken cancellationToken);
 }
 
+/// <summary>The null object of <see cref="IChainEventSink"/> (the state directory: no object to put an Event on).</summary>
+internal sealed class NoChainEvents : IChainEventSink
+{
+    public static NoChainEvents Instance { get; } = new();
+
+    public Task ReportAsync(IncompleteChain chain, CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
 /// <summary>The grace-period re-check of admitted incompleteness: a change admitted with findings that rest on a missing
 /// object (<see cref="AdmissionDecision.Awaiting"/>) is checked again after <c>Webhook:GracePeriod</c> (TimeProvider
 /// timer) against the then current snapshot; what still holds is logged, counted
@@ -51,7 +59,7 @@ internal sealed class IncompleteChainRecheck : IDisposable
     private readonly AuditLog _audit;
     private readonly ILogger<IncompleteChainRecheck> _logger;
     private readonly TimeProvider _time;
-    private readonly IChainEventSink? _events;
+    private readonly IChainEventSink _events;
     private readonly bool _snapshotHasWrites;
     private readonly AdmissionSettings _settings;
     private readonly ConcurrentDictionary<ObjectRef, Pending> _pending = new();
@@ -71,9 +79,9 @@ internal sealed class IncompleteChainRecheck : IDisposable
         _time = time;
         _settings = options.Value.ToSettings();
         _maxPending = options.Value.MaxPendingRechecks;
-        _events = services.GetService<IChainEventSink>();
+        _events = services.GetService<IChainEventSink>() ?? NoChainEvents.Instance;
         // the live-cluster cache holds what was written; the state directory never holds admitted objects
-        _snapshotHasWrites = services.GetService<ICacheHealth>() is not null;
+        _snapshotHasWrites = (services.GetService<ICacheHealth>() ?? NoCache.Instance).HoldsAdmittedWrites;
         var factory = Prometheus.Metrics.WithCustomRegistry(metrics.Registry);
         _rechecks = factory.CreateCounter("egress_webhook_chain_rechecks_total",
             "Grace-period re-checks of admitted findings that rested on a missing object, by result (complete, incomplete).", "result");
@@ -186,10 +194,7 @@ internal sealed class IncompleteChainRecheck : IDisposable
                     AuditFields.Cap(obj.Name, AuditFields.NameBytes, "name", truncated), false, true, "incomplete", rules, 0,
                     Truncated: truncated.Count == 0 ? null : truncated));
             }
-            if (_events is not null)
-            {
-                await _events.ReportAsync(chain, _stopping.Token).ConfigureAwait(false);
-            }
+            await _events.ReportAsync(chain, _stopping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {

@@ -16,10 +16,17 @@ internal static class AuditFields
     public const int GroupsBytes = 2048;
     public const int MaxGroups = 32;
 
+    /// <summary>Budget of each host list (<c>hostsAdded</c>, <c>hostsRemoved</c>): an object may list thousands of hosts,
+    /// the line names the first few and how many more (<c>kubectl-egress hosts</c> lists them all).</summary>
+    public const int HostsBytes = 160;
+
+    /// <summary>Budget of <c>exceptions</c> (the policies whose break-glass let a request through; usually one).</summary>
+    public const int ExceptionsBytes = 128;
+
     private const string Ellipsis = "…";
 
     /// <summary>The upper bound of a line's length with every field at its cap (the fixed fields are far below 512 bytes).</summary>
-    public const int MaxLineBytes = UidBytes + UserBytes + NameBytes + NamespaceBytes + KindBytes + OperationBytes + GroupsBytes + 512;
+    public const int MaxLineBytes = UidBytes + UserBytes + NameBytes + NamespaceBytes + KindBytes + OperationBytes + GroupsBytes + (2 * HostsBytes) + ExceptionsBytes + 512;
 
     /// <summary><paramref name="value"/>, or its longest prefix that fits <paramref name="budget"/> followed by an
     /// ellipsis (the ellipsis counted); null stays null.</summary>
@@ -85,6 +92,45 @@ internal static class AuditFields
             {
                 truncated.Add("groups");
             }
+        }
+
+        return kept;
+    }
+
+    /// <summary>At most <see cref="HostsBytes"/> of <paramref name="hosts"/>; when some are left out, a last entry says
+    /// how many. Null when the list is empty.</summary>
+    public static IReadOnlyList<string>? CapHosts(IReadOnlyList<string> hosts, string field, ICollection<string> truncated) =>
+        CapList(hosts, HostsBytes, field, truncated);
+
+    /// <summary>At most <paramref name="budget"/> bytes of <paramref name="values"/> (each entry capped to
+    /// <see cref="GroupBytes"/>); when some are left out, a last entry says how many. Null when the list is empty.</summary>
+    public static IReadOnlyList<string>? CapList(IReadOnlyList<string> values, int budget, string field, ICollection<string> truncated)
+    {
+        var hosts = values;
+        if (hosts.Count == 0)
+        {
+            return null;
+        }
+
+        var kept = new List<string>();
+        var total = 0;
+        foreach (var host in hosts)
+        {
+            var value = Cap(host, GroupBytes, field, truncated) ?? "";
+            var cost = Measure(value) + 3;
+            if (total + cost > budget - 32)
+            {
+                kept.Add($"… and {hosts.Count - kept.Count} more");
+                if (!truncated.Contains(field))
+                {
+                    truncated.Add(field);
+                }
+
+                break;
+            }
+
+            kept.Add(value);
+            total += cost;
         }
 
         return kept;

@@ -44,12 +44,31 @@ internal sealed record ClusterResource(ResourceKind Kind, string ApiVersion, str
     /// <summary>For each route kind, the first of <see cref="GatewayApiVersions"/> whose resource list has it; kinds
     /// the cluster does not serve (or a cluster without the Gateway API) are left out.</summary>
     public static IReadOnlyList<ClusterResource> GatewayApiRoutes(IReadOnlyDictionary<string, IReadOnlyCollection<string>> resourcesByVersion) =>
-        KindTable.Watched(KindWatch.IfServed).Where(r => r.Group == GatewayApiGroup)
+        Optional(GatewayApiGroup, resourcesByVersion);
+
+    /// <summary>The API groups of the optional kinds (<see cref="KindWatch.IfServed"/>: the Gateway API routes, the
+    /// project's EgressPolicy), each discovered on its own.</summary>
+    public static IReadOnlyList<string> OptionalGroups { get; } =
+        [.. KindTable.Watched(KindWatch.IfServed).Select(r => r.Group).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>For each optional kind of <paramref name="group"/>, the first of its versions whose resource list
+    /// (<paramref name="resourcesByVersion"/>, version to plurals) has it; kinds the cluster does not serve are left out.</summary>
+    public static IReadOnlyList<ClusterResource> Optional(string group, IReadOnlyDictionary<string, IReadOnlyCollection<string>> resourcesByVersion) =>
+        KindTable.Watched(KindWatch.IfServed).Where(r => r.Group == group)
             .Select(r => r.Versions.FirstOrDefault(v => resourcesByVersion.TryGetValue(v, out var served) && served.Contains(r.Plural)) is { } version
                 ? new ClusterResource(r.Kind, r.ApiVersion(version), r.KindName, r.Plural, null, r.Namespaced)
                 : null)
             .OfType<ClusterResource>()
             .ToList();
+
+    /// <summary>The versions to ask the resource lists of for <paramref name="group"/>: those of its optional kinds
+    /// that <paramref name="served"/> lists.</summary>
+    public static IEnumerable<string> OptionalVersions(string group, IEnumerable<string> served)
+    {
+        var set = served.ToHashSet(StringComparer.Ordinal);
+        return KindTable.Watched(KindWatch.IfServed).Where(r => r.Group == group).SelectMany(r => r.Versions)
+            .Distinct(StringComparer.Ordinal).Where(set.Contains);
+    }
 
     /// <summary>The served version to use: the first of <see cref="IstioVersions"/> the API server lists, or null.</summary>
     public static string? PickIstioVersion(IEnumerable<string> served)

@@ -1,34 +1,42 @@
+using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Hosting;
+using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
 using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-// In this namespace so Program.cs can call it without a using (the convention of ASP.NET extension methods).
+// In this namespace so the host can call it without a using (the convention of ASP.NET extension methods).
 namespace Microsoft.Extensions.DependencyInjection;
 
 internal static class ClusterServiceCollectionExtensions
 {
-    /// <summary>Registers the live-cluster snapshot source (<c>Webhook:Source=Cluster</c>): the Kubernetes client
-    /// (kubeconfig from <c>Webhook:Cluster:Kubeconfig</c>, else the in-cluster service account), the informers'
-    /// background service, <see cref="ICacheHealth"/> and the <see cref="IFreshReadSource"/> for denials.</summary>
-    public static IServiceCollection AddClusterSnapshotSource(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The live-cluster snapshot source (<c>Webhook:Source=Cluster</c>): the Kubernetes client (kubeconfig from
+    /// <c>Webhook:Cluster:Kubeconfig</c>, else the in-cluster service account), the informers' background service,
+    /// <see cref="ICacheHealth"/>, the <see cref="IFreshReadSource"/> for denials and the Events of incomplete chains. Its
+    /// options are validated at every start; the rest is created only when the validated <c>Webhook:Source</c> selects it
+    /// (otherwise the null objects of <c>AddEgressWebhook</c> stay).</summary>
+    public static IEgressWebhookBuilder AddClusterSource(this IEgressWebhookBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<ClusterOptions>()
-            .Bind(configuration.GetSection(ClusterOptions.SectionName))
+            .Bind(builder.Configuration.GetSection(ClusterOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>());
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<SnapshotStore>();
         services.TryAddSingleton(_ => new ClusterMetrics());
         services.TryAddSingleton(sp => new Kubernetes(ClientConfiguration(sp.GetRequiredService<IOptions<ClusterOptions>>().Value)));
         services.TryAddSingleton(sp => new KubernetesApi(sp.GetRequiredService<Kubernetes>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ClusterSnapshotSource>();
-        services.AddHostedService(sp => sp.GetRequiredService<ClusterSnapshotSource>());
-        services.TryAddSingleton<ICacheHealth>(sp => sp.GetRequiredService<ClusterSnapshotSource>());
-        services.TryAddSingleton<IFreshReadSource, ClusterFreshReadSource>();
-        services.TryAddSingleton<EgressWebhook.Server.Admission.IChainEventSink, EgressWebhook.Server.Admission.ClusterChainEvents>();
-        return services;
+        services.TryAddSingleton<ClusterFreshReadSource>();
+        services.TryAddSingleton<ClusterChainEvents>();
+        services.AddSingleton(new SnapshotSourceRegistration(WebhookOptions.ClusterSource, sp => sp.GetRequiredService<ClusterSnapshotSource>()));
+
+        static bool Selected(IServiceProvider sp) => sp.GetRequiredService<SnapshotSourceSelector>().IsSelected(WebhookOptions.ClusterSource);
+        services.Replace(ServiceDescriptor.Singleton<ICacheHealth>(sp => Selected(sp) ? sp.GetRequiredService<ClusterSnapshotSource>() : NoCache.Instance));
+        services.Replace(ServiceDescriptor.Singleton<IFreshReadSource>(sp => Selected(sp) ? sp.GetRequiredService<ClusterFreshReadSource>() : NoFreshReads.Instance));
+        services.Replace(ServiceDescriptor.Singleton<IChainEventSink>(sp => Selected(sp) ? sp.GetRequiredService<ClusterChainEvents>() : NoChainEvents.Instance));
+        return builder;
     }
 
     internal static KubernetesClientConfiguration ClientConfiguration(ClusterOptions options)

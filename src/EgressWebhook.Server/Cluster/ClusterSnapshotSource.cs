@@ -76,8 +76,8 @@ internal sealed class ClusterSnapshotSource(
             return;
         }
 
-        var routes = await DiscoverGatewayApiRoutesAsync(stoppingToken);
-        var informers = ClusterResource.All(version, _options.MeshNamespace).Concat(routes)
+        var optional = await DiscoverOptionalAsync(stoppingToken);
+        var informers = ClusterResource.All(version, _options.MeshNamespace).Concat(optional)
             .Select(r => new ResourceInformer(r, api, _options, time, metrics, logger, Changed))
             .ToArray();
         _informers = informers;
@@ -182,31 +182,36 @@ internal sealed class ClusterSnapshotSource(
         }
     }
 
-    /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with
-    /// backoff until the API server answers and serves one; null only when stopping.</summary>
-    /// <summary>The Gateway API route kinds the cluster serves (none when it does not serve the Gateway API: the cache
-    /// then works without them). A failing API server is retried with backoff, as for the Istio version.</summary>
-    private async Task<IReadOnlyList<ClusterResource>> DiscoverGatewayApiRoutesAsync(CancellationToken cancellationToken)
+    /// <summary>The optional kinds the cluster serves: the Gateway API routes and the project's EgressPolicy (a cluster
+    /// without their CRDs has none, and the cache works without them). A failing API server is retried with backoff, as
+    /// for the Istio version. A CRD installed later is picked up at the next start.</summary>
+    private async Task<IReadOnlyList<ClusterResource>> DiscoverOptionalAsync(CancellationToken cancellationToken)
     {
         var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                var served = await api.ServedVersionsAsync(ClusterResource.GatewayApiGroup, cancellationToken);
-                var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
-                foreach (var version in ClusterResource.GatewayApiVersions.Where(served.Contains))
+                var found = new List<ClusterResource>();
+                foreach (var group in ClusterResource.OptionalGroups)
                 {
-                    byVersion[version] = await api.ServedResourcesAsync(ClusterResource.GatewayApiGroup, version, cancellationToken);
+                    var served = await api.ServedVersionsAsync(group, cancellationToken);
+                    var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+                    foreach (var version in ClusterResource.OptionalVersions(group, served))
+                    {
+                        byVersion[version] = await api.ServedResourcesAsync(group, version, cancellationToken);
+                    }
+
+                    var resources = ClusterResource.Optional(group, byVersion);
+                    if (logger.IsEnabled(LogLevel.Information))
+                    {
+                        logger.OptionalKinds(group, resources.Count == 0 ? "none" : string.Join(", ", resources.Select(r => $"{r.KindName} {r.ApiVersion}")));
+                    }
+
+                    found.AddRange(resources);
                 }
 
-                var routes = ClusterResource.GatewayApiRoutes(byVersion);
-                if (logger.IsEnabled(LogLevel.Information))
-                {
-                    logger.GatewayApiRoutes(routes.Count == 0 ? "none" : string.Join(", ", routes.Select(r => $"{r.KindName} {r.ApiVersion}")));
-                }
-
-                return routes;
+                return found;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -226,6 +231,8 @@ internal sealed class ClusterSnapshotSource(
         return [];
     }
 
+    /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with
+    /// backoff until the API server answers and serves one; null only when stopping.</summary>
     private async Task<string?> DiscoverIstioVersionAsync(CancellationToken cancellationToken)
     {
         var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);

@@ -1,5 +1,6 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Server.Admission;
+using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Logging;
 using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
@@ -19,11 +20,12 @@ internal static class AdmissionEndpoints
         var time = services.GetRequiredService<TimeProvider>();
         var context = new EndpointContext(service, metrics, logger, time);
 
-        app.MapPost("/validate", (RequestDelegate)(http => HandleAsync(http, context, AdmissionEndpointNames.Validate)));
-        app.MapPost("/mutate", (RequestDelegate)(http => HandleAsync(http, context, AdmissionEndpointNames.Mutate)));
+        // never on the health port (HealthPortMatcherPolicy: a plain 404 there)
+        app.MapPost("/validate", (RequestDelegate)(http => HandleAsync(http, context, AdmissionEndpointNames.Validate))).ExcludeHealthPort();
+        app.MapPost("/mutate", (RequestDelegate)(http => HandleAsync(http, context, AdmissionEndpointNames.Mutate))).ExcludeHealthPort();
         if (services.GetRequiredService<IOptions<WebhookOptions>>().Value.EnableFloorEndpoint)
         {
-            app.MapPost("/floor", (RequestDelegate)(http => HandleAsync(http, context, AdmissionEndpointNames.Floor)));
+            app.MapPost("/floor", (RequestDelegate)(http => HandleAsync(http, context, AdmissionEndpointNames.Floor))).ExcludeHealthPort();
         }
 
         return app;
@@ -32,12 +34,6 @@ internal static class AdmissionEndpoints
     private static async Task HandleAsync(HttpContext http, EndpointContext context, string endpoint)
     {
         var started = context.Time.GetTimestamp();
-        if (context.Service.HealthPort > 0 && http.Connection.LocalPort == context.Service.HealthPort)
-        {
-            http.Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
-        }
-
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         deadline.CancelAfter(AdmissionBody.Budget(http.Request.Query["timeout"]));
         var body = await AdmissionBody.ReadAsync(http.Request, deadline.Token);

@@ -16,7 +16,7 @@ internal static class HealthEndpoints
         var store = app.ServiceProvider.GetRequiredService<SnapshotStore>();
         var metrics = app.ServiceProvider.GetRequiredService<WebhookMetrics>();
         var drain = app.ServiceProvider.GetRequiredService<ShutdownDrain>();
-        var cache = app.ServiceProvider.GetService<ICacheHealth>();
+        var cache = app.ServiceProvider.GetService<ICacheHealth>() ?? NoCache.Instance;
 
         app.MapGet("/healthz", (RequestDelegate)(http => http.Response.WriteAsync("ok\n")));
         app.MapGet("/readyz", (RequestDelegate)(http =>
@@ -35,7 +35,7 @@ internal static class HealthEndpoints
 
             // the same test the admissions make: when they would be refused as not synced or stale, so is readiness
             // (with WhenNotSynced=Allow they are answered, so the pod stays ready)
-            if (cache is { WhenNotSynced: NotSyncedBehavior.Deny } && (!cache.IsSynced || cache.IsStale))
+            if (cache.WhenNotSynced == NotSyncedBehavior.Deny && (!cache.IsSynced || cache.IsStale))
             {
                 http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 return http.Response.WriteAsync((cache.Describe() ?? "the egress webhook cache is not synced") + "\n");
@@ -43,7 +43,8 @@ internal static class HealthEndpoints
 
             return http.Response.WriteAsync("ready\n");
         }));
-        app.MapMetrics("/metrics", metrics.Registry);
+        // on the health port only, when there is one (HealthPortMatcherPolicy)
+        app.MapMetrics("/metrics", metrics.Registry).RequireHealthPort();
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using EgressWebhook.Server.Generation;
+using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -9,26 +10,25 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 internal static class GeneratorServiceCollectionExtensions
 {
-    /// <summary>Registers the generator's options (validated at start: enabling it without <c>Webhook:Source=Cluster</c>
-    /// stops the host) and, when <c>Webhook:Generator:Enabled=true</c> with the live-cluster source, the
-    /// <see cref="RoutingGenerator"/> background service. It uses the cluster source's client and snapshots
-    /// (<c>AddClusterSnapshotSource</c>).</summary>
-    public static IServiceCollection AddRoutingGenerator(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The routing generator: its options (validated at every start: enabling it without <c>Webhook:Source=Cluster</c>
+    /// stops the host) and the <see cref="RoutingGenerator"/> background service, created only when the validated options
+    /// have <c>Webhook:Generator:Enabled=true</c> with the live-cluster source. It uses that source's client and snapshots
+    /// (<c>AddClusterSource</c>).</summary>
+    public static IEgressWebhookBuilder AddGenerator(this IEgressWebhookBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<GeneratorOptions>()
-            .Bind(configuration.GetSection(GeneratorOptions.SectionName))
+            .Bind(builder.Configuration.GetSection(GeneratorOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GeneratorOptions>, GeneratorOptionsValidator>());
-
-        var enabled = string.Equals(configuration[$"{GeneratorOptions.SectionName}:{nameof(GeneratorOptions.Enabled)}"], "true", StringComparison.OrdinalIgnoreCase);
-        var cluster = configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Source)}"] == WebhookOptions.ClusterSource;
-        if (enabled && cluster)
-        {
-            services.TryAddSingleton(sp => new GeneratorMetrics(sp.GetService<CollectorRegistry>()));
-            services.TryAddSingleton<RoutingGenerator>();
-            services.AddHostedService(sp => sp.GetRequiredService<RoutingGenerator>());
-        }
-
-        return services;
+        services.TryAddSingleton(sp => new GeneratorMetrics(sp.GetService<CollectorRegistry>()));
+        services.TryAddSingleton<RoutingGenerator>();
+        // AddSingleton, not AddHostedService: its TryAddEnumerable refuses a factory typed IHostedService
+        services.AddSingleton<IHostedService>(sp =>
+            sp.GetRequiredService<IOptions<GeneratorOptions>>().Value.Enabled &&
+            sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Source == WebhookOptions.ClusterSource
+                ? sp.GetRequiredService<RoutingGenerator>()
+                : InactiveHostedService.Instance);
+        return builder;
     }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Threading.Channels;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
@@ -6,18 +5,16 @@ using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Leadership;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Snapshots;
 using k8s;
-using k8s.Autorest;
-using k8s.LeaderElection;
-using k8s.LeaderElection.ResourceLock;
-using k8s.Models;
 using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Generation;
 
-/// <summary>The generator (<c>Webhook:Generator:Enabled</c>): while this replica holds the coordination.k8s.io Lease,
+/// <summary>The generator (<c>Webhook:Generator:Enabled</c>): while this replica holds the coordination.k8s.io Lease
+/// (<see cref="LeaderLease"/>: the election; this class: the reconcile loop and its writes),
 /// it brings the cluster to the routing that <see cref="RoutingReconciler"/> plans from the live-cluster snapshot:
 /// server-side applies the missing or different objects (field manager <c>egress-webhook</c>) and deletes the
 /// generated objects that are no longer planned. A pass runs after each published snapshot, every
@@ -29,7 +26,6 @@ namespace EgressWebhook.Server.Generation;
 internal sealed class RoutingGenerator : BackgroundService
 {
     private readonly KubernetesApi _api;
-    private readonly IKubernetes _client;
     private readonly ClusterSnapshotSource _source;
     private readonly SnapshotStore _store;
     private readonly GeneratorOptions _options;
@@ -37,33 +33,35 @@ internal sealed class RoutingGenerator : BackgroundService
     private readonly GeneratorMetrics _metrics;
     private readonly ILogger<RoutingGenerator> _logger;
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly string _leaseNamespace;
     private readonly Dictionary<ObjectKey, Written> _written = [];
-    private readonly HashSet<int> _reportedLeaseErrors = [];
-    private volatile CancellationTokenSource? _term;
+    private readonly LeaderLease _lease;
     private CancellationTokenSource? _writtenTerm;
-    private volatile LeaderElector? _elector;
+
+    private readonly TimeProvider _time;
 
     public RoutingGenerator(KubernetesApi api, Kubernetes client, ClusterSnapshotSource source, SnapshotStore store, IOptions<GeneratorOptions> options,
-        IOptions<WebhookOptions> webhook, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger)
+        IOptions<WebhookOptions> webhook, GeneratorMetrics metrics, ILogger<RoutingGenerator> logger, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _api = api;
-        _client = client;
         _source = source;
         _store = store;
         _options = options.Value;
         _policy = webhook.Value.ToMutationPolicy();
         _metrics = metrics;
         _logger = logger;
-        Identity = string.IsNullOrWhiteSpace(_options.Identity) ? GeneratorOptions.DefaultIdentity() : _options.Identity;
-        _leaseNamespace = _options.EffectiveLeaseNamespace;
+        var identity = string.IsNullOrWhiteSpace(_options.Identity) ? GeneratorOptions.DefaultIdentity() : _options.Identity;
+        _lease = new LeaderLease(client, new LeaseSettings(_options.EffectiveLeaseNamespace, _options.LeaseName, identity,
+            _options.LeaseDuration, _options.RenewDeadline, _options.RetryPeriod), logger, _time);
+        _lease.StartedLeading += OnStartedLeading;
+        _lease.StoppedLeading += OnStoppedLeading;
     }
 
     /// <summary>This replica's holder identity in the Lease.</summary>
-    public string Identity { get; }
+    public string Identity => _lease.Settings.Identity;
 
     /// <summary>Whether this replica holds the Lease now (and so may write).</summary>
-    public bool IsLeader => _term is { IsCancellationRequested: false } && _elector?.IsLeader() == true;
+    public bool IsLeader => _lease.IsLeader;
 
     /// <summary>The snapshot the last completed pass planned from (tests wait on it).</summary>
     public SnapshotState? LastPass { get; private set; }
@@ -74,158 +72,24 @@ internal sealed class RoutingGenerator : BackgroundService
         try
         {
             await Task.WhenAll(
-                Task.Run(() => ElectAsync(stoppingToken), CancellationToken.None),
+                Task.Run(() => _lease.RunAsync(stoppingToken), CancellationToken.None),
                 Task.Run(() => ReconcileLoopAsync(stoppingToken), CancellationToken.None));
         }
         finally
         {
             _store.Published -= OnPublished;
-            EndTerm();
         }
     }
 
     private void OnPublished(SnapshotState state) => _signal.Writer.TryWrite(true);
 
-    /// <summary>Competes for the Lease for as long as the service runs; a failed election round (API unreachable)
-    /// is retried after a backoff, never ends the process.</summary>
-    private async Task ElectAsync(CancellationToken stoppingToken)
+    private void OnStartedLeading()
     {
-        var lease = new ObservedLeaseLock(_client, _leaseNamespace, _options.LeaseName, Identity, ReportLeaseError);
-        lease.OnHttpError += ReportLeaseError;
-        using var elector = new LeaderElector(new LeaderElectionConfig(lease)
-        {
-            LeaseDuration = _options.LeaseDuration,
-            RenewDeadline = _options.RenewDeadline,
-            RetryPeriod = _options.RetryPeriod,
-        });
-        elector.OnStartedLeading += StartTerm;
-        elector.OnStoppedLeading += EndTerm;
-        elector.OnNewLeader += leader =>
-        {
-            if (!string.IsNullOrEmpty(leader) && _logger.IsEnabled(LogLevel.Information))
-            {
-                _logger.NewLeader(leader);
-            }
-        };
-        _elector = elector;
-        var backoff = new Backoff(_options.RetryPeriod, _options.LeaseDuration, Random.Shared);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await elector.RunUntilLeadershipLostAsync(stoppingToken);
-                backoff.Reset();
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex)
-            {
-                // LeaderElector lets transport errors (connection refused, DNS) escape; stay a follower and retry
-                EndTerm();
-                var delay = backoff.Next();
-                _logger.ElectionFailed((long)delay.TotalMilliseconds, ex);
-                try
-                {
-                    await Task.Delay(delay, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-
-        if (elector.IsLeader())
-        {
-            await ReleaseAsync(lease);
-        }
-    }
-
-    /// <summary>On shutdown, the leader hands the Lease back (empty holder, 1 s duration, as client-go's
-    /// ReleaseOnCancel does), so that another replica takes over at its next try instead of after the lease duration.
-    /// A failure leaves the Lease to expire.</summary>
-    private async Task ReleaseAsync(LeaseLock lease)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(_options.RenewDeadline);
-            var current = await lease.GetAsync(timeout.Token);
-            if (current?.HolderIdentity != Identity)
-            {
-                return;
-            }
-
-            var now = DateTime.UtcNow;
-            var released = await lease.UpdateAsync(new LeaderElectionRecord
-            {
-                HolderIdentity = "",
-                LeaseDurationSeconds = 1,
-                AcquireTime = now,
-                RenewTime = now,
-                LeaderTransitions = current.LeaderTransitions,
-            }, timeout.Token);
-            if (released)
-            {
-                _logger.Released(Identity, _leaseNamespace, _options.LeaseName);
-            }
-        }
-        catch (Exception ex)
-        {
-            // shutting down either way; the Lease then expires on its own
-            _logger.ReleaseFailed(ex);
-        }
-    }
-
-    /// <summary>LeaderElector swallows the API's answers on the Lease (it only retries). 409 is the normal race between
-    /// replicas; anything else (403 without RBAC, 404 for a missing namespace) is logged as a warning once per status
-    /// code, so that a replica that can never lead says why.</summary>
-    private void ReportLeaseError(HttpOperationException e)
-    {
-        var code = (int?)e.Response?.StatusCode ?? 0;
-        bool first;
-        lock (_reportedLeaseErrors)
-        {
-            first = code != (int)HttpStatusCode.Conflict && _reportedLeaseErrors.Add(code);
-        }
-
-        if (first)
-        {
-            _logger.LeaseRequestFailed(code, _leaseNamespace, _options.LeaseName, e.Response?.Content ?? e.Message);
-        }
-        else if (_logger.IsEnabled(LogLevel.Debug))
-        {
-            _logger.LeaseHttpError($"{code} {e.Message}");
-        }
-    }
-
-    private void StartTerm()
-    {
-        lock (_reportedLeaseErrors)
-        {
-            // a refusal seen again after this term is news again
-            _reportedLeaseErrors.Clear();
-        }
-
-        Interlocked.Exchange(ref _term, new CancellationTokenSource())?.Cancel();
         _metrics.Leader.Set(1);
-        _logger.StartedLeading(Identity, _leaseNamespace, _options.LeaseName);
         _signal.Writer.TryWrite(true);
     }
 
-    private void EndTerm()
-    {
-        if (Interlocked.Exchange(ref _term, null) is not { } term)
-        {
-            return;
-        }
-
-        // cancels the writes in flight; the token source is not disposed because a pass may still hold its token
-        term.Cancel();
-        _metrics.Leader.Set(0);
-        _logger.StoppedLeading(Identity);
-    }
+    private void OnStoppedLeading() => _metrics.Leader.Set(0);
 
     private async Task ReconcileLoopAsync(CancellationToken stoppingToken)
     {
@@ -252,7 +116,7 @@ internal sealed class RoutingGenerator : BackgroundService
                 var periodic = !runNow && !_signal.Reader.TryPeek(out _);
                 runNow = false;
                 _signal.Reader.TryRead(out _);
-                if (_term is not { } term || !_store.IsReady || _source.Resources.Count == 0)
+                if (_lease.Term is not { } term || !_store.IsReady || _source.Resources.Count == 0)
                 {
                     continue;
                 }
@@ -262,7 +126,7 @@ internal sealed class RoutingGenerator : BackgroundService
                 // again shortly: its recovery need not publish anything new that would wake this loop.
                 if (!_source.IsSynced || _source.IsStale)
                 {
-                    await Task.Delay(_options.RetryPeriod, stoppingToken);
+                    await Task.Delay(_options.RetryPeriod, _time, stoppingToken);
                     runNow = true;
                     continue;
                 }
@@ -295,7 +159,7 @@ internal sealed class RoutingGenerator : BackgroundService
                 // retry the whole pass (against the then current snapshot) after a backoff; changes meanwhile wait too
                 var delay = backoff.Next();
                 _logger.PassFailed(failed, (long)delay.TotalMilliseconds);
-                await Task.Delay(delay, stoppingToken);
+                await Task.Delay(delay, _time, stoppingToken);
                 runNow = true;
             }
         }
@@ -444,25 +308,6 @@ internal sealed class RoutingGenerator : BackgroundService
         }
 
         return json.ToJsonString();
-    }
-
-    /// <summary>KubernetesClient's LeaseLock with the API's errors on reading the Lease reported (LeaderElector turns a
-    /// failed read other than 404 into a silent retry).</summary>
-    private sealed class ObservedLeaseLock(IKubernetes client, string ns, string name, string identity, Action<HttpOperationException> report)
-        : LeaseLock(client, ns, name, identity)
-    {
-        protected override async Task<V1Lease> ReadMetaObjectAsync(IKubernetes client, string name, string namespaceParameter, CancellationToken cancellationToken)
-        {
-            try
-            {
-                return await base.ReadMetaObjectAsync(client, name, namespaceParameter, cancellationToken);
-            }
-            catch (HttpOperationException e) when (e.Response?.StatusCode != HttpStatusCode.NotFound)
-            {
-                report(e);
-                throw;
-            }
-        }
     }
 
     /// <summary>A write this term sent: the manifest applied (null for a delete) and the object's resourceVersion in

@@ -7,6 +7,9 @@ namespace EgressWebhook.Server.Options;
 
 /// <summary>Section <c>Webhook</c> (env <c>Webhook__X</c>). Mutable for the binder; validated at startup by
 /// <see cref="WebhookOptionsValidator"/>; Core only sees the <see cref="AdmissionSettings"/> built from it.</summary>
+/// <remarks>The enum, duration and port settings are typed here and bound once, by <see cref="WebhookOptionsSetup"/>
+/// (they are <c>internal</c>, so the configuration binder, which would throw on a bad value, leaves them alone): a bad
+/// value becomes one line of the start-up validation rather than a conversion exception.</remarks>
 internal sealed class WebhookOptions
 {
     public const string SectionName = "Webhook";
@@ -25,8 +28,9 @@ internal sealed class WebhookOptions
     /// <summary><c>ALLOW_ANY</c> or <c>REGISTRY_ONLY</c> (<c>--outbound-policy</c>); overrides the mesh config.</summary>
     public string? OutboundPolicy { get; set; }
 
-    /// <summary>Per-rule enforcement: <c>Webhook:Rules:EGW105=Warn</c>.</summary>
-    public Dictionary<string, string> Rules { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Per-rule enforcement: <c>Webhook:Rules:EGW105=Warn</c> (bound by <see cref="WebhookOptionsSetup"/>; the ids
+    /// upper-cased).</summary>
+    internal Dictionary<string, Enforcement> Rules { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Every rule as a warning (audit-only rollout); explicit <see cref="Rules"/> still win.</summary>
     public bool WarnOnly { get; set; }
@@ -35,13 +39,17 @@ internal sealed class WebhookOptions
 
     /// <summary><c>Tolerant</c> (default): a finding that rests on a missing object is admitted with a warning and
     /// re-checked after <see cref="GracePeriod"/>; <c>Strict</c>: it denies (per rule: <c>Webhook:Rules:EGW113=Strict</c>).</summary>
-    public string Enforcement { get; set; } = nameof(ChainEnforcement.Tolerant);
+    internal ChainEnforcement Enforcement { get; set; } = ChainEnforcement.Tolerant;
 
     /// <summary>How long an admitted incompleteness may wait (<c>30s</c>, <c>2m</c>, or seconds); then it is reported.</summary>
-    public string GracePeriod { get; set; } = "30s";
+    internal TimeSpan GracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>At most this many objects wait for their re-check at once; a re-check beyond it is dropped (counted, logged).</summary>
     public int MaxPendingRechecks { get; set; } = 10_000;
+
+    /// <summary>What <see cref="WebhookOptionsSetup"/> could not bind (a value not of its setting's type), one line each;
+    /// reported by <see cref="WebhookOptionsValidator"/>.</summary>
+    internal List<string> BindFailures { get; } = [];
 
     /// <summary><see cref="GracePeriod"/> as a span (Go duration or a number of seconds); null when it is neither.</summary>
     public static TimeSpan? ParseGracePeriod(string? text) =>
@@ -50,13 +58,13 @@ internal sealed class WebhookOptions
             : Endpoints.AdmissionBody.ParseGoDuration(text);
 
     /// <summary><c>Deny</c> (default) or <c>Allow</c>: the answer when the check cannot run.</summary>
-    public string FailureMode { get; set; } = nameof(Core.Admission.FailureMode.Deny);
+    internal FailureMode FailureMode { get; set; } = FailureMode.Deny;
 
     /// <summary><c>stdout</c> (default), <c>off</c>, or a file path.</summary>
     public string AuditLog { get; set; } = "stdout";
 
     /// <summary>Plain-HTTP port for /healthz, /readyz, /metrics; 0 = only on the main endpoint.</summary>
-    public int HealthPort { get; set; } = 8080;
+    internal int HealthPort { get; set; } = 8080;
 
     /// <summary>IP address the health port binds (an IPv4 or IPv6 literal); all IPv4 interfaces by default, as a pod's
     /// kubelet probes and Prometheus need. <c>--urls</c> does not apply to it.</summary>
@@ -94,13 +102,13 @@ internal sealed class WebhookOptions
             WarnOnly = WarnOnly,
             // the live cache holds every object of the kinds the rules read: a missing one is missing
             WholeCluster = string.Equals(Source, ClusterSource, StringComparison.OrdinalIgnoreCase),
-            Overrides = Rules.ToDictionary(r => r.Key.ToUpperInvariant(), r => Enum.Parse<Enforcement>(r.Value, ignoreCase: true), StringComparer.Ordinal),
+            Overrides = Rules.ToDictionary(r => r.Key.ToUpperInvariant(), r => r.Value, StringComparer.Ordinal),
         },
         ExemptNamespaces = ExemptNamespaces.Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal),
-        FailureMode = Enum.Parse<FailureMode>(FailureMode, ignoreCase: true),
+        FailureMode = FailureMode,
         Mutation = ToMutationPolicy(),
-        Enforcement = Enum.Parse<ChainEnforcement>(Enforcement, ignoreCase: true),
-        GracePeriod = ParseGracePeriod(GracePeriod)!.Value,
+        Enforcement = Enforcement,
+        GracePeriod = GracePeriod,
     };
 }
 

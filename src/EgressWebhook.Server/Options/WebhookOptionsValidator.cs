@@ -1,7 +1,5 @@
-using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
-using EgressWebhook.Core.Rules;
 using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Options;
@@ -11,7 +9,8 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)
     {
-        var errors = new List<string>();
+        // the typed settings (enforcement, failure mode, grace period, health port, rules) were parsed once, when bound
+        var errors = new List<string>(options.BindFailures);
         if (options.Source is not (WebhookOptions.StateSource or WebhookOptions.ClusterSource))
         {
             errors.Add($"Webhook:Source '{options.Source}' must be {WebhookOptions.StateSource} or {WebhookOptions.ClusterSource}");
@@ -39,37 +38,9 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             errors.Add($"Webhook:OutboundPolicy '{policy}' must be {OutboundPolicies.AllowAny} or {OutboundPolicies.RegistryOnly}");
         }
 
-        foreach (var (rule, enforcement) in options.Rules)
-        {
-            if (!RuleIds.All.Contains(rule))
-            {
-                errors.Add($"Webhook:Rules:{rule} is not a rule id (EGW101…)");
-            }
-
-            if (!Enum.TryParse<Enforcement>(enforcement, ignoreCase: true, out _) || int.TryParse(enforcement, out _))
-            {
-                errors.Add($"Webhook:Rules:{rule} '{enforcement}' must be Deny, Strict, Warn or Off");
-            }
-        }
-
-        if (!Enum.TryParse<ChainEnforcement>(options.Enforcement, ignoreCase: true, out _) || int.TryParse(options.Enforcement, out _))
-        {
-            errors.Add($"Webhook:Enforcement '{options.Enforcement}' must be Tolerant or Strict");
-        }
-
-        if (WebhookOptions.ParseGracePeriod(options.GracePeriod) is not { } grace || grace <= TimeSpan.Zero || grace > TimeSpan.FromHours(1))
-        {
-            errors.Add($"Webhook:GracePeriod '{options.GracePeriod}' must be a duration between 0 and 1h (30s, 2m, or seconds)");
-        }
-
         if (options.MaxPendingRechecks is < 1 or > 1_000_000)
         {
             errors.Add($"Webhook:MaxPendingRechecks {options.MaxPendingRechecks} must be between 1 and 1000000");
-        }
-
-        if (!Enum.TryParse<FailureMode>(options.FailureMode, ignoreCase: true, out _) || int.TryParse(options.FailureMode, out _))
-        {
-            errors.Add($"Webhook:FailureMode '{options.FailureMode}' must be Deny or Allow");
         }
 
         if (string.IsNullOrWhiteSpace(options.AuditLog))

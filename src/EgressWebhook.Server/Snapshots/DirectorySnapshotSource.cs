@@ -17,7 +17,8 @@ internal sealed class DirectorySnapshotSource(
     IOptions<WebhookOptions> options,
     SnapshotStore store,
     WebhookMetrics metrics,
-    ILogger<DirectorySnapshotSource> logger) : BackgroundService
+    ILogger<DirectorySnapshotSource> logger,
+    TimeProvider time) : BackgroundService
 {
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(150);
 
@@ -48,7 +49,7 @@ internal sealed class DirectorySnapshotSource(
                     await _changed.Reader.ReadAsync(wait.Token).ConfigureAwait(false);
 
                     // an editor or `kubectl cp` writes in several steps: wait for the burst to end
-                    await Task.Delay(Debounce, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(Debounce, time, stoppingToken).ConfigureAwait(false);
                     _changed.Reader.TryRead(out _);
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)

@@ -23,8 +23,9 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
     private Timer? _timer;
     private Timer? _debounce;
 
-    public CertificateReloader(IOptions<WebhookOptions> options, ILogger<CertificateReloader> logger)
+    public CertificateReloader(IOptions<WebhookOptions> options, ILogger<CertificateReloader> logger, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         _options = options.Value.Tls;
         _logger = logger;
         if (IsConfigured)
@@ -36,7 +37,7 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
         }
         else
         {
-            _current = CreateSelfSigned();
+            _current = CreateSelfSigned(time);
             _logger.SelfSignedCertificate();
         }
 
@@ -197,7 +198,7 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
     }
 
     /// <summary>A self-signed certificate for localhost, made in memory: development only.</summary>
-    internal static X509Certificate2 CreateSelfSigned()
+    internal static X509Certificate2 CreateSelfSigned(TimeProvider time)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
@@ -208,7 +209,7 @@ internal sealed class CertificateReloader : IHostedService, IDisposable
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         using var cert = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(30));
         return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
     }

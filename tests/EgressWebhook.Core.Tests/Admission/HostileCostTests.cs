@@ -33,6 +33,17 @@ public sealed class HostileCostTests
         return task.Result.Findings;
     }
 
+    /// <summary>Findings listed per rule and object; the rest are counted in one summary finding (issue 13).</summary>
+    private const int Cap = FindingCap.PerRuleAndObject;
+
+    private static void AssertSummary(IReadOnlyList<Finding> findings, string rule, string name, string path, int more, Severity severity)
+    {
+        var summary = Assert.Single(findings, f => f.Rule == rule && f.Object.Name == name && f.Path == path);
+        Assert.Equal(severity, summary.Severity);
+        Assert.Null(summary.Awaits);
+        Assert.StartsWith($"… and {more.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} more {rule} {(severity == Severity.Error ? "errors" : "warnings")} like", summary.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void HugeDottedHosts_AreRefusedWithEgw209_OnceForTheObject()
     {
@@ -74,13 +85,15 @@ public sealed class HostileCostTests
 
         var findings = Check(snapshot, Object(ServiceEntry("team-1", "h", ["x.example.com"], ports)));
 
-        // the rival gains the same errors, caused by the change
-        var errors = findings.Where(f => f.Rule == RuleIds.ServiceEntryNeedsAddresses && f.Object.Name == "h").ToList();
-        Assert.Equal(n, findings.Count(f => f.Rule == RuleIds.ServiceEntryNeedsAddresses && f.Object.Name == "rival" && f.Message.Contains("team-1/h", StringComparison.Ordinal)));
-        Assert.Equal(n, errors.Count);
+        // the rival gains the same errors, caused by the change; each side lists the first ports, then counts the rest
+        var errors = findings.Where(f => f.Rule == RuleIds.ServiceEntryNeedsAddresses && f.Object.Name == "h" && f.Path != "spec.ports").ToList();
+        Assert.Equal(Cap, findings.Count(f => f.Rule == RuleIds.ServiceEntryNeedsAddresses && f.Object.Name == "rival" && f.Message.Contains("team-1/h", StringComparison.Ordinal)));
+        AssertSummary(findings, RuleIds.ServiceEntryNeedsAddresses, "rival", "spec.ports", n - Cap, Severity.Error);
+        Assert.Equal(Cap, errors.Count);
         Assert.All(errors, f => Assert.Equal(Severity.Error, f.Severity));
         Assert.All(errors, f => Assert.Contains("team-2/rival", f.Message, StringComparison.Ordinal));
-        Assert.Equal(Enumerable.Range(0, n).Select(i => $"spec.ports[{i}]").Order(StringComparer.Ordinal), errors.Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(Enumerable.Range(0, Cap).Select(i => $"spec.ports[{i}]").Order(StringComparer.Ordinal), errors.Select(f => f.Path).Order(StringComparer.Ordinal));
+        AssertSummary(findings, RuleIds.ServiceEntryNeedsAddresses, "h", "spec.ports", n - Cap, Severity.Error);
     }
 
     [Fact]
@@ -93,8 +106,9 @@ public sealed class HostileCostTests
         var findings = Check(snapshot, Object(ServiceEntry("team-1", "h", ["x.example.com"], ports, ["."])));
 
         var egw112 = findings.Where(f => f.Rule == RuleIds.ServiceEntryNeedsAddresses && f.Object.Name == "h").ToList();
-        Assert.Equal(n, egw112.Count);
+        Assert.Equal(Cap + 1, egw112.Count);
         Assert.All(egw112, f => Assert.Equal(Severity.Warning, f.Severity));
+        AssertSummary(findings, RuleIds.ServiceEntryNeedsAddresses, "h", "spec.ports", n - Cap, Severity.Warning);
     }
 
     [Fact]
@@ -109,11 +123,32 @@ public sealed class HostileCostTests
         // h7 listed twice: one finding, on its first entry
         var findings = Check(snapshot, Object(ServiceEntry("team-1", "h", hosts.Append("h7.example.com"), TlsPort, exportTo)));
 
-        var egw118 = findings.Where(f => f.Rule == RuleIds.HostInSeveralNamespaces && f.Object.Name == "h").ToList();
-        Assert.Equal(n, egw118.Count);
+        var egw118 = findings.Where(f => f.Rule == RuleIds.HostInSeveralNamespaces && f.Object.Name == "h" && f.Path != "spec.hosts").ToList();
+        Assert.Equal(Cap, egw118.Count);
+        AssertSummary(findings, RuleIds.HostInSeveralNamespaces, "h", "spec.hosts", n - Cap, Severity.Warning);
         Assert.All(egw118, f => Assert.Contains("team-2/old", f.Message, StringComparison.Ordinal));
         var h7 = Assert.Single(egw118, f => f.Message.StartsWith("h7.example.com ", StringComparison.Ordinal));
         Assert.Equal("spec.hosts[7]", h7.Path);
+    }
+
+    [Fact]
+    public void ThousandsOfHostsTimesThousandsOfPorts_SharedWithARival_AreOneEgw110PerDisagreeingPort()
+    {
+        // both entries list 3,000 hosts and 3,000 ports; they disagree on ports 0 and 2,999 (TLS there) and on port
+        // number 2, which the rival declares twice, HTTP first, then TLS. Compared per host, per port, per rival port,
+        // this was 3,000³ steps
+        const int n = 3_000;
+        var hosts = Enumerable.Range(0, n).Select(i => $"h{i}.example.com").ToList();
+        string Ports(Func<int, string> protocol) => string.Join(",", Enumerable.Range(0, n).Select(i => $"{{\"number\":{1 + i},\"name\":\"p{i}\",\"protocol\":\"{protocol(i)}\"}}"));
+        var rival = Object(ServiceEntry("team-2", "rival", hosts, Ports(i => i is 0 or n - 1 ? "TLS" : "HTTP") + ",{\"number\":2,\"name\":\"again\",\"protocol\":\"TLS\"}"));
+        var snapshot = EgressSnapshot.Create(Seed.Objects.Append(rival));
+
+        var findings = Check(snapshot, Object(ServiceEntry("team-1", "h", hosts, Ports(_ => "HTTP"))));
+
+        var egw110 = findings.Where(f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "h").ToList();
+        Assert.Equal(["spec.ports[0].protocol", "spec.ports[1].protocol", $"spec.ports[{n - 1}].protocol"], egw110.Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.All(egw110, f => Assert.StartsWith("h0.example.com:", f.Message, StringComparison.Ordinal));
+        Assert.Contains(egw110, f => f.Message.Contains($":{n} is HTTP here but TLS in ServiceEntry team-2/rival", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -84,5 +84,5 @@ public sealed class GoldenCaseTests
     }
 
     public static TheoryData<string> RuleIdList => new(
-        typeof(RuleIds).GetFields().Select(f => (string)f.GetRawConstantValue()!).Where(id => id.StartsWith("EGW1", StringComparison.Ordinal) || id.StartsWith("EGW2", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        typeof(RuleIds).GetFields().Select(f => (string)f.GetRawConstantValue()!).Where(id => id.StartsWith("EGW1", StringComparison.Ordinal) || id.StartsWith("EGW2", StringComparison.Ordinal) || id.StartsWith("EGW3", StringComparison.Ordinal) || id.StartsWith("EGW5", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
 }

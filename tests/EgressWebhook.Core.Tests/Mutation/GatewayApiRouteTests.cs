@@ -46,7 +46,10 @@ public sealed class GatewayApiRouteTests
     {
         var objects = ManifestReader.Read(Routes);
 
-        Assert.Equal(["TLSRoute shop/direct", "HTTPRoute default/forward"], objects.Cast<GatewayApiRoute>().Select(r => r.Display));
+        // issue 17 changed this: the Gateway API Gateway is read too (as its own kind, not as Istio's Gateway)
+        Assert.Equal(["TLSRoute shop/direct", "HTTPRoute default/forward"], objects.OfType<GatewayApiRoute>().Select(r => r.Display));
+        Assert.Equal("Gateway default/cnn-egress-gateway", Assert.IsType<GatewayApiGateway>(objects[0]).Display);
+        Assert.Equal(3, objects.Count);
     }
 
     [Fact]

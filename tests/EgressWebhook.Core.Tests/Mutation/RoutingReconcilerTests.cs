@@ -1,6 +1,7 @@
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
 using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Core.Tests.Infrastructure;
 
@@ -138,5 +139,43 @@ public sealed class RoutingReconcilerTests
         Assert.Empty(again.Apply);
         Assert.Empty(again.Delete);
         Assert.False(again.Plans.Single(p => p.Entry.Name == "cnn-a").Routed);
+    }
+
+    private static EgressObject Ambient(string ns) => ObjectDecoder.Decode(System.Text.Json.JsonSerializer.SerializeToElement(new System.Text.Json.Nodes.JsonObject
+    {
+        ["apiVersion"] = "v1", ["kind"] = "Namespace",
+        ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = ns, ["labels"] = new System.Text.Json.Nodes.JsonObject { ["istio.io/dataplane-mode"] = "ambient" } },
+    }), "default")!;
+
+    private static EgressObject Waypoint(string ns, string name) => ObjectDecoder.Decode(System.Text.Json.JsonSerializer.SerializeToElement(System.Text.Json.Nodes.JsonNode.Parse(
+        $$$"""{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"{{{name}}}","namespace":"{{{ns}}}"},"spec":{"gatewayClassName":"istio-waypoint","listeners":[{"name":"mesh","port":15008,"protocol":"HBONE"}]}}""")), "default")!;
+
+    [Fact]
+    public void Reconcile_AmbientNamespace_GeneratesNoSidecarRouting_AndRemovesWhatWasGenerated()
+    {
+        var cnn = Cnn("cnn", "u1") with { Metadata = Cnn("cnn", "u1").Metadata with { Annotations = new Dictionary<string, string> { ["egress.istio.io/gateway"] = "default/egress-waypoint" } } };
+        var sidecarMode = Reconcile(Cnn("cnn", "u1"), GatewayService());
+        Assert.Equal(4, sidecarMode.Apply.Count);
+
+        // the namespace turns ambient and the entry names its waypoint: ztunnel would ignore the legs, so they go
+        var view = SnapshotView.Of(EgressSnapshot.Create([cnn, GatewayService(), Ambient("default"), Waypoint("default", "egress-waypoint"), .. sidecarMode.Apply]));
+        var plan = Assert.Single(RoutingReconciler.PlanAll(view, Policy));
+        Assert.Equal(new GatewayServiceRef("default", "egress-waypoint"), plan.Waypoint);
+        Assert.Empty(plan.Objects);
+        var ambient = RoutingReconciler.Reconcile(view, Policy);
+        Assert.Empty(ambient.Apply);
+        Assert.Equal(4, ambient.Delete.Count);
+    }
+
+    [Fact]
+    public void PlanAll_AmbientNamespaceWithoutTheWaypoint_IsLeftOutWithEgw411()
+    {
+        var view = SnapshotView.Of(EgressSnapshot.Create([Cnn("cnn", "u1"), GatewayService(), Ambient("default")]));
+
+        var plan = Assert.Single(RoutingReconciler.PlanAll(view, Policy));
+
+        Assert.False(plan.Routed);
+        Assert.Empty(plan.Objects);
+        Assert.Equal(RuleIds.RoutingSkippedNoWaypoint, Assert.Single(plan.Notices).Rule);
     }
 }

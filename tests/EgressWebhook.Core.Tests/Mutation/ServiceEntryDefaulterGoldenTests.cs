@@ -58,7 +58,7 @@ public sealed class ServiceEntryDefaulterGoldenTests
     public void Cases_CoverEveryNoticeAndTheUnchangedOutcomes()
     {
         var names = CaseNames();
-        foreach (var id in new[] { "egw401", "egw402", "egw403", "egw404", "egw405", "egw406", "egw407", "egw408", "egw409" })
+        foreach (var id in new[] { "egw401", "egw402", "egw403", "egw404", "egw405", "egw406", "egw407", "egw408", "egw409", "egw412" })
         {
             Assert.Contains(names, n => n.StartsWith(id, StringComparison.Ordinal));
         }

@@ -20,6 +20,10 @@ public sealed class KindTableTests
     [InlineData("v1", "ConfigMap", ResourceKind.MeshConfig)]
     [InlineData("install.istio.io/v1alpha1", "IstioOperator", ResourceKind.MeshConfig)]
     [InlineData("gateway.networking.k8s.io/v1beta1", "HTTPRoute", ResourceKind.GatewayApiRoute)]
+    // issue 17: the Gateway API Gateway (waypoints, Gateway API egress) is read, told from Istio's Gateway by its group
+    [InlineData("gateway.networking.k8s.io/v1", "Gateway", ResourceKind.GatewayApiGateway)]
+    [InlineData("gateway.networking.k8s.io/v1beta1", "ReferenceGrant", ResourceKind.ReferenceGrant)]
+    [InlineData("security.istio.io/v1", "AuthorizationPolicy", ResourceKind.AuthorizationPolicy)]
     public void Find_MatchesGroupAndKind_AnyVersionOutsideTheCoreGroup(string apiVersion, string kind, ResourceKind expected)
     {
         Assert.Equal(expected, KindTable.Find(apiVersion, kind)?.Kind);
@@ -30,7 +34,8 @@ public sealed class KindTableTests
     [InlineData("networking.istio.io", "Gateway")]
     [InlineData("apps/v1", "Deployment")]
     [InlineData("v1", "Gateway")]
-    [InlineData("gateway.networking.k8s.io/v1", "Gateway")]
+    [InlineData("gateway.networking.k8s.io/v1", "GatewayClass")]
+    [InlineData("security.istio.io/v1", "PeerAuthentication")]
     public void Find_OtherKinds_Null(string apiVersion, string kind)
     {
         Assert.Null(KindTable.Find(apiVersion, kind));

@@ -34,7 +34,7 @@ public sealed class ClusterFreshnessTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await using var w = await ClusterWebhook.StartAsync(api => api.Apply(ClusterYaml.Cluster), ProductionWatchSettings, time);
         await AdvanceUntilAsync(time, () => w.Source.IsSynced, "the first sync");
-        var listed = w.Source.Informers.ToDictionary(i => i.Resource.Plural, i => i.ResourceVersion);
+        var listed = w.Source.Informers.ToDictionary(i => i.Resource.ApiVersion + "/" + i.Resource.Plural, i => i.ResourceVersion);
 
         for (var elapsed = TimeSpan.Zero; elapsed < TimeSpan.FromMinutes(30); elapsed += TimeSpan.FromSeconds(5))
         {
@@ -54,10 +54,11 @@ public sealed class ClusterFreshnessTests
         foreach (var informer in w.Source.Informers)
         {
             var plural = informer.Resource.Plural;
-            var starts = w.Api.WatchStarts(plural);
+            var apiVersion = informer.Resource.ApiVersion;
+            var starts = w.Api.WatchStarts(plural, apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)] : null);
             // 30 minutes of 5-10 minute watches: at least 3 renewals, each from the list's resourceVersion (nothing changed)
             Assert.True(starts.Count >= 4, $"{plural}: {starts.Count} watches");
-            Assert.All(starts, rv => Assert.Equal(listed[plural], rv));
+            Assert.All(starts, rv => Assert.Equal(listed[apiVersion + "/" + plural], rv));
             Assert.Equal(1, informer.Lists); // no re-list (the server's own count includes the checks' direct reads)
         }
     }

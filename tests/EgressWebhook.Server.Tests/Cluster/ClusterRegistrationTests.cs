@@ -66,7 +66,10 @@ public sealed class ClusterRegistrationTests
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddClusterSnapshotSource(builder.Configuration);
+        // the cluster source alone, through the webhook's builder (it selects the source from the validated Webhook:Source)
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Webhook:Source"] = "Cluster", ["Webhook:AuditLog"] = "off" });
+        builder.Services.AddSingleton(Prometheus.Metrics.NewCustomRegistry());
+        builder.Services.AddEgressWebhook(builder.Configuration).AddClusterSource();
         return builder.Build();
     }
 }

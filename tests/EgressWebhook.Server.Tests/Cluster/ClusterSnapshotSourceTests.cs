@@ -13,6 +13,7 @@ public sealed class ClusterSnapshotSourceTests
         {
             s.Apply(ClusterYaml.Cluster);
             s.Apply(HttpRoute);
+            s.Apply(AmbientObjects);
         });
 
         await h.WaitForServerStateAsync();
@@ -45,6 +46,51 @@ public sealed class ClusterSnapshotSourceTests
           rules:
           - backendRefs: [{kind: Hostname, group: networking.istio.io, name: edition.cnn.com, port: 443}]
         """;
+
+    /// <summary>A waypoint (a Gateway API Gateway, same kind name as Istio's Gateway), a ReferenceGrant and an
+    /// AuthorizationPolicy attached to the ServiceEntry of <see cref="ClusterYaml.Cluster"/> (issue 17).</summary>
+    private const string AmbientObjects = """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: waypoint, namespace: default, labels: {istio.io/waypoint-for: service}}
+        spec:
+          gatewayClassName: istio-waypoint
+          listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1beta1
+        kind: ReferenceGrant
+        metadata: {name: from-default, namespace: istio-system}
+        spec:
+          from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
+          to: [{group: "", kind: Service}]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: cnn, namespace: default}
+        spec:
+          targetRefs: [{kind: ServiceEntry, group: networking.istio.io, name: cnn}]
+          action: ALLOW
+        """;
+
+    [Fact]
+    public async Task OptionalKinds_AreWatchedWhereServed_AndTheGatewayApiGatewayIsNotIstios()
+    {
+        await using var h = await ClusterHarness.StartAsync(s =>
+        {
+            s.Apply(ClusterYaml.Cluster);
+            s.Apply(AmbientObjects);
+            s.ServeSecurityApi = false;
+        });
+        await h.WaitForServerStateAsync();
+
+        Assert.Contains(h.Source.Resources, r => r.Kind == ResourceKind.GatewayApiGateway && r.ApiVersion == "gateway.networking.k8s.io/v1");
+        Assert.Contains(h.Source.Resources, r => r.Kind == ResourceKind.ReferenceGrant && r.ApiVersion == "gateway.networking.k8s.io/v1beta1");
+        Assert.DoesNotContain(h.Source.Resources, r => r.Kind == ResourceKind.AuthorizationPolicy);
+        var snapshot = h.Store.Current.Snapshot;
+        var waypoint = Assert.Single(snapshot.Objects.OfType<GatewayApiGateway>());
+        Assert.Equal("istio-waypoint", waypoint.Spec.GatewayClassName);
+        Assert.DoesNotContain(snapshot.Objects.OfType<Gateway>(), g => g.Name == "waypoint");
+    }
 
     [Fact]
     public async Task GatewayApiRoutes_AreWatchedAtTheServedVersions_AndChangesArrive()

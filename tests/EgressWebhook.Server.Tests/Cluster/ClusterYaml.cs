@@ -143,8 +143,39 @@ internal static class ClusterYaml
                   number: 443
         """;
 
+    /// <summary>An EgressPolicy that selects no namespace of <see cref="Cluster"/> (none has the label): it is read, and decides nothing.</summary>
+    public const string TenantPolicy = """
+        apiVersion: egress.webhook.dev/v1alpha1
+        kind: EgressPolicy
+        metadata:
+          name: tenants
+        spec:
+          namespaceSelector:
+            matchLabels:
+              tenant: "true"
+          allow:
+          - hosts: ["*.example.com"]
+            ports: [443]
+        """;
+
+    /// <summary>An EgressPolicy for namespace <c>default</c>: only <paramref name="hosts"/> on port 443, with <paramref name="action"/>.</summary>
+    public static string AllowListPolicy(string action, params string[] hosts) => $$"""
+        apiVersion: egress.webhook.dev/v1alpha1
+        kind: EgressPolicy
+        metadata:
+          name: allow-list
+        spec:
+          namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: default
+          action: {{action}}
+          allow:
+          - hosts: [{{string.Join(", ", hosts.Select(h => $"\"{h}\""))}}]
+            ports: [443]
+        """;
+
     /// <summary>One object of every kind the cache reads, plus ConfigMaps it must skip.</summary>
     public static string Cluster => string.Join("\n---\n",
         MeshRegistryOnly, OtherConfigMaps, Namespaces, EgressGatewayService, Gateway, DestinationRule, Sidecar,
-        ServiceEntry("cnn", "edition.cnn.com"), VirtualService("cnn", "edition.cnn.com"));
+        ServiceEntry("cnn", "edition.cnn.com"), VirtualService("cnn", "edition.cnn.com"), TenantPolicy);
 }

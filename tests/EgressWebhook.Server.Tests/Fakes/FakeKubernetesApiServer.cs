@@ -18,7 +18,7 @@ namespace EgressWebhook.Server.Tests.Fakes;
 
 /// <summary>An in-process Kubernetes API server for the resources the cluster cache reads: list (with
 /// <c>limit</c>/<c>continue</c>), watch from a resourceVersion (history replay, bookmarks, <c>timeoutSeconds</c>,
-/// 410 Gone after compaction), get, and networking.istio.io discovery, over plain HTTP on 127.0.0.1. Tests change
+/// 410 Gone after compaction), get, and discovery of networking.istio.io, the Gateway API and egress.webhook.dev (EgressPolicy), over plain HTTP on 127.0.0.1. Tests change
 /// its state and inject failures: expired watches, dropped connections, streams that go silent without closing.</summary>
 /// <remarks>By default it behaves as kube-apiserver v1.28 on etcd 3.4 at their default settings was measured to:
 /// a watch gets a bookmark only when etcd reports progress, which for a kind with no changes is every
@@ -33,6 +33,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
     private const string IstioGroup = "networking.istio.io";
     private const string GatewayApiGroup = "gateway.networking.k8s.io";
+    private const string PolicyReportGroup = "wgpolicyk8s.io";
+    private const string PolicyReportVersion = "v1alpha2";
+    private const string SecurityGroup = "security.istio.io";
+    private const string PolicyGroup = EgressPolicy.Group;
 
     private static readonly Dictionary<string, Kind> Kinds = new Kind[]
     {
@@ -49,7 +53,17 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         new("GRPCRoute", "grpcroutes", false, true, GatewayApiGroup, "v1"),
         new("TLSRoute", "tlsroutes", false, true, GatewayApiGroup, "v1alpha2"),
         new("TCPRoute", "tcproutes", false, true, GatewayApiGroup, "v1alpha2"),
-    }.ToDictionary(k => k.Plural, StringComparer.Ordinal);
+        // the wg-policy reports (CRDs of the optional deploy/components/policy-reports), served when ServePolicyReports
+        new("PolicyReport", "policyreports", false, true, PolicyReportGroup, PolicyReportVersion),
+        new("ClusterPolicyReport", "clusterpolicyreports", false, false, PolicyReportGroup, PolicyReportVersion),
+        // ambient waypoints and Gateway API egress (issue 17): the Gateway API Gateway shares its plural with Istio's
+        // Gateway, so its state is kept under gateways.gateway.networking.k8s.io
+        new("Gateway", "gateways", false, true, GatewayApiGroup, "v1"),
+        new("ReferenceGrant", "referencegrants", false, true, GatewayApiGroup, "v1beta1"),
+        new("AuthorizationPolicy", "authorizationpolicies", false, true, SecurityGroup, "v1"),
+        // the project's own CRD (deploy/crds/egresspolicy.yaml), cluster-scoped
+        new("EgressPolicy", "egresspolicies", false, false, PolicyGroup, EgressPolicy.Version),
+    }.ToDictionary(k => k.Key, StringComparer.Ordinal);
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ResourceState> _resources = Kinds.Keys.ToDictionary(p => p, _ => new ResourceState(), StringComparer.Ordinal);
@@ -80,6 +94,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Whether the Gateway API group is served (its CRDs installed); read at discovery.</summary>
     public bool ServeGatewayApi { get; set; } = true;
+
+    /// <summary>Whether the wgpolicyk8s.io/v1alpha2 CRDs (PolicyReport, ClusterPolicyReport) are installed. When not,
+    /// every request under <c>/apis/wgpolicyk8s.io</c> answers 404 as kube-apiserver does for an unknown group.</summary>
+    public bool ServePolicyReports { get; set; }
+
+    /// <summary>Whether security.istio.io (AuthorizationPolicy) is served; read at discovery.</summary>
+    public bool ServeSecurityApi { get; set; } = true;
+    /// <summary>Whether the EgressPolicy CRD is installed (egress.webhook.dev served); read at discovery.</summary>
+    public bool ServeEgressPolicies { get; set; } = true;
 
     /// <summary>How often open watches that asked for bookmarks get one (etcd's progress notification);
     /// <see cref="Timeout.InfiniteTimeSpan"/> = never. The default, 30 minutes, is what a kind with no changes sees
@@ -150,7 +173,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         foreach (var doc in YamlJson.ParseDocuments(yaml))
         {
             var obj = (JsonObject)JsonNode.Parse(doc.Json.GetRawText())!;
-            var kind = Kinds.Values.Single(k => k.Name == obj["kind"]?.GetValue<string>());
+            var kind = KindOf(obj);
             var meta = (JsonObject)obj["metadata"]!;
             var ns = kind.Namespaced ? meta["namespace"]?.GetValue<string>() ?? "default" : "";
             if (kind.Namespaced)
@@ -158,7 +181,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 meta["namespace"] = ns;
             }
 
-            var stored = Get(kind.Plural, ns, meta["name"]!.GetValue<string>());
+            var stored = Get(kind.Key, ns, meta["name"]!.GetValue<string>());
             if (Admission is not { } chain)
             {
                 Upsert(obj, recordEvent: true);
@@ -402,12 +425,14 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The resourceVersion each watch of <paramref name="plural"/> asked to start from, in order.</summary>
-    public IReadOnlyList<string> WatchStarts(string plural)
+    /// <summary>The resourceVersion each watch of <paramref name="plural"/> (in <paramref name="group"/>, where two
+    /// groups share the plural) asked to start from, in order.</summary>
+    public IReadOnlyList<string> WatchStarts(string plural, string? group = null)
     {
+        var key = group is not null && KeyOf(group, plural) is { } qualified ? qualified : plural;
         lock (_lock)
         {
-            return [.. _resources[plural].WatchStarts];
+            return [.. _resources[key].WatchStarts];
         }
     }
 
@@ -419,9 +444,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             var set = new HashSet<(ObjectKey, string?)>();
             foreach (var (plural, state) in _resources)
             {
-                if (plural == "configmaps")
+                if (plural is "configmaps" or "policyreports" or "clusterpolicyreports")
                 {
-                    // the cache watches the mesh namespace only
+                    // the cache watches the mesh namespace only; reports are written, never read
+                    continue;
+                }
+
+                if (Kinds[plural].Group is { } group && !Serves(group))
+                {
+                    // a group whose CRDs are not installed: the API server serves none of its objects
                     continue;
                 }
 
@@ -483,8 +514,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private string Upsert(JsonObject obj, bool recordEvent, string? fieldManager = null, bool keepUid = false)
     {
-        var kindName = obj["kind"]?.GetValue<string>() ?? throw new ArgumentException("object without kind");
-        var kind = Kinds.Values.Single(k => k.Name == kindName);
+        var kind = KindOf(obj);
         var meta = obj["metadata"] as JsonObject ?? throw new ArgumentException("object without metadata");
         var name = meta["name"]?.GetValue<string>() ?? throw new ArgumentException("object without name");
         var ns = kind.Namespaced ? meta["namespace"]?.GetValue<string>() ?? "default" : "";
@@ -500,7 +530,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
         lock (_lock)
         {
-            var state = _resources[kind.Plural];
+            var state = _resources[kind.Key];
             var key = Key(kind, ns, name);
             var existed = state.Items.TryGetValue(key, out var old);
             var oldMeta = existed ? JsonNode.Parse(old!.Full)!["metadata"] : null;
@@ -641,20 +671,23 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 }
 
                 return;
-            case ["apis", GatewayApiGroup] when ServeGatewayApi:
-                await GatewayApiDiscoveryAsync(context, null);
+            case ["apis", var group] when Serves(group):
+                await GroupDiscoveryAsync(context, group, null);
                 return;
-            case ["apis", GatewayApiGroup, var version] when ServeGatewayApi:
-                await GatewayApiDiscoveryAsync(context, version);
+            case ["apis", var group, var version] when Serves(group):
+                await GroupDiscoveryAsync(context, group, version);
                 return;
-            case ["apis", GatewayApiGroup, var version, var plural] when ServeGatewayApi && IsGatewayApi(plural, version):
-                await CollectionAsync(context, plural, null);
+            case ["apis", var group, var version, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key:
+                await CollectionAsync(context, key, null);
                 return;
-            case ["apis", GatewayApiGroup, var version, "namespaces", var ns, var plural] when ServeGatewayApi && IsGatewayApi(plural, version):
-                await CollectionAsync(context, plural, ns);
+            case ["apis", var group, var version, "namespaces", var ns, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
+                await CollectionAsync(context, key, ns);
                 return;
-            case ["apis", GatewayApiGroup, var version, "namespaces", var ns, var plural, var name] when ServeGatewayApi && IsGatewayApi(plural, version):
-                await GetAsync(context, plural, ns, name);
+            case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
+                await ItemAsync(context, key, version, ns, name);
+                return;
+            case ["apis", var group, var version, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key && !Kinds[key].Namespaced:
+                await ItemAsync(context, key, version, "", name);
                 return;
             case ["apis", "coordination.k8s.io", ..] when AbortLeaseRequests:
                 context.Abort();
@@ -675,22 +708,59 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    private static bool IsGatewayApi(string plural, string version) =>
-        Kinds.TryGetValue(plural, out var kind) && kind.Group == GatewayApiGroup && kind.Version == version;
+    /// <summary>PATCH (server-side apply), DELETE or GET of one object.</summary>
+    private Task ItemAsync(HttpContext context, string plural, string version, string ns, string name) =>
+        HttpMethods.IsPatch(context.Request.Method) ? ApplyAsync(context, plural, version, ns, name)
+        : HttpMethods.IsDelete(context.Request.Method) ? DeleteAsync(context, plural, ns, name)
+        : GetAsync(context, plural, ns, name);
 
-    /// <summary>The Gateway API group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
-    private static async Task GatewayApiDiscoveryAsync(HttpContext context, string? version)
+    /// <summary>Whether an optional group (the Gateway API, security.istio.io, the wg-policy reports, the EgressPolicy CRD) is served.</summary>
+    private bool Serves(string group) => group switch
     {
-        var kinds = Kinds.Values.Where(k => k.Group == GatewayApiGroup).ToList();
+        GatewayApiGroup => ServeGatewayApi,
+        SecurityGroup => ServeSecurityApi,
+        PolicyReportGroup => ServePolicyReports,
+        PolicyGroup => ServeEgressPolicies,
+        _ => false,
+    };
+
+    /// <summary>The state key of <paramref name="plural"/> in <paramref name="group"/> at <paramref name="version"/>, or null when not served.</summary>
+    private static string? KeyOf(string group, string plural, string version) =>
+        Kinds.Values.FirstOrDefault(k => k.Group == group && k.Plural == plural && k.Version == version)?.Key;
+
+    /// <summary>The state key of <paramref name="plural"/> in an optional <paramref name="group"/> at any version.</summary>
+    private static string? KeyOf(string group, string plural) =>
+        Kinds.Values.FirstOrDefault(k => k.Group == group && k.Plural == plural)?.Key;
+
+    /// <summary>The kind of a written object: its <c>kind</c>, and the group of its <c>apiVersion</c> where two groups share a kind name.</summary>
+    private static Kind KindOf(JsonObject obj)
+    {
+        var kindName = obj["kind"]?.GetValue<string>() ?? throw new ArgumentException("object without kind");
+        var candidates = Kinds.Values.Where(k => k.Name == kindName).ToList();
+        if (candidates.Count <= 1)
+        {
+            return candidates.Single();
+        }
+
+        var apiVersion = obj["apiVersion"]?.GetValue<string>() ?? "";
+        var group = apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)] : "";
+        return candidates.Single(k => (k.Group ?? (k.Istio ? IstioGroup : "")) == group);
+    }
+
+    /// <summary>An optional group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
+    private static async Task GroupDiscoveryAsync(HttpContext context, string group, string? version)
+    {
+        var kinds = Kinds.Values.Where(k => k.Group == group).ToList();
         if (version is null)
         {
-            var versions = string.Join(",", kinds.Select(k => k.Version).Distinct().Select(v => $"{{\"groupVersion\":\"{GatewayApiGroup}/{v}\",\"version\":\"{v}\"}}"));
-            await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{GatewayApiGroup}\",\"versions\":[{versions}]}}");
+            var versions = string.Join(",", kinds.Select(k => k.Version).Distinct().Select(v => $"{{\"groupVersion\":\"{group}/{v}\",\"version\":\"{v}\"}}"));
+            await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{group}\",\"versions\":[{versions}]}}");
             return;
         }
 
+        var scope = (Kind k) => k.Namespaced ? "true" : "false";
         var resources = kinds.Where(k => k.Version == version)
-            .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":true}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":true}}" })
+            .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}" })
             .ToList();
         if (resources.Count == 0)
         {
@@ -698,7 +768,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             return;
         }
 
-        await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{GatewayApiGroup}/{version}\",\"resources\":[{string.Join(",", resources)}]}}");
+        await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIResourceList\",\"groupVersion\":\"{group}/{version}\",\"resources\":[{string.Join(",", resources)}]}}");
     }
 
     private async Task DiscoveryAsync(HttpContext context)
@@ -975,15 +1045,20 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
 
         var meta = obj["metadata"] as JsonObject;
-        if (obj["apiVersion"]?.GetValue<string>() != $"{IstioGroup}/{version}" || obj["kind"]?.GetValue<string>() != kind.Name ||
+        if (obj["apiVersion"]?.GetValue<string>() != $"{kind.Group ?? IstioGroup}/{version}" || obj["kind"]?.GetValue<string>() != kind.Name ||
             meta?["name"]?.GetValue<string>() != name || (meta["namespace"]?.GetValue<string>() ?? ns) != ns)
         {
             await StatusAsync(context, HttpStatusCode.BadRequest, "BadRequest", "the apiVersion, kind, name or namespace of the body does not match the request");
             return;
         }
 
-        meta["namespace"] = ns;
-        if (Admission is { } chain)
+        if (kind.Namespaced)
+        {
+            meta["namespace"] = ns;
+        }
+
+        // the webhooks are registered for the Istio kinds only
+        if (kind.Istio && Admission is { } chain)
         {
             var stored = Get(plural, ns, name);
             meta["uid"] = stored?["metadata"]?["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
@@ -1048,7 +1123,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             return;
         }
 
-        if (Admission is { } chain && await chain.AdmitAsync("DELETE", null, stored) is { Allowed: false } refused)
+        if (Kinds[plural].Istio && Admission is { } chain && await chain.AdmitAsync("DELETE", null, stored) is { Allowed: false } refused)
         {
             await StatusAsync(context, (HttpStatusCode)refused.Write.Code, "Forbidden", refused.Write.Message ?? "refused");
             return;
@@ -1207,6 +1282,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     // Group/Version: another API group (the Gateway API) and the version it is served at; null for Istio and core.
     private sealed record Kind(string Name, string Plural, bool Istio, bool Namespaced, string? Group = null, string? Version = null)
     {
+        /// <summary>The key of its state: the plural, qualified by the group where two groups share it (gateways).</summary>
+        public string Key => Group == GatewayApiGroup && Plural == "gateways" ? $"{Plural}.{Group}" : Plural;
+
         public string ApiVersion => Group is not null ? $"{Group}/{Version}" : Istio ? $"{IstioGroup}/v1" : "v1";
     }
 

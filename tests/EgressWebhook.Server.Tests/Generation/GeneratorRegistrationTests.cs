@@ -73,17 +73,9 @@ public sealed class GeneratorRegistrationTests
             ["Webhook:Generator:Identity"] = "pod-1",
             ["Webhook:Mutation:DefaultGateway"] = "istio-system/istio-egressgateway",
         };
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings.ToDictionary(kv => kv.Key, kv => (string?)kv.Value)).Build();
         try
         {
-            await using var server = await WebhookServer.StartAsync(settings, services: s =>
-            {
-                // registered by AddEgressWebhook itself once the wire branch is merged; here only if missing
-                if (!s.Any(d => d.ServiceType == typeof(EgressWebhook.Server.Cluster.ClusterSnapshotSource)))
-                {
-                    s.AddClusterSnapshotSource(configuration);
-                }
-            });
+            await using var server = await WebhookServer.StartAsync(settings);
 
             await ClusterHarness.WaitUntilAsync(() => fake.Get("gateways", "default", "cnn-egress") is not null, "the generated Gateway");
             Assert.Equal("pod-1", fake.LeaseHolder("egress-webhook", "egress-webhook-generator"));

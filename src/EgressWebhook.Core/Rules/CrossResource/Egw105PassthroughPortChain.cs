@@ -39,7 +39,7 @@ public sealed class Egw105PassthroughPortChain : IEgressRule
         Service svc => view.VirtualServicesRoutingTo(EgressSnapshot.HostOf(svc)).Select(m => m.Item),
 
         // the final destination's protocol (d)
-        ServiceEntry se => EgressSnapshot.HostsOf(se).SelectMany(h => view.VirtualServicesRoutingTo(h)).Select(m => m.Item),
+        ServiceEntry se => ServiceRegistry.VirtualServicesRoutingToRegistryObject(se, view),
         _ => [],
     };
 

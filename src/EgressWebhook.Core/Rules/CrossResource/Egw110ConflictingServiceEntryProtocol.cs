@@ -38,6 +38,10 @@ public sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
             return overlap;
         }
 
+        // per other entry, the ports of this one it declares with another protocol, found once through its ports by
+        // number (both lists may hold thousands); a conflict is taken out once its port is reported, so each is looked
+        // at once however many hosts the entries share
+        var conflicts = new Dictionary<ObjectKey, Queue<(int Index, ServicePortSpec Theirs)>>();
         foreach (var host in EgressSnapshot.HostsOf(se).Distinct(StringComparer.Ordinal))
         {
             var others = context.View.ServiceEntries(host)
@@ -46,24 +50,76 @@ public sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
                 .DistinctBy(o => o.Key)
                 .OrderBy(o => o.Ref)
                 .ToList();
-            for (var i = 0; i < se.Spec.Ports.Count; i++)
+            if (others.Count == 0 || reported.Count == se.Spec.Ports.Count)
             {
-                var port = se.Spec.Ports[i];
-                foreach (var other in others)
-                {
-                    if (reported.Contains(i) ||
-                        other.Spec.Ports.FirstOrDefault(p => p.Number == port.Number && Differ(p.Protocol, port.Protocol)) is not { } theirs)
-                    {
-                        continue;
-                    }
+                continue;
+            }
 
-                    reported.Add(i);
-                    context.Report(RuleIds.ConflictingServiceEntryProtocol, Severity.Warning, se, $"spec.ports[{i}].protocol",
-                        $"{host}:{port.Number} is {port.Protocol} here but {theirs.Protocol} in ServiceEntry {other.Namespace}/{other.Name}; use one protocol",
-                        other.Ref);
+            // per port (in order), the first other entry (in order) that disagrees
+            var found = new SortedDictionary<int, (ServicePortSpec Theirs, ServiceEntry Other)>();
+            foreach (var other in others)
+            {
+                if (!conflicts.TryGetValue(other.Key, out var pending))
+                {
+                    conflicts[other.Key] = pending = Conflicts(se, other);
+                }
+
+                while (pending.TryDequeue(out var conflict))
+                {
+                    if (!reported.Contains(conflict.Index))
+                    {
+                        found.TryAdd(conflict.Index, (conflict.Theirs, other));
+                    }
                 }
             }
+
+            foreach (var (i, (theirs, other)) in found)
+            {
+                var port = se.Spec.Ports[i];
+                reported.Add(i);
+                context.Report(RuleIds.ConflictingServiceEntryProtocol, Severity.Warning, se, $"spec.ports[{i}].protocol",
+                    $"{host}:{port.Number} is {port.Protocol} here but {theirs.Protocol} in ServiceEntry {other.Namespace}/{other.Name}; use one protocol",
+                    other.Ref);
+            }
         }
+    }
+
+    /// <summary>The ports of <paramref name="se"/> (by index) that <paramref name="other"/> declares with another
+    /// protocol, each with the first such port of <paramref name="other"/>.</summary>
+    private static Queue<(int Index, ServicePortSpec Theirs)> Conflicts(ServiceEntry se, ServiceEntry other)
+    {
+        // per number, the other's first port with a protocol and its first port with a protocol unlike that one: the
+        // first port unlike any protocol is one of the two (protocols compare case-insensitively, an equivalence)
+        var byNumber = new Dictionary<int, (ServicePortSpec First, ServicePortSpec? Unlike)>();
+        foreach (var p in other.Spec.Ports)
+        {
+            if (string.IsNullOrEmpty(p.Protocol))
+            {
+                continue;
+            }
+
+            if (!byNumber.TryGetValue(p.Number, out var seen))
+            {
+                byNumber[p.Number] = (p, null);
+            }
+            else if (seen.Unlike is null && Differ(seen.First.Protocol, p.Protocol))
+            {
+                byNumber[p.Number] = (seen.First, p);
+            }
+        }
+
+        var result = new Queue<(int, ServicePortSpec)>();
+        for (var i = 0; i < se.Spec.Ports.Count; i++)
+        {
+            var port = se.Spec.Ports[i];
+            if (byNumber.TryGetValue(port.Number, out var theirs) &&
+                (Differ(theirs.First.Protocol, port.Protocol) ? theirs.First : theirs.Unlike is { } u && Differ(u.Protocol, port.Protocol) ? u : null) is { } conflict)
+            {
+                result.Enqueue((i, conflict));
+            }
+        }
+
+        return result;
     }
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view)

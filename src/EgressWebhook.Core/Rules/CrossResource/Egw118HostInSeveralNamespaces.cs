@@ -72,7 +72,7 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
     /// <summary>The other entries of the changed entry's hosts.</summary>
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         changed is ServiceEntry se
-            ? EgressSnapshot.HostsOf(se).SelectMany(h => view.ServiceEntries(h).Where(m => m.Host == h)).Select(m => m.Item)
+            ? ServiceRegistry.HostsOfRegistryObject(se).SelectMany(h => view.ServiceEntries(h).Where(m => m.Host == h)).Select(m => m.Item).Distinct()
             : [];
 
     private static List<(string Host, int Index)> Distinct(ServiceEntry se)

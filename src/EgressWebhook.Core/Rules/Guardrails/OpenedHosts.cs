@@ -1,0 +1,87 @@
+using EgressWebhook.Core.Istio;
+using EgressWebhook.Core.Model;
+
+namespace EgressWebhook.Core.Rules.Guardrails;
+
+/// <summary>One external host an object opens: a ServiceEntry host and port, a VirtualService host or route
+/// destination, a DestinationRule host.</summary>
+/// <param name="Host">Resolved against the object's namespace.</param>
+/// <param name="Port">The port number, when the object names one.</param>
+/// <param name="Protocol">The port's protocol, when the object names one.</param>
+/// <param name="Path">The field that opens it.</param>
+public sealed record OpenedHost(string Host, int? Port, string? Protocol, string Path)
+{
+    /// <summary><c>host:port</c>, or the host alone.</summary>
+    public string HostPort => Port is { } p ? $"{Host}:{p}" : Host;
+}
+
+/// <summary>The external (not cluster-local) hosts an object opens, the one definition the guardrails, the audit line's
+/// host delta and <c>kubectl-egress hosts</c> share.</summary>
+public static class OpenedHosts
+{
+    /// <summary>The external hosts of <paramref name="obj"/>, in field order (each host and port once per field).</summary>
+    public static IEnumerable<OpenedHost> Of(EgressObject obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        switch (obj)
+        {
+            case ServiceEntry se:
+                for (var i = 0; i < se.Spec.Hosts.Count; i++)
+                {
+                    var host = HostName.Resolve(se.Spec.Hosts[i], se.Namespace);
+                    if (HostName.IsClusterLocal(host))
+                    {
+                        continue;
+                    }
+
+                    if (se.Spec.Ports.Count == 0)
+                    {
+                        yield return new OpenedHost(host, null, null, $"spec.hosts[{i}]");
+                    }
+
+                    foreach (var port in se.Spec.Ports)
+                    {
+                        yield return new OpenedHost(host, port.Number, port.Protocol, $"spec.hosts[{i}]");
+                    }
+                }
+
+                break;
+            case VirtualService vs:
+                for (var i = 0; i < vs.Spec.Hosts.Count; i++)
+                {
+                    var host = HostName.Resolve(vs.Spec.Hosts[i], vs.Namespace);
+                    if (!HostName.IsClusterLocal(host))
+                    {
+                        yield return new OpenedHost(host, null, null, $"spec.hosts[{i}]");
+                    }
+                }
+
+                foreach (var d in RouteDestinations.Of(vs))
+                {
+                    if (!HostName.IsClusterLocal(d.Host))
+                    {
+                        yield return new OpenedHost(d.Host, d.Destination.Port?.Number, null, d.Path + ".host");
+                    }
+                }
+
+                break;
+            case DestinationRule dr:
+                var drHost = HostName.Resolve(dr.Spec.Host, dr.Namespace);
+                if (drHost.Length > 0 && !HostName.IsClusterLocal(drHost))
+                {
+                    yield return new OpenedHost(drHost, null, null, "spec.host");
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>The <c>host:port</c> entries <paramref name="after"/> opens that <paramref name="before"/> did not
+    /// (added) and the other way round (removed), sorted; either object may be null (create, delete).</summary>
+    public static (IReadOnlyList<string> Added, IReadOnlyList<string> Removed) Delta(EgressObject? before, EgressObject? after)
+    {
+        var old = before is null ? [] : Of(before).Select(h => h.HostPort).ToHashSet(StringComparer.Ordinal);
+        var now = after is null ? [] : Of(after).Select(h => h.HostPort).ToHashSet(StringComparer.Ordinal);
+        return ([.. now.Except(old).Order(StringComparer.Ordinal)], [.. old.Except(now).Order(StringComparer.Ordinal)]);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text;
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Tests.Rules;
+
+/// <summary>An object near the API server's 3 MiB limit whose every list item has the same problem gets the first
+/// <see cref="FindingCap.PerRuleAndObject"/> findings per rule and object and one summary that counts the rest (issue 13):
+/// a count, not a time.</summary>
+public sealed class FindingCapTests
+{
+    private const int Cap = FindingCap.PerRuleAndObject;
+    private const int NearApiServerLimit = 3 * 1024 * 1024 - 4096;
+
+    private static readonly EgressSnapshot Seed = EgressSnapshot.Create(Infrastructure.Seed.Objects());
+
+    private static string Fill(Func<int, string> item, out int count)
+    {
+        var sb = new StringBuilder("[");
+        count = 0;
+        while (sb.Length < NearApiServerLimit - 512)
+        {
+            sb.Append(count == 0 ? "" : ",").Append(item(count++));
+        }
+
+        return sb.Append(']').ToString();
+    }
+
+    private static IReadOnlyList<Finding> Check(string json) =>
+        EgressEngine.Default.CheckChange(Seed, new ObjectChange(Operation.Create, ManifestReader.Read(json).Single(), null), RuleSettings.Default).Findings;
+
+    private static void AssertBounded(IReadOnlyList<Finding> findings)
+    {
+        foreach (var group in findings.GroupBy(f => (f.Rule, f.Object)))
+        {
+            Assert.True(group.Count() <= Cap + 1, $"{group.Key.Rule} {group.Key.Object}: {group.Count()} findings");
+        }
+    }
+
+    [Fact]
+    public void VirtualService_ThousandsOfRoutesToUnknownHosts_ListsTheFirst_AndCountsTheRest()
+    {
+        var http = Fill(i => $"{{\"route\":[{{\"destination\":{{\"host\":\"missing{i}.example.com\",\"port\":{{\"number\":443}}}}}}]}}", out var routes);
+        var json = "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"VirtualService\",\"metadata\":{\"name\":\"huge\",\"namespace\":\"default\"}," +
+                   $"\"spec\":{{\"hosts\":[\"missing.example.com\"],\"http\":{http}}}}}";
+        Assert.True(json.Length > 3_000_000, $"{json.Length} bytes");
+
+        var findings = Check(json);
+
+        AssertBounded(findings);
+        var egw101 = findings.Where(f => f.Rule == RuleIds.DestinationHostNotRegistered).ToList();
+        Assert.Equal(Cap + 1, egw101.Count);
+
+        // the first routes listed as before, in order, then the count of the others on the list they are in
+        Assert.Equal(Enumerable.Range(0, Cap).Select(i => $"spec.http[{i}].route[0].destination.host").Order(StringComparer.Ordinal),
+            egw101.Where(f => f.Path != "spec.http").Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.All(egw101.Where(f => f.Path != "spec.http"), f => Assert.Matches("^missing[0-9]+\\.example\\.com: ", f.Message));
+        var summary = Assert.Single(egw101, f => f.Path == "spec.http");
+        Assert.Equal(egw101[0].Severity, summary.Severity);
+        Assert.StartsWith($"… and {(routes - Cap).ToString("N0", CultureInfo.InvariantCulture)} more EGW101 {(summary.Severity == Severity.Error ? "errors" : "warnings")} like the {Cap} listed in spec.http; ",
+            summary.Message, StringComparison.Ordinal);
+        Assert.True(summary.Message.Length <= Finding.MaxHeadline);
+    }
+
+    [Fact]
+    public void ServiceEntry_ThousandsOfHostsAlsoInAnotherNamespace_ListsTheFirst_AndCountsTheRest()
+    {
+        var hosts = Fill(i => $"\"h{i}.example.com\"", out var count);
+        string Entry(string ns, string name, string created) =>
+            $"{{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"ServiceEntry\",\"metadata\":{{\"name\":\"{name}\",\"namespace\":\"{ns}\",\"creationTimestamp\":\"{created}\"}}," +
+            $"\"spec\":{{\"hosts\":{hosts},\"location\":\"MESH_EXTERNAL\",\"resolution\":\"DNS\",\"ports\":[{{\"number\":443,\"name\":\"tls\",\"protocol\":\"TLS\"}}]}}}}";
+        var older = ManifestReader.Read(Entry("team-2", "old", "2020-01-01T00:00:00Z")).Single();
+        var snapshot = EgressSnapshot.Create(Seed.Objects.Append(older));
+
+        var findings = EgressEngine.Default.CheckChange(snapshot,
+            new ObjectChange(Operation.Create, ManifestReader.Read(Entry("team-1", "new", "2026-01-01T00:00:00Z")).Single(), null), RuleSettings.Default).Findings;
+
+        AssertBounded(findings);
+        Assert.True(findings.Count <= 4 * (Cap + 1), $"{findings.Count} findings");
+        var egw118 = findings.Where(f => f.Rule == RuleIds.HostInSeveralNamespaces && f.Object.Name == "new").ToList();
+        Assert.Equal(Cap + 1, egw118.Count);
+        Assert.StartsWith($"… and {(count - Cap).ToString("N0", CultureInfo.InvariantCulture)} more EGW118 warnings",
+            Assert.Single(egw118, f => f.Path == "spec.hosts").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Summary_KeepsTheWorstSeverity_AndIsAContradictionWhenOneOfThoseIs()
+    {
+        var context = new RuleContext(SnapshotView.Of(Seed), RuleSettings.Default);
+        var subject = Seed.Objects.First(o => o is VirtualService);
+        var awaited = new Awaited(ResourceKind.ServiceEntry, "a ServiceEntry for x");
+        for (var i = 0; i < Cap + 3; i++)
+        {
+            // the first kept, then a warning, an error awaiting something and an error that is a contradiction
+            var (severity, awaits) = i < Cap + 1 ? (Severity.Warning, awaited) : i == Cap + 1 ? (Severity.Error, awaited) : (Severity.Error, null);
+            context.Report(awaits, "EGW101", severity, subject, $"spec.http[{i}].route[0].destination.host", $"x{i}; fix");
+        }
+
+        var summary = Assert.Single(context.Findings, f => f.Path == "spec.http");
+        Assert.Equal(Cap + 1, context.Findings.Count);
+        Assert.Equal(Severity.Error, summary.Severity);
+        Assert.Null(summary.Awaits);
+        Assert.StartsWith("… and 3 more EGW101 errors", summary.Message, StringComparison.Ordinal);
+        Assert.True(context.IsCapped("EGW101", subject));
+        Assert.False(context.IsCapped("EGW102", subject));
+    }
+}
