@@ -23,6 +23,7 @@ public static class Latency
             ("VirtualService", ResourceKind.VirtualService, "egress-to-external"),
             ("ServiceEntry", ResourceKind.ServiceEntry, "ext"),
             ("Gateway", ResourceKind.Gateway, "egress"),
+            ("DestinationRule", ResourceKind.DestinationRule, "egress-gateway"),
         };
 
         foreach (var (name, kind, obj) in kinds)
@@ -42,6 +43,7 @@ public static class Latency
             }
 
             var times = new double[Calls];
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < Calls; i++)
             {
                 var start = Stopwatch.GetTimestamp();
@@ -49,9 +51,11 @@ public static class Latency
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             }
 
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
             Array.Sort(times);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"objects={snapshot.Count,6} {name,-15} p50={times[Calls / 2],7:F1} µs  p99={times[Calls * 99 / 100],7:F1} µs  max={times[^1],8:F1} µs"));
+                $"objects={snapshot.Count,6} {name,-15} p50={times[Calls / 2],7:F1} µs  p99={times[Calls * 99 / 100],7:F1} µs  max={times[^1],8:F1} µs  " +
+                $"allocated={allocated / (double)Calls / 1024,5:F1} KB/check"));
         }
     }
 }

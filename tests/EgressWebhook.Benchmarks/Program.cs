@@ -13,6 +13,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
 // ... -- yaml-memory                                                                 time and memory of 3 MiB of YAML, plain and aliased
 // ... -- hostile OBJECTS [issue] [half] [REPEAT]                                       hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does
+// ... -- churn OBJECTS... [--compare]                                                   1,000 single watch events applied to the snapshot (and the rebuild, with --compare)
 if (args is ["generate-state", var dir, var count])
 {
     ClusterGenerator.WriteState(dir, int.Parse(count, CultureInfo.InvariantCulture));
@@ -31,11 +32,14 @@ if (args is ["memory", var n])
     var yaml = ClusterGenerator.Yaml(objects);
     var before = GC.GetTotalMemory(forceFullCollection: true);
     var watch = Stopwatch.StartNew();
-    var snapshot = EgressSnapshot.Create(ManifestReader.Read(yaml));
-    var elapsed = watch.Elapsed;
+    var decoded = ManifestReader.Read(yaml);
+    var decode = watch.Elapsed;
+    watch.Restart();
+    var snapshot = EgressSnapshot.Create(decoded);
+    var index = watch.Elapsed;
     var after = GC.GetTotalMemory(forceFullCollection: true);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"objects={snapshot.Count} decode+index={elapsed.TotalMilliseconds:F0} ms retained={(after - before) / 1024.0 / 1024.0:F1} MiB " +
+        $"objects={snapshot.Count} decode={decode.TotalMilliseconds:F0} ms index={index.TotalMilliseconds:F0} ms retained={(after - before) / 1024.0 / 1024.0:F1} MiB " +
         $"per-object={(after - before) / (double)snapshot.Count:F0} B working-set={Environment.WorkingSet / 1024.0 / 1024.0:F0} MiB"));
     GC.KeepAlive(snapshot);
     return 0;
@@ -46,6 +50,16 @@ if (args is ["latency", .. var sizes])
     foreach (var objects in sizes)
     {
         Latency.Report(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
+    }
+
+    return 0;
+}
+
+if (args is ["churn", .. var churnArgs])
+{
+    foreach (var objects in churnArgs.Where(a => a != "--compare"))
+    {
+        Churn.Report(int.Parse(objects, CultureInfo.InvariantCulture), churnArgs.Contains("--compare"), Console.Out);
     }
 
     return 0;

@@ -149,7 +149,7 @@ public sealed class SnapshotView
             }
 
             var extra = _added is Namespace ? _added.Name : _added?.Namespace;
-            if (!string.IsNullOrEmpty(extra) && !Snapshot.Namespaces.Contains(extra))
+            if (!string.IsNullOrEmpty(extra) && !Snapshot.HasNamespace(extra))
             {
                 yield return extra;
             }
@@ -162,13 +162,13 @@ public sealed class SnapshotView
         get
         {
             var extra = _added is Namespace ? _added.Name : _added?.Namespace;
-            return Snapshot.Namespaces.Count + (!string.IsNullOrEmpty(extra) && !Snapshot.Namespaces.Contains(extra) ? 1 : 0);
+            return Snapshot.NamespaceCount + (!string.IsNullOrEmpty(extra) && !Snapshot.HasNamespace(extra) ? 1 : 0);
         }
     }
 
     /// <summary>Whether <paramref name="ns"/> is one of <see cref="KnownNamespaces"/>.</summary>
     public bool IsKnownNamespace(string ns) =>
-        Snapshot.Namespaces.Contains(ns) || (_added is Namespace ? _added.Name : _added?.Namespace) == ns;
+        Snapshot.HasNamespace(ns) || (_added is Namespace ? _added.Name : _added?.Namespace) == ns;
 
     /// <summary>ServiceEntries with a TCP (or protocol-less) port <paramref name="port"/> and no address (<see cref="EgressSnapshot.AddresslessTcpPorts"/>).</summary>
     public List<ServiceEntry> AddresslessTcpServiceEntriesOn(int port)
@@ -476,12 +476,13 @@ public sealed class SnapshotView
             return distinct;
         }
 
-        var own = new HostIndex<T>();
+        // one item: the order of its entries is the order of their hosts
+        var own = HostIndex<T>.Create(Comparer<T>.Create(static (_, _) => 0)).ToBuilder(bulk: true);
         foreach (var h in distinct)
         {
             own.Add(h, added);
         }
 
-        return own;
+        return own.ToImmutable();
     }
 }

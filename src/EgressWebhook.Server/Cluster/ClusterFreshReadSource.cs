@@ -47,14 +47,32 @@ internal sealed class ClusterFreshReadSource(
             return null;
         }
 
-        // every resource of a kind was read, so the read replaces the kind: what it lacks was deleted
+        // every resource of a kind was read, so the read replaces the kind: what it lacks was deleted. The difference
+        // is applied to the current snapshot, which costs what changed, not the size of the cluster
         var readKinds = informers.Select(i => i.Resource.Kind).ToHashSet();
-        var fresh = read.SelectMany(list => list).ToList();
-        var cached = current.Objects.Where(o => readKinds.Contains(o.ResourceKind)).ToList();
-        var changed = fresh.Count(obj => current.Find(obj.Key) is not { } c || c.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null);
-        var freshKeys = fresh.Select(o => o.Key).ToHashSet();
-        var deleted = cached.Count(o => !freshKeys.Contains(o.Key));
-        if (changed == 0 && deleted == 0)
+        var changes = new List<SnapshotChange>();
+        var freshKeys = new HashSet<ObjectKey>();
+        foreach (var obj in read.SelectMany(list => list))
+        {
+            freshKeys.Add(obj.Key);
+            if (current.Find(obj.Key) is not { } c || c.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null)
+            {
+                changes.Add(SnapshotChange.Put(obj));
+            }
+        }
+
+        foreach (var kind in readKinds)
+        {
+            foreach (var cached in current.OfKind(kind))
+            {
+                if (!freshKeys.Contains(cached.Key))
+                {
+                    changes.Add(SnapshotChange.Delete(cached.Key));
+                }
+            }
+        }
+
+        if (changes.Count == 0)
         {
             metrics.FreshReads.WithLabels("none").Inc();
             return null;
@@ -63,10 +81,10 @@ internal sealed class ClusterFreshReadSource(
         metrics.FreshReads.WithLabels("found").Inc();
         if (logger.IsEnabled(LogLevel.Information))
         {
-            logger.FreshReadFound(changed + deleted, string.Join(",", readKinds));
+            logger.FreshReadFound(changes.Count, string.Join(",", readKinds));
         }
 
-        return EgressSnapshot.Create(current.Objects.Where(o => !readKinds.Contains(o.ResourceKind)).Concat(fresh));
+        return current.Apply(changes);
     }
 
     /// <summary>Whether the API server holds another number of objects of <paramref name="kind"/> than the snapshot
@@ -85,7 +103,7 @@ internal sealed class ClusterFreshReadSource(
             return true;
         }
 
-        var cached = current.Objects.Count(o => o.ResourceKind == kind) + informers.Sum(i => i.Skipped);
+        var cached = current.OfKind(kind).Count + informers.Sum(i => i.Skipped);
         return counts.Sum(c => c!.Value) != cached;
     }
 

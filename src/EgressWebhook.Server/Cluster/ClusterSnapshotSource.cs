@@ -8,7 +8,8 @@ namespace EgressWebhook.Server.Cluster;
 
 /// <summary>Keeps <see cref="SnapshotStore"/> equal to the cluster: discovers the served networking.istio.io
 /// version, runs one <see cref="ResourceInformer"/> per kind, and publishes a new immutable snapshot after changes,
-/// batched over <see cref="ClusterOptions.Debounce"/>. Nothing is published until every kind has synced once, so
+/// batched over <see cref="ClusterOptions.Debounce"/>: the informers' recorded changes applied to the last published
+/// snapshot (<see cref="EgressSnapshot.Apply"/>), which costs what changed, not the size of the cluster. Nothing is published until every kind has synced once, so
 /// /readyz (<see cref="SnapshotStore.IsReady"/>) fails until then. Each replica keeps its own cache.</summary>
 internal sealed class ClusterSnapshotSource(
     KubernetesApi api,
@@ -25,6 +26,7 @@ internal sealed class ClusterSnapshotSource(
     private volatile ResourceInformer[] _informers = [];
     private long _firstPendingTicks;
     private volatile bool _published;
+    private EgressSnapshot? _last; // read and written by the publish loop only
 
     /// <summary>The resources being watched (empty until discovery has picked the Istio version).</summary>
     public IReadOnlyList<ClusterResource> Resources => _informers.Select(i => i.Resource).ToArray();
@@ -115,11 +117,12 @@ internal sealed class ClusterSnapshotSource(
                 EgressSnapshot snapshot;
                 try
                 {
-                    snapshot = EgressSnapshot.Create(informers.SelectMany(i => i.Objects()));
+                    snapshot = Next(informers);
                 }
                 catch (Exception ex)
                 {
-                    // keep serving the last snapshot; the next change tries again
+                    // keep serving the last snapshot; the next change rebuilds it from the informers' objects
+                    _last = null;
                     logger.PublishFailed(ex);
                     continue;
                 }
@@ -142,6 +145,25 @@ internal sealed class ClusterSnapshotSource(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>The last published snapshot with the informers' recorded changes applied (the cost follows the
+    /// changes); built from every cached object the first time, or after a failure.</summary>
+    private EgressSnapshot Next(ResourceInformer[] informers)
+    {
+        if (_last is not { } last)
+        {
+            // taking the objects clears the recorded changes in the same step, so none is lost or counted twice
+            return _last = EgressSnapshot.Create(informers.SelectMany(i => i.TakeObjects()));
+        }
+
+        var changes = new List<SnapshotChange>();
+        foreach (var informer in informers)
+        {
+            changes.AddRange(informer.TakeChanges());
+        }
+
+        return _last = last.Apply(changes);
     }
 
     private async Task StaleLoopAsync(CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Server.Cluster;
 
@@ -16,7 +17,8 @@ namespace EgressWebhook.Server.Cluster;
 /// <remarks>Objects are keyed by namespace/name and kept as decoded <see cref="EgressObject"/>s (Core's one decode
 /// path); an object that does not decode (not a mesh ConfigMap, or a field of the wrong type) is left out, so an
 /// update that makes it undecodable removes the stale version. <see cref="Objects"/> copies under a lock held only
-/// for one event, so readers never wait on the network.</remarks>
+/// for one event, so readers never wait on the network. Every change to the cached objects is also recorded
+/// (<see cref="TakeChanges"/>), so the published snapshot follows the cache without being rebuilt.</remarks>
 internal sealed class ResourceInformer(
     ClusterResource resource,
     KubernetesApi api,
@@ -31,6 +33,7 @@ internal sealed class ResourceInformer(
     private readonly Random _random = random ?? Random.Shared;
     private Dictionary<string, EgressObject> _objects = new(StringComparer.Ordinal);
     private HashSet<string> _skipped = new(StringComparer.Ordinal); // keys the server holds that do not decode
+    private List<SnapshotChange> _changes = []; // what changed in _objects since the last Take, in order
     private long _downSinceTicks = time.GetUtcNow().UtcTicks; // 0 = a list or watch is established; read by admission threads
     private volatile bool _hasSynced;
     private volatile string? _resourceVersion;
@@ -85,6 +88,28 @@ internal sealed class ResourceInformer(
         lock (_lock)
         {
             return [.. _objects.Values];
+        }
+    }
+
+    /// <summary>The cached objects, and the recorded changes cleared in the same step: a snapshot built from them and
+    /// then given every later <see cref="TakeChanges"/> follows the cache exactly.</summary>
+    public EgressObject[] TakeObjects()
+    {
+        lock (_lock)
+        {
+            _changes = [];
+            return [.. _objects.Values];
+        }
+    }
+
+    /// <summary>The changes (added or modified objects, deleted keys) since the last take, in the order they happened.</summary>
+    public List<SnapshotChange> TakeChanges()
+    {
+        lock (_lock)
+        {
+            var taken = _changes;
+            _changes = [];
+            return taken;
         }
     }
 
@@ -224,7 +249,7 @@ internal sealed class ResourceInformer(
         bool differs;
         lock (_lock)
         {
-            differs = !SameContent(_objects, fresh);
+            differs = RecordDifferences(_objects, fresh);
             _objects = fresh;
             _skipped = skipped;
         }
@@ -293,7 +318,7 @@ internal sealed class ResourceInformer(
             var key = KeyOf(json);
             lock (_lock)
             {
-                differs = _objects.Remove(key);
+                differs = RemoveRecorded(key);
                 _skipped.Remove(key);
             }
         }
@@ -304,14 +329,23 @@ internal sealed class ResourceInformer(
             {
                 if (obj is null)
                 {
-                    differs = _objects.Remove(key);
+                    differs = RemoveRecorded(key);
                     _skipped.Add(key);
                 }
                 else
                 {
                     _skipped.Remove(key);
-                    differs = !_objects.TryGetValue(key, out var old) || old.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || old.Metadata.ResourceVersion is null;
+                    differs = !_objects.TryGetValue(key, out var old) || Differs(old, obj);
+                    if (old is not null && old.Key != obj.Key)
+                    {
+                        _changes.Add(SnapshotChange.Delete(old.Key));
+                    }
+
                     _objects[key] = obj;
+                    if (differs)
+                    {
+                        _changes.Add(SnapshotChange.Put(obj));
+                    }
                 }
             }
         }
@@ -355,22 +389,43 @@ internal sealed class ResourceInformer(
     private static string? ResourceVersionOf(JsonElement json) =>
         json.TryGetProperty("metadata", out var meta) && meta.ValueKind == JsonValueKind.Object ? KubernetesApi.GetString(meta, "resourceVersion") : null;
 
-    private static bool SameContent(Dictionary<string, EgressObject> a, Dictionary<string, EgressObject> b)
+    private static bool Differs(EgressObject old, EgressObject obj) =>
+        old.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || old.Metadata.ResourceVersion is null;
+
+    /// <summary>Removes <paramref name="key"/> and records the deletion; whether it was cached. Caller holds the lock.</summary>
+    private bool RemoveRecorded(string key)
     {
-        if (a.Count != b.Count)
+        if (!_objects.Remove(key, out var old))
         {
             return false;
         }
 
-        foreach (var (key, obj) in a)
+        _changes.Add(SnapshotChange.Delete(old.Key));
+        return true;
+    }
+
+    /// <summary>Records what a list changes (objects new or with another resourceVersion, objects gone); whether it
+    /// changes anything. Caller holds the lock.</summary>
+    private bool RecordDifferences(Dictionary<string, EgressObject> old, Dictionary<string, EgressObject> fresh)
+    {
+        var before = _changes.Count;
+        foreach (var (key, obj) in old)
         {
-            if (!b.TryGetValue(key, out var other) || other.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null)
+            if (!fresh.TryGetValue(key, out var other) || other.Key != obj.Key)
             {
-                return false;
+                _changes.Add(SnapshotChange.Delete(obj.Key));
             }
         }
 
-        return true;
+        foreach (var (key, obj) in fresh)
+        {
+            if (!old.TryGetValue(key, out var other) || Differs(other, obj))
+            {
+                _changes.Add(SnapshotChange.Put(obj));
+            }
+        }
+
+        return _changes.Count > before;
     }
 
     /// <summary>A list completed or the server accepted a watch: the kind is current as far as the API server can tell.</summary>

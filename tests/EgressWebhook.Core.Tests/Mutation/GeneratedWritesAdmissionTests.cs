@@ -40,7 +40,8 @@ public sealed class GeneratedWritesAdmissionTests
         var optedOut = mixed with { Metadata = mixed.Metadata with { Annotations = new Dictionary<string, string> { [RoutingAnnotations.Routing] = "disabled" } } };
         var removal = RoutingReconciler.Reconcile(SnapshotView.Of(EgressSnapshot.Create([.. Cluster().Where(o => o is not ServiceEntry), optedOut, .. changes.Apply])), Policy);
 
-        Assert.Equal(["VirtualService cnn-egress-mesh", "VirtualService cnn-egress-tls", "VirtualService cnn-egress-http", "DestinationRule cnn-egress",
+        // within a rank, deletes come in the snapshot's order (kind, namespace, name): the two gateway legs by name
+        Assert.Equal(["VirtualService cnn-egress-mesh", "VirtualService cnn-egress-http", "VirtualService cnn-egress-tls", "DestinationRule cnn-egress",
             "Gateway cnn-egress", "Gateway cnn-egress-http"], removal.Delete.Select(o => $"{o.KindName} {o.Name}"));
     }
 

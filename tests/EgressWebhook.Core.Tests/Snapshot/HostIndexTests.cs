@@ -30,11 +30,14 @@ public sealed class HostIndexTests
         for (var round = 0; round < 200; round++)
         {
             var hosts = Enumerable.Range(0, random.Next(1, 30)).Select(_ => RandomHost(random)).ToList();
-            var index = new HostIndex<string>();
+            // built one entry at a time on odd rounds, in bulk on even ones: both paths must index alike
+            var builder = HostIndex<string>.Create(StringComparer.Ordinal).ToBuilder(bulk: round % 2 == 0);
             for (var i = 0; i < hosts.Count; i++)
             {
-                index.Add(hosts[i], $"item{i}");
+                builder.Add(hosts[i], $"item{i}");
             }
+
+            var index = builder.ToImmutable();
 
             foreach (var query in Enumerable.Range(0, 20).Select(_ => RandomHost(random)).Concat(hosts))
             {
@@ -82,11 +85,13 @@ public sealed class HostIndexTests
     {
         var overlong = "a." + LongestName;
         string[] hosts = [overlong, "*.com", "*x.com", "*", "b.x.com"];
-        var index = new HostIndex<string>();
+        var builder = HostIndex<string>.Create(StringComparer.Ordinal).ToBuilder();
         foreach (var h in hosts)
         {
-            index.Add(h, h);
+            builder.Add(h, h);
         }
+
+        var index = builder.ToImmutable();
 
         foreach (var query in hosts.Append("*.x.com").Append("*." + overlong))
         {
