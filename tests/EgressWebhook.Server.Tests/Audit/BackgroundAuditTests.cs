@@ -532,6 +532,35 @@ public sealed class BackgroundAuditTests : IAsyncDisposable
         Assert.Equal((TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(10), "egress-webhook-audit"), (defaults.EffectiveInterval, defaults.EffectiveSettle, defaults.LeaseName));
     }
 
+    /// <summary>The whole host (Program's registration, a kubeconfig to the fake API server): the audit leads its own Lease
+    /// and writes the reports of the cluster's state.</summary>
+    [Fact]
+    public async Task Host_ClusterSource_AuditLeadsItsLease_AndWritesTheClustersReports()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api =>
+        {
+            api.ServePolicyReports = true;
+            foreach (var file in Directory.GetFiles(TestPaths.Seed, "*.yaml").Where(f => !f.EndsWith("01-serviceentry-cnn.yaml", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+            {
+                api.Apply(File.ReadAllText(file));
+            }
+        }, new Dictionary<string, string>
+        {
+            ["Webhook:Audit:Enabled"] = "true",
+            ["Webhook:Audit:Identity"] = "host-replica",
+            ["Webhook:Audit:LeaseNamespace"] = LeaseNamespace,
+            ["Webhook:Audit:LeaseDurationSeconds"] = "3",
+            ["Webhook:Audit:RenewDeadlineSeconds"] = "2",
+            ["Webhook:Audit:RetryPeriodSeconds"] = "0.2",
+        });
+
+        await ClusterHarness.WaitUntilAsync(() => w.Api.All("policyreports").Count > 0, "the host's audit to write a PolicyReport");
+        Assert.Equal("host-replica", w.Api.LeaseHolder(LeaseNamespace, "egress-webhook-audit"));
+        var report = Assert.Single(w.Api.All("policyreports"), r => r["metadata"]!["namespace"]!.GetValue<string>() == "default");
+        Assert.True(report["summary"]!["fail"]!.GetValue<int>() > 0);
+        Assert.Contains(report["results"]!.AsArray(), r => r!["properties"]!["kind"]!.GetValue<string>() == "incompleteness");
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var audit in _started)
