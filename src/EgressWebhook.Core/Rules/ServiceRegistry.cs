@@ -327,21 +327,21 @@ public static class ServiceRegistry
     {
         ArgumentNullException.ThrowIfNull(view);
         return view.VirtualServicesRoutingTo(changed, () =>
-            [.. view.MatchingAny(view.Snapshot.VirtualServiceDestinations, changed, DistinctHostsOfRegistryObject(changed), view.VirtualServicesRoutingTo)]);
+            [.. view.MatchingAny(view.Snapshot.VirtualServiceDestinations, changed, DistinctHostsOfRegistryObject, view.VirtualServicesRoutingTo)]);
     }
 
     /// <summary>VirtualServices with a host that a registry object's host matches, for AffectedBy.</summary>
     public static IEnumerable<EgressObject> VirtualServicesWithHostOfRegistryObject(EgressObject changed, SnapshotView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        return view.MatchingAny(view.Snapshot.VirtualServiceHosts, changed, DistinctHostsOfRegistryObject(changed), view.VirtualServices);
+        return view.MatchingAny(view.Snapshot.VirtualServiceHosts, changed, DistinctHostsOfRegistryObject, view.VirtualServices);
     }
 
     /// <summary>DestinationRules whose host a registry object's host matches, for AffectedBy.</summary>
     public static IEnumerable<EgressObject> DestinationRulesForRegistryObject(EgressObject changed, SnapshotView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        return view.MatchingAny(view.Snapshot.DestinationRuleHosts, changed, DistinctHostsOfRegistryObject(changed), view.DestinationRules);
+        return view.MatchingAny(view.Snapshot.DestinationRuleHosts, changed, DistinctHostsOfRegistryObject, view.DestinationRules);
     }
 
     /// <summary>The ServiceEntries (the changed one included, when in the view) declaring one of the hosts of

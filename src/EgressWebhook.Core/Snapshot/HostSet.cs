@@ -12,23 +12,33 @@ namespace EgressWebhook.Core.Snapshot;
 internal sealed class HostSet
 {
     // the same buckets as HostIndex: plain (and overlong) hosts by host, "*.foo.com" under ".foo.com" ("*" under ""),
-    // "*foo.com" under "foo.com", every host under each of its dot-suffixes
-    private readonly Dictionary<string, List<string>> _exact = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<string>> _wildcards = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<string>> _partial = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<string>> _bySuffix = new(StringComparer.Ordinal);
+    // "*foo.com" under "foo.com", and (built on the first wildcard query) every host under each of its dot-suffixes;
+    // a bucket is sorted when first read
+    private readonly Dictionary<string, Bucket> _exact = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Bucket> _wildcards = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Bucket> _partial = new(StringComparer.Ordinal);
+    private Dictionary<string, Bucket>? _bySuffix;
     private readonly int[] _partialLengths;
     private readonly HashSet<string> _hosts;
-    private readonly string[] _all;
+
+    // every host but the overlong ones, sorted on the first "*" or partial-wildcard query
+    private readonly List<string> _all;
+    private bool _allSorted;
 
     // every host reversed, sorted (partial-wildcard queries, rare); built on the first such query
     private (string Reversed, string Host)[]? _reversed;
 
     /// <summary>Indexes <paramref name="hosts"/> (duplicates are taken once).</summary>
     public HostSet(IEnumerable<string> hosts)
+        : this(new HashSet<string>(hosts, StringComparer.Ordinal))
     {
-        _hosts = new HashSet<string>(hosts, StringComparer.Ordinal);
-        var all = new List<string>(_hosts.Count);
+    }
+
+    /// <summary>Indexes <paramref name="hosts"/>, which it keeps: the caller must not change the set afterwards.</summary>
+    public HostSet(HashSet<string> hosts)
+    {
+        _hosts = hosts;
+        _all = new List<string>(_hosts.Count);
         var partialLengths = new SortedSet<int>();
         foreach (var host in _hosts)
         {
@@ -39,43 +49,27 @@ internal sealed class HostSet
                 continue;
             }
 
-            all.Add(host);
+            _all.Add(host);
             if (IsPartialWildcard(host))
             {
-                Put(_partial, host[1..], host);
+                Put(_partial, host.AsSpan(1), host);
                 partialLengths.Add(host.Length - 1);
             }
             else if (HostName.IsWildcard(host))
             {
-                Put(_wildcards, host[1..], host);
+                Put(_wildcards, host.AsSpan(1), host);
             }
             else
             {
                 Put(_exact, host, host);
             }
-
-            var start = HostName.IsWildcard(host) ? 2 : 1;
-            for (var i = host.IndexOf('.', Math.Min(start, host.Length)); i > 0; i = host.IndexOf('.', i + 1))
-            {
-                Put(_bySuffix, host[i..], host);
-            }
         }
 
-        foreach (var map in (ReadOnlySpan<Dictionary<string, List<string>>>)[_exact, _wildcards, _partial, _bySuffix])
-        {
-            foreach (var list in map.Values)
-            {
-                if (list.Count > 1)
-                {
-                    list.Sort(StringComparer.Ordinal);
-                }
-            }
-        }
-
-        all.Sort(StringComparer.Ordinal);
-        _all = [.. all];
         _partialLengths = [.. partialLengths];
     }
+
+    /// <summary>The hosts, as a set.</summary>
+    public IReadOnlySet<string> Hosts => _hosts;
 
     /// <summary>Number of distinct hosts.</summary>
     public int Count => _hosts.Count;
@@ -108,14 +102,14 @@ internal sealed class HostSet
 
         if (query == "*")
         {
-            into.AddRange(_all);
+            into.AddRange(All());
             return;
         }
 
         if (HostName.IsWildcard(query))
         {
             var suffix = query.AsSpan(1);
-            AddFrom(_bySuffix, suffix, into);
+            AddFrom(BySuffix(), suffix, into);
             AddWildcardsCovering(suffix, into);
             AddPartialsCovering(suffix, into, proper: false);
             return;
@@ -128,21 +122,79 @@ internal sealed class HostSet
 
     private static bool IsPartialWildcard(string host) => host.Length > 1 && host[0] == '*' && host[1] != '.';
 
-    private static void Put(Dictionary<string, List<string>> map, string key, string host)
+    private static void Put(Dictionary<string, Bucket> map, ReadOnlySpan<char> key, string host)
     {
-        if (!map.TryGetValue(key, out var list))
+        var lookup = map.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (!lookup.TryGetValue(key, out var bucket))
         {
-            map[key] = list = [];
+            lookup[key] = bucket = new Bucket();
         }
 
-        list.Add(host);
+        bucket.Add(host);
     }
 
-    private static void AddFrom(Dictionary<string, List<string>> map, ReadOnlySpan<char> key, List<string> into)
+    private static void AddFrom(Dictionary<string, Bucket> map, ReadOnlySpan<char> key, List<string> into)
     {
-        if (map.Count > 0 && map.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(key, out var list))
+        if (map.Count > 0 && map.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(key, out var bucket))
         {
-            into.AddRange(list);
+            bucket.CopySortedTo(into);
+        }
+    }
+
+    /// <summary>Every host under each of its dot-suffixes (a wildcard's own domain is found through its bucket, so its
+    /// suffixes start after it), built on the first wildcard query.</summary>
+    private Dictionary<string, Bucket> BySuffix()
+    {
+        if (_bySuffix is { } built)
+        {
+            return built;
+        }
+
+        var map = new Dictionary<string, Bucket>(StringComparer.Ordinal);
+        foreach (var host in _all)
+        {
+            var start = HostName.IsWildcard(host) ? 2 : 1;
+            for (var i = host.IndexOf('.', Math.Min(start, host.Length)); i > 0; i = host.IndexOf('.', i + 1))
+            {
+                Put(map, host.AsSpan(i), host);
+            }
+        }
+
+        return _bySuffix = map;
+    }
+
+    private List<string> All()
+    {
+        if (!_allSorted)
+        {
+            _all.Sort(StringComparer.Ordinal);
+            _allSorted = true;
+        }
+
+        return _all;
+    }
+
+    /// <summary>The hosts of one key, sorted (ordinal) when first read: most buckets hold one host and are never read.</summary>
+    private sealed class Bucket
+    {
+        private readonly List<string> _hosts = new(1);
+        private bool _sorted = true;
+
+        public void Add(string host)
+        {
+            _sorted = _hosts.Count == 0;
+            _hosts.Add(host);
+        }
+
+        public void CopySortedTo(List<string> into)
+        {
+            if (!_sorted)
+            {
+                _hosts.Sort(StringComparer.Ordinal);
+                _sorted = true;
+            }
+
+            into.AddRange(_hosts);
         }
     }
 
@@ -188,7 +240,7 @@ internal sealed class HostSet
     {
         var suffix = query[1..];
         var candidates = new List<string>();
-        var reversed = _reversed ??= [.. _all.Select(h => (Reverse(h), h)).OrderBy(p => p.Item1, StringComparer.Ordinal)];
+        var reversed = _reversed ??= [.. All().Select(h => (Reverse(h), h)).OrderBy(p => p.Item1, StringComparer.Ordinal)];
         var key = Reverse(suffix);
         int lo = 0, hi = reversed.Length;
         while (lo < hi)

@@ -35,8 +35,10 @@ public sealed class SnapshotView
     // the ServiceEntries declaring exactly the hosts of one entry (EGW110 and EGW118 ask about the same subject)
     private (ServiceEntry Subject, ExactServiceEntries Lookup)? _exactFor;
 
-    // a changed registry object's hosts, indexed, when AffectedBy matches the view's entries against them
-    private (EgressObject Changed, HostSet Hosts)? _changedHosts;
+    // a changed registry object's distinct hosts (several rules' AffectedBy ask about the same object), indexed when
+    // AffectedBy matches the view's entries against them
+    private (EgressObject Changed, HashSet<string> Hosts)? _changedHosts;
+    private HostSet? _changedHostSet;
 
     private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed, CancellationToken budget)
     {
@@ -511,13 +513,25 @@ public sealed class SnapshotView
     }
 
     /// <summary>The distinct items of <paramref name="index"/> in this view with a host that matches one of the hosts of
-    /// <paramref name="changed"/> (<paramref name="hosts"/>, distinct): what <paramref name="query"/> finds for each host,
-    /// without asking it once per host when the object has more hosts than the index has entries; then each indexed
-    /// entry is matched against the object's hosts instead (the same pairs match either way: matching is symmetric).
-    /// For AffectedBy: the result is a set, in no promised order.</summary>
-    internal List<T> MatchingAny<T>(HostIndex<T>? index, EgressObject changed, IReadOnlyCollection<string> hosts, Func<string, List<HostMatch<T>>> query)
+    /// <paramref name="changed"/> (<paramref name="hostsOf"/>, asked once per view and object): what
+    /// <paramref name="query"/> finds for each host, without asking it once per host when the object has more hosts than
+    /// the index has entries; then each indexed entry is matched against the object's hosts instead (the same pairs match
+    /// either way: matching is symmetric). For AffectedBy: the result is a set, in no promised order.</summary>
+    internal List<T> MatchingAny<T>(HostIndex<T>? index, EgressObject changed, Func<EgressObject, HashSet<string>> hostsOf, Func<string, List<HostMatch<T>>> query)
         where T : EgressObject
     {
+        HashSet<string> hosts;
+        if (_changedHosts is { } memo && ReferenceEquals(memo.Changed, changed))
+        {
+            hosts = memo.Hosts;
+        }
+        else
+        {
+            hosts = hostsOf(changed);
+            _changedHosts = (changed, hosts);
+            _changedHostSet = null;
+        }
+
         var seen = new HashSet<ObjectKey>();
         var result = new List<T>();
         if (index is null || _added is T || hosts.Count <= ScanAtMost || hosts.Count <= index.Count)
@@ -537,17 +551,7 @@ public sealed class SnapshotView
         }
 
         _budget.ThrowIfCancellationRequested();
-        HostSet set;
-        if (_changedHosts is { } memo && ReferenceEquals(memo.Changed, changed))
-        {
-            set = memo.Hosts;
-        }
-        else
-        {
-            set = ReferenceEquals(changed, _added) && _addedHosts is HostSet own && own.Count == hosts.Count ? own : new HostSet(hosts);
-            _changedHosts = (changed, set);
-        }
-
+        var set = _changedHostSet ??= new HostSet(hosts);
         var found = new List<string>();
         foreach (var m in index.Entries)
         {
