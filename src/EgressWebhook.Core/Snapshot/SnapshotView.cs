@@ -37,8 +37,11 @@ public sealed class SnapshotView
 
     // a changed registry object's distinct hosts (several rules' AffectedBy ask about the same object), indexed when
     // AffectedBy matches the view's entries against them
-    private (EgressObject Changed, HashSet<string> Hosts)? _changedHosts;
+    private (EgressObject Changed, Func<EgressObject, HashSet<string>> HostsOf, HashSet<string> Hosts)? _changedHosts;
     private HostSet? _changedHostSet;
+
+    // the hosts one query finds in the added object's HostSet
+    private List<string>? _scratch;
 
     private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed, CancellationToken budget)
     {
@@ -521,20 +524,20 @@ public sealed class SnapshotView
         where T : EgressObject
     {
         HashSet<string> hosts;
-        if (_changedHosts is { } memo && ReferenceEquals(memo.Changed, changed))
+        if (_changedHosts is { } memo && ReferenceEquals(memo.Changed, changed) && memo.HostsOf.Equals(hostsOf))
         {
             hosts = memo.Hosts;
         }
         else
         {
             hosts = hostsOf(changed);
-            _changedHosts = (changed, hosts);
+            _changedHosts = (changed, hostsOf, hosts);
             _changedHostSet = null;
         }
 
         var seen = new HashSet<ObjectKey>();
         var result = new List<T>();
-        if (index is null || _added is T || hosts.Count <= ScanAtMost || hosts.Count <= index.Count)
+        if (index is null || (_added is T && !ReferenceEquals(_added, changed)) || hosts.Count <= ScanAtMost || hosts.Count <= index.Count)
         {
             foreach (var h in hosts)
             {
@@ -568,6 +571,12 @@ public sealed class SnapshotView
             }
         }
 
+        // the changed object, when the view adds it, matches its own hosts (each host matches itself)
+        if (_added is T self && ReferenceEquals(self, changed) && hosts.Count > 0 && seen.Add(self.Key))
+        {
+            result.Add(self);
+        }
+
         return result;
     }
 
@@ -590,7 +599,9 @@ public sealed class SnapshotView
             slot ??= IndexHosts(added, hostsOf);
             if (slot is HostSet own)
             {
-                var hosts = new List<string>();
+                // one list reused by every query of the view (a view serves one check at a time)
+                var hosts = _scratch ??= [];
+                hosts.Clear();
                 own.Query(host, hosts);
                 foreach (var h in hosts)
                 {
