@@ -13,6 +13,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
 // ... -- yaml-memory                                                                 time and memory of 3 MiB of YAML, plain and aliased
 // ... -- hostile OBJECTS [issue] [half] [REPEAT]                                       hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does
+// ... -- hostile-case OBJECTS FILTER [REPEAT]                                         only the hostile cases whose name contains FILTER (for a profiler)
 // ... -- churn OBJECTS... [--compare]                                                   1,000 single watch events applied to the snapshot (and the rebuild, with --compare)
 if (args is ["generate-state", var dir, var count])
 {
@@ -106,6 +107,13 @@ if (args is ["yaml-memory"])
 if (args is ["hostile-explain", var clusterSize, var filter])
 {
     Hostile.Explain(int.Parse(clusterSize, CultureInfo.InvariantCulture), filter, Console.Out);
+    return 0;
+}
+
+if (args is ["hostile-case", var caseCluster, var caseFilter, .. var caseRest])
+{
+    var caseRepeat = caseRest.Length > 0 ? int.Parse(caseRest[0], CultureInfo.InvariantCulture) : 5;
+    Hostile.Report(int.Parse(caseCluster, CultureInfo.InvariantCulture), onlyIssue: false, caseRepeat, Console.Out, caseFilter);
     return 0;
 }
 

@@ -45,7 +45,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {
         DestinationRule dr => view.VirtualServicesRoutingTo(EgressSnapshot.HostOf(dr)).Select(m => m.Item).Distinct(),
-        _ => ServiceRegistry.HostsOfRegistryObject(changed).SelectMany(h => view.DestinationRules(h)).Select(m => m.Item).Distinct(),
+        _ => ServiceRegistry.DestinationRulesForRegistryObject(changed, view),
     };
 
     private static void CheckSubsets(RuleContext context, VirtualService vs)
