@@ -48,7 +48,7 @@ internal sealed class Egw505PolicyTargetNotFound : IEgressRule
             {
                 var meant = EntryWithHost(context.View, policy.Namespace, target.Name);
                 var fix = meant is null ? "create it or fix the name" : $"use its name {meant.Name} (host {target.Name})";
-                context.Report(new Awaited(ResourceKind.ServiceEntry, $"ServiceEntry {policy.Namespace}/{target.Name}"), RuleIds.PolicyTargetNotFound,
+                context.Report(Awaited.Named(ResourceKind.ServiceEntry, policy.Namespace, target.Name, $"ServiceEntry {policy.Namespace}/{target.Name}"), RuleIds.PolicyTargetNotFound,
                     Severity.Error, policy, $"{path}.name", $"no ServiceEntry {policy.Namespace}/{target.Name}: the policy applies nowhere; {fix}",
                     meant is null ? [] : [meant.Ref]);
                 continue;
