@@ -3,6 +3,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EgressWebhook.Core.Admission;
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Observability;
@@ -24,8 +27,9 @@ public static class RequestProfile
         var pipeline = AdmissionPipeline.Default;
         var store = new SnapshotStore(TimeProvider.System);
         var metrics = new WebhookMetrics(store, TimeProvider.System, Prometheus.Metrics.NewCustomRegistry());
-        var steps = new[] { "parse review", "decode object+old", "validate (decode+check)", "serialize answer", "metrics" };
+        var steps = new[] { "parse review", "decode object+old", "check (engine alone)", "validate (decode+check)", "serialize answer", "metrics" };
         var time = new double[steps.Length];
+        var samples = steps.Select(_ => new List<double>()).ToArray();
         var bytes = new long[steps.Length];
         var n = 0;
         for (var round = 0; round < rounds + 1; round++)
@@ -34,6 +38,7 @@ public static class RequestProfile
             {
                 Array.Clear(time);
                 Array.Clear(bytes);
+                Array.ForEach(samples, l => l.Clear());
                 n = 0;
             }
 
@@ -42,23 +47,26 @@ public static class RequestProfile
                 AdmissionReview review = null!;
                 Step(0, () => review = JsonSerializer.Deserialize(body, AdmissionJsonContext.Default.AdmissionReview)!);
                 var request = review.Request!;
+                EgressObject obj = null!, old = null!;
                 Step(1, () =>
                 {
-                    GC.KeepAlive(ObjectDecoder.Decode(request.Object!.Value, request.Namespace ?? "default"));
-                    GC.KeepAlive(ObjectDecoder.Decode(request.OldObject!.Value, request.Namespace ?? "default"));
+                    obj = ObjectDecoder.Decode(request.Object!.Value, request.Namespace ?? "default")!;
+                    old = ObjectDecoder.Decode(request.OldObject!.Value, request.Namespace ?? "default")!;
                 });
+                Step(2, () => GC.KeepAlive(EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Update, obj, old), RuleSettings.Default)));
                 AdmissionDecision decision = null!;
-                Step(2, () => decision = pipeline.Validate(AdmissionSubject.Parse(request, settings), snapshot, settings));
-                Step(3, () => GC.KeepAlive(JsonSerializer.SerializeToUtf8Bytes(review.Answer(decision.Response), AdmissionJsonContext.Default.AdmissionReview)));
-                Step(4, () => metrics.Decided("validate", "VirtualService", "UPDATE", decision, 0.0001));
+                Step(3, () => decision = pipeline.Validate(AdmissionSubject.Parse(request, settings), snapshot, settings));
+                Step(4, () => GC.KeepAlive(JsonSerializer.SerializeToUtf8Bytes(review.Answer(decision.Response), AdmissionJsonContext.Default.AdmissionReview)));
+                Step(5, () => metrics.Decided("validate", "VirtualService", "UPDATE", decision, 0.0001));
                 n++;
             }
         }
 
         foreach (var (name, i) in steps.Select((s, i) => (s, i)))
         {
+            samples[i].Sort();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"objects={snapshot.Count,6} {name,-24} {time[i] / n,7:F1} µs {bytes[i] / (double)n / 1024,6:F1} KB per request"));
+                $"objects={snapshot.Count,6} {name,-24} median {samples[i][samples[i].Count / 2],7:F1} µs  mean {time[i] / n,7:F1} µs {bytes[i] / (double)n / 1024,6:F1} KB per request"));
         }
 
         void Step(int i, Action action)
@@ -66,7 +74,9 @@ public static class RequestProfile
             var allocated = GC.GetAllocatedBytesForCurrentThread();
             var start = Stopwatch.GetTimestamp();
             action();
-            time[i] += Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            var spent = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            time[i] += spent;
+            samples[i].Add(spent);
             bytes[i] += GC.GetAllocatedBytesForCurrentThread() - allocated;
         }
     }
