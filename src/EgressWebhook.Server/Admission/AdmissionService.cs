@@ -204,7 +204,7 @@ internal sealed class AdmissionService
         }
 
         var ns = await fresh.GetAsync(ResourceKind.Namespace, "", name, deadline).ConfigureAwait(false);
-        return ns is null ? snapshot : EgressSnapshot.Create(snapshot.Objects.Append(ns));
+        return ns is null ? snapshot : snapshot.Apply([SnapshotChange.Put(ns)]);
     }
 
     private void Record(string endpoint, AdmissionSubject subject, AdmissionDecision decision, TimeSpan elapsed)
