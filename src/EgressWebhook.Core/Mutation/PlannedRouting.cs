@@ -65,8 +65,14 @@ public static class PlannedRouting
         }
 
         // the changed object's stored version stays in place: it is the "before" of the change
-        var replaced = stored.Select(o => o.Key).Where(k => k != changed.Key).ToHashSet();
-        return EgressSnapshot.Create(snapshot.Objects.Where(o => !replaced.Contains(o.Key)).Concat(planned.Where(o => o.Key != changed.Key)));
+        // applied as differences (issue 18): the cost follows the entry's routing objects, not the cluster
+        var put = planned.Where(o => o.Key != changed.Key).ToList();
+        var kept = put.Select(o => o.Key).ToHashSet();
+        var changes = stored.Select(o => o.Key).Where(k => k != changed.Key && !kept.Contains(k)).Distinct()
+            .Select(SnapshotChange.Delete)
+            .Concat(put.Select(SnapshotChange.Put))
+            .ToList();
+        return snapshot.Apply(changes);
     }
 
     /// <summary>Every name the planner may give an object of <paramref name="entry"/> (or of its previous version, whose

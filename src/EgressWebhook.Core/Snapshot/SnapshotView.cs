@@ -22,6 +22,7 @@ public sealed class SnapshotView
     // there are few, else a HostIndex<T> of them; built on the first query that needs them
     private object? _addedHosts;
     private object? _addedDestinations;
+    private object? _addedSubsetDestinations;
 
     // the gateways an added VirtualService with many references or rules is bound to
     private HashSet<string>? _addedBound;
@@ -247,7 +248,12 @@ public sealed class SnapshotView
 
     /// <summary>VirtualServices with a route destination whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<VirtualService>> VirtualServicesRoutingTo(string host) =>
-        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs), destinations: true);
+        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs), HostSet.Destinations);
+
+    /// <summary>VirtualServices with a destination that names a subset and whose host matches <paramref name="host"/>
+    /// (through their own index: not every route to the host).</summary>
+    public List<HostMatch<VirtualService>> VirtualServicesRoutingToSubsetsOf(string host) =>
+        Query(Snapshot.VirtualServiceSubsetDestinations, host, static vs => EgressSnapshot.SubsetDestinationHostsOf(vs), HostSet.SubsetDestinations);
 
     /// <summary>DestinationRules in namespace <paramref name="ns"/> whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<DestinationRule>> DestinationRulesIn(string ns, string host)
@@ -582,7 +588,15 @@ public sealed class SnapshotView
 
     private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;
 
-    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf, bool destinations = false)
+    /// <summary>Which of the added object's host sets a query reads (each indexed once per view).</summary>
+    private enum HostSet
+    {
+        Hosts,
+        Destinations,
+        SubsetDestinations,
+    }
+
+    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf, HostSet set = HostSet.Hosts)
         where T : EgressObject
     {
         _budget.ThrowIfCancellationRequested();
@@ -595,7 +609,8 @@ public sealed class SnapshotView
 
         if (_added is T added)
         {
-            ref var slot = ref destinations ? ref _addedDestinations : ref _addedHosts;
+            ref var slot = ref set == HostSet.Destinations ? ref _addedDestinations
+                : ref set == HostSet.SubsetDestinations ? ref _addedSubsetDestinations : ref _addedHosts;
             slot ??= IndexHosts(added, hostsOf);
             if (slot is HostSet own)
             {
