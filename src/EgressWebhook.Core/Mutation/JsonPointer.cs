@@ -1,7 +1,7 @@
 namespace EgressWebhook.Core.Mutation;
 
 /// <summary>RFC 6901 JSON Pointer helpers.</summary>
-public static class JsonPointer
+internal static class JsonPointer
 {
     /// <summary>Escapes one reference token: <c>~</c> → <c>~0</c>, <c>/</c> → <c>~1</c> (in that order).</summary>
     public static string Escape(string token) =>

@@ -18,7 +18,7 @@ namespace EgressWebhook.Core.Mutation;
 /// branch (<see cref="WaypointRouting"/>), <see cref="RoutingPorts"/>, <see cref="RoutingConflicts"/>, visibility from
 /// where the legs run (<see cref="RoutingEligibility.Visibility"/>), <see cref="RoutingObjectBuilder"/>, and last a
 /// planned name taken by another object (<see cref="RoutingConflicts.TakenName"/>). The first step with a notice ends the plan.</remarks>
-public static partial class RoutingPlanner
+internal static partial class RoutingPlanner
 {
     /// <summary>apiVersion of every generated object.</summary>
     public const string ApiVersion = "networking.istio.io/v1";

@@ -12,7 +12,7 @@ namespace EgressWebhook.Core.Mutation;
 /// only for fields that are unset, so mutating the patched entry gives no operation (the webhook is registered
 /// with reinvocation). An entry whose routing would be left out is not changed at all: the warnings say why.
 /// No side effect: the routing objects are created by the generator from the stored entry, not here.</remarks>
-public static class ServiceEntryDefaulter
+internal static class ServiceEntryDefaulter
 {
     /// <summary>The patch and warnings for <paramref name="entry"/> (as admitted) against <paramref name="view"/>.</summary>
     public static MutationResult Default(ServiceEntry entry, SnapshotView view, MutationPolicy policy)
