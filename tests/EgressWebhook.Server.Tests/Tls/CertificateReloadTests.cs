@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Tls;
 
 /// <summary>Certificate files replaced under a running server: new connections get the new certificate, no request fails.</summary>
 public sealed class CertificateReloadTests

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Hosting;
 
 /// <summary>How client authentication is switched, what a draining server tells HTTP/1.1 clients.</summary>
 public sealed class HardeningTests

@@ -4,7 +4,7 @@ using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 
-namespace EgressWebhook.Core.Tests.Rules;
+namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 
 /// <summary>Istio 1.31 <c>serviceEntryVisibility</c> as a cap on exportTo, and EGW118's winner.</summary>
 public sealed class VisibilityTests

@@ -1,7 +1,7 @@
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Endpoints;
 
 /// <summary>The webhook decides every golden case of the engine exactly as <c>EgressEngine.CheckChange</c> does.</summary>
 public sealed class GoldenCaseAdmissionTests(GoldenCaseAdmissionTests.ServerFixture server) : IClassFixture<GoldenCaseAdmissionTests.ServerFixture>

@@ -4,7 +4,7 @@ using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 
-namespace EgressWebhook.Core.Tests.Rules;
+namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 
 /// <summary>The subtle parts of EGW101/102/103/104/107/115: wildcards, exportTo, Sidecar scope, the DR lookup path,
 /// and severities that follow the outbound mode of the leg.</summary>

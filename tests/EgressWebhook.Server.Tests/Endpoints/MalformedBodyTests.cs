@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Endpoints;
 
 /// <summary>Generated bad bodies get 400 or 413, never a 5xx, and the server keeps answering correctly.</summary>
 public sealed class MalformedBodyTests

@@ -8,7 +8,7 @@ using EgressWebhook.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Endpoints;
 
 /// <summary>The admission protocol end to end over HTTPS, with <see cref="AnnotationRule"/> added to the catalogue.</summary>
 public sealed class AdmissionProtocolTests
@@ -367,7 +367,7 @@ public sealed class AdmissionProtocolTests
     [InlineData("", null)]
     public void ParseGoDuration_KubernetesTimeouts_Parsed(string text, int? milliseconds)
     {
-        Assert.Equal(milliseconds is null ? null : TimeSpan.FromMilliseconds(milliseconds.Value), Endpoints.AdmissionBody.ParseGoDuration(text));
+        Assert.Equal(milliseconds is null ? null : TimeSpan.FromMilliseconds(milliseconds.Value), global::EgressWebhook.Server.Endpoints.AdmissionBody.ParseGoDuration(text));
     }
 
     private static int FreePort()

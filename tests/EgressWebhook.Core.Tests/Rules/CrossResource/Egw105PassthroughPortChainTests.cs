@@ -6,7 +6,7 @@ using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Core.Tests.Infrastructure;
 
-namespace EgressWebhook.Core.Tests.Rules;
+namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 
 public sealed class Egw105PassthroughPortChainTests
 {

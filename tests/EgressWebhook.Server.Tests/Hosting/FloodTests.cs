@@ -6,7 +6,7 @@ using System.Text;
 using EgressWebhook.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Hosting;
 
 /// <summary>A slow-header flood against the built server as a process, with its default limits: thousands of TLS
 /// connections from one client that never finish their headers, while the API server's own keep-alive connections keep

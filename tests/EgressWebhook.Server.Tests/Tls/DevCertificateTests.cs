@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Tls;
 
 /// <summary>certs/gen-dev-certs.sh end to end: the certificate it makes is the one the server serves, and a client
 /// that trusts only the caBundle the script printed (openssl, and .NET's own TLS) accepts it for localhost.</summary>

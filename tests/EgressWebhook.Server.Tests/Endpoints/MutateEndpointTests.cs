@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using EgressWebhook.Core.Tests.Mutation;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Endpoints;
 
 /// <summary><c>POST /mutate</c> over HTTPS: the patch is decoded and applied the way the API server does, and the
 /// patched entry, reviewed again (reinvocation, or the next update), gets no patch.</summary>

@@ -3,7 +3,7 @@ using EgressWebhook.Core.Rules.PerObject;
 using FluentValidation.TestHelper;
 using Severity = FluentValidation.Severity;
 
-namespace EgressWebhook.Core.Tests.Rules;
+namespace EgressWebhook.Core.Tests.Rules.PerObject;
 
 public sealed class GatewayValidatorTests
 {

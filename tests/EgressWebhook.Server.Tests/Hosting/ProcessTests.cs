@@ -8,7 +8,7 @@ using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Hosting;
 
 /// <summary>The built server as a process, the way the README runs it: serves within 10 s, audits to stdout,
 /// exits 0 on SIGTERM, refuses a bad setting with one line.</summary>

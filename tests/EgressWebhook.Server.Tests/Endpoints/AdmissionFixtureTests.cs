@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Endpoints;
 
 /// <summary>Server-specific reviews in <c>tests/testdata/admission/&lt;name&gt;.review.json</c>, each with the parts of the
 /// answer it pins in <c>&lt;name&gt;.expected.json</c> (status, allowed, decision, apiVersion, messageContains, bodyContains).</summary>

@@ -2,7 +2,7 @@ using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Rules.PerObject;
 using FluentValidation.TestHelper;
 
-namespace EgressWebhook.Core.Tests.Rules;
+namespace EgressWebhook.Core.Tests.Rules.PerObject;
 
 public sealed class ServiceEntryValidatorTests
 {

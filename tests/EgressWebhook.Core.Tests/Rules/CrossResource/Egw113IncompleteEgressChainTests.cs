@@ -5,7 +5,7 @@ using EgressWebhook.Core.Rules.CrossResource;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Core.Tests.Infrastructure;
 
-namespace EgressWebhook.Core.Tests.Rules;
+namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 
 public sealed class Egw113IncompleteEgressChainTests
 {

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Hosting;
 
 /// <summary>Shutdown under load, the way a pod is taken out of a Service: the host is stopped (what SIGTERM does) while
 /// 16 clients (HTTP/1.1 and HTTP/2, keep-alive) post reviews; an "endpoints controller" polls /readyz and takes the pod

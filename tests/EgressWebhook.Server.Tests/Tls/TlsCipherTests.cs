@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Tls;
 
 /// <summary>TLS as openssl s_client sees it: TLS 1.3 when the client offers it, TLS 1.2 with AEAD suites only (a CBC
 /// suite is refused), for an ECDSA and an RSA serving key.</summary>

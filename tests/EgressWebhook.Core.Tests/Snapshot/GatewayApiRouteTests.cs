@@ -2,7 +2,7 @@ using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 
-namespace EgressWebhook.Core.Tests.Mutation;
+namespace EgressWebhook.Core.Tests.Snapshot;
 
 public sealed class GatewayApiRouteTests
 {

@@ -10,7 +10,7 @@ using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Endpoints;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Endpoints;
 
 /// <summary>Issue 13's hostile inputs (tests/testdata/hostile, symlink loops made here) and a seeded, bounded fuzz run:
 /// no 5xx, no escaping exception, every answer within its deadline, the last good snapshot kept.</summary>

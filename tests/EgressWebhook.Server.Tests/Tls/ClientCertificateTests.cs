@@ -6,7 +6,7 @@ using EgressWebhook.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Tls;
 
 public sealed class ClientCertificateTests
 {
