@@ -7,11 +7,11 @@ namespace EgressWebhook.Core.Istio;
 /// <param name="Tls">The settings.</param>
 /// <param name="Port">The port of a port-level block, else null.</param>
 /// <param name="Subset">The subset name of a subset-level block, else null.</param>
-public readonly record struct ClientTlsBlock(string Path, ClientTlsSettings Tls, int? Port, string? Subset);
+internal readonly record struct ClientTlsBlock(string Path, ClientTlsSettings Tls, int? Port, string? Subset);
 
 /// <summary>Where a DestinationRule can set client TLS: the top-level traffic policy, its port-level settings,
 /// and the same two places in each subset's traffic policy.</summary>
-public static class DestinationRuleTls
+internal static class DestinationRuleTls
 {
     /// <summary>Every TLS block of <paramref name="spec"/> in manifest order.</summary>
     public static IEnumerable<ClientTlsBlock> Blocks(DestinationRuleSpec spec)

@@ -1,7 +1,7 @@
 namespace EgressWebhook.Core.Istio;
 
 /// <summary>Istio visibility (<c>exportTo</c>) semantics.</summary>
-public static class ExportTo
+internal static class ExportTo
 {
     /// <summary>Whether an object in <paramref name="objectNamespace"/> with <paramref name="exportTo"/> is visible
     /// to <paramref name="clientNamespace"/>. Empty means <paramref name="meshDefault"/> (itself empty = <c>*</c>);
@@ -66,7 +66,7 @@ public static class ExportTo
 }
 
 /// <summary>An expanded export scope (<see cref="ExportTo.ScopeOf"/>): every namespace, or a set of them.</summary>
-public readonly struct ExportScope
+internal readonly struct ExportScope
 {
     private readonly HashSet<string>? _namespaces;
 

@@ -8,7 +8,7 @@ namespace EgressWebhook.Core.Istio;
 /// <c>port</c> pick listeners; a listener admits the route when its protocol carries the route's kind (its
 /// <c>allowedRoutes.kinds</c> when set), its <c>allowedRoutes.namespaces</c> admits the route's namespace (unset:
 /// <c>Same</c>), and its <c>hostname</c> (unset: any) intersects one of the route's <c>hostnames</c> (none: any).</summary>
-public static class GatewayApiListeners
+internal static class GatewayApiListeners
 {
     /// <summary>The listeners <paramref name="parent"/> selects (by <c>sectionName</c> and <c>port</c>).</summary>
     public static List<GatewayListener> Selected(GatewayApiGateway gateway, ParentReference parent) =>

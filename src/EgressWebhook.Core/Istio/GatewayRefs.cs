@@ -3,7 +3,7 @@ using EgressWebhook.Core.Model;
 namespace EgressWebhook.Core.Istio;
 
 /// <summary>Gateway references in VirtualServices: <c>mesh</c>, <c>name</c> (VirtualService's namespace) or <c>ns/name</c>.</summary>
-public static class GatewayRefs
+internal static class GatewayRefs
 {
     public const string Mesh = "mesh";
 

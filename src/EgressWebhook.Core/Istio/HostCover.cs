@@ -3,7 +3,7 @@ namespace EgressWebhook.Core.Istio;
 /// <summary>A set of hosts that answers "is this host within one of them" (<see cref="HostName.SubsetOf"/>) in time
 /// proportional to the host's length, not to the number of hosts: checking each of n hosts against m others one by
 /// one costs n × m, and one object may list many thousands of both.</summary>
-public sealed class HostCover
+internal sealed class HostCover
 {
     private readonly HashSet<string> _hosts = new(StringComparer.Ordinal);
 

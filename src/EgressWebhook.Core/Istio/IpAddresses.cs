@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace EgressWebhook.Core.Istio;
 
 /// <summary>Address forms Istio distinguishes in ServiceEntry <c>addresses</c> and <c>endpoints</c>.</summary>
-public static class IpAddresses
+internal static class IpAddresses
 {
     /// <summary>Prefix of a Unix domain socket endpoint (<c>unix:///var/run/app.sock</c>).</summary>
     public const string UnixPrefix = "unix://";

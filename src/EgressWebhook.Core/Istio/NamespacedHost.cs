@@ -5,7 +5,7 @@ namespace EgressWebhook.Core.Istio;
 /// <remarks>The namespace part is <c>*</c> when absent; <c>.</c> means the object's own namespace and <c>~</c> none
 /// (Sidecar only). See https://istio.io/latest/docs/reference/config/networking/gateway/#Server and
 /// https://istio.io/latest/docs/reference/config/networking/sidecar/#IstioEgressListener.</remarks>
-public static class NamespacedHost
+internal static class NamespacedHost
 {
     /// <summary><c>ns/h</c> → (<c>ns</c>, <c>h</c>); <c>h</c> → (<c>*</c>, <c>h</c>).</summary>
     public static (string Namespace, string Dns) Split(string host)

@@ -46,7 +46,7 @@ public sealed record DestinationRef(Destination Destination, string Host, RouteK
 }
 
 /// <summary>Enumerates the destinations of a VirtualService's http, tls and tcp rules.</summary>
-public static class RouteDestinations
+internal static class RouteDestinations
 {
     /// <summary>Every route and mirror destination of <paramref name="vs"/>, in field order.</summary>
     public static IReadOnlyList<DestinationRef> Of(VirtualService vs)

@@ -64,7 +64,7 @@ public sealed record RouteRule(RouteKind Kind, int Index, IReadOnlyList<RouteMat
 }
 
 /// <summary>Enumerates a VirtualService's route rules with their matches, gateways and destinations.</summary>
-public static class RouteRules
+internal static class RouteRules
 {
     /// <summary>The http, tls and tcp rules of <paramref name="vs"/>, in that order.</summary>
     public static IReadOnlyList<RouteRule> Of(VirtualService vs) => Of(vs, RouteDestinations.Of(vs));

@@ -5,7 +5,7 @@ namespace EgressWebhook.Core.Istio;
 /// <summary>Gateway server hosts <c>[ns/]dnsName</c> and which VirtualService hosts they admit.</summary>
 /// <remarks><c>./h</c> is <c>h</c> for VirtualServices in the Gateway's namespace, <c>*/h</c> (or a bare <c>h</c>) for any
 /// namespace, <c>ns/h</c> only for VirtualServices in <c>ns</c>; the DNS part matches with <see cref="HostName.Matches"/>.</remarks>
-public static class ServerHostBinding
+internal static class ServerHostBinding
 {
     /// <summary>Whether server host <paramref name="serverHost"/> of a Gateway in <paramref name="gatewayNamespace"/>
     /// admits host <paramref name="vsHost"/> of a VirtualService in <paramref name="vsNamespace"/>: the namespace part

@@ -4,7 +4,7 @@ using EgressWebhook.Core.Snapshot;
 namespace EgressWebhook.Core.Istio;
 
 /// <summary>Where a waypoint binding comes from: the object's own label, or its namespace's.</summary>
-public enum WaypointSource
+internal enum WaypointSource
 {
     Object,
     Namespace,
@@ -14,7 +14,7 @@ public enum WaypointSource
 /// <param name="Namespace">The waypoint's namespace: the override label, else the object's own namespace.</param>
 /// <param name="Name">The waypoint Gateway's name.</param>
 /// <param name="Source">Whose label named it.</param>
-public sealed record WaypointBinding(string Namespace, string Name, WaypointSource Source)
+internal sealed record WaypointBinding(string Namespace, string Name, WaypointSource Source)
 {
     /// <summary>The path findings about the binding point at on the bound object.</summary>
     public string Path => Source == WaypointSource.Object ? $"metadata.labels[{AmbientLabels.UseWaypoint}]" : "metadata.namespace";
@@ -43,7 +43,7 @@ public sealed record WaypointBinding(string Namespace, string Name, WaypointSour
 /// <c>Same</c>); a waypoint without one admits its own namespace only.</item>
 /// </list>
 /// </remarks>
-public static class Waypoints
+internal static class Waypoints
 {
     /// <summary>The HBONE port of a waypoint's mesh listener.</summary>
     public const int HbonePort = 15008;

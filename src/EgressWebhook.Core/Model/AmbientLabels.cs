@@ -1,7 +1,7 @@
 namespace EgressWebhook.Core.Model;
 
 /// <summary>The labels of Istio's ambient mode (istio/api <c>label</c> package).</summary>
-public static class AmbientLabels
+internal static class AmbientLabels
 {
     /// <summary>On a ServiceEntry, Service or Namespace: the waypoint (a Gateway name) its traffic goes through; <c>none</c> opts out.</summary>
     public const string UseWaypoint = "istio.io/use-waypoint";

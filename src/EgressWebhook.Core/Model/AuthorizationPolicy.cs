@@ -2,7 +2,7 @@ namespace EgressWebhook.Core.Model;
 
 /// <summary>A <c>security.istio.io</c> AuthorizationPolicy, read for what ties it to egress: its <c>targetRefs</c> (a
 /// ServiceEntry, enforced by the entry's waypoint) and its selector.</summary>
-public sealed record AuthorizationPolicy : EgressObject
+internal sealed record AuthorizationPolicy : EgressObject
 {
     public const string Group = "security.istio.io";
 
@@ -11,7 +11,7 @@ public sealed record AuthorizationPolicy : EgressObject
     public AuthorizationPolicySpec Spec { get; init => field = value ?? new(); } = new();
 }
 
-public sealed record AuthorizationPolicySpec
+internal sealed record AuthorizationPolicySpec
 {
     /// <summary>The single-target form (deprecated for <see cref="TargetRefs"/>).</summary>
     public PolicyTargetReference? TargetRef { get; init; }
@@ -38,7 +38,7 @@ public sealed record AuthorizationPolicySpec
 }
 
 /// <summary>A policy target: <c>group</c>, <c>kind</c>, <c>name</c> (same namespace as the policy).</summary>
-public sealed record PolicyTargetReference
+internal sealed record PolicyTargetReference
 {
     public string? Group { get; init; }
 

@@ -68,7 +68,7 @@ public sealed record ClientTlsSettings
 }
 
 /// <summary>DestinationRule client TLS modes.</summary>
-public static class ClientTlsModes
+internal static class ClientTlsModes
 {
     public const string Disable = "DISABLE";
     public const string Simple = "SIMPLE";

@@ -114,7 +114,7 @@ public sealed record PolicyExceptions
 }
 
 /// <summary>What a policy does with what it forbids.</summary>
-public static class PolicyActions
+internal static class PolicyActions
 {
     /// <summary>Errors: the webhook denies, the CLI fails.</summary>
     public const string Deny = "Deny";

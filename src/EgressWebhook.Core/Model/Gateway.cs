@@ -58,7 +58,7 @@ public sealed record ServerTlsSettings
 }
 
 /// <summary>Gateway server TLS modes.</summary>
-public static class ServerTlsModes
+internal static class ServerTlsModes
 {
     public const string Passthrough = "PASSTHROUGH";
     public const string Simple = "SIMPLE";

@@ -7,7 +7,7 @@ namespace EgressWebhook.Core.Model;
 /// <remarks>Same Kubernetes kind name as Istio's <c>networking.istio.io</c> Gateway (<see cref="Gateway"/>): the decoder
 /// tells them apart by the API group of their <c>apiVersion</c> (<see cref="Serialization.KindTable.Find"/>), and they are
 /// different <see cref="ResourceKind"/>s, so one of each with the same name and namespace are two objects.</remarks>
-public sealed record GatewayApiGateway : EgressObject
+internal sealed record GatewayApiGateway : EgressObject
 {
     public const string Group = GatewayApiRoute.Group;
 
@@ -35,7 +35,7 @@ public sealed record GatewayApiGateway : EgressObject
     public string ServiceName => Name + ServiceSuffix;
 }
 
-public sealed record GatewayApiGatewaySpec
+internal sealed record GatewayApiGatewaySpec
 {
     public string? GatewayClassName { get; init; }
 
@@ -43,7 +43,7 @@ public sealed record GatewayApiGatewaySpec
 }
 
 /// <summary>A Gateway API listener.</summary>
-public sealed record GatewayListener
+internal sealed record GatewayListener
 {
     public string? Name { get; init; }
 
@@ -60,13 +60,13 @@ public sealed record GatewayListener
     public AllowedRoutes? AllowedRoutes { get; init; }
 }
 
-public sealed record GatewayListenerTls
+internal sealed record GatewayListenerTls
 {
     /// <summary><c>Terminate</c> (the Gateway API default) or <c>Passthrough</c>.</summary>
     public string? Mode { get; init; }
 }
 
-public sealed record AllowedRoutes
+internal sealed record AllowedRoutes
 {
     public RouteNamespaces? Namespaces { get; init; }
 
@@ -74,7 +74,7 @@ public sealed record AllowedRoutes
 }
 
 /// <summary>Which namespaces' routes (or, for a waypoint, which namespaces' services) may attach.</summary>
-public sealed record RouteNamespaces
+internal sealed record RouteNamespaces
 {
     /// <summary><c>Same</c> (unset), <c>All</c> or <c>Selector</c>.</summary>
     public string? From { get; init; }
@@ -82,20 +82,20 @@ public sealed record RouteNamespaces
     public LabelSelector? Selector { get; init; }
 }
 
-public sealed record RouteGroupKind
+internal sealed record RouteGroupKind
 {
     public string? Group { get; init; }
 
     public string? Kind { get; init; }
 }
 
-public sealed record GatewayApiGatewayStatus
+internal sealed record GatewayApiGatewayStatus
 {
     /// <summary>Filled by Istio once the gateway has a ready pod; a waypoint without one is not used (<c>WaypointIsNotReady</c>).</summary>
     public IReadOnlyList<GatewayStatusAddress> Addresses { get; init => field = NullSafe.List(value); } = [];
 }
 
-public sealed record GatewayStatusAddress
+internal sealed record GatewayStatusAddress
 {
     public string? Type { get; init; }
 
@@ -103,7 +103,7 @@ public sealed record GatewayStatusAddress
 }
 
 /// <summary>Values of <see cref="RouteNamespaces.From"/>.</summary>
-public static class FromNamespaces
+internal static class FromNamespaces
 {
     public const string Same = "Same";
     public const string All = "All";

@@ -175,7 +175,7 @@ public sealed record LabelSelectorRequirement
 }
 
 /// <summary>ServiceEntry visibility values of <see cref="ServiceEntryVisibilityConfig"/>.</summary>
-public static class ServiceEntryVisibilities
+internal static class ServiceEntryVisibilities
 {
     public const string Public = "PUBLIC";
     public const string Namespace = "NAMESPACE";

@@ -1,7 +1,7 @@
 namespace EgressWebhook.Core.Model;
 
 /// <summary>Istio port protocols. Compare with <see cref="StringComparer.OrdinalIgnoreCase"/>.</summary>
-public static class Protocols
+internal static class Protocols
 {
     public const string Http = "HTTP";
     public const string Https = "HTTPS";

@@ -2,21 +2,21 @@ namespace EgressWebhook.Core.Model;
 
 /// <summary>A Gateway API <c>ReferenceGrant</c>: lets objects of the <c>from</c> kinds in other namespaces refer to the
 /// <c>to</c> objects of its own namespace (a route's <c>backendRefs</c> across namespaces needs one).</summary>
-public sealed record ReferenceGrant : EgressObject
+internal sealed record ReferenceGrant : EgressObject
 {
     public override ResourceKind ResourceKind => ResourceKind.ReferenceGrant;
 
     public ReferenceGrantSpec Spec { get; init => field = value ?? new(); } = new();
 }
 
-public sealed record ReferenceGrantSpec
+internal sealed record ReferenceGrantSpec
 {
     public IReadOnlyList<ReferenceGrantFrom> From { get; init => field = NullSafe.List(value); } = [];
 
     public IReadOnlyList<ReferenceGrantTo> To { get; init => field = NullSafe.List(value); } = [];
 }
 
-public sealed record ReferenceGrantFrom
+internal sealed record ReferenceGrantFrom
 {
     public string? Group { get; init; }
 
@@ -25,7 +25,7 @@ public sealed record ReferenceGrantFrom
     public string? Namespace { get; init; }
 }
 
-public sealed record ReferenceGrantTo
+internal sealed record ReferenceGrantTo
 {
     /// <summary><c>""</c> for the core group (a Service).</summary>
     public string? Group { get; init; }

@@ -92,7 +92,7 @@ public sealed record AllocatedAddress
 }
 
 /// <summary>ServiceEntry resolution values.</summary>
-public static class Resolutions
+internal static class Resolutions
 {
     public const string None = "NONE";
     public const string Static = "STATIC";
@@ -104,7 +104,7 @@ public static class Resolutions
 }
 
 /// <summary>ServiceEntry location values.</summary>
-public static class Locations
+internal static class Locations
 {
     public const string MeshExternal = "MESH_EXTERNAL";
     public const string MeshInternal = "MESH_INTERNAL";

@@ -14,7 +14,7 @@ namespace EgressWebhook.Core.Mutation;
 /// replaced: rendered (GitOps) objects have no owner and stay as stored. The changed object itself is always checked as
 /// written. The candidates are found by their deterministic names (a few look-ups); the snapshot is rebuilt only when
 /// there is something to replace.</remarks>
-public static class PlannedRouting
+internal static class PlannedRouting
 {
     /// <summary>The snapshot with the planned routing of the entry <paramref name="change"/> concerns, or null when the
     /// change concerns no entry's generated routing (most writes).</summary>

@@ -4,32 +4,6 @@ using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Mutation;
 
-/// <summary>Where an entry's opt-in came from.</summary>
-public enum OptInSource
-{
-    /// <summary>Not opted in.</summary>
-    None,
-
-    /// <summary>The entry's <see cref="RoutingAnnotations.Gateway"/> annotation.</summary>
-    Annotation,
-
-    /// <summary>Its namespace's <see cref="RoutingAnnotations.NamespaceLabel"/> label.</summary>
-    NamespaceLabel,
-
-    /// <summary><see cref="MutationPolicy.DefaultGateway"/>.</summary>
-    ClusterDefault,
-}
-
-/// <summary>The egress gateway Service an entry routes through.</summary>
-public readonly record struct GatewayServiceRef(string Namespace, string Name)
-{
-    /// <summary>The annotation form <c>ns/name</c>.</summary>
-    public override string ToString() => $"{Namespace}/{Name}";
-
-    /// <summary>The Service's host <c>name.ns.svc.cluster.local</c>.</summary>
-    public string Host => $"{Name}.{Namespace}.{Istio.HostName.ClusterDomain}";
-}
-
 /// <summary>Whether a ServiceEntry asks for egress-gateway routing, and through which gateway.</summary>
 /// <param name="Source">Where the opt-in came from; <see cref="OptInSource.None"/> when not opted in or opted out.</param>
 /// <param name="Gateway">The gateway Service when opted in with a valid value.</param>

@@ -5,15 +5,6 @@ using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Mutation;
 
-/// <summary>What the mutating webhook answers for a ServiceEntry: a JSON Patch and the admission warnings.</summary>
-/// <param name="Patch">RFC 6902 operations; empty when nothing changes.</param>
-/// <param name="Warnings">EGW4xx notices: why routing is (partly) left out.</param>
-/// <param name="Plan">The routing the generator will create for the patched entry, when opted in.</param>
-public sealed record MutationResult(IReadOnlyList<PatchOperation> Patch, IReadOnlyList<Finding> Warnings, RoutingPlan? Plan)
-{
-    public static MutationResult None { get; } = new([], [], null);
-}
-
 /// <summary>Defaults an opted-in ServiceEntry so that egress-gateway routing can be given to it: the routing
 /// annotation, <c>location: MESH_EXTERNAL</c>, <c>resolution: DNS</c> when unset and every host is a DNS name,
 /// and names for unnamed ports (<c>&lt;protocol&gt;-&lt;number&gt;</c>).</summary>
@@ -21,7 +12,7 @@ public sealed record MutationResult(IReadOnlyList<PatchOperation> Patch, IReadOn
 /// only for fields that are unset, so mutating the patched entry gives no operation (the webhook is registered
 /// with reinvocation). An entry whose routing would be left out is not changed at all: the warnings say why.
 /// No side effect: the routing objects are created by the generator from the stored entry, not here.</remarks>
-public static class ServiceEntryDefaulter
+internal static class ServiceEntryDefaulter
 {
     /// <summary>The patch and warnings for <paramref name="entry"/> (as admitted) against <paramref name="view"/>.</summary>
     public static MutationResult Default(ServiceEntry entry, SnapshotView view, MutationPolicy policy)

@@ -8,7 +8,7 @@ namespace EgressWebhook.Core.Policy;
 /// <summary>What admission does with guardrail findings before it answers: a policy's <c>spec.exceptions</c> (break-glass)
 /// lets the requester through, and an Audit policy's findings are recorded only. Both stay in the decision
 /// (<see cref="AdmissionDecision.Recorded"/>) for the audit line, never in the answer's warnings or denial.</summary>
-public static class PolicyAdmission
+internal static class PolicyAdmission
 {
     /// <summary>Splits <paramref name="report"/> into what admission answers with and what it only records; the names of
     /// the policies whose exceptions matched <paramref name="user"/> come out as <paramref name="excepted"/>.</summary>

@@ -6,14 +6,14 @@ namespace EgressWebhook.Core.Policy;
 /// <summary>One thing wrong with a policy: the field and a one-line reason with the fix.</summary>
 /// <param name="Path">Field path, e.g. <c>spec.allow[0].hosts[1]</c>.</param>
 /// <param name="Message">The headline.</param>
-public sealed record PolicyProblem(string Path, string Message);
+internal sealed record PolicyProblem(string Path, string Message);
 
 /// <summary>Checks that an EgressPolicy can be enforced: host globs, selector, action, references, and parts that
 /// contradict each other (EGW308). The CRD's schema and CEL rules catch the simple cases at the API server; this is the
 /// same check for the CLI and for clusters without the schema.</summary>
 /// <remarks>A glob is an exact DNS name or <c>*.</c> followed by one (Istio's host syntax, lower case), or <c>*</c>: a
 /// <c>*</c> anywhere else matches nothing in Istio and would silently allow nothing.</remarks>
-public static partial class PolicyValidator
+internal static partial class PolicyValidator
 {
     [GeneratedRegex(@"^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$", RegexOptions.CultureInvariant)]
     private static partial Regex GlobPattern();

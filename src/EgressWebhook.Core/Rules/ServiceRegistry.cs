@@ -13,7 +13,7 @@ namespace EgressWebhook.Core.Rules;
 /// <param name="OutboundPolicy">The client namespace's effective mode for sidecar legs, the mesh's for gateway legs.</param>
 /// <param name="Gateway">For a gateway leg, the Gateway whose workload it runs in (<see cref="ClientNamespace"/> is that
 /// workload's namespace, <see cref="RuleContext.GatewayNamespace"/>); null for a sidecar leg.</param>
-public readonly record struct LegScope(string ClientNamespace, bool SidecarScoped, string OutboundPolicy, Gateway? Gateway = null)
+internal readonly record struct LegScope(string ClientNamespace, bool SidecarScoped, string OutboundPolicy, Gateway? Gateway = null)
 {
 
     public bool IsRegistryOnly => OutboundPolicy == OutboundPolicies.RegistryOnly;
@@ -28,7 +28,7 @@ public readonly record struct LegScope(string ClientNamespace, bool SidecarScope
 /// <summary>What a destination host resolves to in the registry, as one client sees it (Istio's destination-host
 /// look-up: a ServiceEntry host equal to the destination, else a visible wildcard <c>*.s</c> covering it
 /// (<see cref="HostName.SubsetOf"/>); a Kubernetes Service by its FQDN).</summary>
-public sealed class RegistryTargets
+internal sealed class RegistryTargets
 {
     internal RegistryTargets(IReadOnlyList<ServiceEntry> serviceEntries, IReadOnlyList<Service> services,
         IReadOnlyList<ServiceEntry> hiddenByExportTo, IReadOnlyList<ServiceEntry> hiddenBySidecar, IReadOnlyList<Service> hiddenServices)
@@ -129,7 +129,7 @@ public sealed class RegistryTargets
 
 /// <summary>Service-registry look-ups shared by the cross-resource rules: the scope a VirtualService leg runs in, what a
 /// destination host resolves to, and whether a Gateway is an egress gateway.</summary>
-public static class ServiceRegistry
+internal static class ServiceRegistry
 {
     /// <summary>The label Istio's egress gateway workload and Service carry (<c>istio: egressgateway</c>).</summary>
     public const string EgressGatewayLabel = "istio";

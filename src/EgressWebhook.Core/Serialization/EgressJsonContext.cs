@@ -27,12 +27,12 @@ namespace EgressWebhook.Core.Serialization;
 [JsonSerializable(typeof(ConfigMapDocument))]
 [JsonSerializable(typeof(IstioOperatorDocument))]
 [JsonSerializable(typeof(JsonElement))]
-public sealed partial class EgressJsonContext : JsonSerializerContext
+internal sealed partial class EgressJsonContext : JsonSerializerContext
 {
 }
 
 /// <summary>A core v1 ConfigMap, read only for Istio's mesh config.</summary>
-public sealed record ConfigMapDocument
+internal sealed record ConfigMapDocument
 {
     public ObjectMeta Metadata { get; init => field = value ?? new(); } = new();
 
@@ -40,14 +40,14 @@ public sealed record ConfigMapDocument
 }
 
 /// <summary>An IstioOperator (or a bare <c>spec:</c> fragment of one), read only for <c>spec.meshConfig</c>.</summary>
-public sealed record IstioOperatorDocument
+internal sealed record IstioOperatorDocument
 {
     public ObjectMeta Metadata { get; init => field = value ?? new(); } = new();
 
     public IstioOperatorSpec Spec { get; init => field = value ?? new(); } = new();
 }
 
-public sealed record IstioOperatorSpec
+internal sealed record IstioOperatorSpec
 {
     public MeshConfig? MeshConfig { get; init; }
 }

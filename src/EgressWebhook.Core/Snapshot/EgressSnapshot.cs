@@ -168,7 +168,7 @@ public sealed class EgressSnapshot
 
     public EgressObject? Find(ObjectKey key) => _byKey.GetValueOrDefault(key);
 
-    internal IReadOnlyList<EgressObject> OfKind(ResourceKind kind) => _byKind.TryGetValue(kind, out var list) ? list : NoObjects;
+    public IReadOnlyList<EgressObject> OfKind(ResourceKind kind) => _byKind.TryGetValue(kind, out var list) ? list : NoObjects;
 
     internal Sidecar? DefaultSidecar(string ns) => _defaultSidecars.GetValueOrDefault(ns);
 

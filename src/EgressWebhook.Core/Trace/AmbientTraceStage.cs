@@ -12,7 +12,7 @@ namespace EgressWebhook.Core.Trace;
 /// is used; it ignores <c>REGISTRY_ONLY</c> (#54281, #58644), so an unregistered host goes out directly; a binding to a
 /// waypoint that is missing, not a waypoint, serves another traffic type or does not admit the entry's namespace fails
 /// (<c>WaypointBound</c> false) and the traffic goes direct, past the waypoint's policies.</remarks>
-public sealed class AmbientTraceStage : ITraceStage
+internal sealed class AmbientTraceStage : ITraceStage
 {
     public IReadOnlyList<TraceHop>? Enter(RuleContext context, string fromNamespace, string host, int port, out (TraceEnd End, string Reason)? end)
     {

@@ -12,7 +12,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// final destination should be a ServiceEntry port declared TLS or HTTPS, or the gateway's outbound cluster expects
 /// another protocol. SIMPLE/MUTUAL/ISTIO_MUTUAL servers terminate TLS and legitimately change ports (TLS origination
 /// at the gateway uses gateway port 80 and external port 443), so they are never checked.</remarks>
-public sealed class Egw105PassthroughPortChain : IEgressRule
+internal sealed class Egw105PassthroughPortChain : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PassthroughPortChain];
 

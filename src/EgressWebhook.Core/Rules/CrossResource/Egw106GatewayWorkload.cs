@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// the workload is approximated by the Services whose selector contains every selector label (the gateway's own
 /// Service does). A server port P is on the workload when such a Service has port P (Istio binds the server to that
 /// port's targetPort) or a targetPort P (Istio IST0162). Without any Service in the snapshot nothing is judged.</remarks>
-public sealed class Egw106GatewayWorkload : IEgressRule
+internal sealed class Egw106GatewayWorkload : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.GatewayWorkload];
 

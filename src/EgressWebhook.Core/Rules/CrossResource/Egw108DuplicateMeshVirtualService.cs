@@ -11,7 +11,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// VirtualService's namespace) and the two export scopes share a namespace (<c>exportTo</c>, defaulting to the mesh's
 /// <c>defaultVirtualServiceExportTo</c>). Binding is read from <c>spec.gateways</c> (empty means <c>mesh</c>), as Istio does.
 /// An object this project generates must never do this, so for it the finding is an error.</remarks>
-public sealed class Egw108DuplicateMeshVirtualService : IEgressRule
+internal sealed class Egw108DuplicateMeshVirtualService : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.DuplicateMeshVirtualService];
 

@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// VirtualServices are not served as intended (Istio IST0145). Gateways select the same workload when their selectors
 /// are equal or one contains the other (every pod of the narrower selector is picked by both). Servers without a port
 /// number are not compared. An object this project generates must never collide, so for it the finding is an error.</remarks>
-public sealed class Egw109ConflictingGateways : IEgressRule
+internal sealed class Egw109ConflictingGateways : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.ConflictingGateways];
 

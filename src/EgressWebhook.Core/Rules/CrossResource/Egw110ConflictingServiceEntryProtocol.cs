@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// route on SNI or proxy TCP. Two visible declarations that disagree leave the choice to Istio's merge order, so one
 /// of them is wrong for its clients (Istio IST0177). Protocols compare case-insensitively; a port without a protocol
 /// declares none (the proxy sniffs it), so it is not compared; entries whose export scopes share no namespace never meet.</remarks>
-public sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
+internal sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.ConflictingServiceEntryProtocol];
 

@@ -14,7 +14,7 @@ namespace EgressWebhook.Core.Rules.CrossResource;
 /// no such Service for is not judged, so configurations checked without the gateway's Service stay silent. The
 /// gateway leg is judged only when it forwards to a host outside the cluster and its Gateway's Service is known:
 /// an ingress gateway forwarding to in-cluster services has no mesh leg by design.</remarks>
-public sealed class Egw113IncompleteEgressChain : IEgressRule
+internal sealed class Egw113IncompleteEgressChain : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.IncompleteEgressChain];
 

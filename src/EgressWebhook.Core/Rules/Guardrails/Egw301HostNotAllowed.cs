@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// its own action. A host is allowed when some allow entry's glob covers it (<c>*.example.com</c> covers
 /// <c>api.example.com</c> and <c>*.api.example.com</c>, not <c>example.com</c>: Istio's wildcard semantics) and the
 /// entry lists the port and protocol, or lists none.</remarks>
-public sealed class Egw301HostNotAllowed : IEgressRule
+internal sealed class Egw301HostNotAllowed : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicyHostNotAllowed];
 

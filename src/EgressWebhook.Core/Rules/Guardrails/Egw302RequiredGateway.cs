@@ -14,7 +14,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <remarks>(a) rests on routing that a later write of the same apply (or the generator) may create: admission admits it
 /// as a warning and re-checks after the grace period. Traffic that has no route through the gateway leaves the sidecar
 /// directly (PassthroughCluster or the entry's own cluster), which is exactly what the policy exists to prevent.</remarks>
-public sealed class Egw302RequiredGateway : IEgressRule
+internal sealed class Egw302RequiredGateway : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicyRequiredGateway];
 

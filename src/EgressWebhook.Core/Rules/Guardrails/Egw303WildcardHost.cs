@@ -10,7 +10,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <remarks>A wildcard ServiceEntry opens every name under it; with <c>resolution: NONE</c> (the only one Istio allows for
 /// it without endpoints) the sidecar forwards to whatever address the application resolved, so the platform cannot
 /// tell from the object which servers are reached.</remarks>
-public sealed class Egw303WildcardHost : IEgressRule
+internal sealed class Egw303WildcardHost : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicyWildcardHost];
 

@@ -7,7 +7,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <remarks>An empty <c>exportTo</c> is the mesh default (<c>defaultServiceExportTo</c> and its siblings), which is
 /// <c>*</c> unless the mesh config says otherwise: leaving it unset exports to every namespace. <c>~</c> (none) is
 /// always allowed.</remarks>
-public sealed class Egw304ExportTo : IEgressRule
+internal sealed class Egw304ExportTo : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicyExportTo];
 

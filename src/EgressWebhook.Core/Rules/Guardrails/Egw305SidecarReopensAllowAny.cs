@@ -7,7 +7,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <c>forbidAllowAny</c> unless set to false).</summary>
 /// <remarks>A Sidecar's outbound mode overrides the mesh's for the workloads it scopes: one object re-opens
 /// PassthroughCluster for a whole namespace and every unregistered host becomes reachable, unmonitored.</remarks>
-public sealed class Egw305SidecarReopensAllowAny : IEgressRule
+internal sealed class Egw305SidecarReopensAllowAny : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicySidecarAllowAny];
 

@@ -8,7 +8,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <remarks>Under ALLOW_ANY a host outside <c>egress.hosts</c> is not blocked: it is unknown to the sidecar and goes to
 /// PassthroughCluster, so the list limits configuration size, not reachability (istio/istio#41243). Only
 /// <c>REGISTRY_ONLY</c> makes it a boundary.</remarks>
-public sealed class Egw306SidecarHostsNoBoundary : IEgressRule
+internal sealed class Egw306SidecarHostsNoBoundary : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicySidecarHostsNoBoundary];
 

@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <remarks>MESH_INTERNAL tells Istio the endpoints are in the mesh: mTLS is expected and the host is not treated as
 /// egress, so an external host registered that way skips every egress rule, the egress gateway included. A
 /// ServiceEntry with a <c>workloadSelector</c> selects the mesh's own pods and is a legitimate MESH_INTERNAL entry.</remarks>
-public sealed class Egw307MeshInternalHost : IEgressRule
+internal sealed class Egw307MeshInternalHost : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicyMeshInternalHost];
 

@@ -7,7 +7,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <summary>EGW308: an EgressPolicy that cannot be enforced: a bad host glob, selector or action, parts that contradict
 /// each other (<see cref="PolicyValidator"/>), or a <c>requiredGateway</c> that names no Service, a <c>requiredWaypoint</c> that names no waypoint. Always an error: the
 /// webhook refuses to store it, and a policy with a structural problem is not enforced by the CLI either.</summary>
-public sealed class Egw308PolicyInvalid : IEgressRule
+internal sealed class Egw308PolicyInvalid : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicyInvalid];
 

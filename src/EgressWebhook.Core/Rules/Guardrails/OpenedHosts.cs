@@ -9,7 +9,7 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// <param name="Port">The port number, when the object names one.</param>
 /// <param name="Protocol">The port's protocol, when the object names one.</param>
 /// <param name="Path">The field that opens it.</param>
-public sealed record OpenedHost(string Host, int? Port, string? Protocol, string Path)
+internal sealed record OpenedHost(string Host, int? Port, string? Protocol, string Path)
 {
     /// <summary><c>host:port</c>, or the host alone.</summary>
     public string HostPort => Port is { } p ? $"{Host}:{p}" : Host;
@@ -17,7 +17,7 @@ public sealed record OpenedHost(string Host, int? Port, string? Protocol, string
 
 /// <summary>The external (not cluster-local) hosts an object opens, the one definition the guardrails, the audit line's
 /// host delta and <c>kubectl-egress hosts</c> share.</summary>
-public static class OpenedHosts
+internal static class OpenedHosts
 {
     /// <summary>The external hosts of <paramref name="obj"/>, in field order (each host and port once per field).</summary>
     public static IEnumerable<OpenedHost> Of(EgressObject obj)
