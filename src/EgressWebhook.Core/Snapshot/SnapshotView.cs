@@ -248,12 +248,12 @@ public sealed class SnapshotView
 
     /// <summary>VirtualServices with a route destination whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<VirtualService>> VirtualServicesRoutingTo(string host) =>
-        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs), HostSet.Destinations);
+        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs), AddedHosts.Destinations);
 
     /// <summary>VirtualServices with a destination that names a subset and whose host matches <paramref name="host"/>
     /// (through their own index: not every route to the host).</summary>
     public List<HostMatch<VirtualService>> VirtualServicesRoutingToSubsetsOf(string host) =>
-        Query(Snapshot.VirtualServiceSubsetDestinations, host, static vs => EgressSnapshot.SubsetDestinationHostsOf(vs), HostSet.SubsetDestinations);
+        Query(Snapshot.VirtualServiceSubsetDestinations, host, static vs => EgressSnapshot.SubsetDestinationHostsOf(vs), AddedHosts.SubsetDestinations);
 
     /// <summary>DestinationRules in namespace <paramref name="ns"/> whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<DestinationRule>> DestinationRulesIn(string ns, string host)
@@ -589,14 +589,14 @@ public sealed class SnapshotView
     private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;
 
     /// <summary>Which of the added object's host sets a query reads (each indexed once per view).</summary>
-    private enum HostSet
+    private enum AddedHosts
     {
         Hosts,
         Destinations,
         SubsetDestinations,
     }
 
-    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf, HostSet set = HostSet.Hosts)
+    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf, AddedHosts set = AddedHosts.Hosts)
         where T : EgressObject
     {
         _budget.ThrowIfCancellationRequested();
@@ -609,8 +609,8 @@ public sealed class SnapshotView
 
         if (_added is T added)
         {
-            ref var slot = ref set == HostSet.Destinations ? ref _addedDestinations
-                : ref set == HostSet.SubsetDestinations ? ref _addedSubsetDestinations : ref _addedHosts;
+            ref var slot = ref set == AddedHosts.Destinations ? ref _addedDestinations
+                : ref set == AddedHosts.SubsetDestinations ? ref _addedSubsetDestinations : ref _addedHosts;
             slot ??= IndexHosts(added, hostsOf);
             if (slot is HostSet own)
             {
