@@ -64,7 +64,7 @@ public sealed class AmbientTraceStage : ITraceStage
             hops.Add(new TraceHop("ServiceEntry", entry.Namespace, entry.Name, binding.Path, $"asks for waypoint {binding.Display}: {why}"));
             var skipped = RoutesOf(entry, port, context).Count();
             end = new TraceStageEnd(TraceEnd.External, $"waypoint binding fails ({why.Split(':')[0]}): ztunnel sends it straight out, bypassing the waypoint"
-                + (skipped > 0 ? $" and its {skipped} route(s)" : ""));
+                + (skipped > 0 ? $" and its {skipped} route(s)" : "")) { Bypassed = binding.Display };
             return hops;
         }
 

@@ -23,6 +23,9 @@ public sealed record TraceStageEnd(TraceEnd End, string Reason)
 {
     /// <summary>The gateways the stage's path crossed, <c>ns/name</c> (a waypoint in ambient mode), for <see cref="EgressTrace.Via"/>.</summary>
     public IReadOnlyList<string> Via { get; init; } = [];
+
+    /// <summary>The waypoint the path was meant to cross but bypasses, for <see cref="EgressTrace.BypassedWaypoint"/>.</summary>
+    public string? Bypassed { get; init; }
 }
 
 /// <summary>Follows a request the way Envoy does, hop by hop, over a snapshot: client sidecar (Sidecar scope, outbound
@@ -93,7 +96,7 @@ public sealed class EgressTracer
                     if (decided is { } stop)
                     {
                         _via.AddRange(stop.Via);
-                        return Finish(stop.End, stop.Reason);
+                        return Finish(stop.End, stop.Reason) with { BypassedWaypoint = stop.Bypassed };
                     }
                 }
             }
