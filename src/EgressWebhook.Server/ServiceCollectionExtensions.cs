@@ -56,7 +56,7 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<SnapshotSourceSelector>().Selected(sp));
         services.TryAddSingleton<SnapshotSourceSelector>();
 
-        // Webhook:Audit (the background audit writing PolicyReports; off unless Webhook:Audit:Interval is set)
+        // Webhook:Audit (the background audit writing PolicyReports; on by default with Source=Cluster, one replica at a time)
         services.AddBackgroundAudit(configuration);
 
         services.AddOptions<KestrelServerOptions>().Configure<CertificateReloader, IOptions<WebhookOptions>>((kestrel, certificates, webhook) =>

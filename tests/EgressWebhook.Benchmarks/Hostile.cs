@@ -70,11 +70,11 @@ public static class Hostile
     }
 
     /// <summary>Decides every case <paramref name="repeat"/> times and prints the median.</summary>
-    public static void Report(int objects, bool onlyIssue, int repeat, TextWriter output)
+    public static void Report(int objects, bool onlyIssue, int repeat, TextWriter output, string? filter = null)
     {
         var snapshot = EgressSnapshot.Create(ManifestReader.Read(ClusterGenerator.Yaml(objects)));
         var handler = AdmissionHandler.Default;
-        foreach (var c in Cases(onlyIssue))
+        foreach (var c in Cases(onlyIssue).Where(c => filter is null || c.Name.Contains(filter, StringComparison.Ordinal)))
         {
             var body = Review(c);
             var times = new double[repeat];

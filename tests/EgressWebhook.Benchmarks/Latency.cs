@@ -14,19 +14,82 @@ public static class Latency
 {
     private const int Calls = 20_000;
 
+    private static readonly (string Name, ResourceKind Kind, string Object)[] Kinds =
+    [
+        ("VirtualService", ResourceKind.VirtualService, "egress-to-external"),
+        ("ServiceEntry", ResourceKind.ServiceEntry, "ext"),
+        ("Gateway", ResourceKind.Gateway, "egress"),
+        ("DestinationRule", ResourceKind.DestinationRule, "egress-gateway"),
+    ];
+
+    private static EgressSnapshot Build(int objects, TextWriter progress)
+    {
+        var watch = Stopwatch.StartNew();
+        var decoded = ManifestReader.Read(ClusterGenerator.Yaml(objects));
+        var decode = watch.Elapsed;
+        var snapshot = EgressSnapshot.Create(decoded);
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"objects={snapshot.Count,6} built: decode {decode.TotalSeconds:F1} s, Create {(watch.Elapsed - decode).TotalSeconds:F1} s"));
+        return snapshot;
+    }
+
+    /// <summary>Per rule, for one object of each kind: the mean time and allocation of its check and of its
+    /// <c>AffectedBy</c> over <paramref name="calls"/> calls on different namespaces' objects (what a check spends where).</summary>
+    public static void Explain(int objects, int calls, TextWriter output)
+    {
+        var snapshot = Build(objects, output);
+        var namespaces = ClusterGenerator.NamespacesFor(objects);
+        foreach (var (name, kind, obj) in Kinds)
+        {
+            var subjects = Enumerable.Range(0, Math.Min(namespaces, calls)).Select(i => snapshot.Find(new ObjectKey(kind, $"team-{i}", obj))!).ToArray();
+            foreach (var rule in EgressEngine.Default.Rules)
+            {
+                double check = 0, by = 0;
+                long checkBytes = 0, byBytes = 0;
+                for (var round = 0; round < 2; round++)
+                {
+                    check = by = 0;
+                    checkBytes = byBytes = 0;
+                    foreach (var subject in subjects)
+                    {
+                        var view = SnapshotView.With(snapshot, subject, CancellationToken.None);
+                        var context = new RuleContext(view, RuleSettings.Default);
+                        var bytes = GC.GetAllocatedBytesForCurrentThread();
+                        var start = Stopwatch.GetTimestamp();
+                        if (rule.AppliesTo(kind))
+                        {
+                            rule.Check(subject, context);
+                        }
+
+                        check += Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                        checkBytes += GC.GetAllocatedBytesForCurrentThread() - bytes;
+                        bytes = GC.GetAllocatedBytesForCurrentThread();
+                        start = Stopwatch.GetTimestamp();
+                        foreach (var affected in rule.AffectedBy(subject, view))
+                        {
+                            GC.KeepAlive(affected);
+                        }
+
+                        by += Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                        byBytes += GC.GetAllocatedBytesForCurrentThread() - bytes;
+                    }
+                }
+
+                var n = subjects.Length;
+                if (check / n + by / n >= 1 || (checkBytes + byBytes) / n >= 512)
+                {
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"objects={snapshot.Count,6} {name,-15} {string.Join('/', rule.Ids.Take(3)),-22} check {check / n,8:F1} µs {checkBytes / n / 1024.0,6:F1} KB | affectedBy {by / n,8:F1} µs {byBytes / n / 1024.0,6:F1} KB"));
+                }
+            }
+        }
+    }
+
     public static void Report(int objects, TextWriter output)
     {
-        var snapshot = EgressSnapshot.Create(ManifestReader.Read(ClusterGenerator.Yaml(objects)));
+        var snapshot = Build(objects, output);
         var namespaces = ClusterGenerator.NamespacesFor(objects);
-        var kinds = new (string Name, ResourceKind Kind, string Object)[]
-        {
-            ("VirtualService", ResourceKind.VirtualService, "egress-to-external"),
-            ("ServiceEntry", ResourceKind.ServiceEntry, "ext"),
-            ("Gateway", ResourceKind.Gateway, "egress"),
-            ("DestinationRule", ResourceKind.DestinationRule, "egress-gateway"),
-        };
-
-        foreach (var (name, kind, obj) in kinds)
+        foreach (var (name, kind, obj) in Kinds)
         {
             // a different namespace's object on every call, as admissions come
             var changes = Enumerable.Range(0, namespaces).Select(i =>
@@ -37,25 +100,29 @@ public static class Latency
 
             // warm until tiered compilation has settled (at least 2 s and Calls/4 calls)
             var warm = Stopwatch.StartNew();
-            for (var i = 0; i < Calls / 4 || warm.Elapsed < TimeSpan.FromSeconds(2); i++)
+            // (bounded at 10 s: a check of milliseconds would otherwise warm for minutes)
+            for (var i = 0; (i < Calls / 4 && warm.Elapsed < TimeSpan.FromSeconds(10)) || warm.Elapsed < TimeSpan.FromSeconds(2); i++)
             {
                 EgressEngine.Default.CheckChange(snapshot, changes[i % changes.Length], RuleSettings.Default);
             }
 
+            // Calls single calls, or as many as 30 s allow (at least 200): a slow kind still prints
             var times = new double[Calls];
             var allocated = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < Calls; i++)
+            var measuring = Stopwatch.StartNew();
+            var calls = 0;
+            for (; calls < Calls && (calls < 200 || measuring.Elapsed < TimeSpan.FromSeconds(30)); calls++)
             {
                 var start = Stopwatch.GetTimestamp();
-                EgressEngine.Default.CheckChange(snapshot, changes[i % changes.Length], RuleSettings.Default);
-                times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                EgressEngine.Default.CheckChange(snapshot, changes[calls % changes.Length], RuleSettings.Default);
+                times[calls] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             }
 
             allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-            Array.Sort(times);
+            Array.Sort(times, 0, calls);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"objects={snapshot.Count,6} {name,-15} p50={times[Calls / 2],7:F1} µs  p99={times[Calls * 99 / 100],7:F1} µs  max={times[^1],8:F1} µs  " +
-                $"allocated={allocated / (double)Calls / 1024,5:F1} KB/check"));
+                $"objects={snapshot.Count,6} {name,-15} p50={times[calls / 2],7:F1} µs  p99={times[calls * 99 / 100],7:F1} µs  max={times[calls - 1],8:F1} µs  " +
+                $"allocated={allocated / (double)calls / 1024,5:F1} KB/check  calls={calls}"));
         }
     }
 }

@@ -9,10 +9,14 @@ using EgressWebhook.Core.Snapshot;
 // ... -- generate-state DIR OBJECTS                                                    a state directory for the load test
 // ... -- memory OBJECTS                                                                retained bytes per cached object
 // ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
+// ... -- latency-explain OBJECTS [CALLS]                                              per rule: mean check and AffectedBy time and allocation
+// ... -- request-profile OBJECTS [ROUNDS]                                             /validate's steps in process: parse, decode, check, answer, metrics
 // ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
 // ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
 // ... -- yaml-memory                                                                 time and memory of 3 MiB of YAML, plain and aliased
 // ... -- hostile OBJECTS [issue] [half] [REPEAT]                                       hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does
+// ... -- hostile-case OBJECTS FILTER [REPEAT]                                         only the hostile cases whose name contains FILTER (for a profiler)
+// ... -- confirm OBJECTS...                                                            what one confirming read adds (get by name, namespace list, whole kind)
 // ... -- churn OBJECTS... [--compare]                                                   1,000 single watch events applied to the snapshot (and the rebuild, with --compare)
 if (args is ["generate-state", var dir, var count])
 {
@@ -45,6 +49,18 @@ if (args is ["memory", var n])
     return 0;
 }
 
+if (args is ["latency-explain", var explainSize, .. var explainCalls])
+{
+    Latency.Explain(int.Parse(explainSize, CultureInfo.InvariantCulture), explainCalls.Length > 0 ? int.Parse(explainCalls[0], CultureInfo.InvariantCulture) : 200, Console.Out);
+    return 0;
+}
+
+if (args is ["request-profile", var profileSize, .. var profileRounds])
+{
+    RequestProfile.Report(int.Parse(profileSize, CultureInfo.InvariantCulture), profileRounds.Length > 0 ? int.Parse(profileRounds[0], CultureInfo.InvariantCulture) : 200, Console.Out);
+    return 0;
+}
+
 if (args is ["latency", .. var sizes])
 {
     foreach (var objects in sizes)
@@ -70,6 +86,16 @@ if (args is ["read-your-writes", .. var rywSizes])
     foreach (var objects in rywSizes)
     {
         await ReadYourWrites.ReportAsync(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
+    }
+
+    return 0;
+}
+
+if (args is ["confirm", .. var confirmSizes])
+{
+    foreach (var objects in confirmSizes)
+    {
+        await ReadYourWrites.ConfirmReportAsync(int.Parse(objects, CultureInfo.InvariantCulture), Console.Out);
     }
 
     return 0;
@@ -106,6 +132,13 @@ if (args is ["yaml-memory"])
 if (args is ["hostile-explain", var clusterSize, var filter])
 {
     Hostile.Explain(int.Parse(clusterSize, CultureInfo.InvariantCulture), filter, Console.Out);
+    return 0;
+}
+
+if (args is ["hostile-case", var caseCluster, var caseFilter, .. var caseRest])
+{
+    var caseRepeat = caseRest.Length > 0 ? int.Parse(caseRest[0], CultureInfo.InvariantCulture) : 5;
+    Hostile.Report(int.Parse(caseCluster, CultureInfo.InvariantCulture), onlyIssue: false, caseRepeat, Console.Out, caseFilter);
     return 0;
 }
 

@@ -85,4 +85,33 @@ public sealed class AuditCommandTests
         Assert.Equal(2, exit);
         Assert.Equal("kubectl-egress: give manifest FILES or --kubeconfig K, not both\n", err);
     }
+
+    [Fact]
+    public async Task Audit_Kubeconfig_ReportsTheClusterAsTheFilesWouldBe()
+    {
+        var input = SeedWithoutGatewayLeg();
+        await using var api = await EgressWebhook.Server.Tests.Fakes.FakeKubernetesApiServer.StartAsync();
+        foreach (var file in Directory.GetFiles(input[0], "*.yaml").Order(StringComparer.Ordinal))
+        {
+            api.Apply(File.ReadAllText(file));
+        }
+
+        var kubeconfig = await EgressWebhook.Server.Tests.Fakes.FakeKubeconfig.WriteAsync(api.Url);
+        try
+        {
+            var fromFiles = CliRunner.Run(["audit", "-o", "yaml", .. input]);
+            var (exit, output, error) = CliRunner.Run("audit", "-o", "yaml", "--kubeconfig", kubeconfig);
+
+            Assert.Equal((1, ""), (exit, error));
+            Assert.Contains("EGW113", output, StringComparison.Ordinal);
+            Assert.Equal(fromFiles.Out, output);
+            // read-only: the audit from a laptop writes nothing to the cluster
+            Assert.Empty(api.AllWrites());
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+            Directory.Delete(input[0], recursive: true);
+        }
+    }
 }

@@ -16,6 +16,7 @@ public sealed class PolicyExamplesTests
         { "allow-list.yaml", "team-a-other-host.yaml", "EGW301" },
         { "no-wildcards.yaml", "wildcard-entry.yaml", "EGW303" },
         { "registry-only-guard.yaml", "sidecar-allow-any.yaml", "EGW305" },
+        { "waypoint-path.yaml", "team-w-unbound-entry.yaml", "EGW302" },
     };
 
     private static JsonElement[] Findings(string json) =>
@@ -83,7 +84,7 @@ public sealed class PolicyExamplesTests
     {
         var crd = IstioCrdSchemas.LoadFile(Path.Combine(TestPaths.Repo, "deploy", "crds", "egresspolicy.yaml"), "egress.webhook.dev");
         var files = Directory.GetFiles(Examples, "*.yaml");
-        Assert.Equal(3, files.Length);
+        Assert.Equal(4, files.Length);
         foreach (var file in files)
         {
             var doc = Assert.Single(YamlJson.ParseDocuments(File.ReadAllText(file)));
@@ -103,5 +104,48 @@ public sealed class PolicyExamplesTests
 
         Assert.Contains(errors, e => e.Contains("/spec/allow/0/hosts/0", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("wildcards listed as allowed need forbid true", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CrdSchema_RefusesGatewayAndWaypointTogether_AndAWaypointWithoutName()
+    {
+        var crd = IstioCrdSchemas.LoadFile(Path.Combine(TestPaths.Repo, "deploy", "crds", "egresspolicy.yaml"), "egress.webhook.dev");
+        var both = JsonNode.Parse("""{"apiVersion":"egress.webhook.dev/v1alpha1","kind":"EgressPolicy","metadata":{"name":"x"},"spec":{"requiredGateway":"istio-system/istio-egressgateway","requiredWaypoint":{"namespace":"istio-egress","name":"egress-waypoint"}}}""")!.AsObject();
+        var nameless = JsonNode.Parse("""{"apiVersion":"egress.webhook.dev/v1alpha1","kind":"EgressPolicy","metadata":{"name":"x"},"spec":{"requiredWaypoint":{"namespace":"istio-egress"}}}""")!.AsObject();
+        var one = JsonNode.Parse("""{"apiVersion":"egress.webhook.dev/v1alpha1","kind":"EgressPolicy","metadata":{"name":"x"},"spec":{"requiredWaypoint":{"namespace":"istio-egress","name":"egress-waypoint"}}}""")!.AsObject();
+
+        Assert.Contains(crd.Validate(both), e => e.Contains("requiredGateway and requiredWaypoint are exclusive", StringComparison.Ordinal));
+        Assert.NotEmpty(crd.Validate(nameless));
+        Assert.Empty(crd.Validate(one));
+    }
+
+    [Fact]
+    public void Check_WaypointPath_EntryBoundToTheWaypointIsClean()
+    {
+        var text = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata: {name: egress-waypoint, namespace: istio-egress}
+            spec:
+              gatewayClassName: istio-waypoint
+              listeners:
+              - {name: mesh, port: 15008, protocol: HBONE, allowedRoutes: {namespaces: {from: All}}}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata:
+              name: payments-api
+              namespace: team-w
+              labels: {istio.io/use-waypoint: egress-waypoint, istio.io/use-waypoint-namespace: istio-egress}
+            spec:
+              hosts: [api.payments.example]
+              ports: [{number: 443, name: tls, protocol: TLS}]
+              resolution: DNS
+            """;
+
+        var (exit, output, _) = CliRunner.RunWithInput(text, "check", TestPaths.Seed, "-", "--policy", Path.Combine(Examples, "waypoint-path.yaml"), "-o", "json");
+
+        Assert.Equal(0, exit);
+        Assert.DoesNotContain(Findings(output), f => f.GetProperty("rule").GetString()!.StartsWith("EGW3", StringComparison.Ordinal));
     }
 }

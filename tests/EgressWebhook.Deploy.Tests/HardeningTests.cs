@@ -114,7 +114,7 @@ public sealed class HardeningTests
     }
 
     [Fact]
-    public void Overlays_DifferInEnforcement_ClientAuthAndTheGenerator_AndNothingElse()
+    public void Overlays_DifferInEnforcement_ClientAuthTheGeneratorAndTheAudit_AndNothingElse()
     {
         var enforcing = Rendered.Overlay("default");
         var audit = Rendered.Overlay("audit-only");
@@ -123,7 +123,9 @@ public sealed class HardeningTests
         string[] clientAuth = ["Certificate egress-webhook/egress-webhook-client-ca", "Issuer egress-webhook/egress-webhook-client-ca", "Certificate egress-webhook/egress-webhook-apiserver-client"];
         string[] generatorGrants = ["ClusterRole egress-webhook-generate", "ClusterRoleBinding egress-webhook-generate", "Role egress-webhook/egress-webhook-leader-election", "RoleBinding egress-webhook/egress-webhook-leader-election",
             // nothing is admitted while awaited when every rule is a warning, so audit-only writes no EgressChainIncomplete Event
-            "ClusterRole egress-webhook-events", "ClusterRoleBinding egress-webhook-events"];
+            "ClusterRole egress-webhook-events", "ClusterRoleBinding egress-webhook-events",
+            // the background audit (off in audit-only): its PolicyReport writes (its Events and Lease share the grants above)
+            "ClusterRole egress-webhook-policy-reports", "ClusterRoleBinding egress-webhook-policy-reports"];
         static IEnumerable<string> Names(Rendered r) => r.Objects.Where(o => o.Kind != "ConfigMap").Select(o => o.ToString());
         Assert.Equal(clientAuth.Concat(generatorGrants).Order(StringComparer.Ordinal), Names(enforcing).Except(Names(audit)).Order(StringComparer.Ordinal));
         Assert.Empty(Names(audit).Except(Names(enforcing)));
@@ -139,7 +141,7 @@ public sealed class HardeningTests
         var a = enforcing.ConfigData();
         var b = audit.ConfigData();
         var differing = a.Keys.Union(b.Keys).Where(k => a.GetValueOrDefault(k) != b.GetValueOrDefault(k)).Order(StringComparer.Ordinal);
-        Assert.Equal(new[] { ServerContract.Env.FailureMode, ServerContract.Env.GeneratorEnabled, ServerContract.Env.RequireClientCertificate,
+        Assert.Equal(new[] { ServerContract.Env.AuditEnabled, ServerContract.Env.FailureMode, ServerContract.Env.GeneratorEnabled, ServerContract.Env.RequireClientCertificate,
             ServerContract.Env.ClientCaFile, ServerContract.Env.WarnOnly, ServerContract.Env.WhenNotSynced }.Order(StringComparer.Ordinal), differing);
     }
 

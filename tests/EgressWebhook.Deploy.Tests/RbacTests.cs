@@ -22,6 +22,26 @@ public sealed class RbacTests
     /// <summary>The generator's writes: server-side apply (patch, and create for a new object) and delete.</summary>
     private static readonly string[] Write = ["create", "patch", "delete"];
 
+    /// <summary>The reads, writes (server-side apply) and deletes of the background audit's reports.</summary>
+    private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> PolicyReportGrants =
+    [
+        .. Grants(ClusterWide, "wgpolicyk8s.io", ["policyreports", "clusterpolicyreports"], ["list", "create", "patch", "delete"]),
+    ];
+
+    /// <summary>What the background audit needs when it is on: its reports, its Lease and the Events of incompleteness
+    /// past the grace period.</summary>
+    private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> AuditGrants =
+    [
+        .. PolicyReportGrants,
+        .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
+        .. Grants(ClusterWide, "", ["events"], ["create"]),
+    ];
+
+    /// <summary>The server's default: on with the live-cluster source unless <c>Webhook__Audit__Enabled=false</c>.</summary>
+    private static bool AuditOn(Rendered rendered) =>
+        rendered.ConfigData().GetValueOrDefault(ServerContract.Env.AuditEnabled) is var enabled && enabled != "false" &&
+        (enabled == "true" || rendered.ConfigData().GetValueOrDefault(ServerContract.Env.Source) == "Cluster");
+
     /// <summary>Everything the account may hold: (scope, API group, resource, verb).</summary>
     private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> Allowed =
     [
@@ -31,6 +51,8 @@ public sealed class RbacTests
         .. Grants(OwnNamespace, "coordination.k8s.io", ["leases"], ["get", "create", "update"]),
         // the grace-period re-check reports an incomplete egress chain as an Event on the object
         .. Grants(ClusterWide, "", ["events"], ["create"]),
+        // the background audit's PolicyReports
+        .. PolicyReportGrants,
     ];
 
     /// <summary>What the server cannot work without.</summary>
@@ -68,8 +90,9 @@ public sealed class RbacTests
         var granted = Granted(Rendered.Overlay(overlay));
 
         var generator = Rendered.Overlay(overlay).ConfigData().GetValueOrDefault(ServerContract.Env.GeneratorEnabled) == "true";
+        var audit = AuditOn(Rendered.Overlay(overlay));
 
-        var missing = Required.Concat(generator ? GeneratorGrants : []).Where(r => !granted.Contains(r) && !granted.Contains(r with { Scope = ClusterWide })).ToArray();
+        var missing = Required.Concat(generator ? GeneratorGrants : []).Concat(audit ? AuditGrants : []).Where(r => !granted.Contains(r) && !granted.Contains(r with { Scope = ClusterWide })).ToArray();
         Assert.True(missing.Length == 0, "missing: " + string.Join(", ", missing));
     }
 
@@ -80,36 +103,37 @@ public sealed class RbacTests
         var rendered = Rendered.Overlay("audit-only");
 
         Assert.Equal("false", rendered.ConfigData()[ServerContract.Env.GeneratorEnabled]);
+        Assert.False(AuditOn(rendered));
         var writes = Granted(rendered).Where(g => g.Verb is not ("get" or "list" or "watch")).ToArray();
         Assert.True(writes.Length == 0, "audit-only grants: " + string.Join(", ", writes));
     }
 
-    /// <summary>The reads, writes (server-side apply) and deletes of the background audit's reports.</summary>
-    private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> PolicyReportGrants =
-    [
-        .. Grants(ClusterWide, "wgpolicyk8s.io", ["policyreports", "clusterpolicyreports"], ["list", "create", "patch", "delete"]),
-    ];
-
     [Fact]
-    public void PolicyReportsComponent_TurnsTheAuditOn_AndGrantsExactlyTheReportWrites()
+    public void PolicyReportsComponent_AddsExactlyTheTwoCrds_AndNoGrantOrSetting()
     {
         var with = Rendered.Of(RepoPaths.Of("tests/EgressWebhook.Deploy.Tests/overlays/policy-reports"));
         var without = Rendered.Overlay("default");
 
-        var interval = with.ConfigData()["Webhook__Audit__Interval"];
-        Assert.True(TimeSpan.TryParse(interval, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && parsed >= TimeSpan.FromSeconds(1),
-            $"Webhook__Audit__Interval '{interval}' is not an interval the server accepts");
-        Assert.Equal("Cluster", with.ConfigData()["Webhook__Source"]);
-        var added = Granted(with).Except(Granted(without)).ToHashSet();
-        Assert.True(added.SetEquals(PolicyReportGrants), "the component grants: " + string.Join(", ", added));
-        Assert.False(without.ConfigData().ContainsKey("Webhook__Audit__Interval"));
+        var added = with.Objects.Select(o => o.ToString()).Except(without.Objects.Select(o => o.ToString())).Order(StringComparer.Ordinal);
+        Assert.Equal(["CustomResourceDefinition clusterpolicyreports.wgpolicyk8s.io", "CustomResourceDefinition policyreports.wgpolicyk8s.io"], added);
+        Assert.True(Granted(with).SetEquals(Granted(without)));
+        Assert.Equal(without.ConfigData().OrderBy(p => p.Key), with.ConfigData().OrderBy(p => p.Key));
+        var crds = with.Objects.Where(o => o.Group == "apiextensions.k8s.io" && o.Spec.Str("group") == "wgpolicyk8s.io").ToList();
+        Assert.Equal([("ClusterPolicyReport", "Cluster"), ("PolicyReport", "Namespaced")],
+            crds.Select(c => (c.Spec.Str("names", "kind")!, c.Spec.Str("scope")!)).Order());
+        Assert.All(crds, c => Assert.Equal(["v1alpha2"], c.Spec.Items("versions").Select(v => v.Str("name")!)));
     }
 
     [Theory]
     [MemberData(nameof(Overlays))]
-    public void Overlays_WithoutTheComponent_HoldNoReportGrants(string overlay)
+    public void ReportGrants_HeldExactlyWhenTheAuditIsOn(string overlay)
     {
-        Assert.DoesNotContain(Granted(Rendered.Overlay(overlay)), g => g.Group == "wgpolicyk8s.io");
+        var rendered = Rendered.Overlay(overlay);
+        var reportGrants = Granted(rendered).Where(g => g.Group == "wgpolicyk8s.io").ToHashSet();
+
+        // on by default with the live-cluster source (default overlay); audit-only turns it off and drops the grants
+        Assert.Equal(overlay == "default", AuditOn(rendered));
+        Assert.True(AuditOn(rendered) ? reportGrants.SetEquals(PolicyReportGrants) : reportGrants.Count == 0, "report grants: " + string.Join(", ", reportGrants));
     }
 
     [Fact]
@@ -120,7 +144,7 @@ public sealed class RbacTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
-    public void LeaseReadAndRenew_AreLimitedToTheGeneratorsLease(string overlay)
+    public void LeaseReadAndRenew_AreLimitedToTheGeneratorsAndTheAuditsLeases(string overlay)
     {
         var rendered = Rendered.Overlay(overlay);
         var rules = rendered.Objects.Where(o => o.Kind == "Role")
@@ -128,9 +152,9 @@ public sealed class RbacTests
             .Where(r => r.Strings("resources").Contains("leases"))
             .ToList();
 
-        // no generator (audit-only), no Lease grant at all
-        Assert.Equal(rendered.ConfigData().GetValueOrDefault(ServerContract.Env.GeneratorEnabled) == "true", rules.Count > 0);
-        Assert.All(rules.Where(r => r.Strings("verbs").Any(v => v is "get" or "update")), r => Assert.Equal(["egress-webhook-generator"], r.Strings("resourceNames")));
+        // no generator and no background audit (audit-only), no Lease grant at all
+        Assert.Equal(rendered.ConfigData().GetValueOrDefault(ServerContract.Env.GeneratorEnabled) == "true" || AuditOn(rendered), rules.Count > 0);
+        Assert.All(rules.Where(r => r.Strings("verbs").Any(v => v is "get" or "update")), r => Assert.Equal(ServerContract.Leases, r.Strings("resourceNames")));
     }
 
     [Theory]

@@ -58,6 +58,55 @@ public sealed class SchemaTests
         Assert.Equal(["spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"], Missing(json, roundTrip.RootElement, ""));
     }
 
+    /// <summary>The PolicyReport CRDs of components/policy-reports: fields of apiextensions.k8s.io/v1 only, and a
+    /// structural schema (every node typed, as the API server requires of a v1 CRD).</summary>
+    [Fact]
+    public void PolicyReportCrds_HaveOnlyFieldsOfTheirApi_AndAStructuralSchema()
+    {
+        var crds = Rendered.Of(RepoPaths.Of("deploy/components/policy-reports")).Objects.ToList();
+
+        Assert.Equal(2, crds.Count);
+        foreach (var crd in crds)
+        {
+            var model = KubernetesJson.Deserialize<V1CustomResourceDefinition>(crd.Json.GetRawText());
+            using var roundTrip = JsonDocument.Parse(KubernetesJson.Serialize(model));
+            Assert.Equal([], Missing(crd.Json, roundTrip.RootElement, ""));
+            var schema = Assert.Single(crd.Spec.Items("versions")).At("schema", "openAPIV3Schema")!.Value;
+            Assert.Equal([], Untyped(schema, "openAPIV3Schema"));
+        }
+    }
+
+    /// <summary>Schema nodes without a <c>type</c> (not structural).</summary>
+    private static IEnumerable<string> Untyped(JsonElement schema, string path)
+    {
+        if (!schema.TryGetProperty("type", out _))
+        {
+            yield return path;
+        }
+
+        if (schema.TryGetProperty("properties", out var properties))
+        {
+            foreach (var p in properties.EnumerateObject())
+            {
+                foreach (var u in Untyped(p.Value, $"{path}.{p.Name}"))
+                {
+                    yield return u;
+                }
+            }
+        }
+
+        foreach (var key in new[] { "items", "additionalProperties" })
+        {
+            if (schema.TryGetProperty(key, out var child) && child.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var u in Untyped(child, $"{path}.{key}"))
+                {
+                    yield return u;
+                }
+            }
+        }
+    }
+
     /// <summary>Paths present in <paramref name="original"/> but absent from <paramref name="roundTrip"/>.</summary>
     private static IEnumerable<string> Missing(JsonElement original, JsonElement roundTrip, string path)
     {

@@ -3,8 +3,8 @@ using EgressWebhook.Core.Trace;
 
 namespace EgressWebhook.Cli.Commands;
 
-/// <summary><c>kubectl-egress graph [FILES | --kubeconfig K] -o dot|mermaid</c>: the egress map. SVG is not drawn here (no
-/// maintained .NET graph layout library is cheap to use): <c>-o svg</c> says to pipe DOT through Graphviz.</summary>
+/// <summary><c>kubectl-egress graph [FILES | --kubeconfig K] -o dot|mermaid|svg</c>: the egress map (SVG drawn by
+/// <see cref="MapFormat.Svg"/>, a layered layout of its own; no Graphviz needed).</summary>
 internal static class GraphCommand
 {
     public static Command Create(CliConsole console)
@@ -17,13 +17,8 @@ internal static class GraphCommand
         command.SetAction(parse =>
         {
             var format = parse.GetRequiredValue(output);
-            if (format == "svg")
-            {
-                throw new InputException("-o svg is not built in: run kubectl-egress graph -o dot ... | dot -Tsvg (Graphviz)");
-            }
-
             var map = EgressMap.Build(input.Load(parse, console), input.Settings(parse));
-            console.Out.Write(format == "mermaid" ? MapFormat.Mermaid(map) : MapFormat.Dot(map));
+            console.Out.Write(format switch { "mermaid" => MapFormat.Mermaid(map), "svg" => MapFormat.Svg(map), _ => MapFormat.Dot(map) });
             return ExitCodes.Clean;
         });
         return command;

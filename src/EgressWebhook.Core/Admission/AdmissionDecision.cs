@@ -57,6 +57,18 @@ public sealed record AdmissionDecision(AdmissionResponse Response, AdmissionOutc
 
     private static readonly Dictionary<ResourceKind, FreshReadMode> NoReads = [];
 
+    /// <summary>The objects to get by name before this decision is trusted (<see cref="FreshReadPlan.Objects"/>); empty
+    /// unless asked for.</summary>
+    public IReadOnlyList<ObjectKey> ConfirmObjects { get; init; } = [];
+
+    /// <summary>The namespace a kind of <see cref="Confirm"/> is first read in (<see cref="FreshReadPlan.Namespace"/>).</summary>
+    public string? ConfirmNamespace { get; init; }
+
+    /// <summary><see cref="Confirm"/>, <see cref="ConfirmObjects"/> and <see cref="ConfirmNamespace"/> as one plan.</summary>
+    public FreshReadPlan ConfirmPlan => Confirm.Count == 0 && ConfirmObjects.Count == 0
+        ? FreshReadPlan.None
+        : new FreshReadPlan(Confirm, ConfirmObjects, ConfirmNamespace);
+
     /// <summary>Guardrail findings recorded but not answered with: an Audit policy's, and those of a policy whose
     /// exceptions let the requester through (<see cref="Exceptions"/>). For the audit line.</summary>
     public IReadOnlyList<Finding> Recorded { get; init; } = [];

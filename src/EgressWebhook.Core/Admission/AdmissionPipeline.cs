@@ -113,7 +113,15 @@ public sealed class AdmissionPipeline
             decision = decision with { Admitted = change.Object };
         }
 
-        return confirm ? decision with { Confirm = KindsToConfirm(change.Object, decision.Findings, snapshot) } : decision;
+        if (!confirm)
+        {
+            return decision;
+        }
+
+        var plan = ReadsToConfirm(change.Object, decision.Findings, snapshot);
+        return plan.IsEmpty
+            ? decision
+            : decision with { Confirm = plan.Kinds, ConfirmObjects = plan.Objects, ConfirmNamespace = (change.Object ?? change.OldObject) is { Namespace.Length: > 0 } changed ? changed.Namespace : null };
     }
 
     /// <summary>Decides a mutating admission (see <see cref="AdmissionHandler.Mutate"/>).</summary>
@@ -186,20 +194,29 @@ public sealed class AdmissionPipeline
     /// (<see cref="IEgressRule.RestsOnMissing"/> of the rules that report it).</summary>
     public IReadOnlyList<ResourceKind> KindsFor(string rule) => _restsOn.TryGetValue(rule, out var kinds) ? kinds : [];
 
-    /// <summary>The kinds to read before trusting <paramref name="findings"/> about <paramref name="subject"/>, the
-    /// object under admission (null for a delete): those the findings rest on, and those a clean answer rests on
-    /// without a finding to show it. A VirtualService that routes to a Kubernetes Service is judged as a mesh leg of an
-    /// egress chain only if some Gateway selects that Service's pods (EGW113); when the snapshot holds no such Gateway,
-    /// one created a moment ago would let the leg pass silently, so Gateways are read for it.</summary>
-    /// <remarks>How much to read: a denial is confirmed by reading the whole kind (its cost is paid only when a write
-    /// would be refused); so is a finding about an existing object's content (a port, a subset). A warning, and a clean
-    /// answer, are confirmed by a count first: an object created in the same apply changes the count; an existing one
-    /// changed within the watch lag does not, and is then judged as cached.</remarks>
-    public IReadOnlyDictionary<ResourceKind, FreshReadMode> KindsToConfirm(EgressObject? subject, IEnumerable<Finding> findings, EgressSnapshot snapshot)
+    /// <summary>The kinds to read in full before trusting <paramref name="findings"/> about <paramref name="subject"/>
+    /// (<see cref="ReadsToConfirm"/>'s <see cref="FreshReadPlan.Kinds"/>).</summary>
+    public IReadOnlyDictionary<ResourceKind, FreshReadMode> KindsToConfirm(EgressObject? subject, IEnumerable<Finding> findings, EgressSnapshot snapshot) =>
+        ReadsToConfirm(subject, findings, snapshot).Kinds;
+
+    /// <summary>What to read before trusting <paramref name="findings"/> about <paramref name="subject"/>, the object
+    /// under admission (the deleted one for a delete): for each finding of a rule that rests on other objects
+    /// (<see cref="IEgressRule.RestsOnMissing"/>), the missing object it names (<see cref="Awaited.Key"/>: one get by
+    /// name, a 404 confirms it is still missing) and, for a rule that judges the content of the objects it names
+    /// (<see cref="ContentRules"/>), the objects of those kinds the finding relates (one get each). Every other such
+    /// finding rests on "no object of this kind matches" (a ServiceEntry or Service for a host: EGW101, EGW103; a leg of
+    /// an egress chain: EGW113; a VirtualService still using a deleted object: EGW114; …): only those read the kind as a
+    /// whole. Besides, the clean answer of a VirtualService that routes to a Kubernetes Service rests on no Gateway
+    /// selecting that Service's pods (EGW113 stays silent then): Gateways are counted for it.</summary>
+    /// <remarks>How much of a kind: a denial, and a content finding that names no object, read the whole kind; a
+    /// warning, and a clean answer, count it first (an object created in the same apply changes the count; an existing
+    /// one changed within the watch lag does not, and is then judged as cached).</remarks>
+    public FreshReadPlan ReadsToConfirm(EgressObject? subject, IEnumerable<Finding> findings, EgressSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(findings);
         ArgumentNullException.ThrowIfNull(snapshot);
         Dictionary<ResourceKind, FreshReadMode>? plan = null;
+        List<ObjectKey>? objects = null;
         // a Kubernetes Service registers only a cluster-local name: for a VirtualService whose hosts are all outside
         // the cluster, only ServiceEntries can be what is missing (Services are the largest kind to read)
         var servicesMatter = subject is not VirtualService routed ||
@@ -207,16 +224,49 @@ public sealed class AdmissionPipeline
                                  .Any(h => HostName.IsClusterLocal(HostName.Resolve(h, routed.Namespace)));
         foreach (var finding in findings)
         {
+            var kinds = KindsFor(finding.Rule);
+            if (kinds.Count == 0)
+            {
+                continue;
+            }
+
             var mode = finding.Severity == Severity.Error || finding.Rule is RuleIds.DestinationPortUnknown or RuleIds.SubsetNotFound
                 ? FreshReadMode.Always
                 : FreshReadMode.IfCountChanged;
-            foreach (var kind in KindsFor(finding.Rule))
+            var named = finding.Awaits?.Key;
+            var content = ContentRules.Contains(finding.Rule);
+            if (named is { } key)
+            {
+                AddObject(ref objects, key);
+            }
+
+            foreach (var kind in kinds)
             {
                 if (kind == ResourceKind.Service && !servicesMatter)
                 {
                     continue;
                 }
 
+                // the named missing object, or the objects whose content the finding used: got by name
+                var byName = named?.Kind == kind;
+                if (content && (finding.Awaits is null || byName))
+                {
+                    foreach (var related in finding.Related)
+                    {
+                        if (related != subject?.Ref && snapshot.Find(new ObjectKey(kind, related.Namespace, related.Name)) is { } held && held.Ref == related)
+                        {
+                            AddObject(ref objects, held.Key);
+                            byName = true;
+                        }
+                    }
+                }
+
+                if (byName)
+                {
+                    continue;
+                }
+
+                // no object of this kind matches: only the whole kind can show one written a moment ago
                 plan ??= [];
                 plan[kind] = plan.TryGetValue(kind, out var planned) && planned > mode ? planned : mode;
             }
@@ -233,7 +283,28 @@ public sealed class AdmissionPipeline
             }
         }
 
-        return plan ?? NoReads;
+        return plan is null && objects is null
+            ? FreshReadPlan.None
+            : new FreshReadPlan(plan ?? NoReads, objects ?? [], subject is { Namespace.Length: > 0 } s ? s.Namespace : null);
+    }
+
+    /// <summary>The rules whose findings judge the content of objects they name (a port of the ServiceEntry found,
+    /// a subset of the DestinationRule found, a Gateway by reference, a ServiceEntry or Gateway named by a policy or
+    /// route): confirmed by getting those objects by name. EGW102 and EGW107 also report "no such object" without a
+    /// name, which is read as a kind.</summary>
+    public static IReadOnlySet<string> ContentRules { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        RuleIds.DestinationPortUnknown, RuleIds.GatewayReference, RuleIds.SubsetNotFound,
+        RuleIds.PolicyTargetNotFound, RuleIds.RouteParentServiceEntryMissing, RuleIds.ListenerRejectsRoute,
+    };
+
+    private static void AddObject(ref List<ObjectKey>? objects, ObjectKey key)
+    {
+        objects ??= [];
+        if (!objects.Contains(key))
+        {
+            objects.Add(key);
+        }
     }
 
     /// <summary>A validating answer that needs no rule (a kind or operation not read, exempt, undecodable, a DELETE of

@@ -31,6 +31,10 @@ public sealed record EgressPolicySpec
     /// <summary><c>namespace/name</c> of the egress gateway Service every MESH_EXTERNAL host must be routed through.</summary>
     public string? RequiredGateway { get; init; }
 
+    /// <summary>The ambient form of the required path: the waypoint (a Gateway API Gateway of class
+    /// <c>istio-waypoint</c>) every MESH_EXTERNAL ServiceEntry must be bound to. Exclusive with <see cref="RequiredGateway"/>.</summary>
+    public WaypointRef? RequiredWaypoint { get; init; }
+
     public WildcardGuard? Wildcards { get; init; }
 
     public ExportToGuard? ExportTo { get; init; }
@@ -41,6 +45,17 @@ public sealed record EgressPolicySpec
 
     /// <summary>Who is exempt (break-glass): admission lets their changes through and records it in the audit line.</summary>
     public PolicyExceptions? Exceptions { get; init; }
+}
+
+/// <summary><c>spec.requiredWaypoint</c>: the waypoint Gateway by namespace and name.</summary>
+public sealed record WaypointRef
+{
+    public string? Namespace { get; init; }
+
+    public string? Name { get; init; }
+
+    /// <summary><c>namespace/name</c>.</summary>
+    public override string ToString() => $"{Namespace}/{Name}";
 }
 
 /// <summary>One allowed destination: hosts (exact names or <c>*.</c> globs), and optionally ports and protocols.</summary>

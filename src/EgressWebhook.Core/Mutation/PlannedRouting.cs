@@ -51,7 +51,7 @@ public static class PlannedRouting
         }
 
         var view = SnapshotView.With(snapshot, entry);
-        var stored = Candidates(entry, previous)
+        var stored = Candidates(entry, previous, view)
             .Select(view.Find)
             .OfType<EgressObject>()
             .Where(o => RoutingPlanner.IsGeneratedFor(o, entry) && ManagedBy.ServiceEntryOwner(o) is not null)
@@ -65,15 +65,52 @@ public static class PlannedRouting
         }
 
         // the changed object's stored version stays in place: it is the "before" of the change
-        var replaced = stored.Select(o => o.Key).Where(k => k != changed.Key).ToHashSet();
-        return EgressSnapshot.Create(snapshot.Objects.Where(o => !replaced.Contains(o.Key)).Concat(planned.Where(o => o.Key != changed.Key)));
+        // applied as differences (issue 18): the cost follows the entry's routing objects, not the cluster
+        var put = planned.Where(o => o.Key != changed.Key).ToList();
+        var kept = put.Select(o => o.Key).ToHashSet();
+        var changes = stored.Select(o => o.Key).Where(k => k != changed.Key && !kept.Contains(k)).Distinct()
+            .Select(SnapshotChange.Delete)
+            .Concat(put.Select(SnapshotChange.Put))
+            .ToList();
+        return snapshot.Apply(changes);
     }
 
     /// <summary>Every name the planner may give an object of <paramref name="entry"/> (or of its previous version, whose
     /// host count may differ), under each kind it generates.</summary>
-    private static IEnumerable<ObjectKey> Candidates(ServiceEntry entry, ServiceEntry? previous)
+    /// <remarks>An entry may list 150,000 hosts: when it names more than the view holds VirtualServices and
+    /// DestinationRules, the numbered names are looked for among those instead of tried one by one.</remarks>
+    private static IEnumerable<ObjectKey> Candidates(ServiceEntry entry, ServiceEntry? previous, SnapshotView view)
     {
         var hosts = Math.Max(entry.Spec.Hosts.Count, previous?.Spec.Hosts.Count ?? 0);
+        var stored = view.Snapshot.OfKind(ResourceKind.VirtualService).Count + view.Snapshot.OfKind(ResourceKind.DestinationRule).Count;
+        if (hosts <= stored)
+        {
+            return Candidates(entry, hosts);
+        }
+
+        return Candidates(entry, 0).Concat(Numbered(view, entry, hosts));
+    }
+
+    /// <summary>The keys of the view's VirtualServices and DestinationRules named as the planner numbers per-host
+    /// objects (<c>NAME-egress-http-I</c>, <c>NAME-egress-origination-I</c>, I below <paramref name="hosts"/>).</summary>
+    private static IEnumerable<ObjectKey> Numbered(SnapshotView view, ServiceEntry entry, int hosts)
+    {
+        foreach (var (kind, prefix) in new[] { (ResourceKind.VirtualService, $"{entry.Name}-egress-http-"), (ResourceKind.DestinationRule, $"{entry.Name}-egress-origination-") })
+        {
+            foreach (var obj in view.OfKind<EgressObject>(kind))
+            {
+                if (obj.Namespace == entry.Namespace && obj.Name.StartsWith(prefix, StringComparison.Ordinal) &&
+                    int.TryParse(obj.Name.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) &&
+                    i < hosts && obj.Name.Length - prefix.Length == i.ToString(System.Globalization.CultureInfo.InvariantCulture).Length)
+                {
+                    yield return obj.Key;
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<ObjectKey> Candidates(ServiceEntry entry, int hosts)
+    {
         var ns = entry.Namespace;
         var name = entry.Name;
         yield return new ObjectKey(ResourceKind.Gateway, ns, RoutingPlanner.Names.Gateway(entry));

@@ -184,7 +184,8 @@ public static partial class RoutingPlanner
     }
 
     /// <summary>EGW411: no routing for a host and port an EgressPolicy that selects the entry's namespace forbids (what
-    /// EGW301 refuses), nor through another gateway than the policy's <c>requiredGateway</c>. Deny and Warn policies
+    /// EGW301 refuses), nor through another gateway than the policy's <c>requiredGateway</c>, nor other than through its
+    /// <c>requiredWaypoint</c> (ambient namespaces only: sidecar-mode routing never reaches a waypoint). Deny and Warn policies
     /// only: an Audit policy changes nothing users see, the generator included.</summary>
     private static void CheckPolicies(ServiceEntry entry, GatewayServiceRef gateway, SnapshotView view, List<Finding> notices)
     {
@@ -211,6 +212,18 @@ public static partial class RoutingPlanner
             {
                 notices.Add(Notice(RuleIds.RoutingSkippedPolicyForbids, entry, "metadata.annotations",
                     $"gateway {gateway} is not the required one; use {required.Namespace}/{required.Name} (EgressPolicy {policy.Name})", policy.Ref));
+            }
+
+            if (policy.Spec.RequiredWaypoint is { } waypoint)
+            {
+                var ambient = WaypointRouting.Applies(entry, view);
+                if (!ambient || waypoint.Namespace != gateway.Namespace || waypoint.Name != gateway.Name)
+                {
+                    notices.Add(Notice(RuleIds.RoutingSkippedPolicyForbids, entry, "metadata.annotations", ambient
+                        ? $"waypoint {gateway} is not the required one; use {waypoint} (EgressPolicy {policy.Name})"
+                        : $"sidecar-mode routing via {gateway} is not required waypoint {waypoint}; run the namespace ambient (EgressPolicy {policy.Name})",
+                        policy.Ref));
+                }
             }
         }
     }

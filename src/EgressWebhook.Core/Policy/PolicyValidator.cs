@@ -100,6 +100,24 @@ public static partial class PolicyValidator
             yield return new("spec.requiredGateway", $"\"{Short(gateway)}\" is not namespace/name of the egress gateway Service; e.g. istio-system/istio-egressgateway");
         }
 
+        if (spec.RequiredWaypoint is { } waypoint)
+        {
+            if (spec.RequiredGateway is not null)
+            {
+                yield return new("spec.requiredWaypoint", "requiredGateway and requiredWaypoint are both set; traffic leaves by one path: keep one");
+            }
+
+            if (!IsNamespaceName(waypoint.Namespace ?? ""))
+            {
+                yield return new("spec.requiredWaypoint.namespace", $"\"{Short(waypoint.Namespace)}\" is not a namespace name; name the waypoint's namespace");
+            }
+
+            if (!IsObjectName(waypoint.Name ?? ""))
+            {
+                yield return new("spec.requiredWaypoint.name", $"\"{Short(waypoint.Name)}\" is not a Gateway name; name the waypoint, e.g. egress-waypoint");
+            }
+        }
+
         if (spec.Wildcards is { } wildcards)
         {
             if (wildcards.Allowed.Count > 0 && !wildcards.Forbid)
@@ -153,10 +171,20 @@ public static partial class PolicyValidator
         {
             yield return new("spec.requiredGateway", "allow is empty (no external host), so no traffic can use the required gateway; allow hosts or drop it");
         }
+
+        if (spec.Allow is { Count: 0 } && spec.RequiredWaypoint is not null)
+        {
+            yield return new("spec.requiredWaypoint", "allow is empty (no external host), so no traffic can use the required waypoint; allow hosts or drop it");
+        }
     }
 
     private static bool IsNamespaceName(string value) =>
         value.Length is > 0 and <= 63 && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-') && value[0] != '-' && value[^1] != '-';
+
+    /// <summary>A DNS-1123 subdomain (what Kubernetes accepts as a Gateway's name).</summary>
+    private static bool IsObjectName(string value) =>
+        value.Length is > 0 and <= 253 && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '.') &&
+        char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1]);
 
     private static string Short(string? value) => value is null ? "" : value.Length <= 40 ? value : string.Concat(value.AsSpan(0, 39), "…");
 }

@@ -27,6 +27,14 @@ public enum FindingKind
 /// <param name="What">What it must be, for the warning: <c>the gateway leg for edition.cnn.com</c>.</param>
 public sealed record Awaited(ResourceKind Kind, string What)
 {
+    /// <summary>The awaited object itself when the finding names it (a Gateway by <c>ns/name</c>, a ServiceEntry a
+    /// policy targets by name): the shell then confirms the absence with one get by name (a 404) instead of reading the
+    /// kind. Null when any object of <see cref="Kind"/> that matches would do (a ServiceEntry for a host).</summary>
+    public ObjectKey? Key { get; init; }
+
+    /// <summary>An awaited object known by name.</summary>
+    public static Awaited Named(ResourceKind kind, string ns, string name, string what) => new(kind, what) { Key = new ObjectKey(kind, ns, name) };
+
     /// <summary>The registry object a host needs: a Service for a cluster-local host, else a ServiceEntry.</summary>
     public static Awaited RegistryObjectFor(string host) => HostName.IsClusterLocal(host)
         ? new Awaited(ResourceKind.Service, $"a Service for {host}")

@@ -327,8 +327,40 @@ public static class ServiceRegistry
     {
         ArgumentNullException.ThrowIfNull(view);
         return view.VirtualServicesRoutingTo(changed, () =>
-            [.. HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServicesRoutingTo(h)).Select(m => m.Item).Distinct()]);
+            [.. view.MatchingAny(view.Snapshot.VirtualServiceDestinations, changed, DistinctHostsOfRegistryObject, view.VirtualServicesRoutingTo)]);
     }
+
+    /// <summary>VirtualServices with a host that a registry object's host matches, for AffectedBy.</summary>
+    public static IEnumerable<EgressObject> VirtualServicesWithHostOfRegistryObject(EgressObject changed, SnapshotView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        return view.MatchingAny(view.Snapshot.VirtualServiceHosts, changed, DistinctHostsOfRegistryObject, view.VirtualServices);
+    }
+
+    /// <summary>DestinationRules whose host a registry object's host matches, for AffectedBy.</summary>
+    public static IEnumerable<EgressObject> DestinationRulesForRegistryObject(EgressObject changed, SnapshotView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        return view.MatchingAny(view.Snapshot.DestinationRuleHosts, changed, DistinctHostsOfRegistryObject, view.DestinationRules);
+    }
+
+    /// <summary>The ServiceEntries (the changed one included, when in the view) declaring one of the hosts of
+    /// <paramref name="se"/> exactly, for AffectedBy: one lookup table (<see cref="SnapshotView.ServiceEntriesDeclaringHostsOf"/>).</summary>
+    public static IEnumerable<EgressObject> ServiceEntriesDeclaringHostsOf(ServiceEntry se, SnapshotView view)
+    {
+        ArgumentNullException.ThrowIfNull(se);
+        ArgumentNullException.ThrowIfNull(view);
+        var all = view.ServiceEntriesDeclaringHostsOf(se).All;
+        return ReferenceEquals(view.Added, se) && se.Spec.Hosts.Count > 0 ? all.Append(se) : all;
+    }
+
+    /// <summary><see cref="HostsOfRegistryObject"/> as a collection.</summary>
+    private static HashSet<string> DistinctHostsOfRegistryObject(EgressObject obj) => obj switch
+    {
+        ServiceEntry se => EgressSnapshot.HostsOf(se).ToHashSet(StringComparer.Ordinal),
+        Service svc => new HashSet<string>(StringComparer.Ordinal) { EgressSnapshot.HostOf(svc) },
+        _ => new HashSet<string>(StringComparer.Ordinal),
+    };
 
     /// <summary>The registry hosts a ServiceEntry or Service declares, each once (an entry may repeat a host thousands
     /// of times, and each is an index query); none for other kinds.</summary>

@@ -37,6 +37,10 @@ public sealed class EgressSnapshot
 
     internal HostIndex<VirtualService> VirtualServiceDestinations { get; }
 
+    // the VirtualServices by the hosts of their destinations that name a subset: a DestinationRule's change matters to
+    // EGW107 only for those (every team's mesh leg routes to the one egress gateway host, few name a subset)
+    internal HostIndex<VirtualService> VirtualServiceSubsetDestinations { get; }
+
     internal HostIndex<DestinationRule> DestinationRuleHosts { get; }
 
     // DestinationRules per namespace as well: every team may define one for the shared egress gateway's host, and
@@ -79,6 +83,7 @@ public sealed class EgressSnapshot
         ServiceHosts = b.ServiceHosts.ToImmutable();
         VirtualServiceHosts = b.VirtualServiceHosts.ToImmutable();
         VirtualServiceDestinations = b.VirtualServiceDestinations.ToImmutable();
+        VirtualServiceSubsetDestinations = b.VirtualServiceSubsetDestinations.ToImmutable();
         DestinationRuleHosts = b.DestinationRuleHosts.ToImmutable();
         GatewayServerHosts = b.GatewayServerHosts.ToImmutable();
         GatewayApiRouteHosts = b.GatewayApiRouteHosts.ToImmutable();
@@ -212,6 +217,10 @@ public sealed class EgressSnapshot
     /// <summary>Distinct resolved destination hosts of a VirtualService.</summary>
     public static IEnumerable<string> DestinationHostsOf(VirtualService vs) => RouteDestinations.Of(vs).Select(d => d.Host).Distinct(StringComparer.Ordinal);
 
+    /// <summary>Distinct resolved hosts of a VirtualService's destinations that name a subset.</summary>
+    public static IEnumerable<string> SubsetDestinationHostsOf(VirtualService vs) =>
+        RouteDestinations.Of(vs).Where(d => d.Destination.Subset is { Length: > 0 }).Select(d => d.Host).Distinct(StringComparer.Ordinal);
+
     /// <summary>Whether <paramref name="vs"/> names <paramref name="gatewayRef"/> (resolved) at spec or match level,
     /// <see cref="BoundGateways"/> without resolving every reference into a new string.</summary>
     public static bool IsBoundTo(VirtualService vs, string gatewayRef)
@@ -341,6 +350,7 @@ public sealed class EgressSnapshot
             ServiceHosts = (from?.ServiceHosts ?? HostIndex<Service>.Create(Order)).ToBuilder(bulk);
             VirtualServiceHosts = (from?.VirtualServiceHosts ?? HostIndex<VirtualService>.Create(Order)).ToBuilder(bulk);
             VirtualServiceDestinations = (from?.VirtualServiceDestinations ?? HostIndex<VirtualService>.Create(Order)).ToBuilder(bulk);
+            VirtualServiceSubsetDestinations = (from?.VirtualServiceSubsetDestinations ?? HostIndex<VirtualService>.Create(Order)).ToBuilder(bulk);
             DestinationRuleHosts = (from?.DestinationRuleHosts ?? HostIndex<DestinationRule>.Create(Order)).ToBuilder(bulk);
             GatewayServerHosts = (from?.GatewayServerHosts ?? HostIndex<Gateway>.Create(Order)).ToBuilder(bulk);
             GatewayApiRouteHosts = (from?.GatewayApiRouteHosts ?? HostIndex<GatewayApiRoute>.Create(Order)).ToBuilder(bulk);
@@ -373,6 +383,8 @@ public sealed class EgressSnapshot
         public HostIndex<VirtualService>.Builder VirtualServiceHosts { get; }
 
         public HostIndex<VirtualService>.Builder VirtualServiceDestinations { get; }
+
+        public HostIndex<VirtualService>.Builder VirtualServiceSubsetDestinations { get; }
 
         public HostIndex<DestinationRule>.Builder DestinationRuleHosts { get; }
 
@@ -527,6 +539,11 @@ public sealed class EgressSnapshot
                     foreach (var h in DestinationHostsOf(vs))
                     {
                         Put(VirtualServiceDestinations, h, vs, add);
+                    }
+
+                    foreach (var h in SubsetDestinationHostsOf(vs))
+                    {
+                        Put(VirtualServiceSubsetDestinations, h, vs, add);
                     }
 
                     break;

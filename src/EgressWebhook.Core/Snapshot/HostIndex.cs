@@ -192,6 +192,58 @@ internal sealed class HostIndex<T>
         }
     }
 
+    /// <summary>Number of entries (item and host) that match by <see cref="HostName.Matches"/>, overlong hosts not counted.</summary>
+    public int Count => _all.Count;
+
+    /// <summary>Every entry, overlong hosts included (each matches only itself).</summary>
+    public IEnumerable<HostMatch<T>> Entries
+    {
+        get
+        {
+            foreach (var m in _all)
+            {
+                yield return m;
+            }
+
+            foreach (var (host, bucket) in _exact.Pairs)
+            {
+                if (HostName.IsOverlong(host))
+                {
+                    foreach (var m in bucket)
+                    {
+                        yield return m;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Number of distinct hosts, wildcards included: what <see cref="Exact"/> looks up among.</summary>
+    public int HostCount => _exact.Count + _wildcards.Count + _partial.Count;
+
+    /// <summary>Every distinct host with its entries, in bucket order.</summary>
+    public IEnumerable<ImmutableList<HostMatch<T>>> ExactBuckets
+    {
+        get
+        {
+            foreach (var map in (SortedMultiMap<string, HostMatch<T>>[])[_exact, _wildcards, _partial])
+            {
+                foreach (var (_, bucket) in map.Pairs)
+                {
+                    yield return bucket;
+                }
+            }
+        }
+    }
+
+    /// <summary>The entries whose host is <paramref name="host"/> as written (no wildcard matching), sorted by item.</summary>
+    public ImmutableList<HostMatch<T>> Exact(string host)
+    {
+        var map = HostName.IsOverlong(host) ? _exact : IsPartialWildcard(host) ? _partial : HostName.IsWildcard(host) ? _wildcards : _exact;
+        var key = ReferenceEquals(map, _exact) ? host : host[1..];
+        return map.TryGetValue(key, out var bucket) ? bucket : ImmutableList<HostMatch<T>>.Empty;
+    }
+
     /// <summary>Items with a host that matches <paramref name="query"/> (either side may be a wildcard).
     /// An item with several matching hosts appears once per host. A host longer than a DNS name
     /// (<see cref="HostName.IsOverlong"/>) matches only itself, on either side.</summary>

@@ -22,6 +22,7 @@ public sealed class SnapshotView
     // there are few, else a HostIndex<T> of them; built on the first query that needs them
     private object? _addedHosts;
     private object? _addedDestinations;
+    private object? _addedSubsetDestinations;
 
     // the gateways an added VirtualService with many references or rules is bound to
     private HashSet<string>? _addedBound;
@@ -31,6 +32,17 @@ public sealed class SnapshotView
 
     // the VirtualServices routing to a registry object's hosts, asked by several rules' AffectedBy about the same object
     private (EgressObject Changed, EgressObject[] Routing)? _routingTo;
+
+    // the ServiceEntries declaring exactly the hosts of one entry (EGW110 and EGW118 ask about the same subject)
+    private (ServiceEntry Subject, ExactServiceEntries Lookup)? _exactFor;
+
+    // a changed registry object's distinct hosts (several rules' AffectedBy ask about the same object), indexed when
+    // AffectedBy matches the view's entries against them
+    private (EgressObject Changed, Func<EgressObject, HashSet<string>> HostsOf, HashSet<string> Hosts)? _changedHosts;
+    private HostSet? _changedHostSet;
+
+    // the hosts one query finds in the added object's HostSet
+    private List<string>? _scratch;
 
     private SnapshotView(EgressSnapshot snapshot, EgressObject? added, ObjectKey? removed, CancellationToken budget)
     {
@@ -236,7 +248,12 @@ public sealed class SnapshotView
 
     /// <summary>VirtualServices with a route destination whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<VirtualService>> VirtualServicesRoutingTo(string host) =>
-        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs), destinations: true);
+        Query(Snapshot.VirtualServiceDestinations, host, static vs => EgressSnapshot.DestinationHostsOf(vs), HostSet.Destinations);
+
+    /// <summary>VirtualServices with a destination that names a subset and whose host matches <paramref name="host"/>
+    /// (through their own index: not every route to the host).</summary>
+    public List<HostMatch<VirtualService>> VirtualServicesRoutingToSubsetsOf(string host) =>
+        Query(Snapshot.VirtualServiceSubsetDestinations, host, static vs => EgressSnapshot.SubsetDestinationHostsOf(vs), HostSet.SubsetDestinations);
 
     /// <summary>DestinationRules in namespace <paramref name="ns"/> whose host matches <paramref name="host"/>.</summary>
     public List<HostMatch<DestinationRule>> DestinationRulesIn(string ns, string host)
@@ -430,9 +447,156 @@ public sealed class SnapshotView
         return routing;
     }
 
+    /// <summary>The ServiceEntries of the view that declare a host of <paramref name="subject"/> exactly as written
+    /// (resolved; no wildcard matching), <paramref name="subject"/> itself left out: built once per subject through the
+    /// index's exact buckets, from whichever side is smaller (the subject's hosts or the indexed hosts), so that EGW110
+    /// and EGW118 each cost one hash lookup per host of an entry that may list 150,000.</summary>
+    public ExactServiceEntries ServiceEntriesDeclaringHostsOf(ServiceEntry subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        if (_exactFor is { } memo && ReferenceEquals(memo.Subject, subject))
+        {
+            return memo.Lookup;
+        }
+
+        _budget.ThrowIfCancellationRequested();
+        var hosts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var h in subject.Spec.Hosts)
+        {
+            // a "~" list item decodes to null
+            if (h is not null)
+            {
+                hosts.Add(HostName.Resolve(h, subject.Namespace));
+            }
+        }
+
+        var stored = new Dictionary<string, List<ServiceEntry>>(StringComparer.Ordinal);
+        void Take(System.Collections.Immutable.ImmutableList<HostMatch<ServiceEntry>> bucket)
+        {
+            List<ServiceEntry>? list = null;
+            foreach (var m in bucket)
+            {
+                if (!IsRemoved(m.Item) && !ReferenceEquals(m.Item, subject))
+                {
+                    list ??= stored[m.Host] = [];
+                    list.Add(m.Item);
+                }
+            }
+        }
+
+        var index = Snapshot.ServiceEntryHosts;
+        if (hosts.Count > index.HostCount)
+        {
+            foreach (var bucket in index.ExactBuckets)
+            {
+                if (bucket.Count > 0 && hosts.Contains(bucket[0].Host))
+                {
+                    Take(bucket);
+                }
+            }
+        }
+        else
+        {
+            foreach (var h in hosts)
+            {
+                Take(index.Exact(h));
+            }
+        }
+
+        HashSet<string>? addedHosts = null;
+        if (_added is ServiceEntry a && !ReferenceEquals(a, subject))
+        {
+            addedHosts = [];
+            foreach (var written in a.Spec.Hosts)
+            {
+                if (written is not null && HostName.Resolve(written, a.Namespace) is var h && hosts.Contains(h))
+                {
+                    addedHosts.Add(h);
+                }
+            }
+        }
+
+        var lookup = new ExactServiceEntries(stored, addedHosts is { Count: > 0 } ? (ServiceEntry)_added! : null, addedHosts);
+        _exactFor = (subject, lookup);
+        return lookup;
+    }
+
+    /// <summary>The distinct items of <paramref name="index"/> in this view with a host that matches one of the hosts of
+    /// <paramref name="changed"/> (<paramref name="hostsOf"/>, asked once per view and object): what
+    /// <paramref name="query"/> finds for each host, without asking it once per host when the object has more hosts than
+    /// the index has entries; then each indexed entry is matched against the object's hosts instead (the same pairs match
+    /// either way: matching is symmetric). For AffectedBy: the result is a set, in no promised order.</summary>
+    internal List<T> MatchingAny<T>(HostIndex<T>? index, EgressObject changed, Func<EgressObject, HashSet<string>> hostsOf, Func<string, List<HostMatch<T>>> query)
+        where T : EgressObject
+    {
+        HashSet<string> hosts;
+        if (_changedHosts is { } memo && ReferenceEquals(memo.Changed, changed) && memo.HostsOf.Equals(hostsOf))
+        {
+            hosts = memo.Hosts;
+        }
+        else
+        {
+            hosts = hostsOf(changed);
+            _changedHosts = (changed, hostsOf, hosts);
+            _changedHostSet = null;
+        }
+
+        var seen = new HashSet<ObjectKey>();
+        var result = new List<T>();
+        if (index is null || (_added is T && !ReferenceEquals(_added, changed)) || hosts.Count <= ScanAtMost || hosts.Count <= index.Count)
+        {
+            foreach (var h in hosts)
+            {
+                foreach (var m in query(h))
+                {
+                    if (seen.Add(m.Item.Key))
+                    {
+                        result.Add(m.Item);
+                    }
+                }
+            }
+
+            return result;
+        }
+
+        _budget.ThrowIfCancellationRequested();
+        var set = _changedHostSet ??= new HostSet(hosts);
+        var found = new List<string>();
+        foreach (var m in index.Entries)
+        {
+            if (seen.Contains(m.Item.Key) || IsRemoved(m.Item))
+            {
+                continue;
+            }
+
+            found.Clear();
+            set.Query(m.Host, found);
+            if (found.Count > 0 && seen.Add(m.Item.Key))
+            {
+                result.Add(m.Item);
+            }
+        }
+
+        // the changed object, when the view adds it, matches its own hosts (each host matches itself)
+        if (_added is T self && ReferenceEquals(self, changed) && hosts.Count > 0 && seen.Add(self.Key))
+        {
+            result.Add(self);
+        }
+
+        return result;
+    }
+
     private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;
 
-    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf, bool destinations = false)
+    /// <summary>Which of the added object's host sets a query reads (each indexed once per view).</summary>
+    private enum HostSet
+    {
+        Hosts,
+        Destinations,
+        SubsetDestinations,
+    }
+
+    private List<HostMatch<T>> Query<T>(HostIndex<T>? index, string host, Func<T, IEnumerable<string>> hostsOf, HostSet set = HostSet.Hosts)
         where T : EgressObject
     {
         _budget.ThrowIfCancellationRequested();
@@ -445,11 +609,19 @@ public sealed class SnapshotView
 
         if (_added is T added)
         {
-            ref var slot = ref destinations ? ref _addedDestinations : ref _addedHosts;
+            ref var slot = ref set == HostSet.Destinations ? ref _addedDestinations
+                : ref set == HostSet.SubsetDestinations ? ref _addedSubsetDestinations : ref _addedHosts;
             slot ??= IndexHosts(added, hostsOf);
-            if (slot is HostIndex<T> own)
+            if (slot is HostSet own)
             {
-                own.Query(host, result);
+                // one list reused by every query of the view (a view serves one check at a time)
+                var hosts = _scratch ??= [];
+                hosts.Clear();
+                own.Query(host, hosts);
+                foreach (var h in hosts)
+                {
+                    result.Add(new HostMatch<T>(added, h));
+                }
             }
             else
             {
@@ -471,18 +643,6 @@ public sealed class SnapshotView
         where T : EgressObject
     {
         var distinct = hostsOf(added).Distinct(StringComparer.Ordinal).ToArray();
-        if (distinct.Length <= ScanAtMost)
-        {
-            return distinct;
-        }
-
-        // one item: the order of its entries is the order of their hosts
-        var own = HostIndex<T>.Create(Comparer<T>.Create(static (_, _) => 0)).ToBuilder(bulk: true);
-        foreach (var h in distinct)
-        {
-            own.Add(h, added);
-        }
-
-        return own.ToImmutable();
+        return distinct.Length <= ScanAtMost ? distinct : new HostSet(distinct);
     }
 }

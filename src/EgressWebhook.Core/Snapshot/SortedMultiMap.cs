@@ -31,6 +31,9 @@ internal sealed class SortedMultiMap<TKey, T>
     /// <summary>The items under <paramref name="key"/> (empty when none), sorted.</summary>
     public ImmutableList<T> this[TKey key] => _map.TryGetValue(key, out var list) ? list : ImmutableList<T>.Empty;
 
+    /// <summary>Every key with its items.</summary>
+    public IEnumerable<KeyValuePair<TKey, ImmutableList<T>>> Pairs => _map;
+
     public bool TryGetValue(TKey key, out ImmutableList<T> list)
     {
         if (_map.TryGetValue(key, out var found))

@@ -5,7 +5,7 @@ namespace EgressWebhook.Core.Trace;
 /// <summary>The egress map as Graphviz DOT or a mermaid flowchart: namespaces as folders, gateways as diamonds, waypoints
 /// as hexagons, external hosts as ellipses; passthrough links dashed, broken links (blackhole, dropped, loop, a bypassed
 /// waypoint) red and bold.</summary>
-public static class MapFormat
+public static partial class MapFormat
 {
     /// <summary>Graphviz DOT (<c>dot -Tsvg</c> draws it).</summary>
     public static string Dot(EgressMap map)

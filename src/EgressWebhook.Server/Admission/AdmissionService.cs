@@ -85,7 +85,7 @@ internal sealed class AdmissionService
             else
             {
                 decision = pipeline.Validate(subject, current.Snapshot, Settings, confirm: _fresh.Reads, deadline);
-                if (_fresh.Reads && decision.Confirm.Count > 0)
+                if (_fresh.Reads && (decision.Confirm.Count > 0 || decision.ConfirmObjects.Count > 0))
                 {
                     decision = await ConfirmAsync(_fresh, subject, current.Snapshot, decision, deadline).ConfigureAwait(false);
                 }
@@ -124,28 +124,56 @@ internal sealed class AdmissionService
         return cache.Describe() ?? "the egress webhook cache is not synced; retry shortly";
     }
 
-    /// <summary>Read your writes: when the decision asks (<see cref="AdmissionDecision.Confirm"/>: the kinds its findings,
-    /// warnings as denials, rest on), those kinds are read directly and the request is decided again on what the API
-    /// server holds now. A new decision may ask for further kinds (a Gateway just found makes a mesh leg need its
-    /// gateway leg): they are read in turn, each kind at most once. Bounded by the deadline; on timeout or error the
-    /// decision stands on the cached view.</summary>
+    /// <summary>Read your writes: when the decision asks (<see cref="AdmissionDecision.ConfirmPlan"/>: the objects its
+    /// findings name or used, and the kinds where they rest on "no object of this kind matches"), those are read directly
+    /// and the request is decided again on what the API server holds now. Objects are got by name; a kind read in full
+    /// is first read in the namespace of the object under admission, and in all namespaces only if the new decision
+    /// still asks for it. A new decision may ask for further objects or kinds (a Gateway just found makes a mesh leg need
+    /// its gateway leg): they are read in turn, each object once, each kind at most once per scope. Bounded by the
+    /// deadline; on timeout or error the decision stands on the cached view.</summary>
     private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionSubject subject, EgressSnapshot snapshot,
         AdmissionDecision decision, CancellationToken deadline)
     {
-        var done = new Dictionary<ResourceKind, FreshReadMode>();
+        var doneKinds = new Dictionary<ResourceKind, FreshReadMode>();
+        var inNamespace = new HashSet<ResourceKind>();
+        var doneObjects = new HashSet<ObjectKey>();
         var result = decision;
         try
         {
-            while (result.Confirm
-                       .Where(p => !done.TryGetValue(p.Key, out var did) || did < p.Value)
-                       .ToDictionary(p => p.Key, p => p.Value) is { Count: > 0 } plan)
+            while (true)
             {
-                foreach (var (kind, mode) in plan)
+                var objects = result.ConfirmObjects.Where(doneObjects.Add).ToList();
+                var kinds = result.Confirm
+                    .Where(p => !doneKinds.TryGetValue(p.Key, out var did) || did < p.Value)
+                    .ToDictionary(p => p.Key, p => p.Value);
+                if (objects.Count == 0 && kinds.Count == 0)
                 {
-                    done[kind] = mode;
+                    break;
                 }
 
-                if (await fresh.RefreshAsync(snapshot, plan, deadline).ConfigureAwait(false) is not { } refreshed)
+                // a kind to read in full is read in the request's namespace first: where an object written in the same
+                // apply usually is. Only a decision that still rests on the kind reads it everywhere (the next round)
+                var ns = result.ConfirmNamespace;
+                var first = ns is null ? [] : kinds.Where(p => p.Value == FreshReadMode.Always && !inNamespace.Contains(p.Key)).Select(p => p.Key).ToList();
+                if (first.Count > 0)
+                {
+                    inNamespace.UnionWith(first);
+                    kinds = kinds.Where(p => p.Value != FreshReadMode.Always || first.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
+                }
+                else
+                {
+                    ns = null;
+                }
+
+                foreach (var (kind, mode) in kinds)
+                {
+                    if (ns is null || mode != FreshReadMode.Always)
+                    {
+                        doneKinds[kind] = mode;
+                    }
+                }
+
+                if (await fresh.ConfirmAsync(snapshot, new FreshReadPlan(kinds, objects, ns), deadline).ConfigureAwait(false) is not { } refreshed)
                 {
                     continue;
                 }
@@ -176,7 +204,7 @@ internal sealed class AdmissionService
         }
 
         var ns = await fresh.GetAsync(ResourceKind.Namespace, "", name, deadline).ConfigureAwait(false);
-        return ns is null ? snapshot : EgressSnapshot.Create(snapshot.Objects.Append(ns));
+        return ns is null ? snapshot : snapshot.Apply([SnapshotChange.Put(ns)]);
     }
 
     private void Record(string endpoint, AdmissionSubject subject, AdmissionDecision decision, TimeSpan elapsed)

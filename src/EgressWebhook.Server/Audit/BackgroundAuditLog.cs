@@ -13,6 +13,9 @@ internal static partial class BackgroundAuditLog
     [LoggerMessage(EventId = EventIds.BackgroundAudit.WriteFailed, Level = LogLevel.Warning, Message = "Background audit: writing {Kind} {Namespace}/{Name} failed: {Problem}")]
     public static partial void ReportWriteFailed(this ILogger logger, string kind, string @namespace, string name, string problem);
 
-    [LoggerMessage(EventId = EventIds.BackgroundAudit.PassFailed, Level = LogLevel.Error, Message = "Background audit: the pass failed; the next runs after the interval")]
+    [LoggerMessage(EventId = EventIds.BackgroundAudit.PassFailed, Level = LogLevel.Error, Message = "Background audit: the pass failed; the next runs after the interval or the next change")]
     public static partial void AuditPassFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = EventIds.BackgroundAudit.IncompletenessPersists, Level = LogLevel.Warning, Message = "Background audit: {Object} is still incomplete after the grace period ({GraceSeconds} s): {Problem}")]
+    public static partial void IncompletenessPersists(this ILogger logger, string @object, double graceSeconds, string problem);
 }

@@ -1,10 +1,14 @@
 using EgressWebhook.Core.Reports;
+using EgressWebhook.Server.Generation;
+using EgressWebhook.Server.Leadership;
 using EgressWebhook.Server.Options;
 using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Audit;
 
-/// <summary>Settings of the background audit (section <c>Webhook:Audit</c>): off unless <see cref="Interval"/> is set.</summary>
+/// <summary>Settings of the background audit (section <c>Webhook:Audit</c>): on by default with
+/// <c>Webhook:Source=Cluster</c> (<c>Webhook:Audit:Enabled=false</c> turns it off), off with the state directory. One
+/// replica audits at a time: the holder of the Lease <see cref="LeaseName"/>.</summary>
 internal sealed class BackgroundAuditOptions
 {
     public const string SectionName = "Webhook:Audit";
@@ -12,15 +16,65 @@ internal sealed class BackgroundAuditOptions
     /// <summary>The field manager of the report writes (the generator's, so one ServiceAccount owns both).</summary>
     public const string FieldManager = "egress-webhook";
 
-    /// <summary>How often the whole snapshot is checked and the PolicyReports written (<c>hh:mm:ss</c>); unset = no
-    /// background audit. Needs <c>Webhook:Source=Cluster</c>.</summary>
+    /// <summary>The default of <see cref="Interval"/>.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(5);
+
+    /// <summary>The default of <see cref="Settle"/>.</summary>
+    public static readonly TimeSpan DefaultSettle = TimeSpan.FromSeconds(10);
+
+    /// <summary>Unset = on with the live-cluster source, off with the state directory; <c>false</c> = off;
+    /// <c>true</c> = on (needs <c>Webhook:Source=Cluster</c>).</summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>How often the whole snapshot is checked and the PolicyReports written (<c>hh:mm:ss</c>) even without
+    /// changes; unset = <see cref="DefaultInterval"/>. Setting it needs <c>Webhook:Source=Cluster</c>.</summary>
     public TimeSpan? Interval { get; set; }
+
+    /// <summary>A pass also runs once the snapshot changed and then stayed unchanged for this long (at most one such pass
+    /// per settle time, so steady churn gives a bounded rate); unset = <see cref="DefaultSettle"/>. At most
+    /// <see cref="Interval"/>.</summary>
+    public TimeSpan? Settle { get; set; }
 
     /// <summary>The bound on results per report (the summary still counts every finding).</summary>
     public int MaxResults { get; set; } = PolicyReport.DefaultMaxResults;
+
+    /// <summary>The coordination.k8s.io Lease the replicas compete for (not the generator's: each has its own leader).</summary>
+    public string LeaseName { get; set; } = "egress-webhook-audit";
+
+    /// <summary>Namespace of the Lease; unset = env <c>POD_NAMESPACE</c>, else <c>egress-webhook</c>.</summary>
+    public string? LeaseNamespace { get; set; }
+
+    /// <summary>This replica's holder identity; unset = env <c>POD_NAME</c>, else the machine name with a random suffix.</summary>
+    public string? Identity { get; set; }
+
+    /// <summary>Lease timings, client-go's defaults as the generator's (15 s / 10 s / 2 s).</summary>
+    public double LeaseDurationSeconds { get; set; } = 15;
+
+    public double RenewDeadlineSeconds { get; set; } = 10;
+
+    public double RetryPeriodSeconds { get; set; } = 2;
+
+    public TimeSpan EffectiveInterval => Interval ?? DefaultInterval;
+
+    public TimeSpan EffectiveSettle => Settle ?? DefaultSettle;
+
+    /// <summary>The Lease namespace actually used.</summary>
+    public string EffectiveLeaseNamespace =>
+        !string.IsNullOrWhiteSpace(LeaseNamespace) ? LeaseNamespace
+        : Environment.GetEnvironmentVariable("POD_NAMESPACE") is { Length: > 0 } ns ? ns
+        : "egress-webhook";
+
+    /// <summary>Whether the audit runs with this webhook source.</summary>
+    public bool IsActive(string source) => Enabled ?? source == WebhookOptions.ClusterSource;
+
+    public LeaseSettings LeaseSettings() => new(EffectiveLeaseNamespace, LeaseName,
+        string.IsNullOrWhiteSpace(Identity) ? GeneratorOptions.DefaultIdentity() : Identity,
+        TimeSpan.FromSeconds(LeaseDurationSeconds), TimeSpan.FromSeconds(RenewDeadlineSeconds), TimeSpan.FromSeconds(RetryPeriodSeconds));
 }
 
-/// <summary>An interval is at least one second and needs the live-cluster source (the reports are written to it).</summary>
+/// <summary>Explicitly turning the audit on (or setting its interval) needs the live-cluster source, where the reports are
+/// written; the interval is at least one second, the settle time from 0.1 s up to the interval; lease timings as the
+/// generator's.</summary>
 internal sealed class BackgroundAuditOptionsValidator(IOptions<WebhookOptions> webhook) : IValidateOptions<BackgroundAuditOptions>
 {
     public ValidateOptionsResult Validate(string? name, BackgroundAuditOptions options)
@@ -31,6 +85,17 @@ internal sealed class BackgroundAuditOptionsValidator(IOptions<WebhookOptions> w
             errors.Add($"Webhook:Audit:MaxResults {options.MaxResults} must be from 1 to 100000");
         }
 
+        var cluster = webhook.Value.Source == WebhookOptions.ClusterSource;
+        if (options.Enabled == false)
+        {
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+
+        if (options.Enabled == true && !cluster)
+        {
+            errors.Add($"Webhook:Audit:Enabled=true requires Webhook:Source={WebhookOptions.ClusterSource} (the reports are written to the live cluster), not '{webhook.Value.Source}'");
+        }
+
         if (options.Interval is { } interval)
         {
             if (interval < TimeSpan.FromSeconds(1))
@@ -38,10 +103,25 @@ internal sealed class BackgroundAuditOptionsValidator(IOptions<WebhookOptions> w
                 errors.Add($"Webhook:Audit:Interval {interval} must be at least 00:00:01");
             }
 
-            if (webhook.Value.Source != WebhookOptions.ClusterSource)
+            if (!cluster)
             {
                 errors.Add($"Webhook:Audit:Interval requires Webhook:Source={WebhookOptions.ClusterSource} (the reports are written to the live cluster), not '{webhook.Value.Source}'");
             }
+        }
+
+        if (options.Settle is { } settle && (settle < TimeSpan.FromMilliseconds(100) || settle > options.EffectiveInterval))
+        {
+            errors.Add($"Webhook:Audit:Settle {settle} must be from 00:00:00.1 up to Webhook:Audit:Interval ({options.EffectiveInterval})");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.LeaseName))
+        {
+            errors.Add("Webhook:Audit:LeaseName must name a Lease");
+        }
+
+        if (options.RetryPeriodSeconds <= 0 || options.RenewDeadlineSeconds <= options.RetryPeriodSeconds || options.LeaseDurationSeconds <= options.RenewDeadlineSeconds)
+        {
+            errors.Add($"Webhook:Audit lease timings must satisfy 0 < RetryPeriodSeconds ({options.RetryPeriodSeconds}) < RenewDeadlineSeconds ({options.RenewDeadlineSeconds}) < LeaseDurationSeconds ({options.LeaseDurationSeconds})");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -21,23 +21,45 @@ internal sealed class ClusterFreshReadSource(
     ClusterMetrics metrics,
     ILogger<ClusterFreshReadSource> logger) : IFreshReadSource
 {
-    public async Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyDictionary<ResourceKind, FreshReadMode> plan, CancellationToken cancellationToken)
+    public Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyDictionary<ResourceKind, FreshReadMode> plan, CancellationToken cancellationToken) =>
+        ConfirmAsync(current, new FreshReadPlan(plan, []), cancellationToken);
+
+    /// <summary>Reads what <paramref name="plan"/> asks, all at once: each object by name (a 404 deletes it from the
+    /// snapshot, an object at another resourceVersion replaces it), each kind counted or listed (in
+    /// <see cref="FreshReadPlan.Namespace"/> only, when given, for a kind read in full); the differences are applied to
+    /// <paramref name="current"/> as single-object changes, so the cost follows what was read, not the cluster.</summary>
+    public async Task<EgressSnapshot?> ConfirmAsync(EgressSnapshot current, FreshReadPlan plan, CancellationToken cancellationToken)
     {
-        ResourceInformer[] informers;
-        List<EgressObject>[] read;
+        var changes = new List<SnapshotChange>();
+        var what = new List<string>();
         try
         {
-            var counted = await Task.WhenAll(plan.Select(async p =>
-                (Kind: p.Key, Read: p.Value == FreshReadMode.Always || await CountChangedAsync(current, p.Key, cancellationToken))));
-            var kinds = counted.Where(c => c.Read).Select(c => c.Kind).ToHashSet();
-            informers = source.Informers.Where(i => kinds.Contains(i.Resource.Kind)).ToArray();
-            if (informers.Length == 0)
+            var gets = Task.WhenAll(plan.Objects.Select(key => GetChangeAsync(current, key, cancellationToken)));
+            var counted = await Task.WhenAll(plan.Kinds.Select(async p =>
+                (Kind: p.Key, Mode: p.Value, Read: p.Value == FreshReadMode.Always || await CountChangedAsync(current, p.Key, cancellationToken))));
+            var reads = counted.Where(c => c.Read)
+                .SelectMany(c => source.Informers.Where(i => i.Resource.Kind == c.Kind)
+                    .Select(i => InNamespace(i.Resource, c.Mode == FreshReadMode.Always ? plan.Namespace : null)))
+                .ToArray();
+            var lists = await Task.WhenAll(reads.Select(async r => (Resource: r, Objects: await ReadAsync(r, cancellationToken))));
+            foreach (var change in await gets)
             {
-                metrics.FreshReads.WithLabels("none").Inc();
-                return null;
+                if (change is { } c)
+                {
+                    changes.Add(c);
+                }
             }
 
-            read = await Task.WhenAll(informers.Select(i => ReadAsync(i.Resource, cancellationToken)));
+            if (plan.Objects.Count > 0)
+            {
+                what.Add($"{plan.Objects.Count} by name");
+            }
+
+            foreach (var (resource, objects) in lists)
+            {
+                Difference(current, resource, objects, changes);
+                what.Add(resource.Namespace is { } ns && !source.Resources.Contains(resource) ? $"{resource.Kind} in {ns}" : resource.Kind.ToString());
+            }
         }
         catch (Exception ex)
         {
@@ -45,31 +67,6 @@ internal sealed class ClusterFreshReadSource(
             metrics.FreshReads.WithLabels(cancellationToken.IsCancellationRequested ? "timeout" : "failed").Inc();
             logger.FreshReadFailed(ex);
             return null;
-        }
-
-        // every resource of a kind was read, so the read replaces the kind: what it lacks was deleted. The difference
-        // is applied to the current snapshot, which costs what changed, not the size of the cluster
-        var readKinds = informers.Select(i => i.Resource.Kind).ToHashSet();
-        var changes = new List<SnapshotChange>();
-        var freshKeys = new HashSet<ObjectKey>();
-        foreach (var obj in read.SelectMany(list => list))
-        {
-            freshKeys.Add(obj.Key);
-            if (current.Find(obj.Key) is not { } c || c.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null)
-            {
-                changes.Add(SnapshotChange.Put(obj));
-            }
-        }
-
-        foreach (var kind in readKinds)
-        {
-            foreach (var cached in current.OfKind(kind))
-            {
-                if (!freshKeys.Contains(cached.Key))
-                {
-                    changes.Add(SnapshotChange.Delete(cached.Key));
-                }
-            }
         }
 
         if (changes.Count == 0)
@@ -81,10 +78,65 @@ internal sealed class ClusterFreshReadSource(
         metrics.FreshReads.WithLabels("found").Inc();
         if (logger.IsEnabled(LogLevel.Information))
         {
-            logger.FreshReadFound(changes.Count, string.Join(",", readKinds));
+            logger.FreshReadFound(changes.Count, string.Join(",", what));
         }
 
         return current.Apply(changes);
+    }
+
+    /// <summary>The collection of <paramref name="resource"/> in <paramref name="ns"/> only, for a namespaced kind
+    /// watched in all namespaces; else the resource itself.</summary>
+    private static ClusterResource InNamespace(ClusterResource resource, string? ns) =>
+        ns is { Length: > 0 } && resource.Namespaced && resource.Namespace is null ? resource with { Namespace = ns } : resource;
+
+    /// <summary>The changes that make <paramref name="current"/>'s objects of the listed collection what the API server
+    /// returned: every resource of the kind (in the namespace) was read, so what the read lacks was deleted.</summary>
+    private static void Difference(EgressSnapshot current, ClusterResource listed, List<EgressObject> read, List<SnapshotChange> changes)
+    {
+        var fresh = new HashSet<ObjectKey>();
+        foreach (var obj in read)
+        {
+            fresh.Add(obj.Key);
+            if (current.Find(obj.Key) is not { } c || c.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null)
+            {
+                changes.Add(SnapshotChange.Put(obj));
+            }
+        }
+
+        foreach (var cached in current.OfKind(listed.Kind))
+        {
+            if ((listed.Namespace is null || cached.Namespace == listed.Namespace) && !fresh.Contains(cached.Key))
+            {
+                changes.Add(SnapshotChange.Delete(cached.Key));
+            }
+        }
+    }
+
+    /// <summary>The change one get by name makes to <paramref name="current"/>: the object put when the API server
+    /// holds it at another resourceVersion (or the cache lacks it), deleted on a 404 when the cache holds it; null when
+    /// the cache is right, the kind is not watched, or the object is not decodable.</summary>
+    private async Task<SnapshotChange?> GetChangeAsync(EgressSnapshot current, ObjectKey key, CancellationToken cancellationToken)
+    {
+        if (source.Resources.FirstOrDefault(r => r.Kind == key.Kind) is not { } resource)
+        {
+            return null;
+        }
+
+        using var doc = await api.GetAsync(resource, key.Namespace, key.Name, cancellationToken);
+        var cached = current.Find(key);
+        if (doc is null)
+        {
+            return cached is null ? null : SnapshotChange.Delete(key);
+        }
+
+        if (TryDecode(doc.RootElement) is not { } obj || obj.Key != key)
+        {
+            return null;
+        }
+
+        return cached is not null && cached.Metadata.ResourceVersion == obj.Metadata.ResourceVersion && obj.Metadata.ResourceVersion is not null
+            ? null
+            : SnapshotChange.Put(obj);
     }
 
     /// <summary>Whether the API server holds another number of objects of <paramref name="kind"/> than the snapshot

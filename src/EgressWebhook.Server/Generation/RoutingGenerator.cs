@@ -51,7 +51,7 @@ internal sealed class RoutingGenerator : BackgroundService
         _metrics = metrics;
         _logger = logger;
         var identity = string.IsNullOrWhiteSpace(_options.Identity) ? GeneratorOptions.DefaultIdentity() : _options.Identity;
-        _lease = new LeaderLease(client, new LeaseSettings(_options.EffectiveLeaseNamespace, _options.LeaseName, identity,
+        _lease = new LeaderLease(client, "Generator", new LeaseSettings(_options.EffectiveLeaseNamespace, _options.LeaseName, identity,
             _options.LeaseDuration, _options.RenewDeadline, _options.RetryPeriod), logger, _time);
         _lease.StartedLeading += OnStartedLeading;
         _lease.StoppedLeading += OnStoppedLeading;

@@ -14,13 +14,14 @@ namespace EgressWebhook.Server.Leadership;
 internal sealed record LeaseSettings(string Namespace, string Name, string Identity, TimeSpan LeaseDuration, TimeSpan RenewDeadline, TimeSpan RetryPeriod);
 
 /// <summary>Leader election on a coordination.k8s.io Lease, for any hosted service that must run on one replica only
-/// (today <see cref="RoutingGenerator"/>): <see cref="RunAsync"/> competes for as long as the service runs, and each
+/// (<see cref="RoutingGenerator"/>, <see cref="Audit.BackgroundAudit"/>, each on a Lease of its own): <see cref="RunAsync"/> competes for as long as the service runs, and each
 /// term of leadership is a <see cref="CancellationTokenSource"/> (<see cref="Term"/>) that is cancelled when the Lease
-/// is lost, so that the work of a term stops with it.</summary>
+/// is lost, so that the work of a term stops with it. Its log messages (EventIds.Leadership) name
+/// <c>purpose</c> and the Lease.</summary>
 /// <remarks>A failed election round (API unreachable) is retried after a backoff, never ends the process; on shutdown
 /// the leader hands the Lease back. The API's refusals on the Lease, which LeaderElector only retries, are logged once
 /// per status code.</remarks>
-internal sealed class LeaderLease(IKubernetes client, LeaseSettings settings, ILogger logger, TimeProvider time)
+internal sealed class LeaderLease(IKubernetes client, string purpose, LeaseSettings settings, ILogger logger, TimeProvider time)
 {
     private readonly HashSet<int> _reportedLeaseErrors = [];
     private volatile CancellationTokenSource? _term;
@@ -57,7 +58,7 @@ internal sealed class LeaderLease(IKubernetes client, LeaseSettings settings, IL
         {
             if (!string.IsNullOrEmpty(leader) && logger.IsEnabled(LogLevel.Information))
             {
-                logger.NewLeader(leader);
+                logger.NewLeader(purpose, settings.Name, leader);
             }
         };
         _elector = elector;
@@ -80,7 +81,7 @@ internal sealed class LeaderLease(IKubernetes client, LeaseSettings settings, IL
                     // LeaderElector lets transport errors (connection refused, DNS) escape; stay a follower and retry
                     EndTerm();
                     var delay = backoff.Next();
-                    logger.ElectionFailed((long)delay.TotalMilliseconds, ex);
+                    logger.ElectionFailed(purpose, settings.Name, (long)delay.TotalMilliseconds, ex);
                     try
                     {
                         await Task.Delay(delay, time, stoppingToken);
@@ -128,13 +129,13 @@ internal sealed class LeaderLease(IKubernetes client, LeaseSettings settings, IL
             }, timeout.Token);
             if (released)
             {
-                logger.Released(settings.Identity, settings.Namespace, settings.Name);
+                logger.Released(purpose, settings.Identity, settings.Namespace, settings.Name);
             }
         }
         catch (Exception ex)
         {
             // shutting down either way; the Lease then expires on its own
-            logger.ReleaseFailed(ex);
+            logger.ReleaseFailed(purpose, settings.Name, ex);
         }
     }
 
@@ -152,11 +153,11 @@ internal sealed class LeaderLease(IKubernetes client, LeaseSettings settings, IL
 
         if (first)
         {
-            logger.LeaseRequestFailed(code, settings.Namespace, settings.Name, e.Response?.Content ?? e.Message);
+            logger.LeaseRequestFailed(purpose, code, settings.Namespace, settings.Name, e.Response?.Content ?? e.Message);
         }
         else if (logger.IsEnabled(LogLevel.Debug))
         {
-            logger.LeaseHttpError($"{code} {e.Message}");
+            logger.LeaseHttpError(purpose, settings.Name, $"{code} {e.Message}");
         }
     }
 
@@ -169,7 +170,7 @@ internal sealed class LeaderLease(IKubernetes client, LeaseSettings settings, IL
         }
 
         Interlocked.Exchange(ref _term, new CancellationTokenSource())?.Cancel();
-        logger.StartedLeading(settings.Identity, settings.Namespace, settings.Name);
+        logger.StartedLeading(purpose, settings.Identity, settings.Namespace, settings.Name);
         StartedLeading?.Invoke();
     }
 
@@ -182,7 +183,7 @@ internal sealed class LeaderLease(IKubernetes client, LeaseSettings settings, IL
 
         // cancels the work in flight; the token source is not disposed because that work may still hold its token
         term.Cancel();
-        logger.StoppedLeading(settings.Identity);
+        logger.StoppedLeading(purpose, settings.Identity, settings.Name);
         StoppedLeading?.Invoke();
     }
 

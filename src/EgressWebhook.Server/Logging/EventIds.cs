@@ -2,7 +2,7 @@ namespace EgressWebhook.Server.Logging;
 
 /// <summary>Every <c>[LoggerMessage]</c> event id of the server, one nested class per area and one range of 100 per
 /// area (the Recheck area shares the 1000s with Admission). A new message takes the next free id of its area; a new area
-/// takes the next free hundred (1700 onwards). <c>EventIdsTests</c> fails when two messages share an id.</summary>
+/// takes the next free hundred (1800 onwards). <c>EventIdsTests</c> fails when two messages share an id.</summary>
 internal static class EventIds
 {
     /// <summary>1000–1009: one admission request.</summary>
@@ -70,19 +70,11 @@ internal static class EventIds
     /// <summary>1400–1499: the routing generator.</summary>
     public static class Generator
     {
-        public const int StartedLeading = 1400;
-        public const int StoppedLeading = 1401;
-        public const int NewLeader = 1402;
-        public const int ElectionFailed = 1403;
         public const int Applied = 1404;
         public const int Deleted = 1405;
         public const int WriteFailed = 1406;
         public const int PassFailed = 1407;
         public const int PassCrashed = 1408;
-        public const int LeaseHttpError = 1409;
-        public const int Released = 1410;
-        public const int ReleaseFailed = 1411;
-        public const int LeaseRequestFailed = 1412;
     }
 
     /// <summary>1500–1599: the audit log (was 1300, which the cluster cache's Listed also had).</summary>
@@ -98,5 +90,20 @@ internal static class EventIds
         public const int ReportsNotServed = 1601;
         public const int WriteFailed = 1602;
         public const int PassFailed = 1603;
+        public const int IncompletenessPersists = 1604;
+    }
+
+    /// <summary>1700–1799: leader election on a coordination.k8s.io Lease (the generator's and the background audit's;
+    /// each message names the Lease's purpose). Were 1400–1403 and 1409–1412, the generator's.</summary>
+    public static class Leadership
+    {
+        public const int StartedLeading = 1700;
+        public const int StoppedLeading = 1701;
+        public const int NewLeader = 1702;
+        public const int ElectionFailed = 1703;
+        public const int LeaseHttpError = 1704;
+        public const int Released = 1705;
+        public const int ReleaseFailed = 1706;
+        public const int LeaseRequestFailed = 1707;
     }
 }

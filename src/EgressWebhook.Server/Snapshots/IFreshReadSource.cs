@@ -20,6 +20,13 @@ internal interface IFreshReadSource
     /// count differs from the cache's. Must return within <paramref name="cancellationToken"/>.</summary>
     Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyDictionary<ResourceKind, FreshReadMode> plan, CancellationToken cancellationToken);
 
+    /// <summary>A snapshot with what <paramref name="plan"/> asks read from the API server (<see cref="FreshReadPlan"/>:
+    /// objects by name, kinds counted or listed, a kind read in full only in <see cref="FreshReadPlan.Namespace"/> when
+    /// one is given); null when the reads found the cache already right. Must return within <paramref name="cancellationToken"/>.
+    /// A source that reads only kinds reads <see cref="FreshReadPlan.Kinds"/> in full.</summary>
+    Task<EgressSnapshot?> ConfirmAsync(EgressSnapshot current, FreshReadPlan plan, CancellationToken cancellationToken) =>
+        plan.Kinds.Count == 0 ? Task.FromResult<EgressSnapshot?>(null) : RefreshAsync(current, plan.Kinds, cancellationToken);
+
     /// <summary>One object as the API server holds it now; null when it does not exist, is not decodable, or the kind
     /// is not watched.</summary>
     Task<EgressObject?> GetAsync(ResourceKind kind, string ns, string name, CancellationToken cancellationToken);

@@ -151,6 +151,77 @@ public sealed partial class EgressMapTests
         Assert.DoesNotContain("{{", bypass, StringComparison.Ordinal);
         Assert.Contains("bypasses waypoint istio-egress/waypoint", bypass, StringComparison.Ordinal);
         Assert.Contains("  linkStyle 0,1 stroke:red,stroke-width:2px\n", bypass, StringComparison.Ordinal);
+    private static readonly System.Xml.Linq.XNamespace Svg = "http://www.w3.org/2000/svg";
+
+    /// <summary>The SVG parsed back as XML: (class, title) of every node and link group, and the document.</summary>
+    private static (List<(string Class, string Title)> Groups, System.Xml.Linq.XDocument Doc) SvgGroups(string svg)
+    {
+        var doc = System.Xml.Linq.XDocument.Parse(svg);
+        var groups = doc.Descendants(Svg + "g")
+            .Where(g => g.Attribute("class")?.Value is { } c && (c.StartsWith("node ", StringComparison.Ordinal) || c.StartsWith("edge ", StringComparison.Ordinal) || c == "edge"))
+            .Select(g => (g.Attribute("class")!.Value, g.Element(Svg + "title")!.Value)).ToList();
+        return (groups, doc);
+    }
+
+    [Fact]
+    public void Svg_Seed_IsSvg11_WithEveryNodeAndLinkOfTheMap_InLayers()
+    {
+        var map = EgressMap.Build(EgressSnapshot.Create(Seed.Objects()));
+
+        var svg = MapFormat.Svg(map);
+
+        var (groups, doc) = SvgGroups(svg);
+        Assert.Equal(Svg + "svg", doc.Root!.Name);
+        Assert.Equal("1.1", doc.Root.Attribute("version")!.Value);
+        Assert.Equal(
+            [("node gateway", "gw:default/istio-egressgateway"), ("node host", "host:edition.cnn.com"), ("node host", "host:google.com"), ("node namespace", "ns:default")],
+            groups.Where(g => g.Class.StartsWith("node", StringComparison.Ordinal)));
+        Assert.Equal(
+            ["gw:default/istio-egressgateway -> host:edition.cnn.com", "ns:default -> gw:default/istio-egressgateway", "ns:default -> host:google.com"],
+            groups.Where(g => g.Class == "edge").Select(g => g.Title));
+        // layers: namespaces left of gateways, gateways left of hosts
+        double X(string title) => doc.Descendants(Svg + "g").Single(g => g.Element(Svg + "title")?.Value == title)
+            .Elements(Svg + "text").Select(t => double.Parse(t.Attribute("x")!.Value, System.Globalization.CultureInfo.InvariantCulture)).Single();
+        Assert.True(X("ns:default") < X("gw:default/istio-egressgateway") && X("gw:default/istio-egressgateway") < X("host:edition.cnn.com"));
+        Assert.Equal(X("host:edition.cnn.com"), X("host:google.com"));
+        Assert.Contains(doc.Descendants(Svg + "text"), t => t.Value == "edition.cnn.com:443");
+        Assert.Equal(svg, MapFormat.Svg(EgressMap.Build(EgressSnapshot.Create(Seed.Objects()))));
+    }
+
+    [Fact]
+    public void Svg_SeedWithoutGatewayLeg_DrawsTheBrokenLinkDashedRed()
+    {
+        var objects = Seed.Objects();
+        objects.RemoveAll(o => o is VirtualService { Name: "egressgateway-to-external" });
+
+        var (groups, doc) = SvgGroups(MapFormat.Svg(EgressMap.Build(EgressSnapshot.Create(objects))));
+
+        Assert.Equal("gw:default/istio-egressgateway -> host:edition.cnn.com", Assert.Single(groups, g => g.Class == "edge broken").Title);
+        var path = doc.Descendants(Svg + "g").Single(g => g.Attribute("class")?.Value == "edge broken").Element(Svg + "path")!;
+        Assert.Contains("stroke:#cc0000", path.Attribute("style")!.Value, StringComparison.Ordinal);
+        Assert.Contains("stroke-dasharray", path.Attribute("style")!.Value, StringComparison.Ordinal);
+        Assert.DoesNotContain(groups, g => g.Class == "edge passthrough");
+    }
+
+    [Fact]
+    public void Svg_UnregisteredMeshRouteUnderAllowAny_IsADottedPassthroughLink()
+    {
+        var objects = Seed.Objects();
+        objects.RemoveAll(o => o is MeshConfig || o is ServiceEntry { Name: "cnn" });
+
+        var (groups, _) = SvgGroups(MapFormat.Svg(EgressMap.Build(EgressSnapshot.Create(objects))));
+
+        Assert.Equal("ns:default -> host:edition.cnn.com", Assert.Single(groups, g => g.Class == "edge passthrough").Title);
+    }
+
+    [Fact]
+    public void Svg_TheReadmesSeedMap_IsWhatGraphDrawsForTheSeed()
+    {
+        var expected = MapFormat.Svg(EgressMap.Build(EgressSnapshot.Create(Seed.Objects())));
+        var file = Path.Combine(TestPaths.Repo, "docs", "seed-map.svg");
+
+        Assert.True(File.Exists(file) && File.ReadAllText(file) == expected,
+            "docs/seed-map.svg is stale: kubectl-egress graph -o svg ../shared/seed > docs/seed-map.svg");
     }
 
     [GeneratedRegex("^  \"([^\"]+)\" -> \"([^\"]+)\" \\[(.*)\\];$", RegexOptions.Multiline)]

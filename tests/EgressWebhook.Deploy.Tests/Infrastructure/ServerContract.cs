@@ -48,7 +48,11 @@ public static class ServerContract
         public const string RequireClientCertificate = "Webhook__Tls__RequireClientCertificate";
         public const string ClientCaFile = "Webhook__Tls__ClientCaFile";
         public const string GeneratorEnabled = "Webhook__Generator__Enabled";
+        public const string AuditEnabled = "Webhook__Audit__Enabled";
     }
+
+    /// <summary>The Leases of leader election in the webhook's namespace (the generator's and the background audit's).</summary>
+    public static readonly string[] Leases = ["egress-webhook-generator", "egress-webhook-audit"];
 
     /// <summary>The Istio kinds the validating webhook checks (plural resource names).</summary>
     public static readonly string[] ValidatedResources = ["serviceentries", "gateways", "virtualservices", "destinationrules", "sidecars"];

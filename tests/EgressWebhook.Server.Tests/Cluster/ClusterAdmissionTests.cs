@@ -148,4 +148,91 @@ public sealed class ClusterAdmissionTests
         Assert.Null(fresh);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
     }
+    [Fact]
+    public void ReadsToConfirm_AMissingGatewayNamedByTheRoute_IsGotByName_NotListed()
+    {
+        var route = (VirtualService)ManifestReader.Read(ClusterYaml.VirtualService("api", Host).Replace("spec:\n", "spec:\n  gateways: [istio-system/absent]\n", StringComparison.Ordinal)).Single();
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(ClusterYaml.Cluster).Append(ManifestReader.Read(ClusterYaml.ServiceEntry("api", Host)).Single()));
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, route, null), RuleSettings.Default);
+        var missing = Assert.Single(report.Findings, f => f.Rule == RuleIds.GatewayReference && f.Awaits is not null);
+
+        var plan = AdmissionPipeline.Default.ReadsToConfirm(route, [missing], snapshot);
+
+        Assert.Equal([new ObjectKey(ResourceKind.Gateway, "istio-system", "absent")], plan.Objects);
+        Assert.Empty(plan.Kinds);
+        Assert.Equal("default", plan.Namespace);
+    }
+
+    [Fact]
+    public void ReadsToConfirm_APortFindingGetsTheServiceEntryItUsed_AHostFindingListsTheKind()
+    {
+        var entry = ManifestReader.Read(ClusterYaml.ServiceEntry("api", Host, port: 8443)).Single();
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(ClusterYaml.Cluster).Append(entry));
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, Vs, null), RuleSettings.Default);
+        var port = Assert.Single(report.Findings, f => f.Rule == RuleIds.DestinationPortUnknown);
+
+        var plan = AdmissionPipeline.Default.ReadsToConfirm(Vs, [port], snapshot);
+
+        Assert.Equal([entry.Key], plan.Objects);
+        Assert.Empty(plan.Kinds);
+        // "no ServiceEntry registers the host" names no object: only the kind can show one written a moment ago
+        var host = new Finding(RuleIds.DestinationHostNotRegistered, Severity.Error, Vs.Ref, "spec.tls[0].route[0].destination.host", "host", [])
+        {
+            Awaits = Awaited.RegistryObjectFor(Host),
+        };
+        var hostPlan = AdmissionPipeline.Default.ReadsToConfirm(Vs, [host], snapshot);
+        Assert.Empty(hostPlan.Objects);
+        Assert.Equal(FreshReadMode.Always, hostPlan.Kinds[ResourceKind.ServiceEntry]);
+    }
+
+    [Fact]
+    public async Task ConfirmByName_FindsAnObjectTheCacheLacks_AndA404DeletesOneItHolds_WithoutAList()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+        h.Server.StallNewWatches = true;
+        h.Server.StallWatches("serviceentries");
+        h.Server.Apply(ClusterYaml.ServiceEntry("api", Host));
+        Assert.True(h.Server.Delete("serviceentries", "default", "cnn"));
+        var cached = h.Store.Current.Snapshot;
+        var api = new ObjectKey(ResourceKind.ServiceEntry, "default", "api");
+        var cnn = new ObjectKey(ResourceKind.ServiceEntry, "default", "cnn");
+        Assert.Null(cached.Find(api));
+        Assert.NotNull(cached.Find(cnn));
+        var lists = h.Server.ListCount("serviceentries");
+        var gets = h.Server.GetCount("serviceentries");
+
+        var fresh = await h.FreshReads.ConfirmAsync(cached, new FreshReadPlan(new Dictionary<ResourceKind, FreshReadMode>(), [api, cnn]), CancellationToken.None);
+
+        Assert.NotNull(fresh);
+        Assert.NotNull(fresh.Find(api));
+        Assert.Null(fresh.Find(cnn));
+        Assert.True(Check(fresh).Allowed);
+        Assert.Equal(lists, h.Server.ListCount("serviceentries"));
+        Assert.Equal(gets + 2, h.Server.GetCount("serviceentries"));
+        // what the cache holds already is confirmed by the same gets, with nothing to change
+        Assert.Null(await h.FreshReads.ConfirmAsync(fresh, new FreshReadPlan(new Dictionary<ResourceKind, FreshReadMode>(), [api, cnn]), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ConfirmInNamespace_ReadsOnlyThatNamespace_AndKeepsTheOthersAsCached()
+    {
+        await using var h = await ClusterHarness.StartAsync(s => s.Apply(ClusterYaml.Cluster));
+        await h.WaitForServerStateAsync();
+        h.Server.StallNewWatches = true;
+        h.Server.StallWatches("serviceentries");
+        h.Server.Apply(ClusterYaml.ServiceEntry("api", Host));
+        h.Server.Apply(ClusterYaml.ServiceEntry("elsewhere", "other.example.com").Replace("namespace: default", "namespace: istio-system", StringComparison.Ordinal));
+        var cached = h.Store.Current.Snapshot;
+        var plan = new FreshReadPlan(new Dictionary<ResourceKind, FreshReadMode> { [ResourceKind.ServiceEntry] = FreshReadMode.Always }, [], "default");
+
+        var fresh = await h.FreshReads.ConfirmAsync(cached, plan, CancellationToken.None);
+
+        Assert.NotNull(fresh);
+        Assert.NotNull(fresh.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "api")));
+        Assert.NotNull(fresh.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "cnn")));
+        Assert.Null(fresh.Find(new ObjectKey(ResourceKind.ServiceEntry, "istio-system", "elsewhere")));
+        var all = await h.FreshReads.ConfirmAsync(cached, plan with { Namespace = null }, CancellationToken.None);
+        Assert.NotNull(all!.Find(new ObjectKey(ResourceKind.ServiceEntry, "istio-system", "elsewhere")));
+    }
 }

@@ -45,6 +45,8 @@ internal sealed class ClusterWebhook : IAsyncDisposable
             ["Webhook:Cluster:DebounceMilliseconds"] = "20",
             ["Webhook:Cluster:MinBackoffSeconds"] = "0.05",
             ["Webhook:Cluster:MaxBackoffSeconds"] = "0.3",
+            // the background audit (on by default in cluster mode) has tests of its own; off here unless a test turns it on
+            ["Webhook:Audit:Enabled"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {

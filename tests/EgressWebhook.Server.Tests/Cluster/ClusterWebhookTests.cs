@@ -82,6 +82,44 @@ public sealed class ClusterWebhookTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Validate_ServiceEntryInAnotherNamespace_FoundWhenTheNamespaceReadFindsNothing()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(ClusterYaml.Cluster), Strict);
+        await w.WaitForServerStateAsync();
+        w.Api.StallNewWatches = true;
+        w.Api.StallWatches("serviceentries");
+        w.Api.Apply(ClusterYaml.ServiceEntry("api", Host).Replace("namespace: default", "namespace: istio-system", StringComparison.Ordinal));
+        await Task.Delay(200);
+        var lists = w.Api.ListCount("serviceentries");
+
+        var result = await w.Webhook.PostAsync(VirtualServiceReview());
+
+        Assert.True(result.Allowed, result.StatusMessage);
+        Assert.Equal(lists + 2, w.Api.ListCount("serviceentries")); // default first (nothing new there), then every namespace
+    }
+
+    [Fact]
+    public async Task Validate_GatewayNamedByTheRoute_ConfirmedByOneGet_NotAList()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api =>
+        {
+            api.Apply(ClusterYaml.Cluster);
+            api.Apply(ClusterYaml.ServiceEntry("api", Host));
+        }, Strict);
+        await w.WaitForServerStateAsync();
+        var review = Reviews.Create("CREATE", Node(ClusterYaml.VirtualService("api", Host).Replace("spec:\n", "spec:\n  gateways: [istio-system/absent]\n", StringComparison.Ordinal)), uid: "gw");
+        var lists = w.Api.ListCount("gateways");
+        var gets = w.Api.GetCount("gateways");
+
+        var denied = await w.Webhook.PostAsync(review);
+
+        Assert.False(denied.Allowed);
+        Assert.Contains("EGW104", denied.Rules);
+        Assert.Equal(lists, w.Api.ListCount("gateways"));
+        Assert.Equal(gets + 1, w.Api.GetCount("gateways")); // the 404 confirms the absence
+    }
+
+    [Fact]
     public async Task Readyz_FailsUntilSynced_AdmissionsAskToRetry_ThenNormalOnceSynced()
     {
         await using var w = await ClusterWebhook.StartAsync(api =>

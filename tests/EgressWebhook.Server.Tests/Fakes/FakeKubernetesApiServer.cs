@@ -416,6 +416,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Gets by name served for <paramref name="plural"/> (found or not).</summary>
+    public int GetCount(string plural)
+    {
+        lock (_lock)
+        {
+            return _resources[plural].Gets;
+        }
+    }
+
     /// <summary>Full lists (first pages) served for <paramref name="plural"/>.</summary>
     public int ListCount(string plural)
     {
@@ -987,12 +996,28 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         Item? item;
         lock (_lock)
         {
-            _resources[plural].Items.TryGetValue(Key(Kinds[plural], ns, name), out item);
+            var state = _resources[plural];
+            state.Gets++;
+            state.Items.TryGetValue(Key(Kinds[plural], ns, name), out item);
         }
 
         if (item is null)
         {
-            await StatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"{plural} \"{name}\" not found");
+            // as kube-apiserver answers a get of a missing object: a Status naming the group-qualified resource
+            var kind = Kinds[plural];
+            var group = kind.Group ?? (kind.Istio ? IstioGroup : "");
+            var resource = group.Length == 0 ? kind.Plural : $"{kind.Plural}.{group}";
+            await WriteAsync(context, HttpStatusCode.NotFound, JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["kind"] = "Status",
+                ["apiVersion"] = "v1",
+                ["metadata"] = new Dictionary<string, object>(),
+                ["status"] = "Failure",
+                ["message"] = $"{resource} \"{name}\" not found",
+                ["reason"] = "NotFound",
+                ["details"] = new Dictionary<string, object> { ["name"] = name, ["group"] = group, ["kind"] = kind.Plural },
+                ["code"] = 404,
+            }));
             return;
         }
 
@@ -1310,6 +1335,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         public long CompactedRv { get; set; }
 
         public int Lists { get; set; }
+
+        public int Gets { get; set; }
     }
 
     private sealed class Watcher(HttpContext context, string? ns, bool bookmarks)

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using EgressWebhook.Server.Tests.Cluster;
 using EgressWebhook.Server.Tests.Fakes;
 using EgressWebhook.Server.Tests.Infrastructure;
+using EgressWebhook.Server.Logging;
 
 namespace EgressWebhook.Server.Tests.Generation;
 
@@ -269,7 +270,7 @@ public sealed class RoutingGeneratorTests
             // the leader stops: it hands the Lease back on the way out, and the other replica takes over
             await leader.DisposeAsync();
             Assert.Equal("", server.LeaseHolder(GeneratorHarness.LeaseNamespace, GeneratorHarness.LeaseName));
-            Assert.Contains(leader.Logger.Collector.GetSnapshot(), r => r.Id.Id == 1410);
+            Assert.Contains(leader.Logger.Collector.GetSnapshot(), r => r.Id.Id == EventIds.Leadership.Released && r.Message.StartsWith("Generator: ", StringComparison.Ordinal));
             server.Apply(Entry(ports: HttpPort));
             await WaitForAsync(() => Generated(server).ContainsKey("virtualservices/default/cnn-egress-http"), "the follower to take over and update");
             Assert.True(follower.Generator.IsLeader);
@@ -349,7 +350,7 @@ public sealed class RoutingGeneratorTests
         await using var replica = await GeneratorHarness.StartAsync(server, "replica-a");
 
         // a transport error escapes LeaderElector; the generator logs it, stays a follower and retries
-        await WaitForAsync(() => replica.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == 1403), "the election failure to be logged");
+        await WaitForAsync(() => replica.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == EventIds.Leadership.ElectionFailed), "the election failure to be logged");
         Assert.False(replica.Generator.IsLeader);
         Assert.False(replica.Generator.ExecuteTask!.IsCompleted);
         Assert.Empty(GeneratedPlurals.SelectMany(server.Writes));
@@ -368,10 +369,10 @@ public sealed class RoutingGeneratorTests
         server.ForbidLeases = true;
         await using var replica = await GeneratorHarness.StartAsync(server, "replica-a");
 
-        await WaitForAsync(() => replica.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == 1412), "the 403 to be logged");
+        await WaitForAsync(() => replica.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == EventIds.Leadership.LeaseRequestFailed), "the 403 to be logged");
         // several more tries (retry period 0.2 s), still one warning
         await Task.Delay(1000);
-        var warning = Assert.Single(replica.Logger.Collector.GetSnapshot(), r => r.Id.Id == 1412);
+        var warning = Assert.Single(replica.Logger.Collector.GetSnapshot(), r => r.Id.Id == EventIds.Leadership.LeaseRequestFailed);
         Assert.Contains("403", warning.Message, StringComparison.Ordinal);
         Assert.Contains("forbidden", warning.Message, StringComparison.Ordinal);
         Assert.False(replica.Generator.IsLeader);

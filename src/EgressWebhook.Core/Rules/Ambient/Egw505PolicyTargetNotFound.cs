@@ -48,7 +48,7 @@ internal sealed class Egw505PolicyTargetNotFound : IEgressRule
             {
                 var meant = EntryWithHost(context.View, policy.Namespace, target.Name);
                 var fix = meant is null ? "create it or fix the name" : $"use its name {meant.Name} (host {target.Name})";
-                context.Report(new Awaited(ResourceKind.ServiceEntry, $"ServiceEntry {policy.Namespace}/{target.Name}"), RuleIds.PolicyTargetNotFound,
+                context.Report(Awaited.Named(ResourceKind.ServiceEntry, policy.Namespace, target.Name, $"ServiceEntry {policy.Namespace}/{target.Name}"), RuleIds.PolicyTargetNotFound,
                     Severity.Error, policy, $"{path}.name", $"no ServiceEntry {policy.Namespace}/{target.Name}: the policy applies nowhere; {fix}",
                     meant is null ? [] : [meant.Ref]);
                 continue;
@@ -102,6 +102,7 @@ internal sealed class Egw505PolicyTargetNotFound : IEgressRule
         return view.OfKind<AuthorizationPolicy>(ResourceKind.AuthorizationPolicy)
             .Where(p => p.Namespace == se.Namespace && p.Spec.Targets().Any(t => t.Target.IsServiceEntry && (t.Target.Name == se.Name || se.Spec.Hosts.Contains(t.Target.Name))))
             .Cast<EgressObject>()
-            .Concat(view.OfKind<DestinationRule>(ResourceKind.DestinationRule).Where(d => d.Namespace == se.Namespace && d.Spec.Host == se.Name));
+            // through the DestinationRule host index: a scan of every DestinationRule cost 0.3 ms per ServiceEntry at 10,000 objects
+            .Concat(view.DestinationRules(se.Name).Select(m => m.Item).Where(d => d.Namespace == se.Namespace && d.Spec.Host == se.Name).Distinct());
     }
 }

@@ -72,7 +72,7 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {
         Gateway gw => view.VirtualServicesBoundTo($"{gw.Namespace}/{gw.Name}"),
-        _ => ServiceRegistry.HostsOfRegistryObject(changed).SelectMany(h => view.VirtualServices(h)).Select(m => m.Item).Distinct(),
+        _ => ServiceRegistry.VirtualServicesWithHostOfRegistryObject(changed, view),
     };
 
     private static void CheckHost(RuleContext context, VirtualService vs, string written, string path, LegScope scope, List<Gateway> egress)

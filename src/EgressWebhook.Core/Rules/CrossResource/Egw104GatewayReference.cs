@@ -101,9 +101,14 @@ internal sealed class Egw104GatewayReference : IEgressRule
     /// <summary>(a): an error; a warning when partial input holds no Gateway at all, where absence is not evidence
     /// (an offline check of manifests that do not include the Gateways). Against the whole cluster, always an error.</summary>
     private static void ReportMissing(RuleContext context, VirtualService vs, string resolved, string path) =>
-        context.Report(new Awaited(ResourceKind.Gateway, $"Gateway {resolved}"), RuleIds.GatewayReference,
+        context.Report(AwaitedGateway(resolved), RuleIds.GatewayReference,
             context.AbsenceIsEvidence(ResourceKind.Gateway) ? Severity.Error : Severity.Warning, vs, path,
             $"Gateway {resolved} does not exist; create it or fix the reference (ns/name, or name in {vs.Namespace})");
+
+    /// <summary>The missing Gateway, by name when <paramref name="resolved"/> is <c>ns/name</c>.</summary>
+    private static Awaited AwaitedGateway(string resolved) => resolved.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 && slash < resolved.Length - 1
+        ? Awaited.Named(ResourceKind.Gateway, resolved[..slash], resolved[(slash + 1)..], $"Gateway {resolved}")
+        : new Awaited(ResourceKind.Gateway, $"Gateway {resolved}");
 
     private static bool AdmitsAnyHost(Gateway gateway, VirtualService vs) =>
         gateway.Spec.Servers.Any(server => server.Hosts.Any(serverHost =>

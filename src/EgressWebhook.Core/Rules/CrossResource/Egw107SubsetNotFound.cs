@@ -40,12 +40,13 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         }
     }
 
-    /// <summary>For a DestinationRule: the VirtualServices routing to its host. For a ServiceEntry or Service: the
-    /// DestinationRules whose host it declares.</summary>
+    /// <summary>For a DestinationRule: the VirtualServices routing to its host with a subset (the only destinations
+    /// this rule judges; through their own index, so that a DestinationRule for a host every route uses, such as the
+    /// egress gateway's, does not recheck them all). For a ServiceEntry or Service: the DestinationRules whose host it declares.</summary>
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {
-        DestinationRule dr => view.VirtualServicesRoutingTo(EgressSnapshot.HostOf(dr)).Select(m => m.Item).Distinct(),
-        _ => ServiceRegistry.HostsOfRegistryObject(changed).SelectMany(h => view.DestinationRules(h)).Select(m => m.Item).Distinct(),
+        DestinationRule dr => view.VirtualServicesRoutingToSubsetsOf(EgressSnapshot.HostOf(dr)).Select(m => m.Item).Distinct(),
+        _ => ServiceRegistry.DestinationRulesForRegistryObject(changed, view),
     };
 
     private static void CheckSubsets(RuleContext context, VirtualService vs)

@@ -30,7 +30,14 @@ public sealed class Egw108DuplicateMeshVirtualService : IEgressRule
         for (var i = 0; i < vs.Spec.Hosts.Count; i++)
         {
             var host = HostName.Resolve(vs.Spec.Hosts[i], vs.Namespace);
-            var others = context.View.VirtualServices(host)
+            var matches = context.View.VirtualServices(host);
+            if (matches.TrueForAll(m => m.Item.Key == vs.Key))
+            {
+                // only itself (an object may list 150,000 hosts): nothing to order
+                continue;
+            }
+
+            var others = matches
                 .Select(m => m.Item)
                 .Where(o => o.Key != vs.Key && IsMeshBound(o) && scope.Overlaps(ExportTo.ScopeOf(o.Spec.ExportTo, o.Namespace, defaults)))
                 .DistinctBy(o => o.Key)
@@ -51,8 +58,10 @@ public sealed class Egw108DuplicateMeshVirtualService : IEgressRule
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         changed is VirtualService vs && IsMeshBound(vs)
-            ? EgressSnapshot.HostsOf(vs).Distinct(StringComparer.Ordinal).SelectMany(h => view.VirtualServices(h)).Select(m => m.Item).Distinct().Where(IsMeshBound)
+            ? view.MatchingAny(view.Snapshot.VirtualServiceHosts, vs, HostsOf, view.VirtualServices).Where(IsMeshBound)
             : [];
+
+    private static HashSet<string> HostsOf(EgressObject vs) => EgressSnapshot.HostsOf((VirtualService)vs).ToHashSet(StringComparer.Ordinal);
 
     private static bool IsMeshBound(VirtualService vs) => GatewayRefs.Of(vs).Contains(GatewayRefs.Mesh);
 }

@@ -40,14 +40,19 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
             return overlap;
         }
 
+        var declaring = context.View.ServiceEntriesDeclaringHostsOf(se);
         foreach (var (host, index) in hosts)
         {
+            var found = declaring.Declaring(host);
+            if (found.Count == 0)
+            {
+                continue;
+            }
+
             var service = HostName.IsClusterLocal(host) && !HostName.IsWildcard(host)
                 ? context.View.Services(host).Where(m => m.Host == host).Select(m => m.Item).FirstOrDefault()
                 : null;
-            var rivals = context.View.ServiceEntries(host)
-                .Where(m => m.Host == host && m.Item.Namespace != se.Namespace && Overlaps(m.Item))
-                .Select(m => m.Item).DistinctBy(o => o.Key).ToList();
+            var rivals = found.Where(o => o.Namespace != se.Namespace && Overlaps(o)).DistinctBy(o => o.Key).ToList();
             if (rivals.Count == 0)
             {
                 continue;
@@ -71,9 +76,7 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
 
     /// <summary>The other entries of the changed entry's hosts.</summary>
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
-        changed is ServiceEntry se
-            ? ServiceRegistry.HostsOfRegistryObject(se).SelectMany(h => view.ServiceEntries(h).Where(m => m.Host == h)).Select(m => m.Item).Distinct()
-            : [];
+        changed is ServiceEntry se ? ServiceRegistry.ServiceEntriesDeclaringHostsOf(se, view) : [];
 
     private static List<(string Host, int Index)> Distinct(ServiceEntry se)
     {

@@ -35,7 +35,7 @@ internal sealed class Egw511RouteParentServiceEntryMissing : IEgressRule
             var meant = context.View.ServiceEntries(parent.Name).Where(m => m.Item.Namespace == ns && m.Host == parent.Name)
                 .Select(m => m.Item).OrderBy(e => e.Name, StringComparer.Ordinal).FirstOrDefault();
             var fix = meant is null ? "create it or fix the name" : $"use its name {meant.Name} (host {parent.Name})";
-            context.Report(new Awaited(ResourceKind.ServiceEntry, $"ServiceEntry {ns}/{parent.Name}"), RuleIds.RouteParentServiceEntryMissing, Severity.Error,
+            context.Report(Awaited.Named(ResourceKind.ServiceEntry, ns, parent.Name, $"ServiceEntry {ns}/{parent.Name}"), RuleIds.RouteParentServiceEntryMissing, Severity.Error,
                 route, $"{path}.name", $"no ServiceEntry {ns}/{parent.Name}: the route intercepts nothing; {fix}", meant is null ? [] : [meant.Ref]);
         }
     }

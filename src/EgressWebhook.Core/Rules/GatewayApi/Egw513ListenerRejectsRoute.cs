@@ -41,7 +41,7 @@ internal sealed class Egw513ListenerRejectsRoute : IEgressRule
             {
                 if (RouteRefs.Backends(route).Any(b => b.Backend.IsHostname))
                 {
-                    context.Report(new Awaited(ResourceKind.GatewayApiGateway, $"Gateway {ns}/{parent.Name}"), RuleIds.ListenerRejectsRoute, Severity.Error,
+                    context.Report(Awaited.Named(ResourceKind.GatewayApiGateway, ns, parent.Name, $"Gateway {ns}/{parent.Name}"), RuleIds.ListenerRejectsRoute, Severity.Error,
                         route, $"{path}.name", $"no Gateway {ns}/{parent.Name}: the route is attached nowhere; create it or fix the name");
                 }
 

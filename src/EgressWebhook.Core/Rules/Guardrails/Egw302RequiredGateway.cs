@@ -9,7 +9,8 @@ namespace EgressWebhook.Core.Rules.Guardrails;
 /// egress gateway Service <c>ns/name</c>), (a) every MESH_EXTERNAL ServiceEntry host must be routed through it: a mesh
 /// VirtualService exported to the entry's namespace sends the host to the gateway Service, and a VirtualService bound
 /// to a Gateway that selects that Service's pods forwards it; (b) a VirtualService of the sidecars (bound to
-/// <c>mesh</c>) must not route an external host directly, around the gateway.</summary>
+/// <c>mesh</c>) must not route an external host directly, around the gateway. The ambient form,
+/// <c>spec.requiredWaypoint</c>: every MESH_EXTERNAL ServiceEntry must be bound to that waypoint, effectively.</summary>
 /// <remarks>(a) rests on routing that a later write of the same apply (or the generator) may create: admission admits it
 /// as a warning and re-checks after the grace period. Traffic that has no route through the gateway leaves the sidecar
 /// directly (PassthroughCluster or the entry's own cluster), which is exactly what the policy exists to prevent.</remarks>
@@ -17,7 +18,7 @@ public sealed class Egw302RequiredGateway : IEgressRule
 {
     public IReadOnlyList<string> Ids { get; } = [RuleIds.PolicyRequiredGateway];
 
-    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.VirtualService, ResourceKind.Gateway];
+    public IReadOnlyList<ResourceKind> RestsOnMissing { get; } = [ResourceKind.VirtualService, ResourceKind.Gateway, ResourceKind.GatewayApiGateway];
 
     public bool AppliesTo(ResourceKind kind) => kind is ResourceKind.ServiceEntry or ResourceKind.VirtualService;
 
@@ -27,6 +28,16 @@ public sealed class Egw302RequiredGateway : IEgressRule
         ArgumentNullException.ThrowIfNull(context);
         foreach (var policy in context.Policies.Selecting(subject.Namespace))
         {
+            if (policy.Spec.RequiredWaypoint is { Namespace: { Length: > 0 } wns, Name: { Length: > 0 } wname })
+            {
+                if (subject is ServiceEntry entry)
+                {
+                    CheckWaypoint(entry, policy, new WaypointBinding(wns, wname, WaypointSource.Object), context);
+                }
+
+                continue;
+            }
+
             if (PolicySet.SplitRef(policy.Spec.RequiredGateway) is not { } gw)
             {
                 continue;
@@ -77,6 +88,90 @@ public sealed class Egw302RequiredGateway : IEgressRule
             context.ReportPolicy(policy, new Awaited(ResourceKind.VirtualService, missing), RuleIds.PolicyRequiredGateway, se, $"spec.hosts[{i}]",
                 $"{host} has {(meshLeg ? "no gateway leg on" : "no mesh route to")} {gwRef}; route it via the gateway (EgressPolicy {policy.Name})");
         }
+    }
+
+    /// <summary>The ambient form: the entry must be bound to <paramref name="required"/> (its <c>istio.io/use-waypoint</c>
+    /// label, else its namespace's), and the binding must take, by the semantics istiod binds with (<see cref="Waypoints"/>,
+    /// as EGW501): the Gateway exists, is of class <c>istio-waypoint</c>, serves <c>service</c> or <c>all</c> traffic and
+    /// admits the entry's namespace. Anything else and ztunnel sends the traffic straight to the external host.</summary>
+    private static void CheckWaypoint(ServiceEntry se, EgressPolicy policy, WaypointBinding required, RuleContext context)
+    {
+        if (!string.Equals(se.Spec.EffectiveLocation, Locations.MeshExternal, StringComparison.OrdinalIgnoreCase) ||
+            se.Spec.Hosts.All(h => HostName.IsClusterLocal(HostName.Resolve(h, se.Namespace))))
+        {
+            return;
+        }
+
+        var want = required.Display;
+        var suffix = $"(EgressPolicy {policy.Name})";
+        var binding = Waypoints.BindingOf(se, context.View);
+        if (binding is null)
+        {
+            var how = Waypoints.OptsOut(se) ? $"opts out ({AmbientLabels.UseWaypoint}: none) of {want}" : $"not bound to {want}";
+            var fix = required.Namespace == se.Namespace
+                ? $"set {AmbientLabels.UseWaypoint}={required.Name}"
+                : $"set {AmbientLabels.UseWaypoint}(-namespace)";
+            context.ReportPolicy(policy, null, RuleIds.PolicyRequiredGateway, se, $"metadata.labels[{AmbientLabels.UseWaypoint}]",
+                $"{how}; {fix} {suffix}");
+            return;
+        }
+
+        if (binding.Namespace != required.Namespace || binding.Name != required.Name)
+        {
+            context.ReportPolicy(policy, null, RuleIds.PolicyRequiredGateway, se, binding.Path,
+                $"bound to {binding.Display} ({binding.Origin(se.Namespace)}); bind it to {want} {suffix}");
+            return;
+        }
+
+        var reason = Unbound(binding, se, context);
+        if (reason is not null)
+        {
+            context.ReportPolicy(policy, reason.Value.Awaits, RuleIds.PolicyRequiredGateway, se, binding.Path,
+                $"{reason.Value.Why} by {want}: traffic goes direct; {reason.Value.Fix} {suffix}");
+        }
+    }
+
+    /// <summary>Why istiod would not bind <paramref name="se"/> to the waypoint it names, from <see cref="Waypoints"/>' look-ups
+    /// in EGW501's order; null when it would.</summary>
+    private static (string Why, string Fix, Awaited? Awaits)? Unbound(WaypointBinding binding, ServiceEntry se, RuleContext context)
+    {
+        if (Waypoints.Find(context.View, binding) is not { } waypoint)
+        {
+            return ("WaypointIsNotReady", "istioctl waypoint apply", new Awaited(ResourceKind.GatewayApiGateway, $"waypoint {binding.Display}"));
+        }
+
+        if (waypoint.Spec.GatewayClassName != GatewayApiGateway.WaypointClass)
+        {
+            return ("not a waypoint class", "use class istio-waypoint", null);
+        }
+
+        if (!Waypoints.ServesServices(waypoint))
+        {
+            return ("UnsupportedTrafficType", $"set {AmbientLabels.WaypointFor}=service", null);
+        }
+
+        if (!Waypoints.AllowsAttachment(waypoint, se.Namespace, context.View))
+        {
+            return ("AttachmentDenied", "fix its allowedRoutes", null);
+        }
+
+        // as EGW501: only the whole cluster carries status, so only there does a missing address mean "not ready"
+        return context.Policy.WholeCluster && waypoint.Status.Addresses.Count == 0 ? ("WaypointIsNotReady", "check its pods", null) : null;
+    }
+
+    /// <summary>A waypoint Gateway changed: the entries bound to it; a Namespace changed (its label may bind them): its
+    /// entries. Only while some policy requires a waypoint.</summary>
+    public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        if (changed is not (GatewayApiGateway or Namespace) || !PolicySet.Of(view).All.Any(p => p.Spec.RequiredWaypoint is not null))
+        {
+            return [];
+        }
+
+        return changed is GatewayApiGateway gw
+            ? Waypoints.EntriesBoundTo(view, gw.Key)
+            : view.OfKind<ServiceEntry>(ResourceKind.ServiceEntry).Where(se => se.Namespace == changed.Name);
     }
 
     private static void CheckMeshRoutes(VirtualService vs, EgressPolicy policy, string gwRef, string gwHost, RuleContext context)

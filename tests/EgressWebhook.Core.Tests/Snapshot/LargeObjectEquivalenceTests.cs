@@ -1,0 +1,170 @@
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Tests.Snapshot;
+
+/// <summary>Issue 13: an object with many hosts is checked through other paths than a small one (its hosts in a
+/// <see cref="HostSet"/>, EGW110/EGW118 through one exact-host table, AffectedBy matching the index's entries against
+/// the object's hosts when it has more hosts than the index has entries). Those paths must decide exactly as the small
+/// ones do: a large object whose extra hosts match nothing gets the findings, and causes the dependents, of its small
+/// equivalent. Speed is the benchmark's (<c>hostile</c>), not asserted here.</summary>
+public sealed class LargeObjectEquivalenceTests
+{
+    private static readonly string[] Labels = ["a", "b", "ab", "foo", "oo", "com", "example", "xample"];
+
+    private static string RandomHost(Random random)
+    {
+        var labels = Enumerable.Range(0, random.Next(1, 4)).Select(_ => Labels[random.Next(Labels.Length)]);
+        var name = string.Join('.', labels);
+        return random.Next(7) switch
+        {
+            0 => "*." + name,
+            1 => "*" + name,
+            2 when random.Next(4) == 0 => "*",
+            3 when random.Next(3) == 0 => new string('x', 300) + "." + name,
+            _ => name,
+        };
+    }
+
+    [Fact]
+    public void HostSet_FindsWhatAOneItemHostIndexFinds_InTheSameOrder()
+    {
+        var random = new Random(1313);
+        for (var round = 0; round < 300; round++)
+        {
+            var hosts = Enumerable.Range(0, random.Next(1, 40)).Select(_ => RandomHost(random)).ToList();
+            var builder = HostIndex<string>.Create(StringComparer.Ordinal).ToBuilder(bulk: true);
+            foreach (var h in hosts.Distinct(StringComparer.Ordinal))
+            {
+                builder.Add(h, "item");
+            }
+
+            var index = builder.ToImmutable();
+            var set = new HostSet(hosts);
+            foreach (var query in Enumerable.Range(0, 25).Select(_ => RandomHost(random)).Concat(hosts))
+            {
+                var expected = new List<HostMatch<string>>();
+                index.Query(query, expected);
+                var found = new List<string>();
+                set.Query(query, found);
+
+                Assert.True(expected.Select(m => m.Host).SequenceEqual(found),
+                    $"{query} in [{string.Join(", ", hosts)}]: index [{string.Join(", ", expected.Select(m => m.Host))}], set [{string.Join(", ", found)}]");
+                Assert.Equal(expected.Count > 0, set.Any(query));
+            }
+        }
+    }
+
+    private static EgressObject Read(string yaml) => ManifestReader.Read(yaml).Single();
+
+    private static string Entry(string ns, string name, IEnumerable<string> hosts, string protocol, string created) => $"""
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {"{"}name: {name}, namespace: {ns}, creationTimestamp: "{created}"{"}"}
+        spec:
+          hosts: [{string.Join(", ", hosts.Select(h => $"\"{h}\""))}]
+          location: MESH_EXTERNAL
+          resolution: DNS
+          ports: [{"{"}number: 443, name: p443, protocol: {protocol}{"}"}]
+        """;
+
+    private static readonly string[] Shared = ["api.equiv.example", "*.wild.equiv.example", "*artial.equiv.example", "routed.equiv.example"];
+
+    /// <summary>Rivals in another namespace (EGW110 protocol, EGW118 several namespaces), wildcard and partial hosts,
+    /// VirtualServices and a DestinationRule about the shared hosts.</summary>
+    private static EgressSnapshot Cluster() => EgressSnapshot.Create(new[]
+    {
+        Entry("team-2", "rival", Shared.Take(3), "HTTP", "2020-01-01T00:00:00Z"),
+        Entry("team-3", "other", ["api.equiv.example", "unrelated.equiv.example"], "TLS", "2021-01-01T00:00:00Z"),
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: routes, namespace: team-1}
+        spec:
+          hosts: ["a.wild.equiv.example"]
+          http:
+          - route: [{destination: {host: routed.equiv.example, port: {number: 443}, subset: v1}}]
+          - route: [{destination: {host: b.wild.equiv.example}}]
+          - route: [{destination: {host: xpartial.equiv.example}}]
+        """,
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: elsewhere, namespace: team-1}
+        spec:
+          hosts: ["elsewhere.example.net"]
+          http:
+          - route: [{destination: {host: elsewhere.example.net}}]
+        """,
+        """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: routed, namespace: team-1}
+        spec:
+          host: routed.equiv.example
+          subsets: [{name: v2, labels: {v: "2"}}]
+        """,
+    }.Select(Read).Concat(Infrastructure.Seed.Objects()));
+
+    [Fact]
+    public void LargeEntry_DecidesAsItsSmallEquivalent()
+    {
+        var snapshot = Cluster();
+        var small = (ServiceEntry)Read(Entry("team-1", "subject", Shared, "TLS", "2026-01-01T00:00:00Z"));
+
+        // the same entry with thousands of hosts that match nothing, after the shared ones (their paths do not move);
+        // more hosts than any index of the cluster has entries, so the large paths are taken
+        // (plain hosts: a wildcard with DNS resolution is a finding of its own)
+        var filler = Enumerable.Range(0, 3_000).Select(i => $"h{i}.filler.example");
+        var large = (ServiceEntry)Read(Entry("team-1", "subject", Shared.Concat(filler), "TLS", "2026-01-01T00:00:00Z"));
+        Assert.True(large.Spec.Hosts.Count > snapshot.ServiceEntryHosts.Count + snapshot.VirtualServiceDestinations.Count + snapshot.VirtualServiceHosts.Count);
+
+        var smallFindings = Describe(EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, small, null), RuleSettings.Default).Findings);
+        var largeFindings = Describe(EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, large, null), RuleSettings.Default).Findings);
+
+        Assert.Contains(smallFindings, f => f.StartsWith(RuleIds.ConflictingServiceEntryProtocol, StringComparison.Ordinal));
+        Assert.Contains(smallFindings, f => f.StartsWith(RuleIds.HostInSeveralNamespaces, StringComparison.Ordinal));
+        Assert.Equal(smallFindings, largeFindings);
+
+        // every rule's dependents of the change, through the view the engine uses
+        foreach (var rule in EgressEngine.Default.Rules)
+        {
+            var expected = Keys(rule.AffectedBy(small, SnapshotView.With(snapshot, small)));
+            var found = Keys(rule.AffectedBy(large, SnapshotView.With(snapshot, large)));
+            Assert.True(expected.SequenceEqual(found), $"{string.Join('/', rule.Ids)}: small [{string.Join(", ", expected)}], large [{string.Join(", ", found)}]");
+        }
+
+        var routing = Keys(ServiceRegistry.VirtualServicesRoutingToRegistryObject(large, SnapshotView.With(snapshot, large)));
+        Assert.Equal(["VirtualService/team-1/routes"], routing);
+    }
+
+    [Fact]
+    public void LargeEntry_AsARival_IsFoundByTheSmallEntriesItShadows()
+    {
+        // the large entry is stored; a small rival in another namespace is the change: it finds the large one by its host
+        var filler = Enumerable.Range(0, 3_000).Select(i => $"h{i}.filler.example");
+        var large = Read(Entry("team-1", "large", Shared.Concat(filler), "TLS", "2019-01-01T00:00:00Z"));
+        var snapshot = EgressSnapshot.Create(Cluster().Objects.Append(large));
+        var change = (ServiceEntry)Read(Entry("team-4", "new", ["api.equiv.example", "h2999.filler.example"], "HTTP", "2026-01-01T00:00:00Z"));
+
+        var findings = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Create, change, null), RuleSettings.Default).Findings;
+
+        Assert.Contains(findings, f => f.Rule == RuleIds.HostInSeveralNamespaces && f.Object.Name == "new" && f.Path == "spec.hosts[1]" &&
+            f.Message.Contains("team-1/large", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "new" &&
+            f.Message.Contains("TLS in ServiceEntry team-1/large", StringComparison.Ordinal));
+        var lookup = SnapshotView.With(snapshot, change).ServiceEntriesDeclaringHostsOf(change);
+        Assert.Equal(["team-1/large"], lookup.Declaring("h2999.filler.example").Select(se => $"{se.Namespace}/{se.Name}"));
+        Assert.Equal(["team-1/large", "team-2/rival", "team-3/other"], lookup.Declaring("api.equiv.example").Select(se => $"{se.Namespace}/{se.Name}"));
+        Assert.Empty(lookup.Declaring("absent.example.com"));
+    }
+
+    private static List<string> Describe(IEnumerable<Finding> findings) =>
+        [.. findings.Select(f => $"{f.Rule} {f.Severity} {f.Object} {f.Path}: {f.Message}")];
+
+    private static List<string> Keys(IEnumerable<EgressObject> objects) =>
+        [.. objects.Select(o => $"{o.ResourceKind}/{o.Namespace}/{o.Name}").Distinct().Order(StringComparer.Ordinal)];
+}
