@@ -125,6 +125,40 @@ public sealed class ClosedLoopPropertyTests
         }
     }
 
+    /// <summary>Every ambient mutation golden (<c>tests/testdata/mutation/ambient-*</c>): the entry with the webhook's patch
+    /// applied (waypoint labels, DYNAMIC_DNS) validates against Istio 1.32's CRD; one with DYNAMIC_DNS is refused by 1.24's
+    /// resolution enum, which is why the webhook writes it only with <see cref="MutationPolicy.DynamicDns"/> (1.28+).</summary>
+    [Fact]
+    public void AmbientMutationGoldens_PatchedEntries_ValidAgainstIstio132_DynamicDnsRefusedBy124()
+    {
+        var root = Path.Combine(EgressWebhook.Core.Tests.Infrastructure.TestPaths.TestData, "mutation");
+        var cases = Directory.GetDirectories(root, "ambient-*").Order(StringComparer.Ordinal).ToList();
+        Assert.Contains(cases, c => c.EndsWith("ambient-wildcard-dynamic-dns-defaulted", StringComparison.Ordinal));
+        var dynamicDns = 0;
+        foreach (var dir in cases)
+        {
+            var text = File.ReadAllText(Path.Combine(dir, "input.yaml"));
+            var entryJson = JsonNode.Parse(YamlJson.ParseDocuments(text).Select(d => d.Json)
+                .Single(j => j.TryGetProperty("kind", out var k) && k.GetString() == "ServiceEntry").GetRawText())!.AsObject();
+            var entry = (ServiceEntry)ManifestReader.Read(entryJson.ToJsonString()).Single();
+            var view = SnapshotView.Of(EgressSnapshot.Create(ManifestReader.Read(text).Where(o => o is not ServiceEntry)));
+            var policy = new MutationPolicy { DynamicDns = File.Exists(Path.Combine(dir, "dynamic-dns.txt")) };
+
+            var result = ServiceEntryDefaulter.Default(entry, view, policy);
+
+            Assert.NotEmpty(result.Patch);
+            var patched = (JsonObject)JsonPatchApplier.Apply(entryJson, JsonNode.Parse(PatchOperation.ToJson(result.Patch))!.AsArray());
+            Assert.Empty(IstioCrdSchemas.Load("crd-all.istio-1.32-dev.yaml").Validate(patched));
+            if (patched["spec"]?["resolution"]?.GetValue<string>() == Resolutions.DynamicDns)
+            {
+                dynamicDns++;
+                Assert.Contains(IstioCrdSchemas.Load("crd-all.istio-1.24.yaml").Validate(patched), e => e.Contains("resolution", StringComparison.Ordinal));
+            }
+        }
+
+        Assert.True(dynamicDns > 0, "expected an ambient golden whose patch sets DYNAMIC_DNS");
+    }
+
     private static void Validate(string producer, JsonObject obj, List<string> failures)
     {
         foreach (var crds in Crds)

@@ -19,6 +19,7 @@ internal static class RoutingEligibility
     {
         var spec = entry.Spec;
         var wildcard = false;
+        var dynamicDns = WaypointRouting.Applies(entry, view) ? AmbientDynamicDns.Routed(entry) : null;
         if (spec.Hosts.Count == 0)
         {
             notices.Add(RoutingNotice.Warning(RuleIds.RoutingSkippedWildcardHost, entry, "spec.hosts", "has no hosts: there is nothing to route through the egress gateway; add spec.hosts"));
@@ -29,8 +30,14 @@ internal static class RoutingEligibility
             if (HostName.IsWildcard(spec.Hosts[i]))
             {
                 wildcard = true;
-                notices.Add(RoutingNotice.Warning(RuleIds.RoutingSkippedWildcardHost, entry, $"spec.hosts[{i}]",
-                    $"host {spec.Hosts[i]} is a wildcard the gateway cannot resolve; route exact hosts in their own DNS ServiceEntry"));
+                if (dynamicDns is { Qualifies: true })
+                {
+                    continue; // ambient: the waypoint resolves it per request (AmbientDynamicDns)
+                }
+
+                notices.Add(RoutingNotice.Warning(RuleIds.RoutingSkippedWildcardHost, entry, $"spec.hosts[{i}]", dynamicDns?.Why is { } why
+                    ? $"host {spec.Hosts[i]} is a wildcard: {why}"
+                    : $"host {spec.Hosts[i]} is a wildcard the gateway cannot resolve; route exact hosts in their own DNS ServiceEntry"));
             }
         }
 
@@ -51,7 +58,7 @@ internal static class RoutingEligibility
         }
 
         var resolution = spec.EffectiveResolution;
-        if (resolution is not (Resolutions.Dns or Resolutions.DnsRoundRobin) && !(wildcard && string.IsNullOrEmpty(spec.Resolution)))
+        if (resolution is not (Resolutions.Dns or Resolutions.DnsRoundRobin) && !(wildcard && string.IsNullOrEmpty(spec.Resolution)) && dynamicDns is not { Qualifies: true })
         {
             var shown = string.IsNullOrEmpty(spec.Resolution) ? "unset (NONE)" : resolution;
             var why = resolution == Resolutions.None ? "the gateway would send the traffic to itself in a loop" : "routing is given to DNS entries only";

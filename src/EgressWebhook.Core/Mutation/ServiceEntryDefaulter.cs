@@ -61,6 +61,14 @@ internal static class ServiceEntryDefaulter
             ops.Add(new PatchOperation(PatchOperation.Add, "/spec/resolution", Resolutions.Dns));
         }
 
+        if (string.IsNullOrEmpty(spec.Resolution) && WaypointRouting.Applies(entry, view) &&
+            AmbientDynamicDns.Decide(entry with { Spec = spec with { Location = location } }, policy) is { Qualifies: true })
+        {
+            // ambient wildcard entry: the waypoint's dynamic forward proxy resolves each request's host (Istio 1.28+)
+            resolution = Resolutions.DynamicDns;
+            ops.Add(new PatchOperation(PatchOperation.Add, "/spec/resolution", Resolutions.DynamicDns));
+        }
+
         var ports = spec.Ports.ToArray();
         var names = new HashSet<string>(spec.Ports.Select(p => p.Name).OfType<string>(), StringComparer.Ordinal);
         for (var i = 0; i < ports.Length; i++)

@@ -11,10 +11,14 @@ public enum MapNodeKind
     Namespace,
     Gateway,
     Host,
+
+    /// <summary>An ambient waypoint (a Gateway API Gateway of class <c>istio-waypoint</c>) crossed.</summary>
+    Waypoint,
 }
 
-/// <summary>A node: a client namespace, a Gateway crossed, or an external host.</summary>
-/// <param name="Id">Stable id, <c>ns:default</c>, <c>gw:default/istio-egressgateway</c>, <c>host:edition.cnn.com</c>.</param>
+/// <summary>A node: a client namespace, a Gateway or waypoint crossed, or an external host.</summary>
+/// <param name="Id">Stable id, <c>ns:default</c>, <c>gw:default/istio-egressgateway</c>, <c>wp:istio-egress/waypoint</c>,
+/// <c>host:edition.cnn.com</c>.</param>
 /// <param name="Kind">What it is.</param>
 /// <param name="Label">What is shown.</param>
 public sealed record MapNode(string Id, MapNodeKind Kind, string Label);
@@ -27,13 +31,19 @@ public sealed record MapNode(string Id, MapNodeKind Kind, string Label);
 /// <param name="Last">Whether it is the last link of its path.</param>
 public sealed record MapEdge(string From, string To, string Label, TraceEnd End, bool Last)
 {
-    /// <summary>A link of a path that loses the traffic (blackhole, dropped, loop).</summary>
-    public bool Broken => End is TraceEnd.Blackhole or TraceEnd.Dropped or TraceEnd.Loop;
+    /// <summary>A link of a path that goes direct although it asks for a waypoint istiod would not bind (ambient).</summary>
+    public bool Bypass { get; init; }
+
+    /// <summary>A link of a path that loses the traffic (blackhole, dropped, loop) or bypasses its waypoint.</summary>
+    public bool Broken => Bypass || End is TraceEnd.Blackhole or TraceEnd.Dropped or TraceEnd.Loop;
 }
 
 /// <summary>The egress map: for every external host the snapshot declares (ServiceEntry hosts) or routes from sidecars
 /// (hosts of VirtualServices bound to <c>mesh</c>), the path traced from each namespace that declares or routes it: through
-/// which gateways, direct, to PassthroughCluster, or broken.</summary>
+/// which gateways, direct, to PassthroughCluster, or broken. In ambient mode every namespace labelled
+/// <c>istio.io/dataplane-mode=ambient</c> is a client of every entry it sees (ztunnel ignores <c>exportTo</c>; only
+/// <c>serviceEntryVisibility</c> NAMESPACE/NONE hides an entry, <see cref="Waypoints.AmbientVisibilityOf"/>): its path goes
+/// through the waypoint, or is drawn direct and broken when the entry asks for a waypoint istiod would not bind.</summary>
 /// <param name="Nodes">In id order.</param>
 /// <param name="Edges">Distinct, in (from, to, label) order.</param>
 /// <param name="Traces">The traces the map is drawn from, by namespace and host.</param>
@@ -51,13 +61,19 @@ public sealed record EgressMap(IReadOnlyList<MapNode> Nodes, IReadOnlyList<MapEd
 
         // which namespaces ask for which host: the ServiceEntry's namespace and every namespace with a mesh route for it
         var clients = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        var ambient = Waypoints.AmbientNamespaces(context.View);
         foreach (var se in context.View.OfKind<ServiceEntry>(ResourceKind.ServiceEntry))
         {
             if (se.Spec.EffectiveLocation == Locations.MeshExternal)
             {
+                var seenBy = ambient.Count == 0 ? [] : AmbientClients(se, ambient, context).ToList();
                 foreach (var h in EgressSnapshot.HostsOf(se))
                 {
                     Add(h, se.Namespace);
+                    foreach (var ns in seenBy)
+                    {
+                        Add(h, ns);
+                    }
                 }
             }
         }
@@ -87,13 +103,15 @@ public sealed record EgressMap(IReadOnlyList<MapNode> Nodes, IReadOnlyList<MapEd
         foreach (var t in traces)
         {
             var path = new List<MapNode> { Node(MapNodeKind.Namespace, t.From) };
-            path.AddRange(t.Via.Select(g => Node(MapNodeKind.Gateway, g)));
+            var viaKind = Waypoints.IsAmbientNamespace(context.View, t.From) ? MapNodeKind.Waypoint : MapNodeKind.Gateway;
+            path.AddRange(t.Via.Select(g => Node(viaKind, g)));
             path.Add(Node(MapNodeKind.Host, t.Host));
+            var bypass = t.BypassedWaypoint is { } skipped ? $", bypasses waypoint {skipped}" : "";
             for (var i = 0; i + 1 < path.Count; i++)
             {
                 var last = i + 2 == path.Count;
-                var label = last ? (i == 0 ? $"{t.Host}:{t.Port} {t.EndName}" : t.EndName) : i == 0 ? $"{t.Host}:{t.Port}" : "";
-                var edge = new MapEdge(path[i].Id, path[i + 1].Id, label, t.End, last);
+                var label = last ? (i == 0 ? $"{t.Host}:{t.Port} {t.EndName}{bypass}" : t.EndName) : i == 0 ? $"{t.Host}:{t.Port}" : "";
+                var edge = new MapEdge(path[i].Id, path[i + 1].Id, label, t.End, last) { Bypass = last && bypass.Length > 0 };
                 edges.TryAdd((edge.From, edge.To, edge.Label), edge);
             }
         }
@@ -121,14 +139,25 @@ public sealed record EgressMap(IReadOnlyList<MapNode> Nodes, IReadOnlyList<MapEd
             {
                 MapNodeKind.Namespace => "ns:" + name,
                 MapNodeKind.Gateway => "gw:" + name,
+                MapNodeKind.Waypoint => "wp:" + name,
                 _ => "host:" + name,
             };
             if (!nodes.TryGetValue(id, out var node))
             {
-                nodes[id] = node = new MapNode(id, kind, kind == MapNodeKind.Gateway ? "Gateway " + name : name);
+                nodes[id] = node = new MapNode(id, kind, kind switch { MapNodeKind.Gateway => "Gateway " + name, MapNodeKind.Waypoint => "waypoint " + name, _ => name });
             }
 
             return node;
         }
     }
+
+    /// <summary>The ambient namespaces whose ztunnel uses <paramref name="se"/>: every one for a PUBLIC entry, its own for a
+    /// NAMESPACE-visible one, none for NONE (<c>meshConfig.serviceEntryVisibility</c>, Istio 1.31).</summary>
+    private static IEnumerable<string> AmbientClients(ServiceEntry se, List<string> ambient, RuleContext context) =>
+        Waypoints.AmbientVisibilityOf(se, context.View) switch
+        {
+            ServiceEntryVisibilities.Public => ambient,
+            ServiceEntryVisibilities.Namespace => ambient.Where(ns => ns == se.Namespace),
+            _ => [],
+        };
 }

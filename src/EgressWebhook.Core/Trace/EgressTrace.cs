@@ -52,6 +52,10 @@ public sealed record EgressTrace(string From, string Host, int Port, TraceEnd En
     /// <summary>The end as written in output: <c>external</c>, <c>passthrough</c>, <c>blackhole</c>, <c>dropped</c>, <c>loop</c>, <c>internal</c>.</summary>
     public string EndName => Name(End);
 
+    /// <summary>The waypoint (<c>ns/name</c>) the traffic was meant to cross but bypasses, because istiod would not bind it
+    /// (ambient mode: ztunnel then sends it straight out); null otherwise.</summary>
+    public string? BypassedWaypoint { get; init; }
+
     /// <summary>Whether the trace ends where traffic is lost (blackhole, dropped, loop).</summary>
     public bool IsBroken => End is TraceEnd.Blackhole or TraceEnd.Dropped or TraceEnd.Loop;
 

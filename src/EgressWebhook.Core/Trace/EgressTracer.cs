@@ -13,7 +13,19 @@ public interface ITraceStage
 {
     /// <summary>The hops this stage adds for a request from <paramref name="fromNamespace"/> to <paramref name="host"/>:
     /// <paramref name="port"/>, or null when it does not apply; <paramref name="end"/> set when the stage decides the trace.</summary>
-    IReadOnlyList<TraceHop>? Enter(RuleContext context, string fromNamespace, string host, int port, out (TraceEnd End, string Reason)? end);
+    IReadOnlyList<TraceHop>? Enter(RuleContext context, string fromNamespace, string host, int port, out TraceStageEnd? end);
+}
+
+/// <summary>How a stage ends a trace.</summary>
+/// <param name="End">Where it ends.</param>
+/// <param name="Reason">Why, in one line.</param>
+public sealed record TraceStageEnd(TraceEnd End, string Reason)
+{
+    /// <summary>The gateways the stage's path crossed, <c>ns/name</c> (a waypoint in ambient mode), for <see cref="EgressTrace.Via"/>.</summary>
+    public IReadOnlyList<string> Via { get; init; } = [];
+
+    /// <summary>The waypoint the path was meant to cross but bypasses, for <see cref="EgressTrace.BypassedWaypoint"/>.</summary>
+    public string? Bypassed { get; init; }
 }
 
 /// <summary>Follows a request the way Envoy does, hop by hop, over a snapshot: client sidecar (Sidecar scope, outbound
@@ -83,7 +95,8 @@ public sealed class EgressTracer
                     _hops.AddRange(added);
                     if (decided is { } stop)
                     {
-                        return Finish(stop.End, stop.Reason);
+                        _via.AddRange(stop.Via);
+                        return Finish(stop.End, stop.Reason) with { BypassedWaypoint = stop.Bypassed };
                     }
                 }
             }

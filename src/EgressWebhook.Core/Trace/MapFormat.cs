@@ -2,8 +2,9 @@ using System.Text;
 
 namespace EgressWebhook.Core.Trace;
 
-/// <summary>The egress map as Graphviz DOT or a mermaid flowchart: namespaces as folders, gateways as diamonds, external
-/// hosts as ellipses; passthrough links dashed, broken links (blackhole, dropped, loop) red and bold.</summary>
+/// <summary>The egress map as Graphviz DOT or a mermaid flowchart: namespaces as folders, gateways as diamonds, waypoints
+/// as hexagons, external hosts as ellipses; passthrough links dashed, broken links (blackhole, dropped, loop, a bypassed
+/// waypoint) red and bold.</summary>
 public static partial class MapFormat
 {
     /// <summary>Graphviz DOT (<c>dot -Tsvg</c> draws it).</summary>
@@ -14,7 +15,7 @@ public static partial class MapFormat
         sb.Append("digraph egress {\n  rankdir=LR;\n");
         foreach (var n in map.Nodes)
         {
-            var shape = n.Kind switch { MapNodeKind.Namespace => "folder", MapNodeKind.Gateway => "diamond", _ => "ellipse" };
+            var shape = n.Kind switch { MapNodeKind.Namespace => "folder", MapNodeKind.Gateway => "diamond", MapNodeKind.Waypoint => "hexagon", _ => "ellipse" };
             sb.Append("  ").Append(Quote(n.Id)).Append(" [label=").Append(Quote(n.Label)).Append(", shape=").Append(shape).Append("];\n");
         }
 
@@ -50,6 +51,7 @@ public static partial class MapFormat
             {
                 MapNodeKind.Namespace => $"[\"{label}\"]",
                 MapNodeKind.Gateway => $"{{\"{label}\"}}",
+                MapNodeKind.Waypoint => $"{{{{\"{label}\"}}}}",
                 _ => $"([\"{label}\"])",
             }).Append('\n');
         }

@@ -24,7 +24,7 @@ public static partial class MapFormat
     {
         ArgumentNullException.ThrowIfNull(map);
         var columns = new[] { MapNodeKind.Namespace, MapNodeKind.Gateway, MapNodeKind.Host }
-            .Select(k => map.Nodes.Where(n => n.Kind == k).ToList()).ToArray();
+            .Select(k => map.Nodes.Where(n => n.Kind == k || (k == MapNodeKind.Gateway && n.Kind == MapNodeKind.Waypoint)).ToList()).ToArray();
         var widths = columns.Select(c => c.Count == 0 ? 60 : c.Max(n => n.Label.Length) * CharWidth + 32).ToArray();
         var x = new double[3];
         for (var i = 1; i < 3; i++)
@@ -106,14 +106,14 @@ public static partial class MapFormat
             {
                 MapNodeKind.Namespace => new XElement(SvgNs + "rect", new XAttribute("x", N(cx - w / 2)), new XAttribute("y", N(cy - h / 2)),
                     new XAttribute("width", N(w)), new XAttribute("height", N(h)), new XAttribute("rx", "4")),
-                MapNodeKind.Gateway => new XElement(SvgNs + "polygon",
+                MapNodeKind.Gateway or MapNodeKind.Waypoint => new XElement(SvgNs + "polygon",
                     new XAttribute("points", $"{N(cx - w / 2)},{N(cy)} {N(cx)},{N(cy - h / 2)} {N(cx + w / 2)},{N(cy)} {N(cx)},{N(cy + h / 2)}")),
                 _ => new XElement(SvgNs + "ellipse", new XAttribute("cx", N(cx)), new XAttribute("cy", N(cy)), new XAttribute("rx", N(w / 2)), new XAttribute("ry", N(h / 2))),
             };
             shape.Add(new XAttribute("style", n.Kind switch
             {
                 MapNodeKind.Namespace => "fill:#e8f0fe;stroke:#3367d6",
-                MapNodeKind.Gateway => "fill:#fef7e0;stroke:#b06000",
+                MapNodeKind.Gateway or MapNodeKind.Waypoint => "fill:#fef7e0;stroke:#b06000",
                 _ => "fill:#e6f4ea;stroke:#137333",
             }));
             nodes.Add(new XElement(SvgNs + "g", new XAttribute("class", "node " + n.Kind.ToString().ToLowerInvariant()),

@@ -118,9 +118,13 @@ internal sealed class MutationOptions
     /// not opted in or out otherwise; unset = opt-in per entry (annotation) or namespace (label) only.</summary>
     public string? DefaultGateway { get; set; }
 
+    /// <summary>The mesh runs Istio 1.28+: ambient wildcard entries get <c>resolution: DYNAMIC_DNS</c> (<see cref="MutationPolicy.DynamicDns"/>).</summary>
+    public bool DynamicDns { get; set; }
+
     /// <summary>The Core policy; a blank <see cref="DefaultGateway"/> means none.</summary>
     public MutationPolicy ToPolicy() =>
-        string.IsNullOrWhiteSpace(DefaultGateway) ? MutationPolicy.Default : new MutationPolicy { DefaultGateway = DefaultGateway.Trim() };
+        string.IsNullOrWhiteSpace(DefaultGateway) && !DynamicDns ? MutationPolicy.Default
+            : new MutationPolicy { DefaultGateway = string.IsNullOrWhiteSpace(DefaultGateway) ? null : DefaultGateway.Trim(), DynamicDns = DynamicDns };
 }
 
 internal sealed class TlsOptions

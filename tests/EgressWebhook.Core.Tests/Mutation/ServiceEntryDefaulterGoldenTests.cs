@@ -10,7 +10,8 @@ using EgressWebhook.Core.Tests.Infrastructure;
 namespace EgressWebhook.Core.Tests.Mutation;
 
 /// <summary>Patch goldens: <c>tests/testdata/mutation/&lt;case&gt;/input.yaml</c> (exactly one ServiceEntry, the object
-/// under admission, plus the cluster state) [+ <c>default-gateway.txt</c>, the cluster default] →
+/// under admission, plus the cluster state) [+ <c>default-gateway.txt</c>, the cluster default] [+ <c>dynamic-dns.txt</c>:
+/// <see cref="MutationPolicy.DynamicDns"/> on] →
 /// <c>expected.patch.json</c> and <c>expected.warnings.txt</c>.</summary>
 public sealed class ServiceEntryDefaulterGoldenTests
 {
@@ -82,6 +83,11 @@ public sealed class ServiceEntryDefaulterGoldenTests
         var others = ManifestReader.Read(text).Where(o => o is not ServiceEntry);
         var defaultGateway = Path.Combine(dir, "default-gateway.txt");
         var policy = File.Exists(defaultGateway) ? new MutationPolicy { DefaultGateway = File.ReadAllText(defaultGateway).Trim() } : MutationPolicy.Default;
+        if (File.Exists(Path.Combine(dir, "dynamic-dns.txt")))
+        {
+            policy = policy with { DynamicDns = true };
+        }
+
         return (JsonNode.Parse(entry.GetRawText())!, EgressSnapshot.Create(others), policy);
     }
 }

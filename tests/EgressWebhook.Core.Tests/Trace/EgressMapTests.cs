@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Core.Tests.Infrastructure;
 using EgressWebhook.Core.Trace;
@@ -69,6 +70,87 @@ public sealed partial class EgressMapTests
         Assert.Equal(map.Edges.Count, mermaid.Split('\n').Count(l => l.Contains("-->", StringComparison.Ordinal) || l.Contains("-.->", StringComparison.Ordinal)));
     }
 
+    /// <summary>The map of corpus ambient files (a name) or edited texts of them (YAML, several lines).</summary>
+    private static EgressMap AmbientMap(params string[] files) =>
+        EgressMap.Build(EgressSnapshot.Create(files.SelectMany(f => ManifestReader.Read(f.Contains('\n', StringComparison.Ordinal)
+            ? f : File.ReadAllText(Path.Combine(TestPaths.Corpus, "ambient", f))))));
+
+    private static string Edited(string file, string from, string to)
+    {
+        var text = File.ReadAllText(Path.Combine(TestPaths.Corpus, "ambient", file));
+        Assert.Contains(from, text, StringComparison.Ordinal);
+        return text.Replace(from, to, StringComparison.Ordinal);
+    }
+
+    /// <summary>ambient/01: both ambient namespaces (default, the walkthrough's client, and istio-egress, the entry's) reach
+    /// httpbin.org through the waypoint, drawn as a hexagon.</summary>
+    [Fact]
+    public void Dot_AmbientEgressWalkthrough_GoesThroughTheWaypoint()
+    {
+        var dot = MapFormat.Dot(AmbientMap("01-egress-waypoint-se-httpbin.yaml"));
+
+        var nodes = NodeLine().Matches(dot).Select(m => (m.Groups[1].Value, m.Groups[2].Value)).ToList();
+        Assert.Equal(
+            [("host:httpbin.org", "ellipse"), ("ns:default", "folder"), ("ns:istio-egress", "folder"), ("wp:istio-egress/waypoint", "hexagon")],
+            nodes);
+        Assert.Contains("label=\"waypoint istio-egress/waypoint\"", dot, StringComparison.Ordinal);
+        Assert.Equal(
+            [
+                ("ns:default", "wp:istio-egress/waypoint", "label=\"httpbin.org:80\""),
+                ("ns:istio-egress", "wp:istio-egress/waypoint", "label=\"httpbin.org:80\""),
+                ("wp:istio-egress/waypoint", "host:httpbin.org", "label=\"external\""),
+            ],
+            DotEdges(dot));
+    }
+
+    /// <summary>ambient/01 with the waypoint renamed away: the label stays, istiod binds nothing, ztunnel goes straight out.</summary>
+    [Fact]
+    public void Dot_AmbientLabelWithoutItsWaypoint_IsADirectBrokenLink()
+    {
+        var map = AmbientMap(Edited("01-egress-waypoint-se-httpbin.yaml", "  name: waypoint\n  namespace: istio-egress", "  name: egress\n  namespace: istio-egress"));
+
+        var edges = DotEdges(MapFormat.Dot(map));
+
+        Assert.DoesNotContain(map.Nodes, n => n.Kind == MapNodeKind.Waypoint);
+        Assert.Equal(["ns:default", "ns:istio-egress"], edges.Select(e => e.From));
+        Assert.All(edges, e =>
+        {
+            Assert.Equal("host:httpbin.org", e.To);
+            Assert.Contains("label=\"httpbin.org:80 external, bypasses waypoint istio-egress/waypoint\"", e.Attributes, StringComparison.Ordinal);
+            Assert.Contains("color=red", e.Attributes, StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>Near miss: an ambient entry that asks for no waypoint goes direct and is not broken.</summary>
+    [Fact]
+    public void Dot_AmbientEntryWithoutWaypointLabel_IsDirectNotBroken()
+    {
+        var map = AmbientMap(Edited("01-egress-waypoint-se-httpbin.yaml", "    istio.io/use-waypoint: waypoint\n", ""));
+
+        Assert.All(map.Edges, e => Assert.False(e.Broken));
+        Assert.All(map.Edges, e => Assert.Equal("host:httpbin.org", e.To));
+    }
+
+    /// <summary>ambient/00's NAMESPACE default visibility hides istio-egress's entry from default: only istio-egress is a client.</summary>
+    [Fact]
+    public void Build_NamespaceVisibleAmbientEntry_HasOnlyItsOwnNamespaceAsClient()
+    {
+        var map = AmbientMap("00-meshconfig-serviceentry-visibility.yaml", "01-egress-waypoint-se-httpbin.yaml");
+
+        Assert.Equal(["istio-egress"], map.Traces.Select(t => t.From));
+    }
+
+    [Fact]
+    public void Mermaid_AmbientWalkthroughAndBypass_DrawsTheWaypointAsHexagonAndTheBypassRed()
+    {
+        var bound = MapFormat.Mermaid(AmbientMap("01-egress-waypoint-se-httpbin.yaml"));
+        var bypass = MapFormat.Mermaid(AmbientMap(Edited("01-egress-waypoint-se-httpbin.yaml", "istio.io/waypoint-for: service", "istio.io/waypoint-for: workload")));
+
+        Assert.Contains("{{\"waypoint istio-egress/waypoint\"}}", bound, StringComparison.Ordinal);
+        Assert.DoesNotContain("linkStyle", bound, StringComparison.Ordinal);
+        Assert.DoesNotContain("{{", bypass, StringComparison.Ordinal);
+        Assert.Contains("bypasses waypoint istio-egress/waypoint", bypass, StringComparison.Ordinal);
+        Assert.Contains("  linkStyle 0,1 stroke:red,stroke-width:2px\n", bypass, StringComparison.Ordinal);
     private static readonly System.Xml.Linq.XNamespace Svg = "http://www.w3.org/2000/svg";
 
     /// <summary>The SVG parsed back as XML: (class, title) of every node and link group, and the document.</summary>
