@@ -151,6 +151,8 @@ public sealed partial class EgressMapTests
         Assert.DoesNotContain("{{", bypass, StringComparison.Ordinal);
         Assert.Contains("bypasses waypoint istio-egress/waypoint", bypass, StringComparison.Ordinal);
         Assert.Contains("  linkStyle 0,1 stroke:red,stroke-width:2px\n", bypass, StringComparison.Ordinal);
+    }
+
     private static readonly System.Xml.Linq.XNamespace Svg = "http://www.w3.org/2000/svg";
 
     /// <summary>The SVG parsed back as XML: (class, title) of every node and link group, and the document.</summary>
