@@ -1,6 +1,4 @@
 using EgressWebhook.Core.Mutation;
-using EgressWebhook.Server.Options;
-using Microsoft.Extensions.Options;
 
 namespace EgressWebhook.Server.Generation;
 
@@ -87,50 +85,4 @@ internal sealed class GeneratorOptions
     /// <summary>A default identity: the pod name (unique among the replicas), else the machine name plus a random suffix.</summary>
     public static string DefaultIdentity() =>
         Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod ? pod : $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
-}
-
-/// <summary>The generator writes to the cluster, so it needs the live-cluster source; the lease timings must let a
-/// leader renew before its lease runs out.</summary>
-internal sealed class GeneratorOptionsValidator(IOptions<WebhookOptions> webhook) : IValidateOptions<GeneratorOptions>
-{
-    public ValidateOptionsResult Validate(string? name, GeneratorOptions options)
-    {
-        var errors = new List<string>();
-        if (!string.IsNullOrWhiteSpace(options.ServiceAccount) && GeneratorOptions.ServiceAccountUser(options.ServiceAccount.Trim()) is null)
-        {
-            errors.Add($"Webhook:Generator:ServiceAccount '{options.ServiceAccount}' must be NAMESPACE/NAME or system:serviceaccount:NAMESPACE:NAME");
-        }
-
-        if (!options.Enabled)
-        {
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-        }
-
-        if (webhook.Value.Source != WebhookOptions.ClusterSource)
-        {
-            errors.Add($"Webhook:Generator:Enabled=true requires Webhook:Source={WebhookOptions.ClusterSource} (the generator writes to the live cluster), not '{webhook.Value.Source}'");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.LeaseName))
-        {
-            errors.Add("Webhook:Generator:LeaseName must name a Lease");
-        }
-
-        if (options.RetryPeriodSeconds <= 0 || options.RenewDeadlineSeconds <= options.RetryPeriodSeconds || options.LeaseDurationSeconds <= options.RenewDeadlineSeconds)
-        {
-            errors.Add($"Webhook:Generator lease timings must satisfy 0 < RetryPeriodSeconds ({options.RetryPeriodSeconds}) < RenewDeadlineSeconds ({options.RenewDeadlineSeconds}) < LeaseDurationSeconds ({options.LeaseDurationSeconds})");
-        }
-
-        if (options.ResyncSeconds <= 0)
-        {
-            errors.Add($"Webhook:Generator:ResyncSeconds {options.ResyncSeconds} must be positive");
-        }
-
-        if (options.MinBackoffSeconds <= 0 || options.MaxBackoffSeconds < options.MinBackoffSeconds)
-        {
-            errors.Add("Webhook:Generator:MinBackoffSeconds must be positive and at most MaxBackoffSeconds");
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
 }

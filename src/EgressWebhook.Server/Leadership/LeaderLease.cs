@@ -9,10 +9,6 @@ using k8s.Models;
 
 namespace EgressWebhook.Server.Leadership;
 
-/// <summary>Where and how a <see cref="LeaderLease"/> competes: the coordination.k8s.io Lease, this replica's holder
-/// identity and client-go's three durations.</summary>
-internal sealed record LeaseSettings(string Namespace, string Name, string Identity, TimeSpan LeaseDuration, TimeSpan RenewDeadline, TimeSpan RetryPeriod);
-
 /// <summary>Leader election on a coordination.k8s.io Lease, for any hosted service that must run on one replica only
 /// (<see cref="RoutingGenerator"/>, <see cref="Audit.BackgroundAudit"/>, each on a Lease of its own): <see cref="RunAsync"/> competes for as long as the service runs, and each
 /// term of leadership is a <see cref="CancellationTokenSource"/> (<see cref="Term"/>) that is cancelled when the Lease

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Audit;
 
 /// <summary>Who opened what: each decision's audit line names the user, the namespace and the external hosts and ports the
 /// change adds or removes; a policy's break-glass exception and an Audit policy's findings are recorded there.</summary>

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Audit;
 
 /// <summary>One JSON line per decision, under concurrency, without object bodies.</summary>
 public sealed class AuditLogTests

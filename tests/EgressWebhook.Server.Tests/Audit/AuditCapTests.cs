@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Audit;
 
 /// <summary>Fields the caller sends (uid, user, groups, names) are capped in the audit line: a hostile review of almost
 /// 3 MiB gets a line of a few KB that says what was cut, and an ordinary review's line is copied as sent.</summary>

@@ -13,7 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Admission;
 
 /// <summary><see cref="IncompleteChainRecheck"/> on a fake clock: an admitted incompleteness is looked at again exactly when
 /// the grace period ends, and reported (event sink, log, audit line, metric) only if it still holds.</summary>

@@ -6,7 +6,7 @@ using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Generation;
 
 /// <summary>The validating endpoint refuses writes by the webhook's own ServiceAccount (Webhook:Generator:ServiceAccount)
 /// that are not the routing the generator plans for an opted-in ServiceEntry; the reconciler's own output passes.</summary>

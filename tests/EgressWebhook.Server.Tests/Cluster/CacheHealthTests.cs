@@ -5,7 +5,7 @@ using EgressWebhook.Server.Cluster;
 using EgressWebhook.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Cluster;
 
 /// <summary><c>Webhook:Cluster:WhenNotSynced</c> as the admission endpoints apply it, with a cache health the test
 /// controls (the state directory still provides the snapshot, so a decision that ignored the health would differ).</summary>

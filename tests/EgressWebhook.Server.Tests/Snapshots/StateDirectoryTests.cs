@@ -1,6 +1,6 @@
 using EgressWebhook.Server.Tests.Infrastructure;
 
-namespace EgressWebhook.Server.Tests;
+namespace EgressWebhook.Server.Tests.Snapshots;
 
 /// <summary>The state directory is the snapshot: a change there changes the next decision; a bad file keeps the last good one.</summary>
 public sealed class StateDirectoryTests

@@ -1,0 +1,93 @@
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Tests.Rules.CrossResource;
+
+/// <summary>The objects and checks the cross-resource rule tests (EGW101/102/103/104/107/114/115) share.</summary>
+internal static class CrossResourceFixtures
+{
+    internal const string RegistryOnly = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio, namespace: istio-system}
+        data:
+          mesh: |-
+            outboundTrafficPolicy:
+              mode: REGISTRY_ONLY
+        """;
+
+    internal static EgressReport Check(params string[] docs) =>
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), RuleSettings.Default);
+
+    internal static string Se(string name, string host, string ns = "default", string extra = "", string ports = "[{number: 443, name: tls, protocol: TLS}]", string resolution = "DNS") => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: {{name}}, namespace: {{ns}}}
+        spec:
+          hosts: ["{{host}}"]
+          ports: {{ports}}
+          resolution: {{resolution}}
+        {{extra}}
+        """;
+
+    /// <summary>A VirtualService with one tls route to <paramref name="dest"/>; <paramref name="gateways"/> as a YAML list.</summary>
+    internal static string Vs(string host, string dest, string ns = "default", string gateways = "[mesh]", string destExtra = "port: {number: 443}") => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: vs, namespace: {{ns}}}
+        spec:
+          hosts: ["{{host}}"]
+          gateways: {{gateways}}
+          tls:
+          - match: [{port: 443, sniHosts: ["{{host}}"]}]
+            route:
+            - destination: {host: "{{dest}}", {{destExtra}}}
+        """;
+
+    internal static string EgressGateway(string host, string ns = "default") => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: egress, namespace: {{ns}}}
+        spec:
+          selector: {istio: egressgateway}
+          servers:
+          - port: {number: 443, name: tls, protocol: TLS}
+            hosts: ["{{host}}"]
+            tls: {mode: PASSTHROUGH}
+        """;
+
+    internal static string Sidecar(string ns, string hosts, string mode = "") => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: {name: default, namespace: {{ns}}}
+        spec:
+          egress:
+          - hosts: {{hosts}}
+        {{(mode.Length > 0 ? $"  outboundTrafficPolicy: {{mode: {mode}}}" : "")}}
+        """;
+
+    internal static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
+
+    internal static string Dr(string ns, string host, string subset, string extra = "") => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: dr, namespace: {{ns}}}
+        spec:
+          host: "{{host}}"
+          subsets: [{name: {{subset}}}]
+        {{extra}}
+        """;
+
+    internal const string Reviews = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews, namespace: bookinfo}
+        spec:
+          ports: [{name: http, port: 9080}]
+        """;
+
+    internal static string ReviewsVs(string host = "reviews.bookinfo.svc.cluster.local") =>
+        Vs("reviews.bookinfo.svc.cluster.local", host, ns: "frontend", destExtra: "subset: v1");
+}
