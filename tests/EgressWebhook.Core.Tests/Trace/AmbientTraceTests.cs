@@ -288,6 +288,18 @@ public sealed class AmbientTraceTests
     }
 
     [Fact]
+    public void Corpus_NoneVisibleEntry_IsHiddenEvenFromItsOwnNamespace()
+    {
+        var mesh = Edited("00-meshconfig-serviceentry-visibility.yaml", "defaultVisibility: NAMESPACE", "defaultVisibility: NONE");
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", mesh, CorpusText("01-egress-waypoint-se-httpbin.yaml"))));
+
+        var trace = EgressTracer.Default.Trace(snapshot, "istio-egress", "httpbin.org", 80);
+
+        Assert.Equal(TraceEnd.Passthrough, trace.End);
+        Assert.Contains("defaultVisibility makes it NONE: hidden from istio-egress", trace.Hops[1].Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HiddenEntry_AVisibleOneForTheSameHost_IsTheOneUsed()
     {
         var own = """
