@@ -152,4 +152,33 @@ public sealed class RenderCommandTests
         Assert.DoesNotContain("google-egress", yaml, StringComparison.Ordinal);
         Assert.Contains("name: cnn-egress-mesh", yaml, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Render_AmbientEntryWithAnHttpRouteParent_NamesTheWaypointThatAppliesIt_NoEgw404()
+    {
+        var input = Path.Combine(TestPaths.TestData, "mutation", "ambient-gateway-api-parent-waypoint-label-defaulted", "input.yaml");
+
+        var (exit, yaml, err) = CliRunner.Run("render", input);
+
+        // nothing generated in ambient: the label binds the entry to the waypoint, which applies the route
+        Assert.Equal(0, exit);
+        Assert.Equal("", yaml);
+        Assert.DoesNotContain("EGW404", err, StringComparison.Ordinal);
+        Assert.Contains("ambient: ServiceEntry shop/httpbin routes through waypoint shop/egress-waypoint (which applies HTTPRoute shop/httpbin-timeout): " +
+                        "set metadata.labels {istio.io/use-waypoint: egress-waypoint}", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_SidecarGatewayApiEgressGateway_GetsNoSidecarModeRouting_Egw404ForBothRoutes()
+    {
+        var input = Path.Combine(TestPaths.TestData, "mutation", "egw404-sidecar-gateway-api-egress-gateway-warned", "input.yaml");
+
+        var (exit, yaml, err) = CliRunner.Run("render", input);
+
+        Assert.Equal(1, exit);
+        Assert.Equal("", yaml);
+        Assert.Contains("warning: EGW404 ServiceEntry default/cnn metadata.name: parentRef of HTTPRoute default/direct-cnn-to-egress-gateway", err, StringComparison.Ordinal);
+        Assert.Contains("warning: EGW404 ServiceEntry default/cnn spec.hosts[0]: host edition.cnn.com is routed by HTTPRoute default/forward-cnn", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("ambient:", err, StringComparison.Ordinal);
+    }
 }

@@ -37,6 +37,19 @@ public sealed class TraceCommandTests
     }
 
     [Theory]
+    [InlineData("default", "passthrough: hidden by serviceEntryVisibility NAMESPACE")]
+    [InlineData("istio-egress", "external via istio-egress/waypoint: through waypoint istio-egress/waypoint")]
+    public void Trace_AmbientWalkthroughWithNamespaceVisibility_OnlyTheEntrysNamespaceUsesTheWaypoint(string from, string end)
+    {
+        // both arrive (exit 0, as any passthrough); only the entry's own namespace gets there through the waypoint
+        var (exit, output, err) = CliRunner.Run("trace", "--from", from, "httpbin.org:80",
+            CliRunner.Corpus("ambient/00-meshconfig-serviceentry-visibility.yaml"), CliRunner.Corpus("ambient/01-egress-waypoint-se-httpbin.yaml"));
+
+        Assert.True(exit == 0, output + err);
+        Assert.Contains("└─ " + end, output, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("edition.cnn.com:0")]
     [InlineData("edition.cnn.com:99999")]
     [InlineData("edition.cnn.com:https")]

@@ -69,7 +69,9 @@ internal static class RenderCommand
             foreach (var plan in plans.Where(p => p.Waypoint is not null))
             {
                 var labels = string.Join(", ", WaypointRouting.Labels(plan.Entry, plan.Waypoint!.Value).Select(l => $"{l.Key}: {l.Value}"));
-                console.Error.WriteLine($"ambient: ServiceEntry {plan.Entry.Namespace}/{plan.Entry.Name} routes through waypoint {plan.Waypoint}: set metadata.labels {{{labels}}}");
+                var routes = WaypointRouting.RoutesAtWaypoint(plan.Entry, view);
+                var applying = routes.Count > 0 ? $" (which applies {string.Join(", ", routes.Select(r => r.Display))})" : "";
+                console.Error.WriteLine($"ambient: ServiceEntry {plan.Entry.Namespace}/{plan.Entry.Name} routes through waypoint {plan.Waypoint}{applying}: set metadata.labels {{{labels}}}");
             }
 
             foreach (var n in notices)

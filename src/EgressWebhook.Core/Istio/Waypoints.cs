@@ -134,27 +134,9 @@ internal static class Waypoints
 
     /// <summary>The visibility <c>meshConfig.serviceEntryVisibility</c> (Istio 1.31) gives <paramref name="entry"/> in the ambient
     /// data plane, which always honours it (<c>applyToSidecars</c> only extends it to Envoy sidecars and gateways): the
-    /// first policy whose rules all match the labels of the entry's namespace, else the default; PUBLIC when unset.</summary>
-    public static string AmbientVisibilityOf(ServiceEntry entry, SnapshotView view)
-    {
-        if (view.Mesh.ServiceEntryVisibility is not { } sev)
-        {
-            return ServiceEntryVisibilities.Public;
-        }
-
-        var labels = view.NamespaceLabels(entry.Namespace);
-        foreach (var policy in sev.Policies)
-        {
-            if (policy is not null && policy.MatchingRules.All(r => r?.NamespaceSelector is { } sel && sel.Matches(labels)))
-            {
-                return Normalize(policy.Visibility);
-            }
-        }
-
-        return Normalize(sev.DefaultVisibility);
-
-        static string Normalize(string? v) => v is ServiceEntryVisibilities.Namespace or ServiceEntryVisibilities.None ? v : ServiceEntryVisibilities.Public;
-    }
+    /// first policy whose rules all match the labels of the entry's namespace, else the default; PUBLIC when unset
+    /// (<see cref="ServiceEntryVisibility.Of"/>).</summary>
+    public static string AmbientVisibilityOf(ServiceEntry entry, SnapshotView view) => ServiceEntryVisibility.Of(entry, view);
 
     /// <summary>The ServiceEntries of the view whose binding names <paramref name="waypoint"/> (for re-checking them when it changes).</summary>
     public static IEnumerable<ServiceEntry> EntriesBoundTo(SnapshotView view, ObjectKey waypoint) =>

@@ -14,12 +14,15 @@ namespace EgressWebhook.Core.Mutation;
 internal static class RoutingEligibility
 {
     /// <summary>EGW401-EGW404, EGW408: what in the entry itself keeps it from routing through a gateway (no or wildcard
-    /// hosts, a CIDR address, a resolution other than DNS, a Gateway API route that routes it, not MESH_EXTERNAL).</summary>
+    /// hosts, a CIDR address, a resolution other than DNS, a Gateway API route that routes it, not MESH_EXTERNAL).
+    /// EGW404 is for sidecar-mode namespaces only: in an ambient one the routing is the entry's waypoint label, which
+    /// competes with no route (<see cref="WaypointRouting.RoutesAtWaypoint"/>).</summary>
     public static void CheckEntry(ServiceEntry entry, SnapshotView view, List<Finding> notices)
     {
         var spec = entry.Spec;
         var wildcard = false;
-        var dynamicDns = WaypointRouting.Applies(entry, view) ? AmbientDynamicDns.Routed(entry) : null;
+        var ambient = WaypointRouting.Applies(entry, view);
+        var dynamicDns = ambient ? AmbientDynamicDns.Routed(entry) : null;
         if (spec.Hosts.Count == 0)
         {
             notices.Add(RoutingNotice.Warning(RuleIds.RoutingSkippedWildcardHost, entry, "spec.hosts", "has no hosts: there is nothing to route through the egress gateway; add spec.hosts"));
@@ -63,6 +66,14 @@ internal static class RoutingEligibility
             var shown = string.IsNullOrEmpty(spec.Resolution) ? "unset (NONE)" : resolution;
             var why = resolution == Resolutions.None ? "the gateway would send the traffic to itself in a loop" : "routing is given to DNS entries only";
             notices.Add(RoutingNotice.Warning(RuleIds.RoutingSkippedResolution, entry, "spec.resolution", $"resolution {shown}: {why}; set resolution: DNS"));
+        }
+
+        if (ambient)
+        {
+            // ambient: nothing is generated that could compete with a Gateway API route. A route with the entry as
+            // parentRef is applied by the waypoint the entry is bound to (ztunnel applies no route, so without the label
+            // the route never takes effect), and a route on an egress Gateway applies at that Gateway only
+            return;
         }
 
         var seen = new HashSet<ObjectKey>();

@@ -36,6 +36,19 @@ public static class WaypointRouting
         return labels;
     }
 
+    /// <summary>The Gateway API routes (HTTPRoute, TLSRoute, ...) naming <paramref name="entry"/> in their <c>parentRefs</c>,
+    /// by namespace and name: in ambient mode the waypoint the entry is bound to applies them, and ztunnel applies none
+    /// (Istio docs, ambient "Egress gateways": the waypoint is the egress gateway; "Migrate policies": L7 routing, HTTPRoute
+    /// and GRPCRoute, is enforced by waypoints, not ztunnel). They are the routing the waypoint label switches on, not a
+    /// competing route (EGW404 is for sidecar-mode legs only).</summary>
+    public static IReadOnlyList<GatewayApiRoute> RoutesAtWaypoint(ServiceEntry entry, SnapshotView view)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(view);
+        return [.. view.GatewayApiRoutesWithServiceEntryParent(entry.Namespace, entry.Name).DistinctBy(r => r.Key)
+            .OrderBy(r => r.Namespace, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.RouteKind, StringComparer.Ordinal)];
+    }
+
     /// <summary>Why <paramref name="entry"/> cannot be bound to <paramref name="waypoint"/>; empty when it can.</summary>
     internal static List<Finding> Check(ServiceEntry entry, GatewayServiceRef waypoint, SnapshotView view)
     {

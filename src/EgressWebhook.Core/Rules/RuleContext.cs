@@ -194,37 +194,13 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     /// the mesh's <c>serviceEntryVisibility</c> when that applies to sidecars and gateways (<see cref="VisibilityOf"/>).</summary>
     public bool IsExported(ServiceEntry entry, string clientNamespace) =>
         ExportTo.IsVisible(entry.Spec.ExportTo, entry.Namespace, clientNamespace, Mesh.DefaultServiceExportTo) &&
-        VisibilityOf(entry) switch
-        {
-            ServiceEntryVisibilities.None => false,
-            ServiceEntryVisibilities.Namespace => entry.Namespace == clientNamespace,
-            _ => true,
-        };
+        ServiceEntryVisibility.Allows(VisibilityOf(entry), entry.Namespace, clientNamespace);
 
     /// <summary>The visibility Istio 1.31's <c>meshConfig.serviceEntryVisibility</c> resolves for <paramref name="entry"/>
     /// as Envoy proxies (sidecars and gateways) see it: the first policy whose rules all match the labels of the
     /// entry's namespace, else the default. Without <c>applyToSidecars</c> only the ambient data plane honours it, and
-    /// the entry is PUBLIC here (exportTo alone decides).</summary>
-    public string VisibilityOf(ServiceEntry entry)
-    {
-        if (Mesh.ServiceEntryVisibility is not { ApplyToSidecars: true } sev)
-        {
-            return ServiceEntryVisibilities.Public;
-        }
-
-        var labels = View.NamespaceLabels(entry.Namespace);
-        foreach (var policy in sev.Policies)
-        {
-            if (policy is not null && policy.MatchingRules.All(r => r?.NamespaceSelector is { } sel && sel.Matches(labels)))
-            {
-                return Normalize(policy.Visibility);
-            }
-        }
-
-        return Normalize(sev.DefaultVisibility);
-
-        static string Normalize(string? v) => v is ServiceEntryVisibilities.Namespace or ServiceEntryVisibilities.None ? v : ServiceEntryVisibilities.Public;
-    }
+    /// the entry is PUBLIC here (exportTo alone decides; <see cref="ServiceEntryVisibility.ForSidecars"/>).</summary>
+    public string VisibilityOf(ServiceEntry entry) => ServiceEntryVisibility.ForSidecars(entry, View);
 
     private Dictionary<Gateway, string>? _gatewayNamespaces;
 

@@ -39,11 +39,19 @@ internal sealed class AmbientTraceStage : ITraceStage
                 "ambient: the client's ztunnel captures it (no sidecar: VirtualServices, Sidecar and REGISTRY_ONLY not applied)"),
         };
 
-        // ztunnel does not honour exportTo: the first entry for the host declaring the port, in namespace/name order
-        var entry = view.ServiceEntries(host).Select(m => m.Item)
+        // ztunnel does not honour exportTo, but does honour serviceEntryVisibility (Istio 1.31): the first entry for the
+        // host declaring the port that the client's namespace can see, its own namespace's first, then namespace/name order
+        var candidates = view.ServiceEntries(host).Select(m => m.Item)
             .Where(se => se.Spec.Ports.Count == 0 || se.Spec.Ports.Any(p => p.Number == port))
             .OrderBy(se => se.Namespace == fromNamespace ? 0 : 1).ThenBy(se => se.Namespace, StringComparer.Ordinal).ThenBy(se => se.Name, StringComparer.Ordinal)
-            .FirstOrDefault();
+            .ToList();
+        var entry = candidates.FirstOrDefault(se => ServiceEntryVisibility.Allows(ServiceEntryVisibility.Of(se, view), se.Namespace, fromNamespace));
+        if (entry is null && candidates.Count > 0)
+        {
+            end = Hidden(hops, candidates[0], fromNamespace, host, context);
+            return hops;
+        }
+
         if (entry is null)
         {
             hops.Add(new TraceHop("Cluster", "", "direct", "", $"no ServiceEntry declares {host}:{port}: ztunnel sends it straight out"));
@@ -74,6 +82,27 @@ internal sealed class AmbientTraceStage : ITraceStage
         var (stop, reason) = AtWaypoint(hops, entry, binding, host, port, context);
         end = new TraceStageEnd(stop, reason) { Via = [binding.Display] };
         return hops;
+    }
+
+    /// <summary>An entry for the host that <c>serviceEntryVisibility</c> hides from the client's namespace (EGW502 (b)):
+    /// ztunnel does not match the traffic by it, the client's DNS goes upstream, and the connection is unregistered,
+    /// so it passes through to the original destination, past the entry's waypoint, whatever the outbound policy (ambient
+    /// ignores REGISTRY_ONLY, EGW507).</summary>
+    private static TraceStageEnd Hidden(List<TraceHop> hops, ServiceEntry hidden, string fromNamespace, string host, RuleContext context)
+    {
+        var view = context.View;
+        var visibility = ServiceEntryVisibility.Of(hidden, view);
+        var field = ServiceEntryVisibility.Field(hidden, view) ?? "serviceEntryVisibility";
+        var binding = Waypoints.BindingOf(hidden, view);
+        var bound = binding is null ? "" : $", so its waypoint {binding.Display} is not used";
+        hops.Add(new TraceHop("ServiceEntry", hidden.Namespace, hidden.Name, "metadata.namespace",
+            $"registers {host}, but {field} makes it {visibility}: hidden from {fromNamespace}, ztunnel does not match it{bound}"));
+        var registryOnly = context.OutboundPolicyFor(fromNamespace) == OutboundPolicies.RegistryOnly ? "; REGISTRY_ONLY does not stop it in ambient" : "";
+        return new TraceStageEnd(TraceEnd.Passthrough,
+            $"hidden by serviceEntryVisibility {visibility}: DNS goes upstream, ztunnel connects to the host directly{registryOnly}")
+        {
+            Bypassed = binding?.Display,
+        };
     }
 
     /// <summary>The waypoint's leg: the route it applies for the entry (if any), the backend host, the DestinationRule.</summary>

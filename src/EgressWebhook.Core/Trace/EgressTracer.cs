@@ -264,7 +264,18 @@ public sealed class EgressTracer
 
             foreach (var hidden in targets.HiddenByExportTo.Take(1))
             {
-                Hop("ServiceEntry", hidden.Namespace, hidden.Name, "spec.exportTo", $"declares {destHost} but is not exported to {scope.ClientNamespace}", depth);
+                // exportTo lets the client see it, so the mesh's serviceEntryVisibility (applyToSidecars) hides it
+                if (ExportTo.IsVisible(hidden.Spec.ExportTo, hidden.Namespace, scope.ClientNamespace, context.Mesh.DefaultServiceExportTo))
+                {
+                    var field = ServiceEntryVisibility.Field(hidden, context.View) ?? "serviceEntryVisibility";
+                    Hop("ServiceEntry", hidden.Namespace, hidden.Name, "metadata.namespace",
+                        $"declares {destHost} but {field} makes it {context.VisibilityOf(hidden)} (applyToSidecars): hidden from {scope.ClientNamespace}", depth);
+                    why ??= $"hidden by serviceEntryVisibility {context.VisibilityOf(hidden)}";
+                }
+                else
+                {
+                    Hop("ServiceEntry", hidden.Namespace, hidden.Name, "spec.exportTo", $"declares {destHost} but is not exported to {scope.ClientNamespace}", depth);
+                }
             }
 
             foreach (var hidden in targets.HiddenBySidecar.Take(1))

@@ -26,6 +26,34 @@ public sealed class RoutingPlannerTests
         Spec = new ServiceEntrySpec { Hosts = [host], Ports = ports, Resolution = Resolutions.Dns },
     };
 
+    [Theory]
+    [InlineData("ambient", true)]
+    [InlineData("none", false)]
+    public void Plan_EntryParentOfAnHttpRoute_AmbientIsRoutedByItsWaypoint_SidecarModeGetsEgw404(string dataplaneMode, bool routed)
+    {
+        var text = File.ReadAllText(Path.Combine(TestPaths.TestData, "mutation", "ambient-gateway-api-parent-waypoint-label-defaulted", "input.yaml"));
+        Assert.Contains("istio.io/dataplane-mode: ambient", text, StringComparison.Ordinal);
+        var objects = ManifestReader.Read(text.Replace("istio.io/dataplane-mode: ambient", $"istio.io/dataplane-mode: {dataplaneMode}", StringComparison.Ordinal));
+        var entry = objects.OfType<ServiceEntry>().Single();
+        var view = SnapshotView.Of(EgressSnapshot.Create(objects));
+
+        var plan = RoutingPlanner.Plan(entry, new GatewayServiceRef("shop", "egress-waypoint"), view);
+
+        Assert.Equal(routed, plan.Routed);
+        Assert.Empty(plan.Objects);
+        if (routed)
+        {
+            Assert.Empty(plan.Notices);
+            Assert.Equal(new GatewayServiceRef("shop", "egress-waypoint"), plan.Waypoint);
+            Assert.Equal(["HTTPRoute shop/httpbin-timeout"], WaypointRouting.RoutesAtWaypoint(entry, view).Select(r => r.Display));
+        }
+        else
+        {
+            Assert.Contains(plan.Notices, n => n.Rule == RuleIds.RoutingSkippedGatewayApiRoute && n.Message.Contains("HTTPRoute shop/httpbin-timeout", StringComparison.Ordinal));
+            Assert.Null(plan.Waypoint);
+        }
+    }
+
     [Fact]
     public void Plan_NameTakenByAnObjectNotGeneratedForTheEntry_NoRouting_Egw405NamesIt()
     {

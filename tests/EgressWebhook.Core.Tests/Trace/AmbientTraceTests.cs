@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Core.Tests.Infrastructure;
@@ -230,5 +231,114 @@ public sealed class AmbientTraceTests
         Assert.Contains("straight out", trace.Reason, StringComparison.Ordinal);
         Assert.Contains("\"via\": []", TraceFormat.Json(trace), StringComparison.Ordinal);
         Golden.AssertMatches(GoldenPath("ambient-workload-waypoint-bypass"), TraceFormat.Text(trace));
+    }
+
+    /// <summary>The corpus's visibility walkthrough (00): entries outside istio-system are NAMESPACE-visible.</summary>
+    private static string Visibility(string? extra = null) =>
+        extra is null ? CorpusText("00-meshconfig-serviceentry-visibility.yaml")
+            : Edited("00-meshconfig-serviceentry-visibility.yaml", "    serviceEntryVisibility:\n", extra + "    serviceEntryVisibility:\n");
+
+    [Fact]
+    public void Corpus_NamespaceVisibleEntry_IsHiddenFromOtherNamespaces_PassesThroughPastTheWaypoint()
+    {
+        var trace = FromDefault(Visibility(), CorpusText("01-egress-waypoint-se-httpbin.yaml"), Route);
+
+        Assert.Equal(TraceEnd.Passthrough, trace.End);
+        Assert.Empty(trace.Via);
+        Assert.Equal("istio-egress/waypoint", trace.BypassedWaypoint);
+        Assert.Equal(["Namespace", "ServiceEntry"], trace.Hops.Select(h => h.Kind));
+        Assert.Equal(("istio-egress", "httpbin-org", "metadata.namespace"), (trace.Hops[1].Namespace, trace.Hops[1].Name, trace.Hops[1].Field));
+        Assert.Contains("serviceEntryVisibility.defaultVisibility makes it NAMESPACE: hidden from default", trace.Hops[1].Note, StringComparison.Ordinal);
+        Assert.Equal("hidden by serviceEntryVisibility NAMESPACE: DNS goes upstream, ztunnel connects to the host directly", trace.Reason);
+        Golden.AssertMatches(GoldenPath("ambient-visibility-hidden-passthrough"), TraceFormat.Text(trace));
+    }
+
+    [Fact]
+    public void Corpus_HiddenEntry_UnderRegistryOnly_StillPassesThrough_AndSaysSo()
+    {
+        var trace = FromDefault(Visibility("    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n"), CorpusText("01-egress-waypoint-se-httpbin.yaml"));
+
+        // ztunnel does not enforce REGISTRY_ONLY (EGW507): the hidden host is unregistered for default, and leaves directly
+        Assert.Equal(TraceEnd.Passthrough, trace.End);
+        Assert.EndsWith("; REGISTRY_ONLY does not stop it in ambient", trace.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Corpus_PublicPolicyForTheEntrysNamespace_IsANearMiss_ThroughTheWaypoint()
+    {
+        var mesh = Edited("00-meshconfig-serviceentry-visibility.yaml", "kubernetes.io/metadata.name: istio-system", "kubernetes.io/metadata.name: istio-egress");
+
+        var trace = FromDefault(mesh, CorpusText("01-egress-waypoint-se-httpbin.yaml"), Route);
+
+        Assert.Equal(TraceEnd.External, trace.End);
+        Assert.Equal(["istio-egress/waypoint"], trace.Via);
+        Assert.Null(trace.BypassedWaypoint);
+        Golden.AssertMatches(GoldenPath("ambient-visibility-public-policy-routed"), TraceFormat.Text(trace));
+    }
+
+    [Fact]
+    public void Corpus_NamespaceVisibleEntry_FromItsOwnNamespace_GoesThroughTheWaypoint()
+    {
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", Visibility(), CorpusText("01-egress-waypoint-se-httpbin.yaml"))));
+
+        var trace = EgressTracer.Default.Trace(snapshot, "istio-egress", "httpbin.org");
+
+        Assert.Equal(TraceEnd.External, trace.End);
+        Assert.Equal(["istio-egress/waypoint"], trace.Via);
+    }
+
+    [Fact]
+    public void Corpus_NoneVisibleEntry_IsHiddenEvenFromItsOwnNamespace()
+    {
+        var mesh = Edited("00-meshconfig-serviceentry-visibility.yaml", "defaultVisibility: NAMESPACE", "defaultVisibility: NONE");
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", mesh, CorpusText("01-egress-waypoint-se-httpbin.yaml"))));
+
+        var trace = EgressTracer.Default.Trace(snapshot, "istio-egress", "httpbin.org", 80);
+
+        Assert.Equal(TraceEnd.Passthrough, trace.End);
+        Assert.Contains("defaultVisibility makes it NONE: hidden from istio-egress", trace.Hops[1].Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HiddenEntry_AVisibleOneForTheSameHost_IsTheOneUsed()
+    {
+        var own = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: httpbin-local, namespace: default}
+            spec:
+              hosts: [httpbin.org]
+              ports: [{number: 80, name: http, protocol: HTTP}]
+              resolution: DNS
+            """;
+
+        var trace = FromDefault(Visibility(), CorpusText("01-egress-waypoint-se-httpbin.yaml"), own);
+
+        // default's own entry is visible to it (and bound to no waypoint): the hidden one in istio-egress plays no part
+        Assert.Equal(TraceEnd.External, trace.End);
+        Assert.Equal("httpbin-local", trace.Hops[1].Name);
+        Assert.DoesNotContain(trace.Hops, h => h.Name == "httpbin-org");
+    }
+
+    [Theory]
+    [InlineData(true, TraceEnd.Blackhole)]
+    [InlineData(false, TraceEnd.External)]
+    public void SidecarClient_HonoursVisibilityOnlyWithApplyToSidecars_NamingIt(bool applyToSidecars, TraceEnd expected)
+    {
+        var mesh = Visibility("    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n");
+        mesh = applyToSidecars ? mesh.Replace("      defaultVisibility: NAMESPACE\n", "      defaultVisibility: NAMESPACE\n      applyToSidecars: true\n", StringComparison.Ordinal) : mesh;
+        Assert.Equal(applyToSidecars, mesh.Contains("applyToSidecars", StringComparison.Ordinal));
+        var sidecarDefault = CorpusText("01-egress-waypoint-se-httpbin.yaml").Replace("    istio.io/dataplane-mode: ambient\n---", "    istio-injection: enabled\n---", StringComparison.Ordinal);
+        Assert.False(Waypoints.IsAmbientNamespace(SnapshotView.Of(EgressSnapshot.Create(ManifestReader.Read(sidecarDefault))), "default"));
+
+        var trace = FromDefault(mesh, sidecarDefault);
+
+        Assert.Equal(expected, trace.End);
+        if (applyToSidecars)
+        {
+            var hidden = Assert.Single(trace.Hops, h => h.Kind == "ServiceEntry");
+            Assert.Contains("serviceEntryVisibility.defaultVisibility makes it NAMESPACE (applyToSidecars): hidden from default", hidden.Note, StringComparison.Ordinal);
+            Assert.Contains("hidden by serviceEntryVisibility NAMESPACE", trace.Reason, StringComparison.Ordinal);
+        }
     }
 }

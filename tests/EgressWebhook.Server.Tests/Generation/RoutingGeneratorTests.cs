@@ -382,6 +382,47 @@ public sealed class RoutingGeneratorTests
         await WaitForAsync(() => Generated(server).Count == 4, "the routing once the Lease is allowed");
     }
 
+    [Fact]
+    public async Task NamespaceTurnedAmbient_GeneratedRoutingDeleted_AndTheEntryIsNeverWritten_ItsLabelIsTheWebhooksJob()
+    {
+        await using var server = await FakeKubernetesApiServer.StartAsync();
+        server.Apply(Base);
+        server.Apply(Entry());
+        await using var replica = await GeneratorHarness.StartAsync(server, "replica-a");
+        await WaitForAsync(() => Generated(server).Count == 4, "the routing of cnn");
+        await replica.WaitConvergedAsync();
+
+        // default turns ambient with an egress waypoint, and the entry names it: ztunnel would never use the sidecar-mode
+        // legs, so they go; the binding is the entry's own label, which only /mutate writes (no ServiceEntry write RBAC)
+        server.Apply("""
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: default
+              labels:
+                istio.io/dataplane-mode: ambient
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata:
+              name: egress-waypoint
+              namespace: default
+            spec:
+              gatewayClassName: istio-waypoint
+              listeners:
+              - name: mesh
+                port: 15008
+                protocol: HBONE
+            """);
+        server.Apply(Entry(gateway: "default/egress-waypoint"));
+        await WaitForAsync(() => Generated(server).Count == 0, "the sidecar-mode routing to be deleted");
+        await replica.WaitConvergedAsync();
+
+        Assert.Equal(4, GeneratedPlurals.SelectMany(server.Writes).Count(w => w.Verb == "delete"));
+        Assert.Empty(server.Writes("serviceentries"));
+        Assert.Null(server.Get("serviceentries", "default", "cnn")!["metadata"]!["labels"]);
+    }
+
     private static string Name(JsonObject obj) => obj["metadata"]!["name"]!.GetValue<string>();
 
     /// <summary>Generated objects on the server (managed-by label), keyed plural/namespace/name.</summary>
