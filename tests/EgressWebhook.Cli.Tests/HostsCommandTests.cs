@@ -218,4 +218,19 @@ public sealed class HostsCommandTests
         Assert.Equal("external", org.GetProperty("end").GetString());
         Assert.True(org.GetProperty("allowed").GetBoolean());
     }
+
+    [Fact]
+    public void Hosts_ServiceEntryVisibilityNamespace_RouteFromAnotherNamespaceIsBroken_AndWithoutApplyToSidecarsItIsNot()
+    {
+        // Istio 1.31 serviceEntryVisibility NAMESPACE with applyToSidecars: team-b's entry is hidden from default,
+        // whose mesh route for the host then ends in the BlackHoleCluster (REGISTRY_ONLY)
+        var input = File.ReadAllText(Path.Combine(TestPaths.Cases, "egw101-serviceentry-visibility-namespace-denied", "input.yaml"));
+
+        var hidden = Rows(CliRunner.RunWithInput(input, "hosts", "-", "-o", "json").Out);
+        var sidecarsIgnoreIt = Rows(CliRunner.RunWithInput(input.Replace("applyToSidecars: true", "applyToSidecars: false", StringComparison.Ordinal), "hosts", "-", "-o", "json").Out);
+
+        string Paths(JsonElement[] rows) => string.Join(", ", rows.Select(r => $"{r.GetProperty("from").GetString()}={r.GetProperty("path").GetString()}"));
+        Assert.Equal("default=blackhole, team-b=direct", Paths(hidden));
+        Assert.Equal("default=direct, team-b=direct", Paths(sidecarsIgnoreIt));
+    }
 }
