@@ -58,34 +58,7 @@ public sealed record EgressMap(IReadOnlyList<MapNode> Nodes, IReadOnlyList<MapEd
         ArgumentNullException.ThrowIfNull(snapshot);
         var context = new RuleContext(SnapshotView.Of(snapshot), settings ?? RuleSettings.Default);
         tracer ??= EgressTracer.Default;
-
-        // which namespaces ask for which host: the ServiceEntry's namespace and every namespace with a mesh route for it
-        var clients = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
-        var ambient = Waypoints.AmbientNamespaces(context.View);
-        foreach (var se in context.View.OfKind<ServiceEntry>(ResourceKind.ServiceEntry))
-        {
-            if (se.Spec.EffectiveLocation == Locations.MeshExternal)
-            {
-                var seenBy = ambient.Count == 0 ? [] : AmbientClients(se, ambient, context).ToList();
-                foreach (var h in EgressSnapshot.HostsOf(se))
-                {
-                    Add(h, se.Namespace);
-                    foreach (var ns in seenBy)
-                    {
-                        Add(h, ns);
-                    }
-                }
-            }
-        }
-
-        foreach (var vs in context.View.VirtualServicesBoundTo(GatewayRefs.Mesh))
-        {
-            foreach (var h in EgressSnapshot.HostsOf(vs))
-            {
-                Add(h, vs.Namespace);
-            }
-        }
-
+        var clients = Clients(context, wildcards: false);
         var traces = new List<EgressTrace>();
         foreach (var (host, namespaces) in clients)
         {
@@ -118,21 +91,6 @@ public sealed record EgressMap(IReadOnlyList<MapNode> Nodes, IReadOnlyList<MapEd
 
         return new EgressMap([.. nodes.Values], [.. edges.Values], traces);
 
-        void Add(string host, string ns)
-        {
-            if (HostName.IsWildcard(host) || HostName.IsClusterLocal(host) || ServiceRegistry.IsIpOrCidr(host) || HostName.IsOverlong(host))
-            {
-                return;
-            }
-
-            if (!clients.TryGetValue(host, out var set))
-            {
-                clients[host] = set = new SortedSet<string>(StringComparer.Ordinal);
-            }
-
-            set.Add(ns);
-        }
-
         MapNode Node(MapNodeKind kind, string name)
         {
             var id = kind switch
@@ -148,6 +106,55 @@ public sealed record EgressMap(IReadOnlyList<MapNode> Nodes, IReadOnlyList<MapEd
             }
 
             return node;
+        }
+    }
+
+    /// <summary>Which namespaces ask for which external host: the MESH_EXTERNAL ServiceEntry's namespace (and, in ambient
+    /// mode, every ambient namespace that sees it) and every namespace with a mesh route for it; cluster-local names, IPs
+    /// and overlong names left out, and wildcard hosts too unless <paramref name="wildcards"/>.</summary>
+    internal static SortedDictionary<string, SortedSet<string>> Clients(RuleContext context, bool wildcards)
+    {
+        var clients = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        var ambient = Waypoints.AmbientNamespaces(context.View);
+        foreach (var se in context.View.OfKind<ServiceEntry>(ResourceKind.ServiceEntry))
+        {
+            if (se.Spec.EffectiveLocation == Locations.MeshExternal)
+            {
+                var seenBy = ambient.Count == 0 ? [] : AmbientClients(se, ambient, context).ToList();
+                foreach (var h in EgressSnapshot.HostsOf(se))
+                {
+                    Add(h, se.Namespace);
+                    foreach (var ns in seenBy)
+                    {
+                        Add(h, ns);
+                    }
+                }
+            }
+        }
+
+        foreach (var vs in context.View.VirtualServicesBoundTo(GatewayRefs.Mesh))
+        {
+            foreach (var h in EgressSnapshot.HostsOf(vs))
+            {
+                Add(h, vs.Namespace);
+            }
+        }
+
+        return clients;
+
+        void Add(string host, string ns)
+        {
+            if ((!wildcards && HostName.IsWildcard(host)) || HostName.IsClusterLocal(host) || ServiceRegistry.IsIpOrCidr(host) || HostName.IsOverlong(host))
+            {
+                return;
+            }
+
+            if (!clients.TryGetValue(host, out var set))
+            {
+                clients[host] = set = new SortedSet<string>(StringComparer.Ordinal);
+            }
+
+            set.Add(ns);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Policy;
 using EgressWebhook.Core.Rules;
@@ -20,11 +21,17 @@ public sealed record PolicyVerdict(string Policy, string Action, bool Allows);
 /// <param name="Policies">The enforceable policies that select <see cref="EgressTrace.From"/>, by name; empty: none.</param>
 public sealed record HostRow(EgressTrace Trace, IReadOnlyList<PolicyVerdict> Policies)
 {
+    /// <summary>A wildcard host (<c>*.example.com</c>): not traced (the path depends on the concrete host under it);
+    /// <see cref="Trace"/> has no hops, and its end says only whether the namespace's registry covers the wildcard
+    /// (<c>external</c>), or not (<c>passthrough</c> under ALLOW_ANY, <c>blackhole</c> under REGISTRY_ONLY).</summary>
+    public bool Wildcard { get; init; }
+
     /// <summary>Whether traffic gets out: external (via gateways or direct) or passthrough.</summary>
     public bool Reachable => Trace.End is TraceEnd.External or TraceEnd.Passthrough;
 
-    /// <summary><c>via ns/gw</c> (each gateway crossed), <c>direct</c>, <c>passthrough</c>, or how it breaks.</summary>
-    public string Path => Trace.End switch
+    /// <summary><c>via ns/gw</c> (each gateway crossed), <c>direct</c>, <c>passthrough</c>, or how it breaks; for a
+    /// wildcard host <c>wildcard (not traced)</c>, with <c>passthrough</c> or <c>blackhole</c> when no entry covers it.</summary>
+    public string Path => Wildcard ? (Trace.End == TraceEnd.External ? "wildcard (not traced)" : $"wildcard (not traced, {Trace.EndName})") : Trace.End switch
     {
         TraceEnd.External when Trace.Via.Count == 0 => "direct",
         TraceEnd.External => "via " + string.Join(" → ", Trace.Via),
@@ -54,23 +61,67 @@ public sealed record HostRow(EgressTrace Trace, IReadOnlyList<PolicyVerdict> Pol
 }
 
 /// <summary><c>kubectl-egress hosts</c>: every external host the snapshot declares or routes, from each namespace that
-/// declares or routes it, by the path <see cref="EgressMap"/> traces (through which gateways, direct, passthrough, or
-/// broken), and which EgressPolicies allow it. Pure; bounded by <see cref="EgressMap.MaxTraces"/>.</summary>
+/// declares or routes it, on every port that namespace's registry has for it, by the path <see cref="EgressTracer"/>
+/// traces for that port (through which gateways, direct, passthrough, or broken), and which EgressPolicies allow it.
+/// Wildcard hosts get a row per port too, untraced (<see cref="HostRow.Wildcard"/>). Pure; at most
+/// <see cref="EgressMap.MaxTraces"/> rows.</summary>
 public static class HostInventory
 {
     /// <summary>The rows of <paramref name="snapshot"/>, in host, port, namespace order; internal ends are left out.</summary>
     public static IReadOnlyList<HostRow> Build(EgressSnapshot snapshot, RuleSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var map = EgressMap.Build(snapshot, settings);
-        var policies = PolicySet.Of(SnapshotView.Of(snapshot));
-        return map.Traces
-            .Where(t => t.End != TraceEnd.Internal)
-            .OrderBy(t => t.Host, StringComparer.Ordinal).ThenBy(t => t.Port).ThenBy(t => t.From, StringComparer.Ordinal)
-            .Select(t => new HostRow(t, [.. policies.Selecting(t.From).Select(p =>
-                new PolicyVerdict(p.Name, PolicyActions.Parse(p.Spec.Action) ?? PolicyActions.Deny, PolicySet.Allows(p, t.Host, t.Port, null)))]))
-            .ToList();
+        var context = new RuleContext(SnapshotView.Of(snapshot), settings ?? RuleSettings.Default);
+        var policies = PolicySet.Of(context.View);
+        var rows = new List<HostRow>();
+        foreach (var (host, namespaces) in EgressMap.Clients(context, wildcards: true))
+        {
+            var wildcard = HostName.IsWildcard(host);
+            foreach (var ns in namespaces)
+            {
+                var scope = new LegScope(ns, true, context.OutboundPolicyFor(ns));
+                var targets = context.ResolveDestination(HostName.Resolve(host, ns), scope);
+                // every port the namespace's registry has for the host; none registered: the tracer's default port
+                IEnumerable<int?> ports = targets.PortNumbers() is { Count: > 0 } registered ? registered.Select(p => (int?)p) : [null];
+                foreach (var port in ports)
+                {
+                    if (rows.Count >= EgressMap.MaxTraces)
+                    {
+                        return Sorted(rows);
+                    }
+
+                    var trace = wildcard ? Untraced(ns, host, port ?? EgressTracer.DefaultPort, targets.Found, scope) : EgressTracer.Default.Trace(context, ns, host, port);
+                    if (trace.End == TraceEnd.Internal)
+                    {
+                        continue;
+                    }
+
+                    rows.Add(new HostRow(trace, [.. policies.Selecting(ns).Select(p =>
+                        new PolicyVerdict(p.Name, PolicyActions.Parse(p.Spec.Action) ?? PolicyActions.Deny, Allows(p, trace.Host, trace.Port, wildcard)))])
+                    { Wildcard = wildcard });
+                }
+            }
+        }
+
+        return Sorted(rows);
     }
+
+    private static List<HostRow> Sorted(List<HostRow> rows) =>
+        [.. rows.OrderBy(r => r.Trace.Host, StringComparer.Ordinal).ThenBy(r => r.Trace.Port).ThenBy(r => r.Trace.From, StringComparer.Ordinal)];
+
+    /// <summary>A wildcard host's row: no hops; external when an entry the namespace sees covers it, else the
+    /// namespace's fallback for unregistered hosts.</summary>
+    private static EgressTrace Untraced(string ns, string host, int port, bool registered, LegScope scope) =>
+        registered
+            ? new EgressTrace(ns, host, port, TraceEnd.External, [], [], "a wildcard host is not traced: trace a concrete host under it (kubectl-egress trace)")
+            : new EgressTrace(ns, host, port, scope.IsRegistryOnly ? TraceEnd.Blackhole : TraceEnd.Passthrough, [], [],
+                $"no ServiceEntry {ns} sees covers {host}: {scope.FallbackCluster}");
+
+    /// <summary>Whether <paramref name="policy"/> lets the namespace open the host on the port; a wildcard host must
+    /// also be listed by <c>spec.wildcards.allowed</c> when the policy forbids wildcards (EGW303).</summary>
+    private static bool Allows(EgressPolicy policy, string host, int port, bool wildcard) =>
+        PolicySet.Allows(policy, host, port, null) &&
+        !(wildcard && policy.Spec.Wildcards is { Forbid: true } guard && !guard.Allowed.Any(w => PolicySet.Covers(w, host)));
 
     /// <summary>A table: HOST, FROM, PATH, POLICY, one row each; a last line counts hosts and rows.</summary>
     public static string Text(IReadOnlyList<HostRow> rows)
@@ -94,12 +145,14 @@ public static class HostInventory
         var hosts = rows.Select(r => r.Trace.Host).Distinct(StringComparer.Ordinal).Count();
         var unreachable = rows.Count(r => !r.Reachable);
         var forbidden = rows.Count(r => r.Reachable && !r.Allowed);
+        var wildcards = rows.Count(r => r.Wildcard);
         sb.Append($"{hosts} external host{(hosts == 1 ? "" : "s")}, {rows.Count} path{(rows.Count == 1 ? "" : "s")}");
-        sb.Append($" ({unreachable} broken, {forbidden} reachable but forbidden by a policy).\n");
+        sb.Append($" ({unreachable} broken, {forbidden} reachable but forbidden by a policy");
+        sb.Append(wildcards == 0 ? ").\n" : $", {wildcards} of wildcard hosts, not traced).\n");
         return sb.ToString();
     }
 
-    /// <summary><c>{"hosts":[{host, port, from, reachable, end, path, via, allowed, policies:[{name, action, allows}]}]}</c>.</summary>
+    /// <summary><c>{"hosts":[{host, port, from, reachable, end, path, wildcard, via, allowed, policies:[{name, action, allows}]}]}</c>.</summary>
     public static string Json(IReadOnlyList<HostRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -117,6 +170,7 @@ public static class HostInventory
                 writer.WriteBoolean("reachable", r.Reachable);
                 writer.WriteString("end", r.Trace.EndName);
                 writer.WriteString("path", r.Path);
+                writer.WriteBoolean("wildcard", r.Wildcard);
                 writer.WriteStartArray("via");
                 foreach (var v in r.Trace.Via)
                 {

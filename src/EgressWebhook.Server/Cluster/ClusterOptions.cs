@@ -57,7 +57,13 @@ internal sealed class ClusterOptions
     /// <summary>Items per list page (<c>limit</c>/<c>continue</c>); large lists are read page by page.</summary>
     public int ListPageSize { get; set; } = 500;
 
+    /// <summary>Re-discovery of the optional kinds (Gateway API, security.istio.io, EgressPolicy) this often, so a CRD
+    /// installed or deleted on a running cluster is watched or dropped without a restart; 0 = only at start-up.</summary>
+    public double RediscoverSeconds { get; set; } = 60;
+
     public TimeSpan Resync => TimeSpan.FromMinutes(ResyncMinutes);
+
+    public TimeSpan Rediscover => TimeSpan.FromSeconds(RediscoverSeconds);
 
     public TimeSpan Debounce => TimeSpan.FromMilliseconds(DebounceMilliseconds);
 
@@ -81,6 +87,11 @@ internal sealed class ClusterOptionsValidator : IValidateOptions<ClusterOptions>
         if (options.ResyncMinutes < 0)
         {
             errors.Add($"Webhook:Cluster:ResyncMinutes must be 0 (off) or positive, not {options.ResyncMinutes}");
+        }
+
+        if (!(options.RediscoverSeconds >= 0 && options.RediscoverSeconds <= 86400))
+        {
+            errors.Add($"Webhook:Cluster:RediscoverSeconds must be 0 (only at start-up) or a period of up to 86400 seconds, not {options.RediscoverSeconds}");
         }
 
         if (!Enum.IsDefined(options.WhenNotSynced))

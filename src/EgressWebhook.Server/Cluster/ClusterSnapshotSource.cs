@@ -11,6 +11,12 @@ namespace EgressWebhook.Server.Cluster;
 /// batched over <see cref="ClusterOptions.Debounce"/>: the informers' recorded changes applied to the last published
 /// snapshot (<see cref="EgressSnapshot.Apply"/>), which costs what changed, not the size of the cluster. Nothing is published until every kind has synced once, so
 /// /readyz (<see cref="SnapshotStore.IsReady"/>) fails until then. Each replica keeps its own cache.</summary>
+/// <remarks>The optional kinds (<see cref="ClusterResource.OptionalGroups"/>: Gateway API, security.istio.io, the
+/// project's EgressPolicy) are re-discovered every <see cref="ClusterOptions.Rediscover"/>, and at once when one of
+/// their lists or watches answers 404: a kind newly served gets an informer that joins the published set only after
+/// its first list (until then it neither blocks publishing nor makes the cache not synced or stale); a kind no longer
+/// served has its informer stopped and its objects dropped from the next snapshot. A failed re-discovery keeps the
+/// kinds being watched.</remarks>
 internal sealed class ClusterSnapshotSource(
     KubernetesApi api,
     SnapshotStore store,
@@ -23,6 +29,13 @@ internal sealed class ClusterSnapshotSource(
 
     private readonly ClusterOptions _options = options.Value;
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> _rediscover = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Lock _membership = new(); // guards _pending, _optional, _optionalTasks and writes of _informers
+    private readonly List<ResourceInformer> _pending = []; // optional informers started after start-up, first list not done
+    private readonly Dictionary<ClusterResource, CancellationTokenSource> _optional = [];
+    private readonly List<Task> _optionalTasks = [];
+    private CancellationToken _stopping;
+    private int _rebuild; // 1: the set of published informers changed, so the next snapshot is built from all objects
     private volatile ResourceInformer[] _informers = [];
     private long _firstPendingTicks;
     private volatile bool _published;
@@ -77,14 +90,138 @@ internal sealed class ClusterSnapshotSource(
         }
 
         var optional = await DiscoverOptionalAsync(stoppingToken);
-        var informers = ClusterResource.All(version, _options.MeshNamespace).Concat(optional)
+        _stopping = stoppingToken;
+        var required = ClusterResource.All(version, _options.MeshNamespace)
             .Select(r => new ResourceInformer(r, api, _options, time, metrics, logger, Changed))
             .ToArray();
-        _informers = informers;
-        var tasks = informers.Select(i => Task.Run(() => i.RunAsync(stoppingToken), CancellationToken.None)).ToList();
+        var tasks = required.Select(i => Task.Run(() => i.RunAsync(stoppingToken), CancellationToken.None)).ToList();
+        lock (_membership)
+        {
+            // the kinds served at start-up are part of the first sync, as the required ones
+            _informers = [.. required, .. optional.Select(StartOptional)];
+        }
+
         tasks.Add(PublishLoopAsync(started, stoppingToken));
         tasks.Add(StaleLoopAsync(stoppingToken));
+        tasks.Add(RediscoverLoopAsync(stoppingToken));
         await Task.WhenAll(tasks);
+        Task[] rest;
+        lock (_membership)
+        {
+            rest = [.. _optionalTasks];
+        }
+
+        await Task.WhenAll(rest);
+    }
+
+    /// <summary>Starts an informer for an optional kind, stoppable on its own. Caller holds <see cref="_membership"/>.</summary>
+    private ResourceInformer StartOptional(ClusterResource resource)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        var informer = new ResourceInformer(resource, api, _options, time, metrics, logger, Changed, notServed: RequestRediscovery);
+        _optional[resource] = cts;
+        _optionalTasks.RemoveAll(t => t.IsCompleted);
+        var task = Task.Run(() => informer.RunAsync(cts.Token), CancellationToken.None);
+        _optionalTasks.Add(task.ContinueWith(_ => cts.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+        return informer;
+    }
+
+    /// <summary>An optional kind's list or watch answered 404: re-discover now rather than at the next period.</summary>
+    private void RequestRediscovery() => _rediscover.Writer.TryWrite(true);
+
+    /// <summary>Every <see cref="ClusterOptions.Rediscover"/> (or at once when asked), the optional kinds served now:
+    /// informers started for new ones, stopped for gone ones; a failure keeps the current kinds until the next round.</summary>
+    private async Task RediscoverLoopAsync(CancellationToken cancellationToken)
+    {
+        if (_options.RediscoverSeconds <= 0)
+        {
+            return;
+        }
+
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    await Task.WhenAny(Task.Delay(_options.Rediscover, time, wait.Token), _rediscover.Reader.WaitToReadAsync(wait.Token).AsTask());
+                    await wait.CancelAsync();
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                _rediscover.Reader.TryRead(out _);
+                IReadOnlyList<ClusterResource> found;
+                try
+                {
+                    found = await DiscoverOptionalOnceAsync(log: false, cancellationToken);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    logger.RediscoveryFailed(_optional.Count, ex); // _optional changes only on this loop
+                    continue;
+                }
+
+                Reconcile(found);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Starts informers for the optional kinds in <paramref name="found"/> not watched yet (pending until their
+    /// first list), and stops those no longer served, whose objects leave the next snapshot.</summary>
+    private void Reconcile(IReadOnlyList<ClusterResource> found)
+    {
+        var removed = false;
+        lock (_membership)
+        {
+            var wanted = found.ToHashSet();
+            foreach (var (resource, cts) in _optional.ToArray())
+            {
+                if (wanted.Contains(resource))
+                {
+                    continue;
+                }
+
+                cts.Cancel();
+                _optional.Remove(resource);
+                var cached = _informers.FirstOrDefault(i => i.Resource == resource)?.Count ?? 0;
+                _informers = [.. _informers.Where(i => i.Resource != resource)];
+                _pending.RemoveAll(i => i.Resource == resource);
+                logger.OptionalKindStopped(resource.KindName, resource.ApiVersion, cached);
+                removed = true;
+            }
+
+            foreach (var resource in found.Where(r => !_optional.ContainsKey(r)))
+            {
+                _pending.Add(StartOptional(resource));
+                logger.OptionalKindStarted(resource.KindName, resource.ApiVersion);
+            }
+        }
+
+        if (removed)
+        {
+            Interlocked.Exchange(ref _rebuild, 1);
+            _signal.Writer.TryWrite(true);
+        }
+    }
+
+    /// <summary>Moves the pending optional informers whose first list has completed into the published set.</summary>
+    private void PromoteSynced()
+    {
+        lock (_membership)
+        {
+            var synced = _pending.Where(i => i.HasSynced).ToArray();
+            if (synced.Length == 0)
+            {
+                return;
+            }
+
+            _pending.RemoveAll(synced.Contains);
+            _informers = [.. _informers, .. synced];
+            Interlocked.Exchange(ref _rebuild, 1);
+        }
     }
 
     /// <summary>Called by informers after each change; <paramref name="receivedAt"/> feeds the event-lag metric.</summary>
@@ -107,6 +244,13 @@ internal sealed class ClusterSnapshotSource(
                 }
 
                 _signal.Reader.TryRead(out _);
+                PromoteSynced();
+                if (Interlocked.Exchange(ref _rebuild, 0) == 1)
+                {
+                    // an informer joined or left: its objects are not among the recorded changes
+                    _last = null;
+                }
+
                 var informers = _informers;
                 if (!informers.All(i => i.HasSynced))
                 {
@@ -182,9 +326,9 @@ internal sealed class ClusterSnapshotSource(
         }
     }
 
-    /// <summary>The optional kinds the cluster serves: the Gateway API routes and the project's EgressPolicy (a cluster
-    /// without their CRDs has none, and the cache works without them). A failing API server is retried with backoff, as
-    /// for the Istio version. A CRD installed later is picked up at the next start.</summary>
+    /// <summary>The optional kinds the cluster serves at start-up: the Gateway API routes and the project's EgressPolicy (a
+    /// cluster without their CRDs has none, and the cache works without them). A failing API server is retried with
+    /// backoff, as for the Istio version. A CRD installed later is picked up by <see cref="RediscoverLoopAsync"/>.</summary>
     private async Task<IReadOnlyList<ClusterResource>> DiscoverOptionalAsync(CancellationToken cancellationToken)
     {
         var backoff = new Backoff(_options.MinBackoff, _options.MaxBackoff, Random.Shared);
@@ -192,26 +336,7 @@ internal sealed class ClusterSnapshotSource(
         {
             try
             {
-                var found = new List<ClusterResource>();
-                foreach (var group in ClusterResource.OptionalGroups)
-                {
-                    var served = await api.ServedVersionsAsync(group, cancellationToken);
-                    var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
-                    foreach (var version in ClusterResource.OptionalVersions(group, served))
-                    {
-                        byVersion[version] = await api.ServedResourcesAsync(group, version, cancellationToken);
-                    }
-
-                    var resources = ClusterResource.Optional(group, byVersion);
-                    if (logger.IsEnabled(LogLevel.Information))
-                    {
-                        logger.OptionalKinds(group, resources.Count == 0 ? "none" : string.Join(", ", resources.Select(r => $"{r.KindName} {r.ApiVersion}")));
-                    }
-
-                    found.AddRange(resources);
-                }
-
-                return found;
+                return await DiscoverOptionalOnceAsync(log: true, cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -229,6 +354,31 @@ internal sealed class ClusterSnapshotSource(
         }
 
         return [];
+    }
+
+    /// <summary>One discovery of every optional group; throws when the API server fails (a 404 is "not served").</summary>
+    private async Task<IReadOnlyList<ClusterResource>> DiscoverOptionalOnceAsync(bool log, CancellationToken cancellationToken)
+    {
+        var found = new List<ClusterResource>();
+        foreach (var group in ClusterResource.OptionalGroups)
+        {
+            var served = await api.ServedVersionsAsync(group, cancellationToken);
+            var byVersion = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+            foreach (var version in ClusterResource.OptionalVersions(group, served))
+            {
+                byVersion[version] = await api.ServedResourcesAsync(group, version, cancellationToken);
+            }
+
+            var resources = ClusterResource.Optional(group, byVersion);
+            if (log && logger.IsEnabled(LogLevel.Information))
+            {
+                logger.OptionalKinds(group, resources.Count == 0 ? "none" : string.Join(", ", resources.Select(r => $"{r.KindName} {r.ApiVersion}")));
+            }
+
+            found.AddRange(resources);
+        }
+
+        return found;
     }
 
     /// <summary>The served networking.istio.io version to watch (v1, else v1beta1, else v1alpha3), retried with

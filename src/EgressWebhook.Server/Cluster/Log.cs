@@ -46,4 +46,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.Cluster.OptionalKinds, Level = LogLevel.Information, Message = "Optional kinds of {Group} watched: {Kinds}")]
     public static partial void OptionalKinds(this ILogger logger, string group, string kinds);
+
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStarted, Level = LogLevel.Information, Message = "{Kind} {ApiVersion} is now served (its CRD was installed); watching it, in the snapshot after its first list")]
+    public static partial void OptionalKindStarted(this ILogger logger, string kind, string apiVersion);
+
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStopped, Level = LogLevel.Warning, Message = "{Kind} {ApiVersion} is no longer served (its CRD was deleted); stopped watching it, its {Count} cached objects leave the snapshot")]
+    public static partial void OptionalKindStopped(this ILogger logger, string kind, string apiVersion, int count);
+
+    [LoggerMessage(EventId = EventIds.Cluster.RediscoveryFailed, Level = LogLevel.Warning, Message = "Re-discovery of the optional kinds failed; keeping the {Count} optional kinds watched until the next attempt")]
+    public static partial void RediscoveryFailed(this ILogger logger, int count, Exception exception);
 }

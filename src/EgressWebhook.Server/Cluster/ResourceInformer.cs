@@ -14,6 +14,9 @@ namespace EgressWebhook.Server.Cluster;
 /// sends a bookmark only when etcd reports progress (every 10 minutes at etcd's default), so a kind with no changes
 /// normally hears nothing. The kind is stale when no list or watch could be (re)established for
 /// <see cref="ClusterOptions.StaleAfter"/>.</remarks>
+/// <remarks>A list or watch answered 404 (the resource is no longer served, as after its CRD was deleted) is retried
+/// like any failure and also reported through <c>notServed</c>, so the owner can re-discover the optional kinds at once
+/// instead of waiting for its next period.</remarks>
 /// <remarks>Objects are keyed by namespace/name and kept as decoded <see cref="EgressObject"/>s (Core's one decode
 /// path); an object that does not decode (not a mesh ConfigMap, or a field of the wrong type) is left out, so an
 /// update that makes it undecodable removes the stale version. <see cref="Objects"/> copies under a lock held only
@@ -27,7 +30,8 @@ internal sealed class ResourceInformer(
     ClusterMetrics metrics,
     ILogger logger,
     Action<DateTimeOffset> changed,
-    Random? random = null)
+    Random? random = null,
+    Action? notServed = null)
 {
     private readonly Lock _lock = new();
     private readonly Random _random = random ?? Random.Shared;
@@ -197,6 +201,12 @@ internal sealed class ResourceInformer(
                 {
                     DownSince(_receivedAny ? 0 : downBefore);
                 }
+                if (ex is KubernetesApiException { StatusCode: System.Net.HttpStatusCode.NotFound })
+                {
+                    // the API server no longer serves the resource (its CRD was deleted): the owner re-discovers now
+                    notServed?.Invoke();
+                }
+
                 var delay = backoff.Next();
                 if (listReason is not null)
                 {

@@ -65,6 +65,9 @@ internal static class EventIds
         public const int ListFailed = 1311;
         public const int PublishFailed = 1312;
         public const int OptionalKinds = 1313;
+        public const int OptionalKindStarted = 1314;
+        public const int OptionalKindStopped = 1315;
+        public const int RediscoveryFailed = 1316;
     }
 
     /// <summary>1400–1499: the routing generator.</summary>

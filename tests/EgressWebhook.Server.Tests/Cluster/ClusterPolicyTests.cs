@@ -4,10 +4,12 @@ using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EgressWebhook.Server.Tests.Cluster;
 
-/// <summary>EgressPolicies live: the running webhook watches them and a change decides the next admission, no restart.</summary>
+/// <summary>EgressPolicies live: the running webhook watches them and a change decides the next admission, no restart;
+/// the EgressPolicy CRD itself installed or deleted on the running cluster is picked up by re-discovery.</summary>
 public sealed class ClusterPolicyTests
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(5);
@@ -85,5 +87,138 @@ public sealed class ClusterPolicyTests
 
         Assert.True(w.Source.IsSynced);
         Assert.DoesNotContain(w.Source.Resources, r => r.Kind == ResourceKind.EgressPolicy);
+    }
+
+    /// <summary>Re-discovery every 10 s on the fake clock; request timeouts long enough that a slow request on a busy
+    /// machine does not outlive them while the clock is advanced.</summary>
+    private static readonly Dictionary<string, string> Rediscovery = new()
+    {
+        ["Webhook:Cluster:RediscoverSeconds"] = "10",
+        ["Webhook:Cluster:RequestTimeoutSeconds"] = "3600",
+        ["Webhook:Cluster:StaleAfterSeconds"] = "60",
+    };
+
+    private static FakeTimeProvider Clock() => new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    private static bool SnapshotHasPolicy(ClusterWebhook w) =>
+        w.Webhook.Store.Current.Snapshot.Objects.Any(o => o.Key.Kind == ResourceKind.EgressPolicy);
+
+    [Fact]
+    public async Task Rediscovery_CrdInstalledWhileRunning_PolicyEnforcedWithoutRestart_AndThePendingKindNeverMakesTheCacheStale()
+    {
+        var time = Clock();
+        await using var w = await ClusterWebhook.StartAsync(api =>
+        {
+            api.Apply(ClusterYaml.Cluster);
+            api.ServeEgressPolicies = false;
+        }, Rediscovery, time);
+        await AdvanceUntilAsync(time, () => w.Source.IsSynced, "the first sync");
+        Assert.DoesNotContain(w.Source.Resources, r => r.Kind == ResourceKind.EgressPolicy);
+        var review = EntryReview("api.other.com");
+        Assert.True((await w.Webhook.PostAsync(review)).Allowed, "no EgressPolicy CRD, no policy");
+
+        // the platform team installs the CRD and a Deny policy; the new kind's list fails at first (500)
+        w.Api.InstallCrds(EgressPolicy.Group);
+        w.Api.Apply(ClusterYaml.AllowListPolicy("Deny", "*.example.com"));
+        w.Api.RefuseReads("egresspolicies");
+        await AdvanceUntilAsync(time, () => w.Api.RefusedReads("egresspolicies") > 0, "a list of the new kind", TimeSpan.FromMilliseconds(100));
+        await AdvanceAsync(time, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(500));
+        // 90 s of failing lists, past StaleAfterSeconds: the kinds already served stay synced and fresh
+        Assert.True(w.Source.IsSynced, "a newly served kind that has not listed must not make the cache not synced");
+        Assert.False(w.Source.IsStale, "a newly served kind that cannot list must not make the cache stale");
+        Assert.Null(w.Source.Describe());
+        Assert.DoesNotContain(w.Source.Resources, r => r.Kind == ResourceKind.EgressPolicy);
+        var pending = await w.Webhook.PostAsync(review);
+        Assert.True(pending.Allowed, pending.StatusMessage);
+
+        w.Api.RefuseReads("egresspolicies", refused: false);
+        await AdvanceUntilAsync(time, () => SnapshotHasPolicy(w), "the policy in the snapshot", TimeSpan.FromMilliseconds(100));
+        Assert.Contains(w.Source.Resources, r => r.Kind == ResourceKind.EgressPolicy && r.ApiVersion == "egress.webhook.dev/v1alpha1");
+        var denied = await w.Webhook.PostAsync(review);
+        Assert.False(denied.Allowed);
+        Assert.Contains(RuleIds.PolicyHostNotAllowed, denied.Rules);
+        Assert.Contains("EgressPolicy allow-list", denied.StatusMessage!, StringComparison.Ordinal);
+        Assert.True((await w.Webhook.PostAsync(EntryReview("api.example.com"))).Allowed, "a host the policy allows");
+        await w.WaitForServerStateAsync();
+    }
+
+    [Fact]
+    public async Task Rediscovery_CrdDeletedWhileRunning_PolicyNoLongerEnforced_EvenWhenTheWatchMissedTheDeletions()
+    {
+        var time = Clock();
+        // the period is an hour: what drops the kind is the 404 its re-list gets, which re-discovers at once
+        var settings = new Dictionary<string, string>(Rediscovery) { ["Webhook:Cluster:RediscoverSeconds"] = "3600" };
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(string.Join("\n---\n", ClusterYaml.Cluster,
+            ClusterYaml.AllowListPolicy("Deny", "*.example.com"))), settings, time);
+        await AdvanceUntilAsync(time, () => w.Source.IsSynced && SnapshotHasPolicy(w), "the first sync");
+        var review = EntryReview("api.other.com");
+        Assert.False((await w.Webhook.PostAsync(review)).Allowed, "the policy denies before the CRD is deleted");
+
+        // the watch of the policies sees none of the DELETED events the CRD's deletion sends, then ends;
+        // only dropping the kind takes its objects out of the snapshot
+        w.Api.StallWatches("egresspolicies");
+        w.Api.DeleteCrds(EgressPolicy.Group);
+        var deleted = time.GetUtcNow();
+        await AdvanceUntilAsync(time, () => !SnapshotHasPolicy(w), "the policy out of the snapshot", TimeSpan.FromMilliseconds(100));
+        Assert.True(time.GetUtcNow() - deleted < TimeSpan.FromMinutes(1), $"dropped {time.GetUtcNow() - deleted} after the deletion");
+        Assert.DoesNotContain(w.Source.Resources, r => r.Kind == ResourceKind.EgressPolicy);
+        var allowed = await w.Webhook.PostAsync(review);
+        Assert.True(allowed.Allowed, allowed.StatusMessage);
+        Assert.DoesNotContain(allowed.Rules, r => r.StartsWith("EGW3", StringComparison.Ordinal));
+
+        // the other kinds are untouched, and a kind gone does not leave the cache stale
+        await AdvanceAsync(time, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(500));
+        Assert.True(w.Source.IsSynced);
+        Assert.False(w.Source.IsStale);
+        await w.WaitForServerStateAsync();
+    }
+
+    [Fact]
+    public async Task Rediscovery_ApiErrors_KeepTheKindsWatched()
+    {
+        var time = Clock();
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(string.Join("\n---\n", ClusterYaml.Cluster,
+            ClusterYaml.AllowListPolicy("Deny", "*.example.com"))), Rediscovery, time);
+        await AdvanceUntilAsync(time, () => w.Source.IsSynced && SnapshotHasPolicy(w), "the first sync");
+        var watched = w.Source.Resources.ToHashSet();
+        Assert.Contains(watched, r => r.Kind == ResourceKind.EgressPolicy);
+        Assert.Contains(watched, r => r.Kind == ResourceKind.GatewayApiRoute);
+
+        w.Api.FailOptionalDiscovery = true;
+        await AdvanceUntilAsync(time, () => w.Api.FailedDiscoveries >= 3, "three failed re-discoveries", TimeSpan.FromMilliseconds(500));
+
+        Assert.True(watched.SetEquals(w.Source.Resources), "a failed re-discovery must keep every kind watched");
+        Assert.True(w.Source.IsSynced);
+        Assert.False(w.Source.IsStale);
+        var denied = await w.Webhook.PostAsync(EntryReview("api.other.com"));
+        Assert.False(denied.Allowed);
+        Assert.Contains(RuleIds.PolicyHostNotAllowed, denied.Rules);
+    }
+
+    /// <summary>Advances the fake clock in <paramref name="step"/>s (10 ms by default), letting real time pass for the
+    /// HTTP traffic in between, until <paramref name="condition"/> holds.</summary>
+    private static async Task AdvanceUntilAsync(FakeTimeProvider time, Func<bool> condition, string what, TimeSpan? step = null)
+    {
+        for (var i = 0; i < 2000; i++)
+        {
+            if (condition())
+            {
+                return;
+            }
+
+            time.Advance(step ?? TimeSpan.FromMilliseconds(10));
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException($"timed out waiting for {what}");
+    }
+
+    private static async Task AdvanceAsync(FakeTimeProvider time, TimeSpan total, TimeSpan step)
+    {
+        for (var elapsed = TimeSpan.Zero; elapsed < total; elapsed += step)
+        {
+            time.Advance(step);
+            await Task.Delay(10);
+        }
     }
 }

@@ -92,7 +92,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>Versions of networking.istio.io the discovery endpoint lists and the server serves; empty = not installed.</summary>
     public IReadOnlyList<string> IstioVersions { get; set; } = ["v1", "v1beta1", "v1alpha3"];
 
-    /// <summary>Whether the Gateway API group is served (its CRDs installed); read at discovery.</summary>
+    /// <summary>Whether the Gateway API group is served (its CRDs installed); read at every request (<see cref="InstallCrds"/>
+    /// and <see cref="DeleteCrds"/> change it at runtime as a real API server would).</summary>
     public bool ServeGatewayApi { get; set; } = true;
 
     /// <summary>Whether the wgpolicyk8s.io/v1alpha2 CRDs (PolicyReport, ClusterPolicyReport) are installed. When not,
@@ -101,8 +102,72 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Whether security.istio.io (AuthorizationPolicy) is served; read at discovery.</summary>
     public bool ServeSecurityApi { get; set; } = true;
-    /// <summary>Whether the EgressPolicy CRD is installed (egress.webhook.dev served); read at discovery.</summary>
+    /// <summary>Whether the EgressPolicy CRD is installed (egress.webhook.dev served); read at every request.</summary>
     public bool ServeEgressPolicies { get; set; } = true;
+
+    /// <summary>While set, discovery of the optional groups (<c>GET /apis/&lt;group&gt;</c> and
+    /// <c>/apis/&lt;group&gt;/&lt;version&gt;</c>, Istio's group excepted) answers 500: an aggregated API or etcd failing.</summary>
+    public bool FailOptionalDiscovery { get; set; }
+
+    /// <summary>Discovery requests answered 500 because of <see cref="FailOptionalDiscovery"/>.</summary>
+    public int FailedDiscoveries => Volatile.Read(ref _failedDiscoveries);
+
+    private int _failedDiscoveries;
+
+    /// <summary>As <c>kubectl apply -f</c> of the CRDs of <paramref name="group"/> (Gateway API, security.istio.io,
+    /// wgpolicyk8s.io or egress.webhook.dev) on a running cluster: from now on discovery lists the group and its
+    /// resources are served.</summary>
+    public void InstallCrds(string group) => SetServed(group, true);
+
+    /// <summary>As <c>kubectl delete crd</c> of every CRD of <paramref name="group"/>: the API server deletes the custom
+    /// resources (a DELETED event each to open watches), ends the open watches of their kinds, and from then on
+    /// leaves the group out of discovery and answers 404 to its lists, watches and gets.</summary>
+    public void DeleteCrds(string group)
+    {
+        lock (_lock)
+        {
+            foreach (var kind in Kinds.Values.Where(k => k.Group == group))
+            {
+                var state = _resources[kind.Key];
+                foreach (var (key, item) in state.Items.ToArray())
+                {
+                    state.Items.Remove(key);
+                    var rv = ++_resourceVersion;
+                    var obj = (JsonObject)JsonNode.Parse(item.Full)!;
+                    obj["metadata"]!["resourceVersion"] = Rv(rv);
+                    Record(state, rv, item.Namespace, $"{{\"type\":\"DELETED\",\"object\":{obj.ToJsonString()}}}", recordEvent: true);
+                }
+
+                foreach (var watcher in state.Watchers)
+                {
+                    watcher.Lines.Writer.TryComplete();
+                }
+            }
+
+            SetServed(group, false);
+        }
+    }
+
+    private void SetServed(string group, bool served)
+    {
+        switch (group)
+        {
+            case GatewayApiGroup:
+                ServeGatewayApi = served;
+                break;
+            case SecurityGroup:
+                ServeSecurityApi = served;
+                break;
+            case PolicyReportGroup:
+                ServePolicyReports = served;
+                break;
+            case PolicyGroup:
+                ServeEgressPolicies = served;
+                break;
+            default:
+                throw new ArgumentException($"{group} is not an optional group of the fake API server", nameof(group));
+        }
+    }
 
     /// <summary>How often open watches that asked for bookmarks get one (etcd's progress notification);
     /// <see cref="Timeout.InfiniteTimeSpan"/> = never. The default, 30 minutes, is what a kind with no changes sees
@@ -425,6 +490,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Lists and watches of <paramref name="plural"/> answered 500 by <see cref="RefuseReads"/>.</summary>
+    public int RefusedReads(string plural)
+    {
+        lock (_lock)
+        {
+            return _resources[plural].Refused;
+        }
+    }
+
     /// <summary>Full lists (first pages) served for <paramref name="plural"/>.</summary>
     public int ListCount(string plural)
     {
@@ -680,6 +754,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 }
 
                 return;
+            case ["apis", _] or ["apis", _, _] when FailOptionalDiscovery && segments[1] != IstioGroup:
+                Interlocked.Increment(ref _failedDiscoveries);
+                await StatusAsync(context, HttpStatusCode.InternalServerError, "InternalError", "Internal error occurred: discovery failed");
+                return;
             case ["apis", var group] when Serves(group):
                 await GroupDiscoveryAsync(context, group, null);
                 return;
@@ -799,6 +877,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         lock (_lock)
         {
             refused = _refusedReads.Contains(plural);
+            if (refused)
+            {
+                _resources[plural].Refused++;
+            }
         }
 
         return refused ? StatusAsync(context, HttpStatusCode.InternalServerError, "InternalError", $"reading {plural} failed")
@@ -1337,6 +1419,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         public int Lists { get; set; }
 
         public int Gets { get; set; }
+
+        public int Refused { get; set; }
     }
 
     private sealed class Watcher(HttpContext context, string? ns, bool bookmarks)
