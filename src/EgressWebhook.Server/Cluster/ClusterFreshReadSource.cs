@@ -98,18 +98,17 @@ internal sealed class ClusterFreshReadSource(
     private static ClusterResource InNamespace(ClusterResource resource, string? ns) =>
         ns is { Length: > 0 } && resource.Namespaced && resource.Namespace is null ? resource with { Namespace = ns } : resource;
 
-    /// <summary>Whether <paramref name="cached"/> belongs to the collection <paramref name="listed"/> (its namespace,
-    /// or all of them).</summary>
-    private static bool InScope(EgressObject cached, ClusterResource listed) => listed.Namespace is null || cached.Namespace == listed.Namespace;
-
     /// <summary>The deletions that make <paramref name="current"/>'s objects of <paramref name="kind"/> in the listed
     /// collections what the API server returned: every object of the kind in them was read, so what the reads lack was
     /// deleted.</summary>
     private static void Deleted(EgressSnapshot current, ResourceKind kind, ClusterResource[] listed, HashSet<ObjectKey> seen, List<SnapshotChange> changes)
     {
-        foreach (var cached in current.OfKind(kind))
+        var inScope = listed.Any(r => r.Namespace is null)
+            ? current.OfKind(kind)
+            : listed.Select(r => r.Namespace!).Distinct(StringComparer.Ordinal).SelectMany(ns => current.OfKind(kind, ns));
+        foreach (var cached in inScope)
         {
-            if (!seen.Contains(cached.Key) && listed.Any(r => InScope(cached, r)))
+            if (!seen.Contains(cached.Key))
             {
                 changes.Add(SnapshotChange.Delete(cached.Key));
             }
@@ -160,11 +159,11 @@ internal sealed class ClusterFreshReadSource(
             return true;
         }
 
-        var skipped = source.Informers.Where(i => i.Resource.Kind == kind && read.Contains(i.Resource)).Sum(i => i.Skipped);
-        var cached = read.All(r => r.Namespace is null)
-            ? current.OfKind(kind).Count
-            : current.OfKind(kind).Count(o => read.Any(r => InScope(o, r)));
-        return counts.Sum(c => c!.Value) != cached + skipped;
+        var watched = source.Informers.Where(i => i.Resource.Kind == kind).ToArray();
+        var cached = read.All(r => watched.Any(i => i.Resource == r))
+            ? current.OfKind(kind).Count + watched.Sum(i => i.Skipped)
+            : read.Select(r => r.Namespace!).Distinct(StringComparer.Ordinal).Sum(ns => current.OfKind(kind, ns).Count());
+        return counts.Sum(c => c!.Value) != cached;
     }
 
     public async Task<EgressObject?> GetAsync(ResourceKind kind, string ns, string name, CancellationToken cancellationToken)
