@@ -128,9 +128,9 @@ internal sealed class AdmissionService
     /// findings name or used, and the kinds where they rest on "no object of this kind matches"), those are read directly
     /// and the request is decided again on what the API server holds now. Objects are got by name; a kind is first
     /// read (or counted, <see cref="FreshReadMode.IfCountChanged"/>) in the namespace of the object under admission, and
-    /// in all namespaces only if the new decision still asks for it. A new decision may ask for further objects or kinds (a Gateway just found makes a mesh leg need
-    /// its gateway leg): they are read in turn, each object once, each kind at most once per scope. Bounded by the
-    /// deadline; on timeout or error the decision stands on the cached view.</summary>
+    /// in all namespaces only if the new decision still asks for it. A new decision may ask for further objects or
+    /// kinds (a Gateway just found makes a mesh leg need its gateway leg): they are read in turn, each object once, each
+    /// kind at most once per scope. Bounded by the deadline; on timeout or error the decision stands on the cached view.</summary>
     private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionSubject subject, EgressSnapshot snapshot,
         AdmissionDecision decision, CancellationToken deadline)
     {
