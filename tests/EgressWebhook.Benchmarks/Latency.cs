@@ -85,6 +85,56 @@ public static class Latency
         }
     }
 
+    /// <summary>Where one check's allocation goes, per kind (the steps of <see cref="EgressEngine.CheckChange"/> done
+    /// one by one on the same UPDATE as <see cref="Report"/>): the two views, the subject's own rules, and the findings
+    /// the change causes in the objects that depend on it (their <c>AffectedBy</c> and their rechecks before and after).</summary>
+    public static void Split(int objects, int calls, TextWriter output)
+    {
+        var snapshot = Build(objects, output);
+        var namespaces = ClusterGenerator.NamespacesFor(objects);
+        var engine = EgressEngine.Default;
+        foreach (var (name, kind, obj) in Kinds)
+        {
+            var changes = Enumerable.Range(0, Math.Min(namespaces, calls)).Select(i =>
+            {
+                var stored = snapshot.Find(new ObjectKey(kind, $"team-{i}", obj))!;
+                return (Now: stored with { Metadata = stored.Metadata with { Generation = 2 } }, Old: stored);
+            }).ToArray();
+            long views = 0, rules = 0, caused = 0, whole = 0;
+            var affected = 0;
+            for (var round = 0; round < 2; round++)
+            {
+                views = rules = caused = whole = 0;
+                affected = 0;
+                foreach (var (now, old) in changes)
+                {
+                    var bytes = GC.GetAllocatedBytesForCurrentThread();
+                    var after = SnapshotView.With(snapshot, now, CancellationToken.None);
+                    var before = SnapshotView.With(snapshot, old, CancellationToken.None);
+                    views += GC.GetAllocatedBytesForCurrentThread() - bytes;
+                    bytes = GC.GetAllocatedBytesForCurrentThread();
+                    var context = new RuleContext(after, RuleSettings.Default);
+                    foreach (var rule in engine.Rules.Where(r => r.AppliesTo(kind)))
+                    {
+                        rule.Check(now, context);
+                    }
+
+                    rules += GC.GetAllocatedBytesForCurrentThread() - bytes;
+                    bytes = GC.GetAllocatedBytesForCurrentThread();
+                    affected += engine.CausedBy(now, old, before, after, RuleSettings.Default).Count();
+                    caused += GC.GetAllocatedBytesForCurrentThread() - bytes;
+                    bytes = GC.GetAllocatedBytesForCurrentThread();
+                    engine.CheckChange(snapshot, new ObjectChange(Operation.Update, now, old), RuleSettings.Default);
+                    whole += GC.GetAllocatedBytesForCurrentThread() - bytes;
+                }
+            }
+
+            var n = (double)changes.Length * 1024;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"objects={snapshot.Count,6} {name,-15} CheckChange {whole / n,5:F1} KB = views {views / n,5:F1} + own rules {rules / n,5:F1} + caused by the change {caused / n,5:F1} KB (+ report); caused findings/check {affected / (double)changes.Length:F1}"));
+        }
+    }
+
     public static void Report(int objects, TextWriter output)
     {
         var snapshot = Build(objects, output);

@@ -10,6 +10,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- memory OBJECTS                                                                retained bytes per cached object
 // ... -- reviews FILE OBJECTS                                                          AdmissionReview bodies, one per line
 // ... -- latency-explain OBJECTS [CALLS]                                              per rule: mean check and AffectedBy time and allocation
+// ... -- latency-split OBJECTS [CALLS]                                                per kind: one check's allocation by step (views, own rules, caused)
 // ... -- request-profile OBJECTS [ROUNDS]                                             /validate's steps in process: parse, decode, check, answer, metrics
 // ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
 // ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
@@ -58,6 +59,12 @@ if (args is ["latency-explain", var explainSize, .. var explainCalls])
 if (args is ["request-profile", var profileSize, .. var profileRounds])
 {
     RequestProfile.Report(int.Parse(profileSize, CultureInfo.InvariantCulture), profileRounds.Length > 0 ? int.Parse(profileRounds[0], CultureInfo.InvariantCulture) : 200, Console.Out);
+    return 0;
+}
+
+if (args is ["latency-split", var splitSize, .. var splitCalls])
+{
+    Latency.Split(int.Parse(splitSize, CultureInfo.InvariantCulture), splitCalls.Length > 0 ? int.Parse(splitCalls[0], CultureInfo.InvariantCulture) : 200, Console.Out);
     return 0;
 }
 

@@ -8,7 +8,7 @@ namespace EgressWebhook.Core.Admission;
 /// <param name="Kinds">The kinds to list, and how much of each (<see cref="FreshReadMode"/>).</param>
 /// <param name="Objects">The objects to get by name: the missing object an incompleteness names, and the existing
 /// objects whose content a contradiction used.</param>
-/// <param name="Namespace">The namespace of the object under admission: a kind read in full is first read in this
+/// <param name="Namespace">The namespace of the object under admission: a kind is first read (or counted) in this
 /// namespace (where an object written in the same <c>kubectl apply</c> usually is), and in all namespaces only when
 /// the decision still rests on it; null for a cluster-scoped object.</param>
 public sealed record FreshReadPlan(IReadOnlyDictionary<ResourceKind, FreshReadMode> Kinds, IReadOnlyList<ObjectKey> Objects, string? Namespace = null)

@@ -170,6 +170,32 @@ public sealed class EgressSnapshot
 
     public IReadOnlyList<EgressObject> OfKind(ResourceKind kind) => _byKind.TryGetValue(kind, out var list) ? list : NoObjects;
 
+    /// <summary>The objects of <paramref name="kind"/> in namespace <paramref name="ns"/>, in key order: a range of the
+    /// kind's list (kept in key order), found by binary search, so the cost follows the namespace, not the kind.</summary>
+    public IEnumerable<EgressObject> OfKind(ResourceKind kind, string ns)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        var list = _byKind.TryGetValue(kind, out var l) ? l : NoObjects;
+        int lo = 0, hi = list.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (string.CompareOrdinal(list[mid].Namespace, ns) < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        for (var i = lo; i < list.Count && list[i].Namespace == ns; i++)
+        {
+            yield return list[i];
+        }
+    }
+
     internal Sidecar? DefaultSidecar(string ns) => _defaultSidecars.GetValueOrDefault(ns);
 
     internal ImmutableList<Service> ServicesWithSelectorLabel(string key, string value) =>

@@ -126,11 +126,11 @@ internal sealed class AdmissionService
 
     /// <summary>Read your writes: when the decision asks (<see cref="AdmissionDecision.ConfirmPlan"/>: the objects its
     /// findings name or used, and the kinds where they rest on "no object of this kind matches"), those are read directly
-    /// and the request is decided again on what the API server holds now. Objects are got by name; a kind read in full
-    /// is first read in the namespace of the object under admission, and in all namespaces only if the new decision
-    /// still asks for it. A new decision may ask for further objects or kinds (a Gateway just found makes a mesh leg need
-    /// its gateway leg): they are read in turn, each object once, each kind at most once per scope. Bounded by the
-    /// deadline; on timeout or error the decision stands on the cached view.</summary>
+    /// and the request is decided again on what the API server holds now. Objects are got by name; a kind is first
+    /// read (or counted, <see cref="FreshReadMode.IfCountChanged"/>) in the namespace of the object under admission, and
+    /// in all namespaces only if the new decision still asks for it. A new decision may ask for further objects or
+    /// kinds (a Gateway just found makes a mesh leg need its gateway leg): they are read in turn, each object once, each
+    /// kind at most once per scope. Bounded by the deadline; on timeout or error the decision stands on the cached view.</summary>
     private async ValueTask<AdmissionDecision> ConfirmAsync(IFreshReadSource fresh, AdmissionSubject subject, EgressSnapshot snapshot,
         AdmissionDecision decision, CancellationToken deadline)
     {
@@ -151,23 +151,20 @@ internal sealed class AdmissionService
                     break;
                 }
 
-                // a kind to read in full is read in the request's namespace first: where an object written in the same
-                // apply usually is. Only a decision that still rests on the kind reads it everywhere (the next round)
+                // a kind is read (or counted) in the request's namespace first: where an object written in the same
+                // apply usually is. Only a decision that still rests on the kind reads it everywhere (the next round),
+                // so a namespace that answers the question costs no cluster-wide list
                 var ns = result.ConfirmNamespace;
-                var first = ns is null ? [] : kinds.Where(p => p.Value == FreshReadMode.Always && !inNamespace.Contains(p.Key)).Select(p => p.Key).ToList();
+                var first = ns is null ? [] : kinds.Keys.Where(k => !inNamespace.Contains(k)).ToList();
                 if (first.Count > 0)
                 {
                     inNamespace.UnionWith(first);
-                    kinds = kinds.Where(p => p.Value != FreshReadMode.Always || first.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
+                    kinds = kinds.Where(p => first.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
                 }
                 else
                 {
                     ns = null;
-                }
-
-                foreach (var (kind, mode) in kinds)
-                {
-                    if (ns is null || mode != FreshReadMode.Always)
+                    foreach (var (kind, mode) in kinds)
                     {
                         doneKinds[kind] = mode;
                     }

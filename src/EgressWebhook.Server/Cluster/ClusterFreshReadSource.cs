@@ -25,9 +25,11 @@ internal sealed class ClusterFreshReadSource(
         ConfirmAsync(current, new FreshReadPlan(plan, []), cancellationToken);
 
     /// <summary>Reads what <paramref name="plan"/> asks, all at once: each object by name (a 404 deletes it from the
-    /// snapshot, an object at another resourceVersion replaces it), each kind counted or listed (in
-    /// <see cref="FreshReadPlan.Namespace"/> only, when given, for a kind read in full); the differences are applied to
-    /// <paramref name="current"/> as single-object changes, so the cost follows what was read, not the cluster.</summary>
+    /// snapshot, an object at another resourceVersion replaces it), each kind counted or listed, in
+    /// <see cref="FreshReadPlan.Namespace"/> only when one is given (a counted kind is listed only when its count there
+    /// differs from the cache's); the differences are applied to <paramref name="current"/> as single-object changes,
+    /// and only the listed objects the cache lacks or holds at another resourceVersion are decoded, so the cost follows
+    /// what was read and what changed, not the cluster.</summary>
     public async Task<EgressSnapshot?> ConfirmAsync(EgressSnapshot current, FreshReadPlan plan, CancellationToken cancellationToken)
     {
         var changes = new List<SnapshotChange>();
@@ -35,13 +37,11 @@ internal sealed class ClusterFreshReadSource(
         try
         {
             var gets = Task.WhenAll(plan.Objects.Select(key => GetChangeAsync(current, key, cancellationToken)));
-            var counted = await Task.WhenAll(plan.Kinds.Select(async p =>
-                (Kind: p.Key, Mode: p.Value, Read: p.Value == FreshReadMode.Always || await CountChangedAsync(current, p.Key, cancellationToken))));
-            var reads = counted.Where(c => c.Read)
-                .SelectMany(c => source.Informers.Where(i => i.Resource.Kind == c.Kind)
-                    .Select(i => InNamespace(i.Resource, c.Mode == FreshReadMode.Always ? plan.Namespace : null)))
-                .ToArray();
-            var lists = await Task.WhenAll(reads.Select(async r => (Resource: r, Objects: await ReadAsync(r, cancellationToken))));
+            var scoped = plan.Kinds.Select(p => (Kind: p.Key, p.Value, Resources: Scope(p.Key, plan.Namespace))).ToArray();
+            var counted = await Task.WhenAll(scoped.Select(async p =>
+                (p.Resources, Read: p.Value == FreshReadMode.Always || await CountChangedAsync(current, p.Kind, p.Resources, cancellationToken))));
+            var reads = counted.Where(c => c.Read).SelectMany(c => c.Resources).ToArray();
+            var lists = await Task.WhenAll(reads.Select(async r => (Resource: r, Seen: await ReadAsync(current, r, changes, cancellationToken))));
             foreach (var change in await gets)
             {
                 if (change is { } c)
@@ -55,10 +55,14 @@ internal sealed class ClusterFreshReadSource(
                 what.Add($"{plan.Objects.Count} by name");
             }
 
-            foreach (var (resource, objects) in lists)
+            // the resources of one kind (the four Gateway API route kinds) are read together: what none of them
+            // listed, in the scopes read, was deleted
+            foreach (var kind in lists.GroupBy(l => l.Resource.Kind))
             {
-                Difference(current, resource, objects, changes);
-                what.Add(resource.Namespace is { } ns && !source.Resources.Contains(resource) ? $"{resource.Kind} in {ns}" : resource.Kind.ToString());
+                var seen = kind.SelectMany(l => l.Seen).ToHashSet();
+                var scopes = kind.Select(l => l.Resource).ToArray();
+                Deleted(current, kind.Key, scopes, seen, changes);
+                what.AddRange(scopes.Select(r => r.Namespace is { } ns && !source.Resources.Contains(r) ? $"{r.Kind} in {ns}" : r.Kind.ToString()).Distinct());
             }
         }
         catch (Exception ex)
@@ -84,28 +88,27 @@ internal sealed class ClusterFreshReadSource(
         return current.Apply(changes);
     }
 
+    /// <summary>The collections to read for <paramref name="kind"/>: each watched resource of the kind, narrowed to
+    /// <paramref name="ns"/> when given (<see cref="InNamespace"/>).</summary>
+    private ClusterResource[] Scope(ResourceKind kind, string? ns) =>
+        [.. source.Informers.Where(i => i.Resource.Kind == kind).Select(i => InNamespace(i.Resource, ns)).Distinct()];
+
     /// <summary>The collection of <paramref name="resource"/> in <paramref name="ns"/> only, for a namespaced kind
     /// watched in all namespaces; else the resource itself.</summary>
     private static ClusterResource InNamespace(ClusterResource resource, string? ns) =>
         ns is { Length: > 0 } && resource.Namespaced && resource.Namespace is null ? resource with { Namespace = ns } : resource;
 
-    /// <summary>The changes that make <paramref name="current"/>'s objects of the listed collection what the API server
-    /// returned: every resource of the kind (in the namespace) was read, so what the read lacks was deleted.</summary>
-    private static void Difference(EgressSnapshot current, ClusterResource listed, List<EgressObject> read, List<SnapshotChange> changes)
+    /// <summary>The deletions that make <paramref name="current"/>'s objects of <paramref name="kind"/> in the listed
+    /// collections what the API server returned: every object of the kind in them was read, so what the reads lack was
+    /// deleted.</summary>
+    private static void Deleted(EgressSnapshot current, ResourceKind kind, ClusterResource[] listed, HashSet<ObjectKey> seen, List<SnapshotChange> changes)
     {
-        var fresh = new HashSet<ObjectKey>();
-        foreach (var obj in read)
+        var inScope = listed.Any(r => r.Namespace is null)
+            ? current.OfKind(kind)
+            : listed.Select(r => r.Namespace!).Distinct(StringComparer.Ordinal).SelectMany(ns => current.OfKind(kind, ns));
+        foreach (var cached in inScope)
         {
-            fresh.Add(obj.Key);
-            if (current.Find(obj.Key) is not { } c || c.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null)
-            {
-                changes.Add(SnapshotChange.Put(obj));
-            }
-        }
-
-        foreach (var cached in current.OfKind(listed.Kind))
-        {
-            if ((listed.Namespace is null || cached.Namespace == listed.Namespace) && !fresh.Contains(cached.Key))
+            if (!seen.Contains(cached.Key))
             {
                 changes.Add(SnapshotChange.Delete(cached.Key));
             }
@@ -139,23 +142,27 @@ internal sealed class ClusterFreshReadSource(
             : SnapshotChange.Put(obj);
     }
 
-    /// <summary>Whether the API server holds another number of objects of <paramref name="kind"/> than the snapshot
-    /// (plus those the informers skip as undecodable); true when it cannot tell.</summary>
-    private async Task<bool> CountChangedAsync(EgressSnapshot current, ResourceKind kind, CancellationToken cancellationToken)
+    /// <summary>Whether the API server holds another number of objects of <paramref name="kind"/> in
+    /// <paramref name="read"/> than the snapshot (plus those the informers skip as undecodable, for a collection read
+    /// as watched); true when it cannot tell. The informers count what they skip per collection, not per namespace: a
+    /// namespace holding an undecodable object always differs, and is listed (a read of one namespace).</summary>
+    private async Task<bool> CountChangedAsync(EgressSnapshot current, ResourceKind kind, ClusterResource[] read, CancellationToken cancellationToken)
     {
-        var informers = source.Informers.Where(i => i.Resource.Kind == kind).ToArray();
-        if (informers.Length == 0)
+        if (read.Length == 0)
         {
             return false;
         }
 
-        var counts = await Task.WhenAll(informers.Select(i => api.CountAsync(i.Resource, cancellationToken)));
+        var counts = await Task.WhenAll(read.Select(r => api.CountAsync(r, cancellationToken)));
         if (counts.Any(c => c is null))
         {
             return true;
         }
 
-        var cached = current.OfKind(kind).Count + informers.Sum(i => i.Skipped);
+        var watched = source.Informers.Where(i => i.Resource.Kind == kind).ToArray();
+        var cached = read.All(r => watched.Any(i => i.Resource == r))
+            ? current.OfKind(kind).Count + watched.Sum(i => i.Skipped)
+            : read.Select(r => r.Namespace!).Distinct(StringComparer.Ordinal).Sum(ns => current.OfKind(kind, ns).Count());
         return counts.Sum(c => c!.Value) != cached;
     }
 
@@ -181,18 +188,62 @@ internal sealed class ClusterFreshReadSource(
         }
     }
 
-    private async Task<List<EgressObject>> ReadAsync(ClusterResource resource, CancellationToken cancellationToken)
+    /// <summary>Lists <paramref name="resource"/> and adds to <paramref name="changes"/> the objects the cache lacks or
+    /// holds at another resourceVersion; returns the keys of every object listed. An item whose namespace, name and
+    /// resourceVersion match the cached object is not decoded: it is the object the cache holds.</summary>
+    private async Task<HashSet<ObjectKey>> ReadAsync(EgressSnapshot current, ClusterResource resource, List<SnapshotChange> changes, CancellationToken cancellationToken)
     {
-        var objects = new List<EgressObject>();
+        var seen = new HashSet<ObjectKey>();
+        var found = new List<SnapshotChange>();
         await api.ListAsync(resource, options.Value.ListPageSize, item =>
         {
-            if (TryDecode(item) is { } obj && obj.ResourceKind == resource.Kind)
+            if (Unchanged(current, resource, item) is { } key)
             {
-                objects.Add(obj);
+                seen.Add(key);
+                return;
+            }
+
+            if (TryDecode(item) is not { } obj || obj.ResourceKind != resource.Kind)
+            {
+                return;
+            }
+
+            seen.Add(obj.Key);
+            if (current.Find(obj.Key) is not { } c || c.Metadata.ResourceVersion != obj.Metadata.ResourceVersion || obj.Metadata.ResourceVersion is null)
+            {
+                found.Add(SnapshotChange.Put(obj));
             }
         }, cancellationToken);
-        return objects;
+        lock (changes)
+        {
+            changes.AddRange(found);
+        }
+
+        return seen;
     }
+
+    /// <summary>The key of the cached object <paramref name="item"/> is, when the cache holds it at the item's
+    /// resourceVersion (a resourceVersion names one write of one object); else null (to be decoded).</summary>
+    private static ObjectKey? Unchanged(EgressSnapshot current, ClusterResource resource, JsonElement item)
+    {
+        if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("metadata", out var meta) || meta.ValueKind != JsonValueKind.Object ||
+            Text(meta, "name") is not { } name || Text(meta, "resourceVersion") is not { } version)
+        {
+            return null;
+        }
+
+        var ns = resource.Namespaced ? Text(meta, "namespace") : "";
+        if (ns is null)
+        {
+            return null;
+        }
+
+        var key = new ObjectKey(resource.Kind, ns, name);
+        return current.Find(key) is { } cached && cached.Metadata.ResourceVersion == version ? key : null;
+    }
+
+    private static string? Text(JsonElement obj, string property) =>
+        obj.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;
 
     private static EgressObject? TryDecode(JsonElement item)
     {

@@ -21,8 +21,7 @@ internal interface IFreshReadSource
     Task<EgressSnapshot?> RefreshAsync(EgressSnapshot current, IReadOnlyDictionary<ResourceKind, FreshReadMode> plan, CancellationToken cancellationToken);
 
     /// <summary>A snapshot with what <paramref name="plan"/> asks read from the API server (<see cref="FreshReadPlan"/>:
-    /// objects by name, kinds counted or listed, a kind read in full only in <see cref="FreshReadPlan.Namespace"/> when
-    /// one is given); null when the reads found the cache already right. Must return within <paramref name="cancellationToken"/>.
+    /// objects by name, kinds counted or listed, only in <see cref="FreshReadPlan.Namespace"/> when one is given); null when the reads found the cache already right. Must return within <paramref name="cancellationToken"/>.
     /// A source that reads only kinds reads <see cref="FreshReadPlan.Kinds"/> in full.</summary>
     Task<EgressSnapshot?> ConfirmAsync(EgressSnapshot current, FreshReadPlan plan, CancellationToken cancellationToken) =>
         plan.Kinds.Count == 0 ? Task.FromResult<EgressSnapshot?>(null) : RefreshAsync(current, plan.Kinds, cancellationToken);

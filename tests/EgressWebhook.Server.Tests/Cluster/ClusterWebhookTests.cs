@@ -99,6 +99,68 @@ public sealed class ClusterWebhookTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Validate_DenialAnsweredInTheNamespace_MakesNoClusterWideList()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(ClusterYaml.Cluster), Strict);
+        await w.WaitForServerStateAsync();
+        w.Api.StallNewWatches = true;
+        w.Api.StallWatches("serviceentries");
+        w.Api.Apply(ClusterYaml.ServiceEntry("api", Host));
+        var before = w.Api.ListScopes("serviceentries").Count;
+
+        var result = await w.Webhook.PostAsync(VirtualServiceReview());
+
+        Assert.True(result.Allowed, result.StatusMessage);
+        Assert.Equal(["default"], w.Api.ListScopes("serviceentries").Skip(before));
+    }
+
+    // Tolerant (the default): a VirtualService whose ServiceEntry is missing is admitted with EGW101 as a warning,
+    // which the reads confirm by counting (a list of one item) before listing
+    [Fact]
+    public async Task Validate_WarningAnsweredInTheNamespace_CountsAndListsOnlyThatNamespace()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(ClusterYaml.Cluster));
+        await w.WaitForServerStateAsync();
+        w.Api.StallNewWatches = true;
+        w.Api.StallWatches("serviceentries");
+        var missing = w.Api.ListScopes("serviceentries").Count;
+
+        // really missing: the count in the namespace, then in every namespace, both as cached: no list
+        var warned = await w.Webhook.PostAsync(VirtualServiceReview("warned"));
+        Assert.True(warned.Allowed);
+        Assert.Contains("EGW101", warned.Rules);
+        Assert.Equal(["default", null], w.Api.ListScopes("serviceentries").Skip(missing));
+
+        w.Api.Apply(ClusterYaml.ServiceEntry("api", Host));
+        var before = w.Api.ListScopes("serviceentries").Count;
+        var result = await w.Webhook.PostAsync(VirtualServiceReview());
+
+        Assert.True(result.Allowed, result.StatusMessage);
+        Assert.DoesNotContain("EGW101", result.Rules);
+        // the count in default differs, default is listed and answers: nothing of every namespace is read
+        Assert.Equal(["default", "default"], w.Api.ListScopes("serviceentries").Skip(before));
+        Assert.Null(w.Webhook.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "api")));
+    }
+
+    [Fact]
+    public async Task Validate_WarningAnsweredInAnotherNamespace_CountsThereFirst_ThenReadsEveryNamespace()
+    {
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(ClusterYaml.Cluster));
+        await w.WaitForServerStateAsync();
+        w.Api.StallNewWatches = true;
+        w.Api.StallWatches("serviceentries");
+        w.Api.Apply(ClusterYaml.ServiceEntry("api", Host).Replace("namespace: default", "namespace: istio-system", StringComparison.Ordinal));
+        var before = w.Api.ListScopes("serviceentries").Count;
+
+        var result = await w.Webhook.PostAsync(VirtualServiceReview());
+
+        Assert.True(result.Allowed, result.StatusMessage);
+        Assert.DoesNotContain("EGW101", result.Rules);
+        // default counted as cached; every namespace counted (one more), then listed
+        Assert.Equal(["default", null, null], w.Api.ListScopes("serviceentries").Skip(before));
+    }
+
+    [Fact]
     public async Task Validate_GatewayNamedByTheRoute_ConfirmedByOneGet_NotAList()
     {
         await using var w = await ClusterWebhook.StartAsync(api =>

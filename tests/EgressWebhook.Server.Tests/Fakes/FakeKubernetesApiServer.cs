@@ -508,6 +508,16 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The namespace of each full list (first page) served for <paramref name="plural"/>, in order; null for a
+    /// list of all namespaces. A count (<c>limit=1</c>) is a list too.</summary>
+    public IReadOnlyList<string?> ListScopes(string plural)
+    {
+        lock (_lock)
+        {
+            return [.. _resources[plural].ListScopes];
+        }
+    }
+
     /// <summary>The resourceVersion each watch of <paramref name="plural"/> (in <paramref name="group"/>, where two
     /// groups share the plural) asked to start from, in order.</summary>
     public IReadOnlyList<string> WatchStarts(string plural, string? group = null)
@@ -919,9 +929,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             {
                 var state = _resources[plural];
                 state.Lists++;
-                var items = state.Items.OrderBy(i => i.Key, StringComparer.Ordinal)
-                    .Where(i => ns is null || i.Value.Namespace == ns)
-                    .Select(i => i.Value.Bare)
+                state.ListScopes.Add(ns);
+                var items = state.Items.Values
+                    .Where(i => ns is null || i.Namespace == ns)
+                    .Select(i => i.Bare)
                     .ToArray();
                 page = new Page(items, 0, Rv(_resourceVersion));
             }
@@ -1406,7 +1417,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private sealed class ResourceState
     {
-        public Dictionary<string, Item> Items { get; } = new(StringComparer.Ordinal);
+        /// <summary>By key, in key order: as etcd keeps them, so that a list is not sorted per request.</summary>
+        public SortedDictionary<string, Item> Items { get; } = new(StringComparer.Ordinal);
 
         public List<HistoryEvent> History { get; } = [];
 
@@ -1417,6 +1429,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         public long CompactedRv { get; set; }
 
         public int Lists { get; set; }
+
+        public List<string?> ListScopes { get; } = [];
 
         public int Gets { get; set; }
 
