@@ -295,6 +295,30 @@ public sealed class LargeObjectEquivalenceTests
     }
 
     [Fact]
+    public void FindingsPastTheCap_AreCountedWithTheSeverityAndAwaitedObjectOfThoseKept()
+    {
+        // EGW101 and EGW107 make no path or message past the cap: the summary still counts every one, keeps the
+        // severity, and still rests on the missing objects (the admission answer warns and re-checks instead of denying)
+        var routes = string.Join("\n", Enumerable.Range(0, 25).Select(i =>
+            $"  - route: [{{destination: {{host: h{i}.unregistered.example, subset: v{i}}}}}]"));
+        var subject = Read(Vs("team-1", "subject", ["api.equiv.example"], "  http:\n" + routes));
+
+        var findings = EgressEngine.Default.CheckChange(Cluster(), new ObjectChange(Operation.Create, subject, null), RuleSettings.Default).Findings;
+
+        foreach (var rule in (string[])[RuleIds.DestinationHostNotRegistered, RuleIds.SubsetNotFound])
+        {
+            var kept = findings.Where(f => f.Rule == rule && f.Path.StartsWith("spec.http[", StringComparison.Ordinal)).ToList();
+            Assert.Equal(20, kept.Count);
+            var summary = Assert.Single(findings, f => f.Rule == rule && f.Path == "spec.http");
+            Assert.Contains($"and 5 more {rule} errors like the 20 listed in spec.http", summary.Message, StringComparison.Ordinal);
+            Assert.Equal(Severity.Error, summary.Severity);
+            Assert.All(kept, f => Assert.Equal(Severity.Error, f.Severity));
+            Assert.NotNull(summary.Awaits);
+            Assert.All(kept, f => Assert.NotNull(f.Awaits));
+        }
+    }
+
+    [Fact]
     public void SortedOnRead_ReadsAsTheSortedList()
     {
         // the audit line's opened hosts: sorted as far as they are read, whether enumerated, indexed or both
