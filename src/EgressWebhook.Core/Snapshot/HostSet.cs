@@ -310,12 +310,17 @@ public sealed class ExactServiceEntries
     private readonly ServiceEntry? _added;
     private readonly HashSet<string>? _addedHosts;
 
-    internal ExactServiceEntries(Dictionary<string, List<ServiceEntry>> stored, ServiceEntry? added, HashSet<string>? addedHosts)
+    internal ExactServiceEntries(Dictionary<string, List<ServiceEntry>> stored, ServiceEntry? added, HashSet<string>? addedHosts, IReadOnlyList<(string Host, int Index)> declared)
     {
         _stored = stored;
         _added = added;
         _addedHosts = addedHosts;
+        Declared = declared;
     }
+
+    /// <summary>The subject's distinct hosts (resolved) that some entry declares, each with the index of its first
+    /// <c>spec.hosts</c> entry, in that order: every host for which <see cref="Declaring"/> is not empty.</summary>
+    public IReadOnlyList<(string Host, int Index)> Declared { get; }
 
     /// <summary>The entries declaring <paramref name="host"/> (one of the subject's), in index order (kind, namespace,
     /// name), the view's added entry last; the subject is not among them.</summary>

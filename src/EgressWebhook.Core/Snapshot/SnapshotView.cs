@@ -460,13 +460,14 @@ public sealed class SnapshotView
         }
 
         _budget.ThrowIfCancellationRequested();
-        var hosts = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var h in subject.Spec.Hosts)
+        // each distinct host with the index of its first spec.hosts entry
+        var hosts = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < subject.Spec.Hosts.Count; i++)
         {
             // a "~" list item decodes to null
-            if (h is not null)
+            if (subject.Spec.Hosts[i] is { } h)
             {
-                hosts.Add(HostName.Resolve(h, subject.Namespace));
+                hosts.TryAdd(HostName.Resolve(h, subject.Namespace), i);
             }
         }
 
@@ -489,7 +490,7 @@ public sealed class SnapshotView
         {
             foreach (var bucket in index.ExactBuckets)
             {
-                if (bucket.Count > 0 && hosts.Contains(bucket[0].Host))
+                if (bucket.Count > 0 && hosts.ContainsKey(bucket[0].Host))
                 {
                     Take(bucket);
                 }
@@ -497,7 +498,7 @@ public sealed class SnapshotView
         }
         else
         {
-            foreach (var h in hosts)
+            foreach (var h in hosts.Keys)
             {
                 Take(index.Exact(h));
             }
@@ -509,14 +510,30 @@ public sealed class SnapshotView
             addedHosts = [];
             foreach (var written in a.Spec.Hosts)
             {
-                if (written is not null && HostName.Resolve(written, a.Namespace) is var h && hosts.Contains(h))
+                if (written is not null && HostName.Resolve(written, a.Namespace) is var h && hosts.ContainsKey(h))
                 {
                     addedHosts.Add(h);
                 }
             }
         }
 
-        var lookup = new ExactServiceEntries(stored, addedHosts is { Count: > 0 } ? (ServiceEntry)_added! : null, addedHosts);
+        // the subject's hosts that some entry declares, in spec.hosts order: the only ones EGW110 and EGW118 look at
+        var declared = new List<(string Host, int Index)>();
+        foreach (var h in stored.Keys)
+        {
+            declared.Add((h, hosts[h]));
+        }
+
+        foreach (var h in addedHosts ?? [])
+        {
+            if (!stored.ContainsKey(h))
+            {
+                declared.Add((h, hosts[h]));
+            }
+        }
+
+        declared.Sort((x, y) => x.Index.CompareTo(y.Index));
+        var lookup = new ExactServiceEntries(stored, addedHosts is { Count: > 0 } ? (ServiceEntry)_added! : null, addedHosts, declared);
         _exactFor = (subject, lookup);
         return lookup;
     }

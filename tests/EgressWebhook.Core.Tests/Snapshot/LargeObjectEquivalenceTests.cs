@@ -137,6 +137,12 @@ public sealed class LargeObjectEquivalenceTests
             Assert.True(expected.SequenceEqual(found), $"{string.Join('/', rule.Ids)}: small [{string.Join(", ", expected)}], large [{string.Join(", ", found)}]");
         }
 
+        // EGW110 and EGW118 walk only the declared hosts: exactly those, in spec.hosts order, whose look-up is not empty
+        var declaring = SnapshotView.With(snapshot, large).ServiceEntriesDeclaringHostsOf(large);
+        var everyHost = large.Spec.Hosts.Select((h, i) => (Host: h, Index: i)).DistinctBy(p => p.Host, StringComparer.Ordinal);
+        Assert.Equal(everyHost.Where(p => declaring.Declaring(p.Host).Count > 0), declaring.Declared);
+        Assert.Equal(["api.equiv.example", "*.wild.equiv.example", "*artial.equiv.example"], declaring.Declared.Select(p => p.Host));
+
         var routing = Keys(ServiceRegistry.VirtualServicesRoutingToRegistryObject(large, SnapshotView.With(snapshot, large)));
         Assert.Equal(["VirtualService/team-1/routes"], routing);
     }
@@ -160,6 +166,7 @@ public sealed class LargeObjectEquivalenceTests
         Assert.Equal(["team-1/large"], lookup.Declaring("h2999.filler.example").Select(se => $"{se.Namespace}/{se.Name}"));
         Assert.Equal(["team-1/large", "team-2/rival", "team-3/other"], lookup.Declaring("api.equiv.example").Select(se => $"{se.Namespace}/{se.Name}"));
         Assert.Empty(lookup.Declaring("absent.example.com"));
+        Assert.Equal([("api.equiv.example", 0), ("h2999.filler.example", 1)], lookup.Declared);
     }
 
     [Fact]
