@@ -409,7 +409,9 @@ public sealed class SnapshotView
         return result;
     }
 
-    private static HashSet<string> ServerHostSet(EgressObject gateway) =>
+    /// <summary>A Gateway's distinct server host DNS names (<see cref="EgressSnapshot.ServerHostsOf"/>), for
+    /// <see cref="MatchingAny"/>: the same delegate in each caller lets them share the set of one Gateway under admission.</summary>
+    internal static HashSet<string> ServerHostSet(EgressObject gateway) =>
         new(EgressSnapshot.ServerHostsOf((Gateway)gateway), StringComparer.Ordinal);
 
     /// <summary>Whether two Gateways select the same workload: equal selectors, or one contains the other (the pods of

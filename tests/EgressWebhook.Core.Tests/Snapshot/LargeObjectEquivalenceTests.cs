@@ -276,13 +276,14 @@ public sealed class LargeObjectEquivalenceTests
             kind: Gateway
             metadata: {"{"}name: subject, namespace: team-1{"}"}
             spec:
-              selector: {"{"}istio: egressgateway, app: more{"}"}
+              selector: {"{"}istio: egressgateway{"}"}
               servers:
               - port: {"{"}number: 443, name: tls, protocol: TLS{"}"}
                 hosts: [{string.Join(", ", hosts.Select(h => $"\"{h}\""))}]
                 tls: {"{"}mode: PASSTHROUGH{"}"}
             """;
-        string[] shared = ["api.equiv.example", "*.wild.equiv.example", "other.equiv.example"];
+        // edition.cnn.com: the seed's egress gateway serves it too, and the seed's mesh leg routes it to this workload (EGW113)
+        string[] shared = ["api.equiv.example", "*.wild.equiv.example", "other.equiv.example", "edition.cnn.com"];
         var small = (Gateway)Read(Gateway(shared));
         var large = (Gateway)Read(Gateway(shared.Concat(Enumerable.Range(0, 3_000).Select(i => $"h{i}.filler.example"))));
         Assert.True(large.Spec.Servers[0].Hosts.Count > snapshot.GatewayServerHosts.Count);
@@ -292,7 +293,10 @@ public sealed class LargeObjectEquivalenceTests
 
         Assert.Contains(smallFindings, f => f.StartsWith($"{RuleIds.ConflictingGateways} Warning Gateway team-1/subject spec.servers[0].hosts[0]", StringComparison.Ordinal));
         Assert.Equal(smallFindings, largeFindings);
-        Assert.Equal(["team-2/rival"], SnapshotView.With(snapshot, large).GatewaysOnSameWorkloadServingItsHosts(large).Select(g => $"{g.Namespace}/{g.Name}"));
+        Assert.Equal(["default/istio-egressgateway", "team-2/rival"],
+            SnapshotView.With(snapshot, large).GatewaysOnSameWorkloadServingItsHosts(large).Select(g => $"{g.Namespace}/{g.Name}").Order(StringComparer.Ordinal));
+        var egw113 = EgressEngine.Default.Rules.Single(r => r.Ids.Contains(RuleIds.IncompleteEgressChain));
+        Assert.Contains("VirtualService/default/mesh-to-egress-gateway", Keys(egw113.AffectedBy(large, SnapshotView.With(snapshot, large))));
         foreach (var rule in EgressEngine.Default.Rules)
         {
             var expected = Keys(rule.AffectedBy(small, SnapshotView.With(snapshot, small)));
