@@ -152,9 +152,15 @@ internal sealed class HostSet
             return built;
         }
 
+        // each bucket is sorted when read: no need to sort every host first
         var map = new Dictionary<string, Bucket>(StringComparer.Ordinal);
-        foreach (var host in All())
+        foreach (var host in _hosts)
         {
+            if (HostName.IsOverlong(host))
+            {
+                continue;
+            }
+
             var start = HostName.IsWildcard(host) ? 2 : 1;
             for (var i = host.IndexOf('.', Math.Min(start, host.Length)); i > 0; i = host.IndexOf('.', i + 1))
             {
