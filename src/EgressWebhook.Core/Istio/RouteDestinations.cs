@@ -43,6 +43,15 @@ public sealed record DestinationRef(Destination Destination, string Host, RouteK
         DestinationField.Mirror => $"{RouteRule.PathOf(Kind, RuleIndex)}.mirror",
         _ => $"{RouteRule.PathOf(Kind, RuleIndex)}.mirrors[{Index}].destination",
     };
+
+    /// <summary>The list the destination's rule is in (<c>spec.http</c>, <c>spec.tls</c>, <c>spec.tcp</c>): where a
+    /// finding past the cap is counted, without formatting its path.</summary>
+    public string ListPath => Kind switch
+    {
+        RouteKind.Http => "spec.http",
+        RouteKind.Tls => "spec.tls",
+        _ => "spec.tcp",
+    };
 }
 
 /// <summary>Enumerates the destinations of a VirtualService's http, tls and tcp rules.</summary>

@@ -185,10 +185,14 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public List<HostMatch<ServiceEntry>> VisibleServiceEntries(string host, string clientNamespace, bool sidecarScoped)
     {
         var result = View.ServiceEntries(host);
-        result.RemoveAll(m =>
-            !IsExported(m.Item, clientNamespace) || (sidecarScoped && !SidecarAllows(clientNamespace, m.Item.Namespace, m.Host)));
+        result.RemoveAll(m => !IsVisibleEntry(m, clientNamespace, sidecarScoped));
         return result;
     }
+
+    /// <summary>Whether a match of <see cref="VisibleServiceEntries"/> is kept: exported to <paramref name="clientNamespace"/>
+    /// and, when <paramref name="sidecarScoped"/>, let through by its Sidecar's egress hosts.</summary>
+    internal bool IsVisibleEntry(HostMatch<ServiceEntry> m, string clientNamespace, bool sidecarScoped) =>
+        IsExported(m.Item, clientNamespace) && (!sidecarScoped || SidecarAllows(clientNamespace, m.Item.Namespace, m.Host));
 
     /// <summary>Whether <paramref name="entry"/>'s exportTo lets <paramref name="clientNamespace"/> see it, capped by
     /// the mesh's <c>serviceEntryVisibility</c> when that applies to sidecars and gateways (<see cref="VisibilityOf"/>).</summary>
@@ -238,11 +242,15 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public List<HostMatch<Service>> VisibleServices(string host, string clientNamespace, bool sidecarScoped)
     {
         var result = View.Services(host);
-        result.RemoveAll(m =>
-            !ExportTo.IsVisible(ExportTo.OfService(m.Item), m.Item.Namespace, clientNamespace, Mesh.DefaultServiceExportTo) ||
-            (sidecarScoped && !SidecarAllows(clientNamespace, m.Item.Namespace, m.Host)));
+        result.RemoveAll(m => !IsVisibleService(m, clientNamespace, sidecarScoped));
         return result;
     }
+
+    /// <summary>Whether a match of <see cref="VisibleServices"/> is kept: exported to <paramref name="clientNamespace"/>
+    /// and, when <paramref name="sidecarScoped"/>, let through by its Sidecar's egress hosts.</summary>
+    internal bool IsVisibleService(HostMatch<Service> m, string clientNamespace, bool sidecarScoped) =>
+        ExportTo.IsVisible(ExportTo.OfService(m.Item), m.Item.Namespace, clientNamespace, Mesh.DefaultServiceExportTo) &&
+        (!sidecarScoped || SidecarAllows(clientNamespace, m.Item.Namespace, m.Host));
 
     /// <summary>The Sidecar that scopes the sidecars of <paramref name="clientNamespace"/>: its namespace-wide one (no
     /// <c>workloadSelector</c>), else the root namespace's. The one home of this choice (outbound policy, egress hosts, EGW101, planned routing).</summary>

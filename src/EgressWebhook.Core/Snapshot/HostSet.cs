@@ -11,19 +11,18 @@ namespace EgressWebhook.Core.Snapshot;
 /// immutable trees allocate a node per entry and are meant to be shared by later snapshots, which this one never is.</remarks>
 internal sealed class HostSet
 {
-    // the same buckets as HostIndex: plain (and overlong) hosts by host, "*.foo.com" under ".foo.com" ("*" under ""),
-    // "*foo.com" under "foo.com", and (built on the first wildcard query) every host under each of its dot-suffixes;
-    // a bucket is sorted when first read
-    private readonly Dictionary<string, Bucket> _exact = new(StringComparer.Ordinal);
+    // the same buckets as HostIndex, but for plain (and overlong) hosts, which are their own bucket here (the hosts are
+    // distinct): the set itself answers them. "*.foo.com" under ".foo.com" ("*" under ""), "*foo.com" under "foo.com",
+    // and (built on the first wildcard query) every host under each of its dot-suffixes; a bucket is sorted when first read
     private readonly Dictionary<string, Bucket> _wildcards = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Bucket> _partial = new(StringComparer.Ordinal);
     private Dictionary<string, Bucket>? _bySuffix;
     private readonly int[] _partialLengths;
     private readonly HashSet<string> _hosts;
 
-    // every host but the overlong ones, sorted on the first "*" or partial-wildcard query
-    private readonly List<string> _all;
-    private bool _allSorted;
+    // every host but the overlong ones, sorted; built on the first query that reads every host ("*", a partial
+    // wildcard, a wildcard's suffixes)
+    private List<string>? _all;
 
     // every host reversed, sorted (partial-wildcard queries, rare); built on the first such query
     private (string Reversed, string Host)[]? _reversed;
@@ -38,34 +37,28 @@ internal sealed class HostSet
     public HostSet(HashSet<string> hosts)
     {
         _hosts = hosts;
-        _all = new List<string>(_hosts.Count);
-        var partialLengths = new SortedSet<int>();
+        SortedSet<int>? partialLengths = null;
         foreach (var host in _hosts)
         {
-            // as in HostIndex: an overlong host matches only itself
-            if (HostName.IsOverlong(host))
+            // only wildcards are bucketed: a plain host is looked up in the set; as in HostIndex, an overlong host
+            // (wildcard or not) matches only itself
+            if (host.Length == 0 || host[0] != '*' || HostName.IsOverlong(host))
             {
-                Put(_exact, host, host);
                 continue;
             }
 
-            _all.Add(host);
             if (IsPartialWildcard(host))
             {
                 Put(_partial, host.AsSpan(1), host);
-                partialLengths.Add(host.Length - 1);
-            }
-            else if (HostName.IsWildcard(host))
-            {
-                Put(_wildcards, host.AsSpan(1), host);
+                (partialLengths ??= []).Add(host.Length - 1);
             }
             else
             {
-                Put(_exact, host, host);
+                Put(_wildcards, host.AsSpan(1), host);
             }
         }
 
-        _partialLengths = [.. partialLengths];
+        _partialLengths = partialLengths is null ? [] : [.. partialLengths];
     }
 
     /// <summary>The hosts, as a set.</summary>
@@ -90,7 +83,7 @@ internal sealed class HostSet
     {
         if (HostName.IsOverlong(query))
         {
-            AddFrom(_exact, query, into);
+            AddSelf(query, into);
             return;
         }
 
@@ -115,9 +108,18 @@ internal sealed class HostSet
             return;
         }
 
-        AddFrom(_exact, query, into);
+        AddSelf(query, into);
         AddWildcardsCovering(query, into);
         AddPartialsCovering(query, into, proper: true);
+    }
+
+    /// <summary>The exact bucket of a plain or overlong <paramref name="query"/>: the host itself, when the set has it.</summary>
+    private void AddSelf(string query, List<string> into)
+    {
+        if (_hosts.Contains(query))
+        {
+            into.Add(query);
+        }
     }
 
     private static bool IsPartialWildcard(string host) => host.Length > 1 && host[0] == '*' && host[1] != '.';
@@ -150,9 +152,15 @@ internal sealed class HostSet
             return built;
         }
 
+        // each bucket is sorted when read: no need to sort every host first
         var map = new Dictionary<string, Bucket>(StringComparer.Ordinal);
-        foreach (var host in _all)
+        foreach (var host in _hosts)
         {
+            if (HostName.IsOverlong(host))
+            {
+                continue;
+            }
+
             var start = HostName.IsWildcard(host) ? 2 : 1;
             for (var i = host.IndexOf('.', Math.Min(start, host.Length)); i > 0; i = host.IndexOf('.', i + 1))
             {
@@ -165,10 +173,18 @@ internal sealed class HostSet
 
     private List<string> All()
     {
-        if (!_allSorted)
+        if (_all is null)
         {
+            _all = new List<string>(_hosts.Count);
+            foreach (var host in _hosts)
+            {
+                if (!HostName.IsOverlong(host))
+                {
+                    _all.Add(host);
+                }
+            }
+
             _all.Sort(StringComparer.Ordinal);
-            _allSorted = true;
         }
 
         return _all;
@@ -300,12 +316,17 @@ public sealed class ExactServiceEntries
     private readonly ServiceEntry? _added;
     private readonly HashSet<string>? _addedHosts;
 
-    internal ExactServiceEntries(Dictionary<string, List<ServiceEntry>> stored, ServiceEntry? added, HashSet<string>? addedHosts)
+    internal ExactServiceEntries(Dictionary<string, List<ServiceEntry>> stored, ServiceEntry? added, HashSet<string>? addedHosts, IReadOnlyList<(string Host, int Index)> declared)
     {
         _stored = stored;
         _added = added;
         _addedHosts = addedHosts;
+        Declared = declared;
     }
+
+    /// <summary>The subject's distinct hosts (resolved) that some entry declares, each with the index of its first
+    /// <c>spec.hosts</c> entry, in that order: every host for which <see cref="Declaring"/> is not empty.</summary>
+    public IReadOnlyList<(string Host, int Index)> Declared { get; }
 
     /// <summary>The entries declaring <paramref name="host"/> (one of the subject's), in index order (kind, namespace,
     /// name), the view's added entry last; the subject is not among them.</summary>

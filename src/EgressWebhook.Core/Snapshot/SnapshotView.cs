@@ -397,20 +397,22 @@ public sealed class SnapshotView
             return result;
         }
 
-        var seen = new HashSet<ObjectKey> { gateway.Key };
-        foreach (var host in EgressSnapshot.ServerHostsOf(gateway))
+        // through MatchingAny: a Gateway may list 150,000 server hosts, more than the index has entries
+        foreach (var gw in MatchingAny(Snapshot.GatewayServerHosts, gateway, ServerHostSet, GatewaysServing))
         {
-            foreach (var m in GatewaysServing(host))
+            if (gw.Key != gateway.Key && OnSameWorkload(gateway, gw))
             {
-                if (OnSameWorkload(gateway, m.Item) && seen.Add(m.Item.Key))
-                {
-                    result.Add(m.Item);
-                }
+                result.Add(gw);
             }
         }
 
         return result;
     }
+
+    /// <summary>A Gateway's distinct server host DNS names (<see cref="EgressSnapshot.ServerHostsOf"/>), for
+    /// <see cref="MatchingAny"/>: the same delegate in each caller lets them share the set of one Gateway under admission.</summary>
+    internal static HashSet<string> ServerHostSet(EgressObject gateway) =>
+        new(EgressSnapshot.ServerHostsOf((Gateway)gateway), StringComparer.Ordinal);
 
     /// <summary>Whether two Gateways select the same workload: equal selectors, or one contains the other (the pods of
     /// the narrower one are picked by both). An empty selector selects nothing here.</summary>
@@ -460,13 +462,14 @@ public sealed class SnapshotView
         }
 
         _budget.ThrowIfCancellationRequested();
-        var hosts = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var h in subject.Spec.Hosts)
+        // each distinct host with the index of its first spec.hosts entry
+        var hosts = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < subject.Spec.Hosts.Count; i++)
         {
             // a "~" list item decodes to null
-            if (h is not null)
+            if (subject.Spec.Hosts[i] is { } h)
             {
-                hosts.Add(HostName.Resolve(h, subject.Namespace));
+                hosts.TryAdd(HostName.Resolve(h, subject.Namespace), i);
             }
         }
 
@@ -489,7 +492,7 @@ public sealed class SnapshotView
         {
             foreach (var bucket in index.ExactBuckets)
             {
-                if (bucket.Count > 0 && hosts.Contains(bucket[0].Host))
+                if (bucket.Count > 0 && hosts.ContainsKey(bucket[0].Host))
                 {
                     Take(bucket);
                 }
@@ -497,7 +500,7 @@ public sealed class SnapshotView
         }
         else
         {
-            foreach (var h in hosts)
+            foreach (var h in hosts.Keys)
             {
                 Take(index.Exact(h));
             }
@@ -509,14 +512,30 @@ public sealed class SnapshotView
             addedHosts = [];
             foreach (var written in a.Spec.Hosts)
             {
-                if (written is not null && HostName.Resolve(written, a.Namespace) is var h && hosts.Contains(h))
+                if (written is not null && HostName.Resolve(written, a.Namespace) is var h && hosts.ContainsKey(h))
                 {
                     addedHosts.Add(h);
                 }
             }
         }
 
-        var lookup = new ExactServiceEntries(stored, addedHosts is { Count: > 0 } ? (ServiceEntry)_added! : null, addedHosts);
+        // the subject's hosts that some entry declares, in spec.hosts order: the only ones EGW110 and EGW118 look at
+        var declared = new List<(string Host, int Index)>();
+        foreach (var h in stored.Keys)
+        {
+            declared.Add((h, hosts[h]));
+        }
+
+        foreach (var h in addedHosts ?? [])
+        {
+            if (!stored.ContainsKey(h))
+            {
+                declared.Add((h, hosts[h]));
+            }
+        }
+
+        declared.Sort((x, y) => x.Index.CompareTo(y.Index));
+        var lookup = new ExactServiceEntries(stored, addedHosts is { Count: > 0 } ? (ServiceEntry)_added! : null, addedHosts, declared);
         _exactFor = (subject, lookup);
         return lookup;
     }
@@ -586,6 +605,54 @@ public sealed class SnapshotView
         return result;
     }
 
+    /// <summary>For each host of <paramref name="hosts"/> (an object's, <paramref name="subject"/>), the entries of
+    /// <paramref name="index"/> in this view whose host matches it: what the view's query of that index finds for the
+    /// host, less <paramref name="subject"/> itself (by key), in no promised order. Found by matching each indexed entry
+    /// against the hosts once (matching is symmetric), which costs a look-up per host instead of a query per host: for
+    /// an object that lists more hosts than the index has entries (a VirtualService with 150,000 hosts against a
+    /// registry of a few hundred). Null when it lists fewer, or when the view adds another object of the index's kind
+    /// (its hosts are not in the index): ask per host then. A host missing from the result matches nothing.</summary>
+    internal Dictionary<string, List<HostMatch<T>>>? MatchesByHost<T>(HostIndex<T>? index, EgressObject subject, HostSet hosts)
+        where T : EgressObject
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(hosts);
+        if ((_added is T && !ReferenceEquals(_added, subject)) || hosts.Count <= ScanAtMost || (index is not null && hosts.Count <= index.Count))
+        {
+            return null;
+        }
+
+        _budget.ThrowIfCancellationRequested();
+        var result = new Dictionary<string, List<HostMatch<T>>>(StringComparer.Ordinal);
+        if (index is null)
+        {
+            return result;
+        }
+
+        var found = new List<string>();
+        foreach (var m in index.Entries)
+        {
+            if (IsRemoved(m.Item) || m.Item.Key == subject.Key)
+            {
+                continue;
+            }
+
+            found.Clear();
+            hosts.Query(m.Host, found);
+            foreach (var h in found)
+            {
+                if (!result.TryGetValue(h, out var list))
+                {
+                    result[h] = list = [];
+                }
+
+                list.Add(m);
+            }
+        }
+
+        return result;
+    }
+
     private bool IsRemoved(EgressObject obj) => _removed is { } r && obj.Key == r;
 
     /// <summary>Which of the added object's host sets a query reads (each indexed once per view).</summary>
@@ -642,7 +709,8 @@ public sealed class SnapshotView
     private static object IndexHosts<T>(T added, Func<T, IEnumerable<string>> hostsOf)
         where T : EgressObject
     {
-        var distinct = hostsOf(added).Distinct(StringComparer.Ordinal).ToArray();
-        return distinct.Length <= ScanAtMost ? distinct : new HostSet(distinct);
+        // one set, kept by the HostSet (it enumerates in first-seen order, as Distinct would)
+        var distinct = new HashSet<string>(hostsOf(added), StringComparer.Ordinal);
+        return distinct.Count <= ScanAtMost ? distinct.ToArray() : new HostSet(distinct);
     }
 }

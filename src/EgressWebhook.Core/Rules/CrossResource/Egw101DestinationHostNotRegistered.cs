@@ -52,6 +52,21 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
             return false;
         }
 
+        // a cluster-local host in an input without any Service (not the whole cluster): the Services are simply not part of it
+        // a sidecar sends what it does not know to BlackHoleCluster or PassthroughCluster (its outbound mode); a gateway has
+        // no such fallback for a route: the route's cluster does not exist there and it answers 503 (NC) whatever the mode
+        var severity = HostName.IsClusterLocal(d.Host) && !context.AbsenceIsEvidence(ResourceKind.Service) ? Severity.Warning
+            : scope.SidecarScoped ? scope.ErrorIfRegistryOnly : Severity.Error;
+
+        // past the cap a finding is only counted, under its list: no path or message is made (a VirtualService may
+        // have 150,000 destinations); it awaits a registry object when nothing hides one (no related object below)
+        if (context.IsCapped(RuleIds.DestinationHostNotRegistered, vs))
+        {
+            var hidden = targets.HiddenBySidecar.Count > 0 || targets.HiddenByExportTo.Count > 0 || targets.HiddenServices.Count > 0;
+            context.Report(hidden ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, d.ListPath, "");
+            return true;
+        }
+
         var what = d.IsMirror ? "mirror " : "";
         var ns = scope.ClientNamespace;
         string message;
@@ -90,11 +105,6 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
             related = [];
         }
 
-        // a cluster-local host in an input without any Service (not the whole cluster): the Services are simply not part of it
-        // a sidecar sends what it does not know to BlackHoleCluster or PassthroughCluster (its outbound mode); a gateway has
-        // no such fallback for a route: the route's cluster does not exist there and it answers 503 (NC) whatever the mode
-        var severity = HostName.IsClusterLocal(d.Host) && !context.AbsenceIsEvidence(ResourceKind.Service) ? Severity.Warning
-            : scope.SidecarScoped ? scope.ErrorIfRegistryOnly : Severity.Error;
         context.Report(related.Any() ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, ServiceRegistry.HostPath(d), message, related);
         return true;
     }

@@ -35,11 +35,12 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
 
         var bound = GatewayRefs.Of(vs);
         var egress = EgressGateways(context, vs, bound);
+        var registry = Registry.Of(context, vs);
         if (Scope(context, vs, bound, egress) is { } scope)
         {
             for (var i = 0; i < vs.Spec.Hosts.Count; i++)
             {
-                CheckHost(context, vs, vs.Spec.Hosts[i], $"spec.hosts[{i}]", scope, egress);
+                CheckHost(context, registry, vs, vs.Spec.Hosts[i], i, -1, -1, scope, egress);
             }
         }
 
@@ -61,7 +62,7 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
                 {
                     if (!written!.Contains(match.SniHosts[k]))
                     {
-                        CheckHost(context, vs, match.SniHosts[k], $"spec.tls[{i}].match[{j}].sniHosts[{k}]", matchScope, matchEgress);
+                        CheckHost(context, registry, vs, match.SniHosts[k], i, j, k, matchScope, matchEgress);
                     }
                 }
             }
@@ -75,19 +76,138 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
         _ => ServiceRegistry.VirtualServicesWithHostOfRegistryObject(changed, view),
     };
 
-    private static void CheckHost(RuleContext context, VirtualService vs, string written, string path, LegScope scope, List<Gateway> egress)
+    /// <summary>Reports <paramref name="written"/> when it intersects no visible registry host. It is
+    /// <c>spec.hosts[i]</c>, or <c>spec.tls[i].match[j].sniHosts[k]</c> when <paramref name="j"/> is not negative: the
+    /// path is formatted only for a finding that is kept.</summary>
+    private static void CheckHost(RuleContext context, Registry registry, VirtualService vs, string written, int i, int j, int k, LegScope scope, List<Gateway> egress)
     {
         var host = HostName.Resolve(written, vs.Namespace);
-        if (host.Length == 0 || HostName.IsClusterLocal(host) || ServiceRegistry.IsIpOrCidr(host) || context.IntersectsRegistry(host, scope))
+        if (host.Length == 0 || HostName.IsClusterLocal(host) || ServiceRegistry.IsIpOrCidr(host) || registry.Intersects(context, host, scope))
         {
             return;
         }
 
         var severity = !HostName.IsWildcard(host) && scope.IsRegistryOnly ? Severity.Error : Severity.Warning;
+
+        // past the cap a finding is only counted, under the list its path is in: neither its path nor its message is
+        // read (an object may list 150,000 such hosts)
+        if (context.IsCapped(RuleIds.VirtualServiceHostNotRegistered, vs))
+        {
+            context.Report(Awaited.RegistryObjectFor(host), RuleIds.VirtualServiceHostNotRegistered, severity, vs, j < 0 ? "spec.hosts" : "spec.tls", "");
+            return;
+        }
+
         var where = scope.SidecarScoped ? "mesh" : $"Gateway {egress[0].Namespace}/{egress[0].Name}";
+        var path = j < 0 ? $"spec.hosts[{i}]" : $"spec.tls[{i}].match[{j}].sniHosts[{k}]";
         context.Report(Awaited.RegistryObjectFor(host), RuleIds.VirtualServiceHostNotRegistered, severity, vs, path,
             $"host {host} (bound to {where}) matches no ServiceEntry/Service visible to {scope.ClientNamespace}; add a ServiceEntry",
             egress.Select(g => g.Ref));
+    }
+
+    /// <summary>The registry's ServiceEntries and Services matching each host the VirtualService lists, found at once
+    /// when it lists more than the registry has entries (<see cref="SnapshotView.MatchesByHost"/>); otherwise, and for a
+    /// host not among them, the view is asked per host. Either way the same matches are judged.</summary>
+    private sealed class Registry
+    {
+        private static readonly Registry PerHost = new(null, null, null);
+        private readonly HostSet? _hosts;
+        private readonly Dictionary<string, List<HostMatch<ServiceEntry>>>? _entries;
+        private readonly Dictionary<string, List<HostMatch<Service>>>? _services;
+
+        private Registry(HostSet? hosts, Dictionary<string, List<HostMatch<ServiceEntry>>>? entries, Dictionary<string, List<HostMatch<Service>>>? services)
+        {
+            _hosts = hosts;
+            _entries = entries;
+            _services = services;
+        }
+
+        public static Registry Of(RuleContext context, VirtualService vs)
+        {
+            var count = vs.Spec.Hosts.Count;
+            foreach (var rule in vs.Spec.Tls)
+            {
+                foreach (var match in rule.Match)
+                {
+                    count += match.SniHosts.Count;
+                }
+            }
+
+            if (count <= 8)
+            {
+                return PerHost;
+            }
+
+            var written = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var h in vs.Spec.Hosts)
+            {
+                written.Add(HostName.Resolve(h, vs.Namespace));
+            }
+
+            foreach (var rule in vs.Spec.Tls)
+            {
+                foreach (var match in rule.Match)
+                {
+                    foreach (var h in match.SniHosts)
+                    {
+                        written.Add(HostName.Resolve(h, vs.Namespace));
+                    }
+                }
+            }
+
+            var hosts = new HostSet(written);
+            var view = context.View;
+            var entries = view.MatchesByHost(view.Snapshot.ServiceEntryHosts, vs, hosts);
+            var services = view.MatchesByHost(view.Snapshot.ServiceHosts, vs, hosts);
+            return entries is null && services is null ? PerHost : new Registry(hosts, entries, services);
+        }
+
+        /// <summary><see cref="ServiceRegistry.IntersectsRegistry"/>.</summary>
+        public bool Intersects(RuleContext context, string host, LegScope scope)
+        {
+            if (_hosts is null || !_hosts.Contains(host))
+            {
+                return context.IntersectsRegistry(host, scope);
+            }
+
+            if (_entries is null ? context.VisibleServiceEntries(host, scope.ClientNamespace, scope.SidecarScoped).Count > 0 : AnyVisibleEntry(context, host, scope))
+            {
+                return true;
+            }
+
+            return _services is null ? context.VisibleServices(host, scope.ClientNamespace, scope.SidecarScoped).Count > 0 : AnyVisibleService(context, host, scope);
+        }
+
+        private bool AnyVisibleEntry(RuleContext context, string host, LegScope scope)
+        {
+            if (_entries!.TryGetValue(host, out var matches))
+            {
+                foreach (var m in matches)
+                {
+                    if (context.IsVisibleEntry(m, scope.ClientNamespace, scope.SidecarScoped))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        private bool AnyVisibleService(RuleContext context, string host, LegScope scope)
+        {
+            if (_services!.TryGetValue(host, out var matches))
+            {
+                foreach (var m in matches)
+                {
+                    if (context.IsVisibleService(m, scope.ClientNamespace, scope.SidecarScoped))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>The scope the hosts are judged in: the sidecars' when bound to mesh, the gateways' when bound only to

@@ -94,13 +94,16 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             return false;
         }
 
-        var path = d.Path + ".subset";
+        // past the cap a finding is only counted, under its list: no path or message is made (a VirtualService may
+        // have 150,000 destinations), but its severity and what it awaits are the same
+        var capped = context.IsCapped(RuleIds.SubsetNotFound, vs);
+        var path = capped ? d.ListPath : d.Path + ".subset";
         if (onPath.Count > 0)
         {
             var dr = onPath[0];
-            var names = dr.Spec.Subsets.Count == 0 ? "none" : string.Join(", ", dr.Spec.Subsets.Select(s => s.Name).Take(4));
+            var names = capped ? "" : dr.Spec.Subsets.Count == 0 ? "none" : string.Join(", ", dr.Spec.Subsets.Select(s => s.Name).Take(4));
             context.Report(RuleIds.SubsetNotFound, Severity.Error, vs, path,
-                $"subset {subset} is not in {dr.Ref} (subsets: {names}), first on the lookup path of {ns}; add it there", onPath.Select(r => r.Ref));
+                capped ? "" : $"subset {subset} is not in {dr.Ref} (subsets: {names}), first on the lookup path of {ns}; add it there", onPath.Select(r => r.Ref));
             return true;
         }
 
@@ -108,12 +111,12 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         if (elsewhere.FirstOrDefault(dr => !ExportTo.IsVisible(dr.Spec.ExportTo, dr.Namespace, ns, context.Mesh.DefaultDestinationRuleExportTo)) is { } unexported)
         {
             context.Report(RuleIds.SubsetNotFound, Severity.Error, vs, path,
-                $"subset {subset} is in {unexported.Ref}, which is not exported to {ns}; add {ns} to its exportTo", elsewhere.Select(r => r.Ref));
+                capped ? "" : $"subset {subset} is in {unexported.Ref}, which is not exported to {ns}; add {ns} to its exportTo", elsewhere.Select(r => r.Ref));
         }
         else if (elsewhere.Count > 0)
         {
             context.Report(RuleIds.SubsetNotFound, Severity.Error, vs, path,
-                $"subset {subset} is only in {elsewhere[0].Ref}, off the lookup path of {ns}; move it to {HostName.NamespaceOf(d.Host) ?? ns}",
+                capped ? "" : $"subset {subset} is only in {elsewhere[0].Ref}, off the lookup path of {ns}; move it to {HostName.NamespaceOf(d.Host) ?? ns}",
                 elsewhere.Select(r => r.Ref));
         }
         else
@@ -121,7 +124,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             // offline, with no DestinationRule in the input at all, it simply lacks them: absence proves nothing (the whole cluster's does)
             context.Report(new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}"), RuleIds.SubsetNotFound,
                 context.AbsenceIsEvidence(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
-                $"subset {subset} of {d.Host}: no DestinationRule defines it for {ns}; add a DestinationRule with it");
+                capped ? "" : $"subset {subset} of {d.Host}: no DestinationRule defines it for {ns}; add a DestinationRule with it");
         }
 
         return true;

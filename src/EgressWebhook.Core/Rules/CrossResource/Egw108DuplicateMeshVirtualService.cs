@@ -27,32 +27,36 @@ internal sealed class Egw108DuplicateMeshVirtualService : IEgressRule
         var severity = RuleContext.IsGenerated(vs) ? Severity.Error : Severity.Warning;
         var defaults = context.Mesh.DefaultVirtualServiceExportTo;
         var scope = ExportTo.ScopeOf(vs.Spec.ExportTo, vs.Namespace, defaults);
+
+        // with many hosts, the other VirtualServices matching each are found at once (one look-up per host, not a query)
+        var hosts = vs.Spec.Hosts.Count > 8 ? new HostSet(HostsOf(vs)) : null;
+        var others = hosts is null ? null : context.View.MatchesByHost(context.View.Snapshot.VirtualServiceHosts, vs, hosts);
         for (var i = 0; i < vs.Spec.Hosts.Count; i++)
         {
             var host = HostName.Resolve(vs.Spec.Hosts[i], vs.Namespace);
-            var matches = context.View.VirtualServices(host);
-            if (matches.TrueForAll(m => m.Item.Key == vs.Key))
+            var matches = others is null ? context.View.VirtualServices(host) : others.GetValueOrDefault(host);
+            if (matches is null || matches.TrueForAll(m => m.Item.Key == vs.Key))
             {
                 // only itself (an object may list 150,000 hosts): nothing to order
                 continue;
             }
 
-            var others = matches
+            var rivals = matches
                 .Select(m => m.Item)
                 .Where(o => o.Key != vs.Key && IsMeshBound(o) && scope.Overlaps(ExportTo.ScopeOf(o.Spec.ExportTo, o.Namespace, defaults)))
                 .DistinctBy(o => o.Key)
                 .OrderBy(o => o.Ref)
                 .ToList();
-            if (others.Count == 0)
+            if (rivals.Count == 0)
             {
                 continue;
             }
 
-            var first = others[0];
-            var more = others.Count > 1 ? $" and {others.Count - 1} more" : "";
+            var first = rivals[0];
+            var more = rivals.Count > 1 ? $" and {rivals.Count - 1} more" : "";
             context.Report(RuleIds.DuplicateMeshVirtualService, severity, vs, $"spec.hosts[{i}]",
                 $"host {host} also has mesh routes in VirtualService {first.Namespace}/{first.Name}{more}; merge them into one",
-                others.Select(o => o.Ref));
+                rivals.Select(o => o.Ref));
         }
     }
 

@@ -45,7 +45,8 @@ internal sealed class Egw110ConflictingServiceEntryProtocol : IEgressRule
 
         // the entries declaring each host exactly, looked up in one table built once (shared with EGW118)
         var declaring = context.View.ServiceEntriesDeclaringHostsOf(se);
-        foreach (var host in EgressSnapshot.HostsOf(se).Distinct(StringComparer.Ordinal))
+        // (only the hosts some other entry declares, in the order of their first spec.hosts entry)
+        foreach (var (host, _) in declaring.Declared)
         {
             var declared = declaring.Declaring(host);
             if (declared.Count == 0)

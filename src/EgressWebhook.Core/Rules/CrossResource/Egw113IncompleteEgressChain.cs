@@ -66,7 +66,7 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
 
                 break;
             case Gateway gw:
-                foreach (var v in GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOf(view, gw, EgressSnapshot.ServerHostsOf(gw))))
+                foreach (var v in GatewayChain.BoundTo(view, gw).Concat(GatewayChain.RoutingToWorkloadOfServerHosts(view, gw)))
                 {
                     yield return v;
                 }

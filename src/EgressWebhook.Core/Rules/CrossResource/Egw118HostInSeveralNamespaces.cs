@@ -25,9 +25,7 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
 
         var defaults = context.Mesh.DefaultServiceExportTo;
 
-        // each distinct host with the index of its first spec.hosts entry; the entry's scope is expanded once, and each
-        // rival's once however many hosts it shares (either list may hold thousands)
-        var hosts = Distinct(se);
+        // the entry's scope is expanded once, and each rival's once however many hosts it shares (either list may hold thousands)
         var scope = ExportTo.ScopeOf(se.Spec.ExportTo, se.Namespace, defaults);
         var overlaps = new Dictionary<ObjectKey, bool>();
         bool Overlaps(ServiceEntry other)
@@ -40,8 +38,9 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
             return overlap;
         }
 
+        // each distinct host some other entry declares, with the index of its first spec.hosts entry, in that order
         var declaring = context.View.ServiceEntriesDeclaringHostsOf(se);
-        foreach (var (host, index) in hosts)
+        foreach (var (host, index) in declaring.Declared)
         {
             var found = declaring.Declaring(host);
             if (found.Count == 0)
@@ -77,20 +76,4 @@ internal sealed class Egw118HostInSeveralNamespaces : IEgressRule
     /// <summary>The other entries of the changed entry's hosts.</summary>
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         changed is ServiceEntry se ? ServiceRegistry.ServiceEntriesDeclaringHostsOf(se, view) : [];
-
-    private static List<(string Host, int Index)> Distinct(ServiceEntry se)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var result = new List<(string, int)>();
-        for (var i = 0; i < se.Spec.Hosts.Count; i++)
-        {
-            // a "~" list item decodes to null
-            if (se.Spec.Hosts[i] is { } written && HostName.Resolve(written, se.Namespace) is var host && seen.Add(host))
-            {
-                result.Add((host, i));
-            }
-        }
-
-        return result;
-    }
 }

@@ -100,6 +100,21 @@ internal static class GatewayChain
     }
 
 
+    /// <summary><see cref="RoutingToWorkloadOf(SnapshotView, Gateway, IEnumerable{string})"/> for the Gateway's own server
+    /// hosts, matched through <see cref="SnapshotView.MatchingAny"/> (a Gateway may list 150,000): the same VirtualServices,
+    /// in no promised order.</summary>
+    public static IEnumerable<VirtualService> RoutingToWorkloadOfServerHosts(SnapshotView view, Gateway gateway)
+    {
+        var services = view.ServicesSelecting(gateway.Spec.Selector);
+        if (services.Count == 0)
+        {
+            return [];
+        }
+
+        return view.MatchingAny(view.Snapshot.VirtualServiceHosts, gateway, SnapshotView.ServerHostSet, view.VirtualServices)
+            .Where(vs => RouteDestinations.Of(vs).Any(d => services.Exists(s => EgressSnapshot.IsHostOf(d.Host, s))));
+    }
+
     /// <summary>VirtualServices with a host matching <paramref name="host"/> that are bound to <paramref name="gatewayRef"/>.</summary>
     public static IEnumerable<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host) =>
         view.VirtualServices(host).Select(m => m.Item).DistinctBy(vs => vs.Key)

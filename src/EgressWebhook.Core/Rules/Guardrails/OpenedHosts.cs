@@ -85,8 +85,9 @@ internal static class OpenedHosts
         return (Missing(now, old), Missing(old, now));
     }
 
-    /// <summary>The entries of <paramref name="from"/> not in <paramref name="other"/>, sorted (ordinal; each is distinct).</summary>
-    private static List<string> Missing(HashSet<string> from, HashSet<string> other)
+    /// <summary>The entries of <paramref name="from"/> not in <paramref name="other"/>, sorted (ordinal; each is distinct)
+    /// as far as they are read.</summary>
+    private static SortedOnRead Missing(HashSet<string> from, HashSet<string> other)
     {
         var result = new List<string>(other.Count == 0 ? from.Count : 0);
         foreach (var h in from)
@@ -97,8 +98,7 @@ internal static class OpenedHosts
             }
         }
 
-        result.Sort(StringComparer.Ordinal);
-        return result;
+        return new SortedOnRead(result);
     }
 
     /// <summary>The <see cref="OpenedHost.HostPort"/> of each of <see cref="Of"/>, without the field paths (an object may

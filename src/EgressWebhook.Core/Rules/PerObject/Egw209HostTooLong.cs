@@ -19,15 +19,15 @@ internal sealed class Egw209HostTooLong : IEgressRule
         string? first = null;
         string? path = null;
         var count = 0;
-        foreach (var (host, at) in HostsOf(subject))
+        foreach (var field in HostsOf(subject))
         {
-            if (host is not null && HostName.IsOverlong(host))
+            if (field.Host is { } host && HostName.IsOverlong(host))
             {
                 count++;
                 if (first is null)
                 {
                     first = host;
-                    path = at();
+                    path = field.Describe();
                 }
             }
         }
@@ -42,34 +42,33 @@ internal sealed class Egw209HostTooLong : IEgressRule
             $"host of {first.Length} characters ({first[..16]}…) is longer than a DNS name (max {HostName.MaxLengthOf(first)}){others}; shorten it");
     }
 
-    /// <summary>Every host field of the object with a way to name it (only built for the finding).</summary>
-    private static IEnumerable<(string? Host, Func<string> Path)> HostsOf(EgressObject subject)
+    /// <summary>Every host field of the object with what names it (the path is only formatted for the finding: an
+    /// object may list 150,000 hosts).</summary>
+    private static IEnumerable<HostField> HostsOf(EgressObject subject)
     {
         switch (subject)
         {
             case ServiceEntry se:
                 for (var i = 0; i < se.Spec.Hosts.Count; i++)
                 {
-                    var index = i;
-                    yield return (se.Spec.Hosts[i], () => $"spec.hosts[{index}]");
+                    yield return new HostField(se.Spec.Hosts[i], null, i, -1);
                 }
 
                 break;
             case VirtualService vs:
                 for (var i = 0; i < vs.Spec.Hosts.Count; i++)
                 {
-                    var index = i;
-                    yield return (vs.Spec.Hosts[i], () => $"spec.hosts[{index}]");
+                    yield return new HostField(vs.Spec.Hosts[i], null, i, -1);
                 }
 
                 foreach (var d in RouteDestinations.Of(vs))
                 {
-                    yield return (d.Destination.Host, () => $"{d.Path}.host");
+                    yield return new HostField(d.Destination.Host, d.Path, 0, -1);
                 }
 
                 break;
             case DestinationRule dr:
-                yield return (dr.Spec.Host, () => "spec.host");
+                yield return new HostField(dr.Spec.Host, "spec", 0, -1);
                 break;
             case Gateway gw:
                 for (var s = 0; s < gw.Spec.Servers.Count; s++)
@@ -81,8 +80,7 @@ internal sealed class Egw209HostTooLong : IEgressRule
 
                     for (var i = 0; i < server.Hosts.Count; i++)
                     {
-                        var (si, hi) = (s, i);
-                        yield return (server.Hosts[i] is { } h ? NamespacedHost.DnsName(h) : null, () => $"spec.servers[{si}].hosts[{hi}]");
+                        yield return new HostField(server.Hosts[i] is { } h ? NamespacedHost.DnsName(h) : null, null, s, i);
                     }
                 }
 
@@ -90,5 +88,12 @@ internal sealed class Egw209HostTooLong : IEgressRule
             default:
                 break;
         }
+    }
+
+    /// <summary>A host and where it is: <c>{Prefix}.host</c> when a prefix is given, else <c>spec.hosts[I]</c>, or
+    /// <c>spec.servers[I].hosts[J]</c> when <paramref name="J"/> is not negative.</summary>
+    private readonly record struct HostField(string? Host, string? Prefix, int I, int J)
+    {
+        public string Describe() => Prefix is not null ? $"{Prefix}.host" : J < 0 ? $"spec.hosts[{I}]" : $"spec.servers[{I}].hosts[{J}]";
     }
 }
