@@ -149,10 +149,16 @@ public static class HostInventory
         sb.Append($"{hosts} external host{(hosts == 1 ? "" : "s")}, {rows.Count} path{(rows.Count == 1 ? "" : "s")}");
         sb.Append($" ({unreachable} broken, {forbidden} reachable but forbidden by a policy");
         sb.Append(wildcards == 0 ? ").\n" : $", {wildcards} of wildcard hosts, not traced).\n");
+        if (rows.Count >= EgressMap.MaxTraces)
+        {
+            sb.Append($"Listing stopped at {EgressMap.MaxTraces} paths; give fewer files or namespaces to see the rest.\n");
+        }
+
         return sb.ToString();
     }
 
-    /// <summary><c>{"hosts":[{host, port, from, reachable, end, path, wildcard, via, allowed, policies:[{name, action, allows}]}]}</c>.</summary>
+    /// <summary><c>{"hosts":[{host, port, from, reachable, end, path, wildcard, via, allowed, policies:[{name, action, allows}]}], "truncated"}</c>;
+    /// <c>truncated</c> when the listing stopped at <see cref="EgressMap.MaxTraces"/> paths.</summary>
     public static string Json(IReadOnlyList<HostRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -194,6 +200,7 @@ public static class HostInventory
             }
 
             writer.WriteEndArray();
+            writer.WriteBoolean("truncated", rows.Count >= EgressMap.MaxTraces);
             writer.WriteEndObject();
         }
 

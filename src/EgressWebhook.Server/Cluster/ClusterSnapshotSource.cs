@@ -122,8 +122,33 @@ internal sealed class ClusterSnapshotSource(
         _optional[resource] = cts;
         _optionalTasks.RemoveAll(t => t.IsCompleted);
         var task = Task.Run(() => informer.RunAsync(cts.Token), CancellationToken.None);
-        _optionalTasks.Add(task.ContinueWith(_ => cts.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+        _optionalTasks.Add(task.ContinueWith(t => Ended(resource, cts, t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
         return informer;
+    }
+
+    /// <summary>An optional informer's task ended: stopped (cancelled), or failed, which its own retry loop should never
+    /// let happen. A failed kind is logged and forgotten, so that the next re-discovery starts it again.</summary>
+    private void Ended(ClusterResource resource, CancellationTokenSource cts, Task task)
+    {
+        if (task.Exception?.GetBaseException() is { } error && !cts.IsCancellationRequested)
+        {
+            logger.OptionalKindFailed(resource.KindName, resource.ApiVersion, error);
+            lock (_membership)
+            {
+                if (_optional.TryGetValue(resource, out var current) && current == cts)
+                {
+                    _optional.Remove(resource);
+                    _informers = [.. _informers.Where(i => i.Resource != resource)];
+                    _pending.RemoveAll(i => i.Resource == resource);
+                    Interlocked.Exchange(ref _rebuild, 1);
+                }
+            }
+
+            _signal.Writer.TryWrite(true);
+            RequestRediscovery();
+        }
+
+        cts.Dispose();
     }
 
     /// <summary>An optional kind's list or watch answered 404: re-discover now rather than at the next period.</summary>
@@ -173,7 +198,7 @@ internal sealed class ClusterSnapshotSource(
     /// first list), and stops those no longer served, whose objects leave the next snapshot.</summary>
     private void Reconcile(IReadOnlyList<ClusterResource> found)
     {
-        var removed = false;
+        var stopped = new List<CancellationTokenSource>();
         lock (_membership)
         {
             var wanted = found.ToHashSet();
@@ -184,13 +209,13 @@ internal sealed class ClusterSnapshotSource(
                     continue;
                 }
 
-                cts.Cancel();
+                stopped.Add(cts);
                 _optional.Remove(resource);
                 var cached = _informers.FirstOrDefault(i => i.Resource == resource)?.Count ?? 0;
+                Interlocked.Exchange(ref _rebuild, 1);
                 _informers = [.. _informers.Where(i => i.Resource != resource)];
                 _pending.RemoveAll(i => i.Resource == resource);
                 logger.OptionalKindStopped(resource.KindName, resource.ApiVersion, cached);
-                removed = true;
             }
 
             foreach (var resource in found.Where(r => !_optional.ContainsKey(r)))
@@ -200,27 +225,41 @@ internal sealed class ClusterSnapshotSource(
             }
         }
 
-        if (removed)
+        // cancelled outside the lock: the informers' cancellation callbacks run on this thread
+        foreach (var cts in stopped)
         {
-            Interlocked.Exchange(ref _rebuild, 1);
+            try
+            {
+                cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // its task had already ended (Ended disposed the source): nothing left to stop
+            }
+        }
+
+        if (stopped.Count > 0)
+        {
             _signal.Writer.TryWrite(true);
         }
     }
 
-    /// <summary>Moves the pending optional informers whose first list has completed into the published set.</summary>
-    private void PromoteSynced()
+    /// <summary>Moves the pending optional informers whose first list has completed into the published set, then takes
+    /// that set and whether it changed since the last publish, both under the lock: an informer that joins or leaves
+    /// between the two reads cannot have its objects applied as (or left out of) recorded changes.</summary>
+    private (ResourceInformer[] Informers, bool Rebuild) TakeMembership()
     {
         lock (_membership)
         {
             var synced = _pending.Where(i => i.HasSynced).ToArray();
-            if (synced.Length == 0)
+            if (synced.Length > 0)
             {
-                return;
+                _pending.RemoveAll(synced.Contains);
+                _informers = [.. _informers, .. synced];
+                _rebuild = 1;
             }
 
-            _pending.RemoveAll(synced.Contains);
-            _informers = [.. _informers, .. synced];
-            Interlocked.Exchange(ref _rebuild, 1);
+            return (_informers, Interlocked.Exchange(ref _rebuild, 0) == 1);
         }
     }
 
@@ -244,14 +283,13 @@ internal sealed class ClusterSnapshotSource(
                 }
 
                 _signal.Reader.TryRead(out _);
-                PromoteSynced();
-                if (Interlocked.Exchange(ref _rebuild, 0) == 1)
+                var (informers, rebuild) = TakeMembership();
+                if (rebuild)
                 {
                     // an informer joined or left: its objects are not among the recorded changes
                     _last = null;
                 }
 
-                var informers = _informers;
                 if (!informers.All(i => i.HasSynced))
                 {
                     continue;

@@ -47,12 +47,15 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.Cluster.OptionalKinds, Level = LogLevel.Information, Message = "Optional kinds of {Group} watched: {Kinds}")]
     public static partial void OptionalKinds(this ILogger logger, string group, string kinds);
 
-    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStarted, Level = LogLevel.Information, Message = "{Kind} {ApiVersion} is now served (its CRD was installed); watching it, in the snapshot after its first list")]
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStarted, Level = LogLevel.Information, Message = "{Kind} {ApiVersion} is now served (its CRD was installed, or this version added); watching it, in the snapshot after its first list")]
     public static partial void OptionalKindStarted(this ILogger logger, string kind, string apiVersion);
 
-    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStopped, Level = LogLevel.Warning, Message = "{Kind} {ApiVersion} is no longer served (its CRD was deleted); stopped watching it, its {Count} cached objects leave the snapshot")]
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStopped, Level = LogLevel.Warning, Message = "{Kind} {ApiVersion} is no longer watched (its CRD was deleted, or a newer version is served); stopped watching it, its {Count} cached objects leave the snapshot")]
     public static partial void OptionalKindStopped(this ILogger logger, string kind, string apiVersion, int count);
 
     [LoggerMessage(EventId = EventIds.Cluster.RediscoveryFailed, Level = LogLevel.Warning, Message = "Re-discovery of the optional kinds failed; keeping the {Count} optional kinds watched until the next attempt")]
     public static partial void RediscoveryFailed(this ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindFailed, Level = LogLevel.Error, Message = "The informer of {Kind} {ApiVersion} failed; it leaves the snapshot and is started again by the next re-discovery")]
+    public static partial void OptionalKindFailed(this ILogger logger, string kind, string apiVersion, Exception exception);
 }

@@ -68,6 +68,7 @@ internal static class EventIds
         public const int OptionalKindStarted = 1314;
         public const int OptionalKindStopped = 1315;
         public const int RediscoveryFailed = 1316;
+        public const int OptionalKindFailed = 1317;
     }
 
     /// <summary>1400–1499: the routing generator.</summary>

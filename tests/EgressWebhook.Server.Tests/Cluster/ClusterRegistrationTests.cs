@@ -48,6 +48,7 @@ public sealed class ClusterRegistrationTests
     [InlineData("Webhook:Cluster:MeshNamespace", " ", "MeshNamespace")]
     [InlineData("Webhook:Cluster:RediscoverSeconds", "-5", "RediscoverSeconds")]
     [InlineData("Webhook:Cluster:RediscoverSeconds", "1e12", "RediscoverSeconds")]
+    [InlineData("Webhook:Cluster:RediscoverSeconds", "0.001", "RediscoverSeconds")]
     public async Task AddClusterSnapshotSource_BadSetting_StopsTheHostWithTheKeyNamed(string key, string value, string named)
     {
         using var host = BuildHost(new() { ["Webhook:Cluster:Kubeconfig"] = "/nonexistent", [key] = value });
