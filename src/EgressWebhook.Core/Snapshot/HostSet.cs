@@ -325,7 +325,8 @@ public sealed class ExactServiceEntries
     }
 
     /// <summary>The subject's distinct hosts (resolved) that some entry declares, each with the index of its first
-    /// <c>spec.hosts</c> entry, in that order: every host for which <see cref="Declaring"/> is not empty.</summary>
+    /// <c>spec.hosts</c> entry, in that order. Only hosts with at least one declaring entry are taken in, so
+    /// <see cref="Declaring"/> is not empty for them; the rules still check, in case that changes.</summary>
     public IReadOnlyList<(string Host, int Index)> Declared { get; }
 
     /// <summary>The entries declaring <paramref name="host"/> (one of the subject's), in index order (kind, namespace,

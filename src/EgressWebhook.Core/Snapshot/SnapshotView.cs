@@ -12,7 +12,7 @@ namespace EgressWebhook.Core.Snapshot;
 public sealed class SnapshotView
 {
     /// <summary>Above this many distinct hosts, the added object's hosts are indexed rather than scanned per query.</summary>
-    private const int ScanAtMost = 8;
+    internal const int ScanAtMost = 8;
 
     private readonly EgressObject? _added;
     private readonly ObjectKey? _removed;
@@ -709,7 +709,7 @@ public sealed class SnapshotView
     private static object IndexHosts<T>(T added, Func<T, IEnumerable<string>> hostsOf)
         where T : EgressObject
     {
-        // one set, kept by the HostSet (it enumerates in first-seen order, as Distinct would)
+        // one set, kept by the HostSet; the matches' order does not depend on the set's (callers sort or group them)
         var distinct = new HashSet<string>(hostsOf(added), StringComparer.Ordinal);
         return distinct.Count <= ScanAtMost ? distinct.ToArray() : new HostSet(distinct);
     }

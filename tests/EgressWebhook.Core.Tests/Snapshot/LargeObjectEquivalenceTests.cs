@@ -174,6 +174,7 @@ public sealed class LargeObjectEquivalenceTests
     {
         // random indexed hosts against a random subject: each host's matches, as a set, are the per-host query's less the subject
         var random = new Random(1314);
+        var lookups = 0;
         for (var round = 0; round < 60; round++)
         {
             var stored = Enumerable.Range(0, random.Next(1, 12))
@@ -186,13 +187,14 @@ public sealed class LargeObjectEquivalenceTests
             var resolved = subjectHosts.Select(h => Core.Istio.HostName.Resolve(h, "team-1")).ToHashSet(StringComparer.Ordinal);
 
             var lookup = view.MatchesByHost(snapshot.VirtualServiceHosts, subject, new HostSet(resolved));
-            if (resolved.Count <= snapshot.VirtualServiceHosts.Count || resolved.Count <= 8)
+            if (resolved.Count <= snapshot.VirtualServiceHosts.Count || resolved.Count <= SnapshotView.ScanAtMost)
             {
                 Assert.Null(lookup);
                 continue;
             }
 
             Assert.NotNull(lookup);
+            lookups++;
             foreach (var host in resolved)
             {
                 var expected = view.VirtualServices(host).Where(m => m.Item.Key != subject.Key).Select(m => $"{m.Item.Name} {m.Host}").Order(StringComparer.Ordinal);
@@ -200,6 +202,8 @@ public sealed class LargeObjectEquivalenceTests
                 Assert.True(expected.SequenceEqual(found), $"{host}: query [{string.Join(", ", expected)}], lookup [{string.Join(", ", found)}]");
             }
         }
+
+        Assert.True(lookups >= 10, $"the lookup was taken in {lookups} of 60 rounds: the rounds must exercise it");
     }
 
     private static string Vs(string ns, string name, IEnumerable<string> hosts, string extra = "") => $"""
