@@ -176,21 +176,7 @@ public sealed class EgressSnapshot
     {
         ArgumentNullException.ThrowIfNull(ns);
         var list = _byKind.TryGetValue(kind, out var l) ? l : NoObjects;
-        int lo = 0, hi = list.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (string.CompareOrdinal(list[mid].Namespace, ns) < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        for (var i = lo; i < list.Count && list[i].Namespace == ns; i++)
+        for (var i = Builder.FirstOfNamespace(list, ns); i < list.Count && list[i].Namespace == ns; i++)
         {
             yield return list[i];
         }
@@ -697,24 +683,9 @@ public sealed class EgressSnapshot
             return new EgressSnapshot(this);
         }
 
-        private static int FirstOfNamespace(ImmutableList<EgressObject> list, string ns)
-        {
-            int lo = 0, hi = list.Count;
-            while (lo < hi)
-            {
-                var mid = (lo + hi) >>> 1;
-                if (string.CompareOrdinal(list[mid].Namespace, ns) < 0)
-                {
-                    lo = mid + 1;
-                }
-                else
-                {
-                    hi = mid;
-                }
-            }
-
-            return lo;
-        }
+        /// <summary>Where namespace <paramref name="ns"/> begins in a kind's key-ordered list.</summary>
+        internal static int FirstOfNamespace(IReadOnlyList<EgressObject> list, string ns) =>
+            LowerBound.Of(list, ns, static (o, n) => string.CompareOrdinal(o.Namespace, n) < 0);
 
         /// <summary>The mesh config: the unrevisioned one (<c>istio</c>) wins over revisioned ones, else the first.</summary>
         public (MeshConfig Effective, MeshConfig? Configured) MeshFrom(ImmutableSortedDictionary<ResourceKind, ImmutableList<EgressObject>> byKind)

@@ -317,21 +317,7 @@ internal sealed class HostIndex<T>
         var reversed = LazyInitializer.EnsureInitialized(ref _reversed, () =>
             [.. _all.Select(m => (Reverse(m.Host), m)).OrderBy(p => p.Item1, StringComparer.Ordinal)]);
         var key = Reverse(suffix);
-        int lo = 0, hi = reversed.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (string.CompareOrdinal(reversed[mid].Reversed, key) < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        for (var i = lo; i < reversed.Length && reversed[i].Reversed.StartsWith(key, StringComparison.Ordinal); i++)
+        for (var i = LowerBound.Of(reversed, key, static (p, k) => string.CompareOrdinal(p.Reversed, k) < 0); i < reversed.Length && reversed[i].Reversed.StartsWith(key, StringComparison.Ordinal); i++)
         {
             candidates.Add(reversed[i].Match);
         }
