@@ -15,8 +15,9 @@ namespace EgressWebhook.Server.Cluster;
 /// project's EgressPolicy) are re-discovered every <see cref="ClusterOptions.Rediscover"/>, and at once when one of
 /// their lists or watches answers 404: a kind newly served gets an informer that joins the published set only after
 /// its first list (until then it neither blocks publishing nor makes the cache not synced or stale); a kind no longer
-/// served has its informer stopped and its objects dropped from the next snapshot. A failed re-discovery keeps the
-/// kinds being watched.</remarks>
+/// served has its informer stopped and its objects dropped from the next snapshot; a kind served at another version
+/// keeps its old informer published until the new version's first list. A failed re-discovery keeps the kinds being
+/// watched.</remarks>
 internal sealed class ClusterSnapshotSource(
     KubernetesApi api,
     SnapshotStore store,
@@ -30,9 +31,12 @@ internal sealed class ClusterSnapshotSource(
     private readonly ClusterOptions _options = options.Value;
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Channel<bool> _rediscover = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly Lock _membership = new(); // guards _pending, _optional, _optionalTasks and writes of _informers
+    private readonly Lock _membership = new(); // guards _pending, _optional, _replacing, _optionalTasks and writes of _informers
     private readonly List<ResourceInformer> _pending = []; // optional informers started after start-up, first list not done
     private readonly Dictionary<ClusterResource, CancellationTokenSource> _optional = [];
+    // a published optional kind whose served version changed, to the resource of its successor (same group and kind,
+    // another version): kept published until the successor's first list, so the kind's objects are never absent
+    private readonly Dictionary<ClusterResource, ClusterResource> _replacing = [];
     private readonly List<Task> _optionalTasks = [];
     private CancellationToken _stopping;
     private int _rebuild; // 1: the set of published informers changed, so the next snapshot is built from all objects
@@ -138,6 +142,7 @@ internal sealed class ClusterSnapshotSource(
                 if (_optional.TryGetValue(resource, out var current) && current == cts)
                 {
                     _optional.Remove(resource);
+                    _replacing.Remove(resource); // its successor, if any, is pending: it joins on its own
                     _informers = [.. _informers.Where(i => i.Resource != resource)];
                     _pending.RemoveAll(i => i.Resource == resource);
                     Interlocked.Exchange(ref _rebuild, 1);
@@ -182,7 +187,13 @@ internal sealed class ClusterSnapshotSource(
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
-                    logger.RediscoveryFailed(_optional.Count, ex); // _optional changes only on this loop
+                    int watched;
+                    lock (_membership)
+                    {
+                        watched = _optional.Count;
+                    }
+
+                    logger.RediscoveryFailed(watched, ex);
                     continue;
                 }
 
@@ -195,7 +206,9 @@ internal sealed class ClusterSnapshotSource(
     }
 
     /// <summary>Starts informers for the optional kinds in <paramref name="found"/> not watched yet (pending until their
-    /// first list), and stops those no longer served, whose objects leave the next snapshot.</summary>
+    /// first list), and stops those no longer served, whose objects leave the next snapshot. A published kind whose
+    /// version changed (<paramref name="found"/> has the same group and kind at another version, not published yet) is
+    /// kept until <see cref="TakeMembership"/> promotes its successor.</summary>
     private void Reconcile(IReadOnlyList<ClusterResource> found)
     {
         var stopped = new List<CancellationTokenSource>();
@@ -206,9 +219,24 @@ internal sealed class ClusterSnapshotSource(
             {
                 if (wanted.Contains(resource))
                 {
+                    _replacing.Remove(resource); // served again as the preferred version: its successor is stopped below
                     continue;
                 }
 
+                if (_informers.Any(i => i.Resource == resource)
+                    && found.FirstOrDefault(r => SameKind(r, resource)) is { } successor
+                    && !_informers.Any(i => i.Resource == successor))
+                {
+                    if (!_replacing.TryGetValue(resource, out var before) || before != successor)
+                    {
+                        _replacing[resource] = successor;
+                        logger.OptionalKindReplacing(resource.KindName, resource.ApiVersion, successor.ApiVersion);
+                    }
+
+                    continue;
+                }
+
+                _replacing.Remove(resource);
                 stopped.Add(cts);
                 _optional.Remove(resource);
                 var cached = _informers.FirstOrDefault(i => i.Resource == resource)?.Count ?? 0;
@@ -226,6 +254,22 @@ internal sealed class ClusterSnapshotSource(
         }
 
         // cancelled outside the lock: the informers' cancellation callbacks run on this thread
+        Cancel(stopped);
+        if (stopped.Count > 0)
+        {
+            _signal.Writer.TryWrite(true);
+        }
+    }
+
+    /// <summary>The same optional kind at another version (a CRD's served version changed).</summary>
+    private static bool SameKind(ClusterResource a, ClusterResource b) =>
+        a != b && a.KindName == b.KindName && a.Plural == b.Plural && Group(a.ApiVersion) == Group(b.ApiVersion);
+
+    private static string Group(string apiVersion) =>
+        apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion[..apiVersion.LastIndexOf('/')] : "";
+
+    private static void Cancel(List<CancellationTokenSource> stopped)
+    {
         foreach (var cts in stopped)
         {
             try
@@ -237,30 +281,49 @@ internal sealed class ClusterSnapshotSource(
                 // its task had already ended (Ended disposed the source): nothing left to stop
             }
         }
-
-        if (stopped.Count > 0)
-        {
-            _signal.Writer.TryWrite(true);
-        }
     }
 
-    /// <summary>Moves the pending optional informers whose first list has completed into the published set, then takes
-    /// that set and whether it changed since the last publish, both under the lock: an informer that joins or leaves
-    /// between the two reads cannot have its objects applied as (or left out of) recorded changes.</summary>
+    /// <summary>Moves the pending optional informers whose first list has completed into the published set (stopping
+    /// the older version each replaces, in the same step, so the kind's objects are never absent), then takes that set
+    /// and whether it changed since the last publish, both under the lock: an informer that joins or leaves between
+    /// the two reads cannot have its objects applied as (or left out of) recorded changes.</summary>
     private (ResourceInformer[] Informers, bool Rebuild) TakeMembership()
     {
+        var replaced = new List<CancellationTokenSource>();
+        (ResourceInformer[], bool) taken;
         lock (_membership)
         {
             var synced = _pending.Where(i => i.HasSynced).ToArray();
             if (synced.Length > 0)
             {
                 _pending.RemoveAll(synced.Contains);
-                _informers = [.. _informers, .. synced];
+                var retired = new HashSet<ClusterResource>();
+                foreach (var successor in synced)
+                {
+                    foreach (var old in _replacing.Where(p => p.Value == successor.Resource).Select(p => p.Key).ToArray())
+                    {
+                        _replacing.Remove(old);
+                        retired.Add(old);
+                        if (_optional.Remove(old, out var cts))
+                        {
+                            replaced.Add(cts);
+                        }
+
+                        var cached = _informers.FirstOrDefault(i => i.Resource == old)?.Count ?? 0;
+                        logger.OptionalKindReplaced(old.KindName, old.ApiVersion, cached, successor.Resource.ApiVersion, successor.Count);
+                    }
+                }
+
+                _informers = [.. _informers.Where(i => !retired.Contains(i.Resource)), .. synced];
                 _rebuild = 1;
             }
 
-            return (_informers, Interlocked.Exchange(ref _rebuild, 0) == 1);
+            taken = (_informers, Interlocked.Exchange(ref _rebuild, 0) == 1);
         }
+
+        // cancelled outside the lock, as in Reconcile
+        Cancel(replaced);
+        return taken;
     }
 
     /// <summary>Called by informers after each change; <paramref name="receivedAt"/> feeds the event-lag metric.</summary>

@@ -50,8 +50,14 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStarted, Level = LogLevel.Information, Message = "{Kind} {ApiVersion} is now served (its CRD was installed, or this version added); watching it, in the snapshot after its first list")]
     public static partial void OptionalKindStarted(this ILogger logger, string kind, string apiVersion);
 
-    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStopped, Level = LogLevel.Warning, Message = "{Kind} {ApiVersion} is no longer watched (its CRD was deleted, or a newer version is served); stopped watching it, its {Count} cached objects leave the snapshot")]
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindStopped, Level = LogLevel.Warning, Message = "{Kind} {ApiVersion} is no longer served (its CRD was deleted, or no version we know is served any more); stopped watching it, its {Count} cached objects leave the snapshot")]
     public static partial void OptionalKindStopped(this ILogger logger, string kind, string apiVersion, int count);
+
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindReplacing, Level = LogLevel.Information, Message = "{Kind} is now served at {NewApiVersion}, preferred to {ApiVersion}; keeping the old version watched and in the snapshot until the new one has listed")]
+    public static partial void OptionalKindReplacing(this ILogger logger, string kind, string apiVersion, string newApiVersion);
+
+    [LoggerMessage(EventId = EventIds.Cluster.OptionalKindReplaced, Level = LogLevel.Information, Message = "{Kind} {NewApiVersion} has listed {NewCount} objects and replaces {ApiVersion} ({Count} cached objects) in the snapshot; stopped watching the old version")]
+    public static partial void OptionalKindReplaced(this ILogger logger, string kind, string apiVersion, int count, string newApiVersion, int newCount);
 
     [LoggerMessage(EventId = EventIds.Cluster.RediscoveryFailed, Level = LogLevel.Warning, Message = "Re-discovery of the optional kinds failed; keeping the {Count} optional kinds watched until the next attempt")]
     public static partial void RediscoveryFailed(this ILogger logger, int count, Exception exception);

@@ -69,6 +69,8 @@ internal static class EventIds
         public const int OptionalKindStopped = 1315;
         public const int RediscoveryFailed = 1316;
         public const int OptionalKindFailed = 1317;
+        public const int OptionalKindReplacing = 1318;
+        public const int OptionalKindReplaced = 1319;
     }
 
     /// <summary>1400–1499: the routing generator.</summary>

@@ -195,6 +195,97 @@ public sealed class ClusterPolicyTests
         Assert.Contains(RuleIds.PolicyHostNotAllowed, denied.Rules);
     }
 
+    private const string TlsRoute = """
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: {name: cnn-tls, namespace: default}
+        spec:
+          parentRefs: [{kind: ServiceEntry, group: networking.istio.io, name: cnn}]
+          hostnames: [edition.cnn.com]
+          rules: [{backendRefs: [{kind: Hostname, group: networking.istio.io, name: edition.cnn.com, port: 443}]}]
+        """;
+
+    private static bool SnapshotHasRoute(ClusterWebhook w) =>
+        w.Webhook.Store.Current.Snapshot.Objects.Any(o => o.Key.Kind == ResourceKind.GatewayApiRoute && o.Key.Name == "cnn-tls");
+
+    private static string[] TlsRouteVersions(ClusterWebhook w) =>
+        [.. w.Source.Resources.Where(r => r.KindName == "TLSRoute").Select(r => r.ApiVersion)];
+
+    /// <summary>A CRD's served version changes (the Gateway API upgrade that serves TLSRoute at v1 next to v1alpha2;
+    /// EgressPolicy has one version so far, and goes the same way): the old version stays watched and its objects
+    /// stay in the snapshot while the new version's lists fail, also when the new version is withdrawn again before it
+    /// listed, and is stopped only when the new version has listed; the objects are never absent.</summary>
+    [Fact]
+    public async Task Rediscovery_ServedVersionChanges_TheOldVersionStaysInTheSnapshotUntilTheNewOneHasListed()
+    {
+        var time = Clock();
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(string.Join("\n---\n", ClusterYaml.Cluster, TlsRoute)), Rediscovery, time);
+        await AdvanceUntilAsync(time, () => w.Source.IsSynced && SnapshotHasRoute(w), "the first sync");
+        Assert.Equal(["gateway.networking.k8s.io/v1alpha2"], TlsRouteVersions(w));
+
+        // v1 served too (preferred); its reads fail (a conversion webhook down) for 90 s, past StaleAfterSeconds
+        w.Api.RefuseReads("tlsroutes", version: "v1");
+        w.Api.ServeVersions("tlsroutes", "v1", "v1alpha2");
+        await AdvanceUntilAsync(time, () => w.Api.RefusedReads("tlsroutes") > 0, "a list at v1", TimeSpan.FromMilliseconds(100));
+        for (var i = 0; i < 180; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(10);
+            Assert.True(SnapshotHasRoute(w), $"the route left the snapshot {i * 0.5:F1} s into the version change");
+        }
+
+        Assert.Equal(["gateway.networking.k8s.io/v1alpha2"], TlsRouteVersions(w));
+        Assert.True(w.Source.IsSynced);
+        Assert.False(w.Source.IsStale, "the old version still lists and watches: the cache is fresh");
+        Assert.Null(w.Source.Describe());
+
+        // v1 withdrawn before it listed (the upgrade rolled back): the successor goes, the old version stays
+        w.Api.ServeVersions("tlsroutes", "v1alpha2");
+        await AdvanceAsync(time, TimeSpan.FromSeconds(25), TimeSpan.FromMilliseconds(500));
+        Assert.True(SnapshotHasRoute(w));
+        Assert.Equal(["gateway.networking.k8s.io/v1alpha2"], TlsRouteVersions(w));
+
+        // served at v1 again, now readable: once its first list is done it replaces v1alpha2
+        w.Api.ServeVersions("tlsroutes", "v1", "v1alpha2");
+        w.Api.RefuseReads("tlsroutes", refused: false, version: "v1");
+        await AdvanceUntilAsync(time, () => TlsRouteVersions(w).Contains("gateway.networking.k8s.io/v1"), "TLSRoute v1 published", TimeSpan.FromMilliseconds(100));
+        Assert.Equal(["gateway.networking.k8s.io/v1"], TlsRouteVersions(w));
+        await AdvanceAsync(time, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
+        Assert.True(SnapshotHasRoute(w), "the route, now listed at v1, stays in the snapshot");
+
+        // changes now arrive through the v1 watch
+        Assert.True(w.Api.Delete("tlsroutes", "default", "cnn-tls"));
+        await AdvanceUntilAsync(time, () => !SnapshotHasRoute(w), "the route's deletion", TimeSpan.FromMilliseconds(100));
+        Assert.True(w.Source.IsSynced);
+        Assert.False(w.Source.IsStale);
+    }
+
+    /// <summary>The old version withdrawn while the new one cannot be read: the old informer keeps its objects but cannot
+    /// list, so past StaleAfterSeconds the cache is stale (and <c>WhenNotSynced</c> decides), never silently without
+    /// the kind; once the new version lists, it replaces the old one and the cache is fresh again.</summary>
+    [Fact]
+    public async Task Rediscovery_OldVersionWithdrawnWhileTheNewOneFails_KeepsItsObjectsAndTurnsStale()
+    {
+        var time = Clock();
+        await using var w = await ClusterWebhook.StartAsync(api => api.Apply(string.Join("\n---\n", ClusterYaml.Cluster, TlsRoute)), Rediscovery, time);
+        await AdvanceUntilAsync(time, () => w.Source.IsSynced && SnapshotHasRoute(w), "the first sync");
+
+        w.Api.RefuseReads("tlsroutes", version: "v1");
+        w.Api.ServeVersions("tlsroutes", "v1");
+        w.Api.DropWatches("tlsroutes");
+        await AdvanceAsync(time, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(500));
+        Assert.True(SnapshotHasRoute(w), "the old version's objects stay until the new version has listed");
+        Assert.Equal(["gateway.networking.k8s.io/v1alpha2"], TlsRouteVersions(w));
+        Assert.True(w.Source.IsStale, "the old version can no longer be read: the cache is stale");
+        Assert.Contains("TLSRoute", w.Source.Describe(), StringComparison.Ordinal);
+
+        w.Api.RefuseReads("tlsroutes", refused: false, version: "v1");
+        await AdvanceUntilAsync(time, () => TlsRouteVersions(w) is ["gateway.networking.k8s.io/v1"] && !w.Source.IsStale, "TLSRoute v1 published", TimeSpan.FromMilliseconds(100));
+        await AdvanceAsync(time, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100));
+        Assert.True(SnapshotHasRoute(w));
+        Assert.Null(w.Source.Describe());
+    }
+
     /// <summary>Advances the fake clock in <paramref name="step"/>s (10 ms by default), letting real time pass for the
     /// HTTP traffic in between, until <paramref name="condition"/> holds.</summary>
     private static async Task AdvanceUntilAsync(FakeTimeProvider time, Func<bool> condition, string what, TimeSpan? step = null)

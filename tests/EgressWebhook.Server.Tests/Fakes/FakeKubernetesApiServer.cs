@@ -190,6 +190,29 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private readonly HashSet<string> _refusedReads = new(StringComparer.Ordinal);
 
+    private readonly Dictionary<string, string[]> _servedVersions = new(StringComparer.Ordinal);
+
+    /// <summary>As a CRD of an optional kind changed to serve <paramref name="versions"/> (e.g. v1 added next to
+    /// v1alpha2): discovery lists each of them and the kind's objects are listed, watched and read at every one (one
+    /// store, as the API server converts between served versions). The default is the one version in the kind table.</summary>
+    public void ServeVersions(string plural, params string[] versions)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(versions.Length);
+        lock (_lock)
+        {
+            _servedVersions[plural] = versions;
+        }
+    }
+
+    /// <summary>The versions <paramref name="kind"/> is served at.</summary>
+    private string[] VersionsOf(Kind kind)
+    {
+        lock (_lock)
+        {
+            return _servedVersions.TryGetValue(kind.Key, out var versions) ? versions : [kind.Version!];
+        }
+    }
+
     private readonly HashSet<string> _closedAtOnce = new(StringComparer.Ordinal);
 
     /// <summary>New watches of <paramref name="plural"/> are accepted (200, headers sent) and end at once without an event
@@ -203,12 +226,14 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     }
 
     /// <summary>Lists and watches of <paramref name="plural"/> answer 500 (an etcd or conversion failure for one kind)
-    /// while <paramref name="refused"/>: a client's cache of that kind cannot recover until it is reset.</summary>
-    public void RefuseReads(string plural, bool refused = true)
+    /// while <paramref name="refused"/>: a client's cache of that kind cannot recover until it is reset. With
+    /// <paramref name="version"/>, only the reads at that version of an optional kind (a conversion webhook failing).</summary>
+    public void RefuseReads(string plural, bool refused = true, string? version = null)
     {
+        var key = version is null ? plural : $"{plural}@{version}";
         lock (_lock)
         {
-            _ = refused ? _refusedReads.Add(plural) : _refusedReads.Remove(plural);
+            _ = refused ? _refusedReads.Add(key) : _refusedReads.Remove(key);
         }
     }
 
@@ -775,10 +800,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 await GroupDiscoveryAsync(context, group, version);
                 return;
             case ["apis", var group, var version, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key:
-                await CollectionAsync(context, key, null);
+                await CollectionAsync(context, key, null, version);
                 return;
             case ["apis", var group, var version, "namespaces", var ns, var plural] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
-                await CollectionAsync(context, key, ns);
+                await CollectionAsync(context, key, ns, version);
                 return;
             case ["apis", var group, var version, "namespaces", var ns, var plural, var name] when Serves(group) && KeyOf(group, plural, version) is { } key && Kinds[key].Namespaced:
                 await ItemAsync(context, key, version, ns, name);
@@ -822,8 +847,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     };
 
     /// <summary>The state key of <paramref name="plural"/> in <paramref name="group"/> at <paramref name="version"/>, or null when not served.</summary>
-    private static string? KeyOf(string group, string plural, string version) =>
-        Kinds.Values.FirstOrDefault(k => k.Group == group && k.Plural == plural && k.Version == version)?.Key;
+    private string? KeyOf(string group, string plural, string version) =>
+        Kinds.Values.FirstOrDefault(k => k.Group == group && k.Plural == plural && VersionsOf(k).Contains(version))?.Key;
 
     /// <summary>The state key of <paramref name="plural"/> in an optional <paramref name="group"/> at any version.</summary>
     private static string? KeyOf(string group, string plural) =>
@@ -845,18 +870,18 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     }
 
     /// <summary>An optional group (<paramref name="version"/> null) or one of its versions' resource lists.</summary>
-    private static async Task GroupDiscoveryAsync(HttpContext context, string group, string? version)
+    private async Task GroupDiscoveryAsync(HttpContext context, string group, string? version)
     {
         var kinds = Kinds.Values.Where(k => k.Group == group).ToList();
         if (version is null)
         {
-            var versions = string.Join(",", kinds.Select(k => k.Version).Distinct().Select(v => $"{{\"groupVersion\":\"{group}/{v}\",\"version\":\"{v}\"}}"));
+            var versions = string.Join(",", kinds.SelectMany(VersionsOf).Distinct().Select(v => $"{{\"groupVersion\":\"{group}/{v}\",\"version\":\"{v}\"}}"));
             await WriteAsync(context, HttpStatusCode.OK, $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{group}\",\"versions\":[{versions}]}}");
             return;
         }
 
         var scope = (Kind k) => k.Namespaced ? "true" : "false";
-        var resources = kinds.Where(k => k.Version == version)
+        var resources = kinds.Where(k => VersionsOf(k).Contains(version))
             .SelectMany(k => new[] { $"{{\"name\":\"{k.Plural}\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}", $"{{\"name\":\"{k.Plural}/status\",\"kind\":\"{k.Name}\",\"namespaced\":{scope(k)}}}" })
             .ToList();
         if (resources.Count == 0)
@@ -881,12 +906,12 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             $"{{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"{IstioGroup}\",\"versions\":[{versions}],\"preferredVersion\":{{\"groupVersion\":\"{IstioGroup}/{IstioVersions[0]}\",\"version\":\"{IstioVersions[0]}\"}}}}");
     }
 
-    private Task CollectionAsync(HttpContext context, string plural, string? ns)
+    private Task CollectionAsync(HttpContext context, string plural, string? ns, string? version = null)
     {
         bool refused;
         lock (_lock)
         {
-            refused = _refusedReads.Contains(plural);
+            refused = _refusedReads.Contains(plural) || (version is not null && _refusedReads.Contains($"{plural}@{version}"));
             if (refused)
             {
                 _resources[plural].Refused++;
