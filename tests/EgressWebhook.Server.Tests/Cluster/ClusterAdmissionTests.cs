@@ -47,7 +47,8 @@ public sealed class ClusterAdmissionTests
         h.Server.StallNewWatches = true;
         h.Server.StallWatches("serviceentries");
         h.Server.Apply(ClusterYaml.ServiceEntry("api", Host));
-        await Task.Delay(200);
+        // the stalled watch held the ADDED event back: the cache cannot have it from the watch
+        await ClusterHarness.WaitUntilAsync(() => h.Server.WithheldEvents("serviceentries") >= 1, "the stalled watch to withhold the ServiceEntry");
         var cached = h.Store.Current.Snapshot;
         Assert.Null(cached.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "api")));
 

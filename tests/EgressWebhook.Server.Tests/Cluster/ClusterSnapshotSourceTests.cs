@@ -132,7 +132,8 @@ public sealed class ClusterSnapshotSourceTests
             s.IstioVersions = []; // Istio's CRDs not (yet) served: the Istio kinds cannot sync
         });
 
-        await Task.Delay(500);
+        // asked twice: the first "not served" answer was handled and the source looked again
+        await ClusterHarness.WaitUntilAsync(() => h.Server.IstioDiscoveries >= 2, "two discoveries of Istio's group");
         Assert.False(h.Store.IsReady);
         Assert.False(h.Source.IsSynced);
         Assert.NotNull(h.Source.Describe());
@@ -226,7 +227,7 @@ public sealed class ClusterSnapshotSourceTests
 
         h.Server.StallWatches("destinationrules");
         h.Server.Apply(ClusterYaml.DestinationRule.Replace("- name: cnn", "- name: cnn\n  - name: google", StringComparison.Ordinal));
-        await Task.Delay(300);
+        await ClusterHarness.WaitUntilAsync(() => h.Server.WithheldEvents("destinationrules") >= 1, "the stalled watch to withhold the change");
         Assert.False(h.SnapshotState().SetEquals(h.Server.Expected()), "the stalled watch must not have delivered the change");
 
         await h.WaitForServerStateAsync();

@@ -524,6 +524,27 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Watch events of <paramref name="plural"/> a stalled watch (see <see cref="StallWatches"/> and
+    /// <see cref="StallNewWatches"/>) held back, counted once per watch: at the write, or in the replay of a watch
+    /// opened stalled. A test waits for it to know the change reached the watch and was not delivered.</summary>
+    public int WithheldEvents(string plural)
+    {
+        lock (_lock)
+        {
+            return _resources[plural].Withheld;
+        }
+    }
+
+    /// <summary>Discovery requests for Istio's group (<c>GET /apis/networking.istio.io</c>), whatever it answered.</summary>
+    public int IstioDiscoveries => Volatile.Read(ref _istioDiscoveries);
+
+    private int _istioDiscoveries;
+
+    /// <summary>Lease requests received (coordination.k8s.io), whether answered, refused or aborted.</summary>
+    public int LeaseRequests => Volatile.Read(ref _leaseRequests);
+
+    private int _leaseRequests;
+
     /// <summary>Full lists (first pages) served for <paramref name="plural"/>.</summary>
     public int ListCount(string plural)
     {
@@ -706,9 +727,16 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         var due = _time.GetUtcNow() + WatchEventDelay;
         foreach (var watcher in state.Watchers)
         {
-            if (!watcher.Stalled && (watcher.Namespace is null || watcher.Namespace == ns))
+            if (watcher.Namespace is null || watcher.Namespace == ns)
             {
-                watcher.Lines.Writer.TryWrite(new Line(line, due));
+                if (watcher.Stalled)
+                {
+                    state.Withheld++;
+                }
+                else
+                {
+                    watcher.Lines.Writer.TryWrite(new Line(line, due));
+                }
             }
         }
     }
@@ -748,9 +776,15 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     {
         LastAuthorization = context.Request.Headers.Authorization.Count > 0 ? context.Request.Headers.Authorization.ToString() : null;
         var segments = context.Request.Path.Value!.Trim('/').Split('/');
+        if (segments is ["apis", "coordination.k8s.io", ..])
+        {
+            Interlocked.Increment(ref _leaseRequests);
+        }
+
         switch (segments)
         {
             case ["apis", IstioGroup]:
+                Interlocked.Increment(ref _istioDiscoveries);
                 await DiscoveryAsync(context);
                 return;
             case ["api", "v1", var plural] when Kinds.ContainsKey(plural):
@@ -1046,6 +1080,11 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
                 }
 
                 watcher.Stalled = StallNewWatches;
+                if (watcher.Stalled)
+                {
+                    state.Withheld += replay.Count;
+                }
+
                 state.Watchers.Add(watcher);
             }
         }
@@ -1460,6 +1499,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         public int Gets { get; set; }
 
         public int Refused { get; set; }
+
+        public int Withheld { get; set; }
     }
 
     private sealed class Watcher(HttpContext context, string? ns, bool bookmarks)

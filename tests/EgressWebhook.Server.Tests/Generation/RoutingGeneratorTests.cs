@@ -332,7 +332,10 @@ public sealed class RoutingGeneratorTests
         server.Apply(gateway.ToJsonString());
         await WaitForAsync(() => replica.Cluster.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.Gateway, ns, name)) is Gateway g &&
                                  g.Spec.Selector.GetValueOrDefault("istio") == "ingressgateway", "the hand edit in the cache");
-        await Task.Delay(1000);
+        // the lease is renewed every retry period, the stale cache looked at again as often: several renewals are
+        // several chances to plan
+        var renewals = server.LeaseRequests;
+        await WaitForAsync(() => server.LeaseRequests >= renewals + 6, "six more lease requests");
         Assert.Equal(writes, GeneratedPlurals.SelectMany(server.Writes).Count());
 
         server.RefuseReads("serviceentries", refused: false);
@@ -371,7 +374,8 @@ public sealed class RoutingGeneratorTests
 
         await WaitForAsync(() => replica.Logger.Collector.GetSnapshot().Any(r => r.Id.Id == EventIds.Leadership.LeaseRequestFailed), "the 403 to be logged");
         // several more tries (retry period 0.2 s), still one warning
-        await Task.Delay(1000);
+        var tries = server.LeaseRequests;
+        await WaitForAsync(() => server.LeaseRequests >= tries + 4, "four more lease requests");
         var warning = Assert.Single(replica.Logger.Collector.GetSnapshot(), r => r.Id.Id == EventIds.Leadership.LeaseRequestFailed);
         Assert.Contains("403", warning.Message, StringComparison.Ordinal);
         Assert.Contains("forbidden", warning.Message, StringComparison.Ordinal);
