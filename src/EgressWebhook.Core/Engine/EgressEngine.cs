@@ -91,7 +91,12 @@ public sealed class EgressEngine
         }
 
         var findings = new List<Finding>(context.Findings);
-        findings.AddRange(CausedBy(obj, old, before, after, policy));
+        // an UPDATE that leaves every rule's input as it was cannot change a finding about another object
+        if (old is null || !RuleInputs.Same(old, obj))
+        {
+            findings.AddRange(CausedBy(obj, old, before, after, policy));
+        }
+
         budget.ThrowIfCancellationRequested();
         return new EgressReport(Sorted(findings), after.Count);
     }
