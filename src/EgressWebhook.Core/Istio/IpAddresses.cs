@@ -22,10 +22,32 @@ internal static class IpAddresses
                    IPAddress.TryParse(address, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6;
         }
 
-        var parts = address.Split('.');
-        return parts.Length == 4 && parts.All(static p =>
-            p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) &&
-            int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) <= 255);
+        // four dotted decimal octets of 1-3 digits, each at most 255 (no allocation: an entry may list 100,000 endpoints)
+        var octets = 0;
+        var value = 0;
+        var digits = 0;
+        foreach (var c in address)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                value = value * 10 + (c - '0');
+                if (++digits > 3 || value > 255)
+                {
+                    return false;
+                }
+            }
+            else if (c == '.' && digits > 0 && octets < 3)
+            {
+                octets++;
+                value = digits = 0;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return octets == 3 && digits > 0;
     }
 
     /// <summary>Whether <paramref name="address"/> is a <c>unix://</c> socket endpoint.</summary>

@@ -87,6 +87,47 @@ public sealed class FindingCapTests
             Assert.Single(egw118, f => f.Path == "spec.hosts").Message, StringComparison.Ordinal);
     }
 
+    /// <summary>The validators format only the failures the cap keeps (<c>Failures.Admits</c>): what a reader sees is as
+    /// if every item had been formatted: the first ones in the validator's order, with their text, then the count.</summary>
+    [Fact]
+    public void ServiceEntryValidator_ListsTheFirstFailuresInOrder_AndCountsTheRest()
+    {
+        const int endpoints = 40;
+        var items = string.Join(',', Enumerable.Range(0, endpoints).Select(i => $"{{\"address\":\"bad{i}\",\"ports\":{{\"nope\":1}}}}"));
+        var json = "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"ServiceEntry\",\"metadata\":{\"name\":\"se\",\"namespace\":\"default\"}," +
+                   $"\"spec\":{{\"hosts\":[\"api.example.com\"],\"resolution\":\"STATIC\",\"ports\":[{{\"number\":443,\"name\":\"tls\",\"protocol\":\"TLS\"}}],\"endpoints\":[{items}]}}}}";
+
+        var egw203 = Check(json).Where(f => f.Rule == RuleIds.EndpointsInconsistent).ToList();
+
+        // two failures per endpoint (address, then port name): the first ten endpoints' are listed with their text
+        var listed = egw203.Where(f => f.Path != "spec.endpoints").ToList();
+        Assert.Equal(Enumerable.Range(0, Cap / 2).SelectMany(i => new[] { $"spec.endpoints[{i}].address", $"spec.endpoints[{i}].ports[nope]" }).Order(StringComparer.Ordinal),
+            listed.Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.All(listed, f => Assert.NotEmpty(f.Message));
+        Assert.Contains(listed, f => f.Message.StartsWith("STATIC endpoint address bad9 ", StringComparison.Ordinal));
+        var summary = Assert.Single(egw203, f => f.Path == "spec.endpoints");
+        Assert.Equal(Severity.Error, summary.Severity);
+        Assert.StartsWith($"… and {2 * endpoints - Cap} more EGW203 errors like the {Cap} listed in spec.endpoints; ", summary.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GatewayValidator_CountedFailuresKeepTheirSeverity()
+    {
+        // 25 passthrough servers whose credentialName is ignored (warnings), then 5 TLS servers without tls (errors): the
+        // 20 listed are warnings, the summary of the other 10 is an error
+        var servers = Enumerable.Range(0, 25).Select(i => $"{{\"port\":{{\"number\":{1000 + i},\"name\":\"p{i}\",\"protocol\":\"TLS\"}},\"hosts\":[\"h{i}.example.com\"],\"tls\":{{\"credentialName\":\"c\"}}}}")
+            .Concat(Enumerable.Range(25, 5).Select(i => $"{{\"port\":{{\"number\":{1000 + i},\"name\":\"p{i}\",\"protocol\":\"TLS\"}},\"hosts\":[\"h{i}.example.com\"]}}"));
+        var json = "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"Gateway\",\"metadata\":{\"name\":\"gw\",\"namespace\":\"default\"}," +
+                   $"\"spec\":{{\"selector\":{{\"istio\":\"egressgateway\"}},\"servers\":[{string.Join(',', servers)}]}}}}";
+
+        var egw206 = Check(json).Where(f => f.Rule == RuleIds.GatewayServerTls).ToList();
+
+        Assert.Equal(Cap, egw206.Count(f => f.Path != "spec.servers" && f.Severity == Severity.Warning));
+        var summary = Assert.Single(egw206, f => f.Path == "spec.servers");
+        Assert.Equal(Severity.Error, summary.Severity);
+        Assert.StartsWith($"… and 10 more EGW206 errors like the {Cap} listed in spec.servers; ", summary.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Summary_KeepsTheWorstSeverity_AndIsAContradictionWhenOneOfThoseIs()
     {

@@ -62,9 +62,10 @@ internal sealed class Egw105PassthroughPortChain : IEgressRule
                 continue;
             }
 
-            var servers = string.Join(", ", bound.Select(GatewayChain.Describe));
+            // the texts of a finding, made only for one
+            string Servers() => string.Join(", ", bound.Select(GatewayChain.Describe));
+            string PassthroughPorts() => string.Join("/", passthrough.Select(s => s.Port?.Number).Distinct());
             var usePort = passthrough[0].Port?.Number;
-            var passthroughPorts = string.Join("/", passthrough.Select(s => s.Port?.Number).Distinct());
             foreach (var rule in rules.Where(r => r.AppliesTo(gwRef)))
             {
                 var ports = rule.PortsFor(gwRef);
@@ -78,7 +79,7 @@ internal sealed class Egw105PassthroughPortChain : IEgressRule
                     if (reachable.TrueForAll(GatewayChain.IsPassthrough))
                     {
                         context.Report(RuleIds.PassthroughPortChain, Severity.Error, vs, rule.Path,
-                            $"http rule never matches: Gateway {gwRef} passes TLS through on {passthroughPorts}; use a tls route with sniHosts",
+                            $"http rule never matches: Gateway {gwRef} passes TLS through on {PassthroughPorts()}; use a tls route with sniHosts",
                             gw.Ref);
                     }
 
@@ -92,8 +93,8 @@ internal sealed class Egw105PassthroughPortChain : IEgressRule
                     {
                         var kind = rule.Kind == RouteKind.Tls ? "tls" : "tcp";
                         var message = gw.Spec.Servers.Any(s => s.Port?.Number == q)
-                            ? $"{kind} match port {q}: Gateway {gwRef} serves other hosts there (servers for {hosts[0]}: {servers}); use {usePort}"
-                            : $"{kind} match port {q} is not a port of Gateway {gwRef} (servers: {servers}); use {usePort}";
+                            ? $"{kind} match port {q}: Gateway {gwRef} serves other hosts there (servers for {hosts[0]}: {Servers()}); use {usePort}"
+                            : $"{kind} match port {q} is not a port of Gateway {gwRef} (servers: {Servers()}); use {usePort}";
                         context.Report(RuleIds.PassthroughPortChain, Severity.Error, vs, match.Path + ".port", message, gw.Ref);
                     }
                 }

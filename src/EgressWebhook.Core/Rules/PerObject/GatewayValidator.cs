@@ -47,21 +47,30 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
         var unixBind = server.Bind?.StartsWith(IpAddresses.UnixPrefix, StringComparison.Ordinal) == true;
         if (port.Number is < 1 or > MaxPort && !(port.Number == 0 && unixBind))
         {
-            context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Servers[{i}].Port.Number",
-                $"server port number {port.Number} is outside 1..{MaxPort}; use a valid port number"));
+            if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Servers"))
+            {
+                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Servers[{i}].Port.Number",
+                    $"server port number {port.Number} is outside 1..{MaxPort}; use a valid port number"));
+            }
         }
 
         if (!Protocols.IsKnown(port.Protocol))
         {
             var shown = string.IsNullOrEmpty(port.Protocol) ? "unset" : port.Protocol;
-            context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Servers[{i}].Port.Protocol",
-                $"server port {port.Number} protocol {shown} is not an Istio protocol; use e.g. HTTP, HTTPS, TLS, TCP"));
+            if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Servers"))
+            {
+                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Servers[{i}].Port.Protocol",
+                    $"server port {port.Number} protocol {shown} is not an Istio protocol; use e.g. HTTP, HTTPS, TLS, TCP"));
+            }
         }
 
         if (!string.IsNullOrEmpty(port.Name) && !names.TryAdd(port.Name, i))
         {
-            context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Servers[{i}].Port.Name",
-                $"port name {port.Name} is used by servers[{names[port.Name]}] and servers[{i}]; give each server port a unique name"));
+            if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Servers"))
+            {
+                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Servers[{i}].Port.Name",
+                    $"port name {port.Name} is used by servers[{names[port.Name]}] and servers[{i}]; give each server port a unique name"));
+            }
         }
     }
 
@@ -79,8 +88,12 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
         {
             if (tls is null)
             {
-                context.AddFailure(Failures.Error(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
-                    $"{endpoint} has no tls block; add tls.mode (PASSTHROUGH, SIMPLE, MUTUAL or ISTIO_MUTUAL)"));
+                if (Failures.Admits(context, RuleIds.GatewayServerTls, "Spec.Servers"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
+                        $"{endpoint} has no tls block; add tls.mode (PASSTHROUGH, SIMPLE, MUTUAL or ISTIO_MUTUAL)"));
+                }
+
                 return;
             }
 
@@ -100,15 +113,21 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
             if (!ServerTlsModes.IsPassthrough(tls.EffectiveMode) || files.Count > 0)
             {
                 var what = files.Count > 0 ? "certificate files" : $"mode {tls.EffectiveMode}";
-                context.AddFailure(Failures.Error(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
-                    $"plain {endpoint} has TLS settings ({what}); use protocol HTTPS, or keep only tls.httpsRedirect"));
+                if (Failures.Admits(context, RuleIds.GatewayServerTls, "Spec.Servers"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
+                        $"plain {endpoint} has TLS settings ({what}); use protocol HTTPS, or keep only tls.httpsRedirect"));
+                }
             }
 
             return;
         }
 
-        context.AddFailure(Failures.Error(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
-            $"{endpoint} cannot have a tls block (only HTTPS/TLS servers do); use protocol TLS or HTTPS, or remove tls"));
+        if (Failures.Admits(context, RuleIds.GatewayServerTls, "Spec.Servers"))
+        {
+            context.AddFailure(Failures.Error(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
+                $"{endpoint} cannot have a tls block (only HTTPS/TLS servers do); use protocol TLS or HTTPS, or remove tls"));
+        }
     }
 
     /// <summary>EGW206 warnings: a PASSTHROUGH server never terminates TLS, so its certificates are ignored.</summary>
@@ -123,8 +142,12 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
         if (string.IsNullOrEmpty(tls.Mode) && hasCredential)
         {
             var field = !string.IsNullOrEmpty(tls.CredentialName) ? "CredentialName" : "CredentialNames";
-            context.AddFailure(Failures.Warning(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls.{field}",
-                $"{endpoint}: credentialName without tls.mode is ignored (mode defaults to PASSTHROUGH); set mode SIMPLE"));
+            if (Failures.Admits(context, RuleIds.GatewayServerTls, "Spec.Servers", FluentValidation.Severity.Warning))
+            {
+                context.AddFailure(Failures.Warning(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls.{field}",
+                    $"{endpoint}: credentialName without tls.mode is ignored (mode defaults to PASSTHROUGH); set mode SIMPLE"));
+            }
+
             return;
         }
 
@@ -136,8 +159,11 @@ internal sealed class GatewayValidator : AbstractValidator<Gateway>
                 fields.Insert(0, "credentialName");
             }
 
-            context.AddFailure(Failures.Warning(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
-                $"{tls.EffectiveMode} {endpoint} ignores {string.Join(", ", fields)}; set mode SIMPLE or MUTUAL, or remove them"));
+            if (Failures.Admits(context, RuleIds.GatewayServerTls, "Spec.Servers", FluentValidation.Severity.Warning))
+            {
+                context.AddFailure(Failures.Warning(RuleIds.GatewayServerTls, $"Spec.Servers[{i}].Tls",
+                    $"{tls.EffectiveMode} {endpoint} ignores {string.Join(", ", fields)}; set mode SIMPLE or MUTUAL, or remove them"));
+            }
         }
     }
 

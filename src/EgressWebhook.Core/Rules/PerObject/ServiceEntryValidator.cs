@@ -58,8 +58,11 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
         {
             if (spec.Hosts[i] is { } host && HostName.IsWildcard(host))
             {
-                context.AddFailure(Failures.Error(RuleIds.DnsResolutionWildcardHost, $"Spec.Hosts[{i}]",
-                    $"{resolution} cannot resolve wildcard host {host} (no endpoints); use resolution NONE or add endpoints"));
+                if (Failures.Admits(context, RuleIds.DnsResolutionWildcardHost, "Spec.Hosts"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.DnsResolutionWildcardHost, $"Spec.Hosts[{i}]",
+                        $"{resolution} cannot resolve wildcard host {host} (no endpoints); use resolution NONE or add endpoints"));
+                }
             }
         }
     }
@@ -96,8 +99,11 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
             if (resolution == Resolutions.Static && !unix && !IpAddresses.IsIp(address))
             {
                 var shown = address.Length == 0 ? "(empty)" : address;
-                context.AddFailure(Failures.Error(RuleIds.EndpointsInconsistent, $"Spec.Endpoints[{i}].Address",
-                    $"STATIC endpoint address {shown} is not an IP or unix:// socket; use an IP address or resolution DNS"));
+                if (Failures.Admits(context, RuleIds.EndpointsInconsistent, "Spec.Endpoints"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.EndpointsInconsistent, $"Spec.Endpoints[{i}].Address",
+                        $"STATIC endpoint address {shown} is not an IP or unix:// socket; use an IP address or resolution DNS"));
+                }
             }
 
             if (unix)
@@ -111,8 +117,11 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
                 if (!portNames.Contains(name))
                 {
                     known ??= portNames.Count == 0 ? "none named" : Failures.List(portNames.Order(StringComparer.Ordinal));
-                    context.AddFailure(Failures.Error(RuleIds.EndpointsInconsistent, $"Spec.Endpoints[{i}].Ports[{name}]",
-                        $"endpoint port {name} is not a port name of the ServiceEntry (ports: {known}); rename it to a port's name"));
+                    if (Failures.Admits(context, RuleIds.EndpointsInconsistent, "Spec.Endpoints"))
+                    {
+                        context.AddFailure(Failures.Error(RuleIds.EndpointsInconsistent, $"Spec.Endpoints[{i}].Ports[{name}]",
+                            $"endpoint port {name} is not a port name of the ServiceEntry (ports: {known}); rename it to a port's name"));
+                    }
                 }
             }
         }
@@ -137,9 +146,12 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
             if (!Protocols.IsHttp(port.Protocol) && !Protocols.IsTls(port.Protocol))
             {
                 var protocol = string.IsNullOrEmpty(port.Protocol) ? "unset" : port.Protocol;
-                context.AddFailure(Failures.Error(RuleIds.MultiHostNeedsHttpOrTls, $"Spec.Ports[{i}].Protocol",
-                    $"{spec.Hosts.Count} hosts with resolution {spec.EffectiveResolution} on port {port.Number} (protocol {protocol}), " +
-                    "which is neither HTTP nor TLS; use one host per ServiceEntry"));
+                if (Failures.Admits(context, RuleIds.MultiHostNeedsHttpOrTls, "Spec.Ports"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.MultiHostNeedsHttpOrTls, $"Spec.Ports[{i}].Protocol",
+                        $"{spec.Hosts.Count} hosts with resolution {spec.EffectiveResolution} on port {port.Number} (protocol {protocol}), " +
+                        "which is neither HTTP nor TLS; use one host per ServiceEntry"));
+                }
             }
         }
     }
@@ -158,33 +170,48 @@ internal sealed class ServiceEntryValidator : AbstractValidator<ServiceEntry>
 
             if (port.Number is < 1 or > MaxPort)
             {
-                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Number",
-                    $"port number {port.Number} is outside 1..{MaxPort}; use a valid port number"));
+                if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Ports"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Number",
+                        $"port number {port.Number} is outside 1..{MaxPort}; use a valid port number"));
+                }
             }
             else if (!numbers.TryAdd(port.Number, i))
             {
-                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Number",
-                    $"port number {port.Number} is declared twice (ports[{numbers[port.Number]}] and ports[{i}]); remove or renumber one"));
+                if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Ports"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Number",
+                        $"port number {port.Number} is declared twice (ports[{numbers[port.Number]}] and ports[{i}]); remove or renumber one"));
+                }
             }
 
             // targetPort 0 is "unset" in Istio's API
             if (port.TargetPort is { } target && target != 0 && target is < 1 or > MaxPort)
             {
-                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].TargetPort",
-                    $"targetPort {target} of port {port.Number} is outside 1..{MaxPort}; use a valid port number"));
+                if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Ports"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].TargetPort",
+                        $"targetPort {target} of port {port.Number} is outside 1..{MaxPort}; use a valid port number"));
+                }
             }
 
             if (!string.IsNullOrEmpty(port.Name) && !names.TryAdd(port.Name, i))
             {
-                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Name",
-                    $"port name {port.Name} is used by ports[{names[port.Name]}] and ports[{i}]; give each port a unique name"));
+                if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Ports"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Name",
+                        $"port name {port.Name} is used by ports[{names[port.Name]}] and ports[{i}]; give each port a unique name"));
+                }
             }
 
             // an unset protocol is allowed: Istio sniffs it
             if (!string.IsNullOrEmpty(port.Protocol) && !Protocols.IsKnown(port.Protocol))
             {
-                context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Protocol",
-                    $"protocol {port.Protocol} of port {port.Number} is not an Istio protocol; use e.g. HTTP, HTTPS, TLS, TCP, GRPC"));
+                if (Failures.Admits(context, RuleIds.InvalidPorts, "Spec.Ports"))
+                {
+                    context.AddFailure(Failures.Error(RuleIds.InvalidPorts, $"Spec.Ports[{i}].Protocol",
+                        $"protocol {port.Protocol} of port {port.Number} is not an Istio protocol; use e.g. HTTP, HTTPS, TLS, TCP, GRPC"));
+                }
             }
         }
     }

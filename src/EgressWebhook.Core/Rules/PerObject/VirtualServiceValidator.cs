@@ -30,8 +30,12 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
 
                 if (rule.Match.Count == 0)
                 {
-                    context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match",
-                        $"tls rule has no match, so it never applies; add a match with sniHosts from the hosts ({shownHosts})"));
+                    if (Failures.Admits(context, RuleIds.TlsRouteMatch, "Spec.Tls"))
+                    {
+                        context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match",
+                            $"tls rule has no match, so it never applies; add a match with sniHosts from the hosts ({shownHosts})"));
+                    }
+
                     continue;
                 }
 
@@ -44,8 +48,12 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
 
                     if (match.SniHosts.Count == 0)
                     {
-                        context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts",
-                            $"tls match has no sniHosts, so it never applies; add sniHosts from the hosts ({shownHosts})"));
+                        if (Failures.Admits(context, RuleIds.TlsRouteMatch, "Spec.Tls"))
+                        {
+                            context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts",
+                                $"tls match has no sniHosts, so it never applies; add sniHosts from the hosts ({shownHosts})"));
+                        }
+
                         continue;
                     }
 
@@ -59,8 +67,11 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
                         var resolved = HostName.Resolve(sni, vs.Namespace);
                         if (!hosts.Covers(resolved))
                         {
-                            context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts[{k}]",
-                                $"sniHost {sni} is not within the VirtualService hosts ({shownHosts}); add it to hosts or fix the SNI"));
+                            if (Failures.Admits(context, RuleIds.TlsRouteMatch, "Spec.Tls"))
+                            {
+                                context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts[{k}]",
+                                    $"sniHost {sni} is not within the VirtualService hosts ({shownHosts}); add it to hosts or fix the SNI"));
+                            }
                         }
                     }
                 }
