@@ -16,6 +16,9 @@ internal static class AmbientFixtures
     internal static EgressReport Check(RuleSettings settings, params string[] docs) =>
         EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), settings);
 
+    /// <summary>Admission of <paramref name="changed"/> into <paramref name="existing"/> (<see cref="CrossResource.CrossResourceFixtures.CheckChange"/>).</summary>
+    internal static EgressReport CheckChange(string changed, params string[] existing) => CrossResource.CrossResourceFixtures.CheckChange(changed, existing);
+
     internal static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
 
     /// <summary>A Namespace; <paramref name="labels"/> a YAML map.</summary>

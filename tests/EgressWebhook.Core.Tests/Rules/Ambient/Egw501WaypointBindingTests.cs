@@ -138,4 +138,22 @@ public sealed class Egw501WaypointBindingTests
         Assert.Equal("WaypointIsNotReady: waypoint istio-egress/waypoint has no address; traffic goes direct; check its pods", finding.Message);
         Assert.Empty(Of(ready, RuleIds.WaypointBinding));
     }
+
+    [Fact]
+    public void Egw501_WaypointUpdateToAnotherClass_IsReportedOnTheBoundEntry()
+    {
+        var report = CheckChange(Waypoint(className: "istio"), Waypoint(), BoundEntry());
+
+        Assert.Equal(HttpbinEntry, Assert.Single(Of(report, RuleIds.WaypointBinding)).Object);
+    }
+
+    [Fact]
+    public void Egw501_NamespaceLabelledWithAMissingWaypoint_IsReportedOnItsEntries()
+    {
+        var report = CheckChange(AmbientNamespace("istio-egress", $", {UseWaypoint}: egress"), AmbientNamespace("istio-egress"), Waypoint(), Entry());
+
+        var finding = Assert.Single(Of(report, RuleIds.WaypointBinding));
+        Assert.Equal(HttpbinEntry, finding.Object);
+        Assert.Contains("no Gateway istio-egress/egress", finding.Message, StringComparison.Ordinal);
+    }
 }

@@ -120,4 +120,13 @@ public sealed class Egw502WaypointVisibilityTests
 
         Assert.Empty(Of(report, RuleIds.WaypointVisibility));
     }
+
+    [Fact]
+    public void Egw502_ClientNamespaceTurningAmbient_ReportsTheHiddenEntry()
+    {
+        var report = CheckChange(AmbientNamespace("default"), Visibility("NAMESPACE"), Namespace("default"),
+            AmbientNamespace("istio-egress", $", {UseWaypoint}: waypoint"), Waypoint(), Entry());
+
+        Assert.Equal(new ObjectRef("ServiceEntry", "istio-egress", "httpbin-org"), Assert.Single(Of(report, RuleIds.WaypointVisibility)).Object);
+    }
 }

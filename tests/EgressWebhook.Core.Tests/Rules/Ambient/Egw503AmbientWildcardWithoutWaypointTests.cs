@@ -81,4 +81,12 @@ public sealed class Egw503AmbientWildcardWithoutWaypointTests
         Assert.Equal("spec.hosts[1]", finding.Path);
         Assert.Contains("in ambient default (+1) sends", finding.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Egw503_NamespaceTurningAmbient_ReportsTheWildcardEntry()
+    {
+        var report = CheckChange(AmbientNamespace("default"), Namespace("default"), Wildcard());
+
+        Assert.Equal(new ObjectRef("ServiceEntry", "default", "wikipedia"), Assert.Single(Of(report, RuleIds.AmbientWildcardWithoutWaypoint)).Object);
+    }
 }

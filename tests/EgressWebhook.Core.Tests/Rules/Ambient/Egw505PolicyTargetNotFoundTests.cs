@@ -151,4 +151,14 @@ public sealed class Egw505PolicyTargetNotFoundTests
 
         Assert.Empty(Of(report, RuleIds.PolicyTargetNotFound));
     }
+
+    [Fact]
+    public void Egw505_EntryCreatedUnbound_ReportsThePolicyThatTargetsIt()
+    {
+        var report = CheckChange(Entry(), AmbientNamespace("istio-egress"), Policy("httpbin-org"));
+
+        var finding = Assert.Single(Of(report, RuleIds.PolicyTargetNotFound));
+        Assert.Equal(new ObjectRef("AuthorizationPolicy", "istio-egress", "httpbin-get"), finding.Object);
+        Assert.Equal(Severity.Warning, finding.Severity);
+    }
 }

@@ -97,4 +97,12 @@ public sealed class Egw507AmbientRegistryOnlyIgnoredTests
 
         Assert.Empty(Of(report, RuleIds.AmbientRegistryOnlyIgnored));
     }
+
+    [Fact]
+    public void Egw507_NamespaceTurningAmbient_ReportsTheMeshConfigAndItsSidecar()
+    {
+        var report = CheckChange(AmbientNamespace("team-a"), Mesh("REGISTRY_ONLY"), Namespace("team-a"), Sidecar("team-a", "REGISTRY_ONLY"));
+
+        Assert.Equal(["MeshConfig", "Sidecar"], Of(report, RuleIds.AmbientRegistryOnlyIgnored).Select(f => f.Object.Kind).Order());
+    }
 }

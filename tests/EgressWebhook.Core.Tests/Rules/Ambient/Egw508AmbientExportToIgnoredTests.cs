@@ -72,4 +72,12 @@ public sealed class Egw508AmbientExportToIgnoredTests
 
         Assert.Contains("ignore exportTo: every ambient namespace can use it", Assert.Single(Of(report, RuleIds.AmbientExportToIgnored)).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Egw508_NamespaceTurningAmbient_ReportsTheNarrowedEntry()
+    {
+        var report = CheckChange(AmbientNamespace("default"), Namespace("default"), Namespace("istio-egress"), Entry(extra: "  exportTo: [\".\"]"));
+
+        Assert.Equal(new ObjectRef("ServiceEntry", "istio-egress", "httpbin-org"), Assert.Single(Of(report, RuleIds.AmbientExportToIgnored)).Object);
+    }
 }

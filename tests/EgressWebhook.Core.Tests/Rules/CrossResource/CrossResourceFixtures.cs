@@ -21,6 +21,16 @@ internal static class CrossResourceFixtures
     internal static EgressReport Check(params string[] docs) =>
         EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), RuleSettings.Default);
 
+    /// <summary>Admission of <paramref name="changed"/> (a create, or an update of the stored object of its name) into the
+    /// state <paramref name="existing"/>: its own findings and those it causes on the objects that depend on it.</summary>
+    internal static EgressReport CheckChange(string changed, params string[] existing)
+    {
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", existing), "default"));
+        var obj = Assert.Single(ManifestReader.Read(changed, "default"));
+        var old = snapshot.Find(obj.Key);
+        return EgressEngine.Default.CheckChange(snapshot, new ObjectChange(old is null ? Operation.Create : Operation.Update, obj, old), RuleSettings.Default);
+    }
+
     internal static string Se(string name, string host, string ns = "default", string extra = "", string ports = "[{number: 443, name: tls, protocol: TLS}]", string resolution = "DNS") => $$"""
         apiVersion: networking.istio.io/v1
         kind: ServiceEntry

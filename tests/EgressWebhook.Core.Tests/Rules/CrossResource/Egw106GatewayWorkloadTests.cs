@@ -134,4 +134,18 @@ public sealed class Egw106GatewayWorkloadTests
 
         Assert.Equal("spec.servers[1].port.number", Assert.Single(Of(report, RuleIds.GatewayWorkload)).Path);
     }
+
+    [Fact]
+    public void Egw106_ServiceUpdateDroppingThePort_IsReportedOnTheGateway()
+    {
+        var before = GatewayService(ports: "[{name: https, port: 443, targetPort: 8443}, {name: tls-alt, port: 9443}]");
+
+        var report = CheckChange(GatewayService(ports: "[{name: https, port: 443, targetPort: 8443}]"), before, Gateway(9443));
+        var kept = CheckChange(GatewayService(ports: "[{name: tls-alt, port: 9443}]"), before, Gateway(9443));
+
+        var finding = Assert.Single(Of(report, RuleIds.GatewayWorkload));
+        Assert.Equal(new ObjectRef("Gateway", "default", "egress"), finding.Object);
+        Assert.Equal("spec.servers[0].port.number", finding.Path);
+        Assert.Empty(Of(kept, RuleIds.GatewayWorkload));
+    }
 }

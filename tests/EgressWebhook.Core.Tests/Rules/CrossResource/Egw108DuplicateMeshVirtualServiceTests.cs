@@ -147,4 +147,26 @@ public sealed class Egw108DuplicateMeshVirtualServiceTests
 
         Assert.Equal("spec.hosts[1]", Assert.Single(Of(report, RuleIds.DuplicateMeshVirtualService), f => f.Object.Name == "two").Path);
     }
+
+    [Fact]
+    public void Egw108_ManyHosts_AreLookedUpAtOnceWithTheSameResult()
+    {
+        // past 8 hosts the rivals of every host are found in one pass over the index, not one look-up per host
+        var hosts = string.Join(", ", Enumerable.Range(0, 12).Select(i => $"\"h{i}.example.com\""));
+        var many = MeshVs("many", "h0.example.com").Replace("hosts: [\"h0.example.com\"]", $"hosts: [{hosts}]", StringComparison.Ordinal);
+
+        var report = Check(many, MeshVs("h10", "h10.example.com"), MeshVs("leg", "h3.example.com", extra: "  gateways: [egress]"));
+
+        var finding = Assert.Single(Of(report, RuleIds.DuplicateMeshVirtualService), f => f.Object.Name == "many");
+        Assert.Equal("spec.hosts[10]", finding.Path);
+        Assert.Contains("VirtualService default/h10;", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Egw108_CreatingTheSecond_ReportsBoth()
+    {
+        var report = CheckChange(MeshVs("httpbin-retries", "httpbin.org"), HttpbinSe, MeshVs("httpbin-timeout", "httpbin.org"));
+
+        Assert.Equal(["httpbin-retries", "httpbin-timeout"], Of(report, RuleIds.DuplicateMeshVirtualService).Select(f => f.Object.Name).Order());
+    }
 }

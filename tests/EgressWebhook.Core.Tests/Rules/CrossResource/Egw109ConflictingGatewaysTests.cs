@@ -112,4 +112,12 @@ public sealed class Egw109ConflictingGatewaysTests
 
         Assert.Empty(Of(report, RuleIds.ConflictingGateways));
     }
+
+    [Fact]
+    public void Egw109_CreatingTheSecond_ReportsBoth()
+    {
+        var report = CheckChange(Gw("news-egress"), Gw("cnn-egress"));
+
+        Assert.Equal(["cnn-egress", "news-egress"], Of(report, RuleIds.ConflictingGateways).Select(f => f.Object.Name).Order());
+    }
 }

@@ -114,4 +114,23 @@ public sealed class Egw110ConflictingServiceEntryProtocolTests
         var finding = Assert.Single(Of(report, RuleIds.ConflictingServiceEntryProtocol), f => f.Object.Name == "a");
         Assert.StartsWith("api.example.com:8443", finding.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Egw110_OtherEntryDeclaringThePortTwice_ConflictsThroughItsSecondProtocol()
+    {
+        // b's first 8443 agrees with a; its second does not
+        var report = Check(Se("a", "api.example.com", ports: Port("HTTP")),
+            Se("b", "api.example.com", ports: "[{number: 8443, name: p, protocol: http}, {number: 8443, name: q, protocol: HTTPS}]"));
+
+        var finding = Assert.Single(Of(report, RuleIds.ConflictingServiceEntryProtocol), f => f.Object.Name == "a");
+        Assert.Contains("is HTTP here but HTTPS in ServiceEntry default/b", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Egw110_CreatingTheSecond_ReportsBoth()
+    {
+        var report = CheckChange(Se("b", "api.example.com", ports: Port("HTTPS")), Se("a", "api.example.com", ports: Port("HTTP")));
+
+        Assert.Equal(["a", "b"], Of(report, RuleIds.ConflictingServiceEntryProtocol).Select(f => f.Object.Name).Order());
+    }
 }

@@ -124,4 +124,18 @@ public sealed class Egw116GatewayLegLoopsToGatewayTests
 
         Assert.Equal("spec.http[0].mirror.host", Assert.Single(Of(report, RuleIds.GatewayLegLoopsToGateway)).Path);
     }
+
+    [Theory]
+    [InlineData(true)] // the Gateway arrives last
+    [InlineData(false)] // the gateway's Service arrives last
+    public void Egw116_TheLastLinkArriving_ReportsTheLeg(bool gatewayLast)
+    {
+        var leg = Vs("edition.cnn.com", GatewayHost, gateways: "[egress]");
+        var gateway = EgressGateway("edition.cnn.com");
+
+        var report = gatewayLast ? CheckChange(gateway, GatewayService(), Cnn, leg) : CheckChange(GatewayService(), gateway, Cnn, leg);
+
+        var finding = Assert.Single(Of(report, RuleIds.GatewayLegLoopsToGateway));
+        Assert.Equal(new ObjectRef("VirtualService", "default", "vs"), finding.Object);
+    }
 }

@@ -116,4 +116,21 @@ public sealed class Egw117MeshConfigUnusableTests
         Assert.Equal(Severity.Warning, Assert.Single(Of(typo, RuleIds.DestinationHostNotRegistered)).Severity);
         Assert.Equal(Severity.Error, Assert.Single(Of(valid, RuleIds.DestinationHostNotRegistered)).Severity);
     }
+
+    [Fact]
+    public void Egw117_IstioOperatorMeshConfigThatIsNoObject_PointsAtSpecMeshConfig()
+    {
+        const string op = """
+            apiVersion: install.istio.io/v1alpha1
+            kind: IstioOperator
+            metadata: {name: control-plane, namespace: istio-system}
+            spec:
+              meshConfig: REGISTRY_ONLY
+            """;
+
+        var finding = Assert.Single(Of(Check(op), RuleIds.MeshConfigUnusable));
+
+        Assert.Equal("spec.meshConfig", finding.Path);
+        Assert.Equal("meshConfig is not an object: Istio drops the whole config (egress stays ALLOW_ANY); fix the YAML", finding.Message);
+    }
 }

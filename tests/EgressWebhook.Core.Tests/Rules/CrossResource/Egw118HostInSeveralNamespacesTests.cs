@@ -157,4 +157,13 @@ public sealed class Egw118HostInSeveralNamespacesTests
         Assert.Equal(2, findings.Count);
         Assert.All(findings, f => Assert.Contains("get Service shop/api (a Service wins)", f.Message, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Egw118_CreatingTheWinner_ReportsTheEntryThatNowLoses()
+    {
+        var report = CheckChange(Entry("team-a"), Entry("team-b"));
+
+        var finding = Assert.Single(Of(report, RuleIds.HostInSeveralNamespaces));
+        Assert.Equal(new ObjectRef("ServiceEntry", "team-b", "api"), finding.Object);
+    }
 }
