@@ -5,7 +5,7 @@ using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 
-/// <summary>The objects and checks the cross-resource rule tests (EGW101/102/103/104/107/114/115) share.</summary>
+/// <summary>The objects and checks the cross-resource rule tests (EGW101..EGW118) share.</summary>
 internal static class CrossResourceFixtures
 {
     internal const string RegistryOnly = """
@@ -20,6 +20,16 @@ internal static class CrossResourceFixtures
 
     internal static EgressReport Check(params string[] docs) =>
         EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), RuleSettings.Default);
+
+    /// <summary>Admission of <paramref name="changed"/> (a create, or an update of the stored object of its name) into the
+    /// state <paramref name="existing"/>: its own findings and those it causes on the objects that depend on it.</summary>
+    internal static EgressReport CheckChange(string changed, params string[] existing)
+    {
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", existing), "default"));
+        var obj = Assert.Single(ManifestReader.Read(changed, "default"));
+        var old = snapshot.Find(obj.Key);
+        return EgressEngine.Default.CheckChange(snapshot, new ObjectChange(old is null ? Operation.Create : Operation.Update, obj, old), RuleSettings.Default);
+    }
 
     internal static string Se(string name, string host, string ns = "default", string extra = "", string ports = "[{number: 443, name: tls, protocol: TLS}]", string resolution = "DNS") => $$"""
         apiVersion: networking.istio.io/v1
@@ -46,16 +56,29 @@ internal static class CrossResourceFixtures
             - destination: {host: "{{dest}}", {{destExtra}}}
         """;
 
-    internal static string EgressGateway(string host, string ns = "default") => $$"""
+    internal static string EgressGateway(string host, string ns = "default", string name = "egress", string selector = "{istio: egressgateway}", string extra = "") => $$"""
         apiVersion: networking.istio.io/v1
         kind: Gateway
-        metadata: {name: egress, namespace: {{ns}}}
+        metadata: {name: {{name}}, namespace: {{ns}}}
         spec:
-          selector: {istio: egressgateway}
+          selector: {{selector}}
           servers:
           - port: {number: 443, name: tls, protocol: TLS}
             hosts: ["{{host}}"]
             tls: {mode: PASSTHROUGH}
+        {{extra}}
+        """;
+
+    /// <summary>The egress gateway's Service (Istio's default: 80→8080, 443→8443), selecting <c>istio: egressgateway</c>.</summary>
+    internal static string GatewayService(string name = "istio-egressgateway", string ns = "istio-system",
+        string selector = "{istio: egressgateway, app: istio-egressgateway}",
+        string ports = "[{name: http2, port: 80, targetPort: 8080}, {name: https, port: 443, targetPort: 8443}]") => $$"""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: {{name}}, namespace: {{ns}}}
+        spec:
+          selector: {{selector}}
+          ports: {{ports}}
         """;
 
     internal static string Sidecar(string ns, string hosts, string mode = "") => $$"""

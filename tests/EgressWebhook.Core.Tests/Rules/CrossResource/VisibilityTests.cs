@@ -6,7 +6,7 @@ using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 
-/// <summary>Istio 1.31 <c>serviceEntryVisibility</c> as a cap on exportTo, and EGW118's winner.</summary>
+/// <summary>Istio 1.31 <c>serviceEntryVisibility</c> as a cap on exportTo.</summary>
 public sealed class VisibilityTests
 {
     private static RuleContext Context(string yaml) =>
@@ -93,39 +93,5 @@ public sealed class VisibilityTests
         var finding = Assert.Single(report.Findings, f => f.Rule == RuleIds.MeshConfigUnusable);
         Assert.Equal("data.mesh.serviceEntryVisibility.defaultVisibility", finding.Path);
         Assert.Null(snapshot.Mesh.ServiceEntryVisibility);
-    }
-
-    [Fact]
-    public void Egw118_AKubernetesServiceOfTheHost_Wins()
-    {
-        const string yaml = """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: api, namespace: shop}
-            spec:
-              ports: [{name: http, port: 80}]
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: api, namespace: team-a}
-            spec:
-              hosts: [api.shop.svc.cluster.local]
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: DNS
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: api, namespace: team-b}
-            spec:
-              hosts: [api.shop.svc.cluster.local]
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: DNS
-            """;
-
-        var report = EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(yaml)), RuleSettings.Default);
-
-        var findings = report.Findings.Where(f => f.Rule == RuleIds.HostInSeveralNamespaces).ToList();
-        Assert.Equal(2, findings.Count);
-        Assert.All(findings, f => Assert.Contains("get Service shop/api (a Service wins)", f.Message, StringComparison.Ordinal));
     }
 }
