@@ -30,7 +30,7 @@ internal static class GatewayApiListeners
 
         if (listener.Hostname is { Length: > 0 } hostname && route.Spec.Hostnames.Count > 0 && !route.Spec.Hostnames.Any(h => HostName.Matches(h, hostname)))
         {
-            return $"listener {name} hostname {hostname} matches none of the route's hostnames";
+            return $"listener {name} hostname {hostname} matches no route hostname";
         }
 
         return null;

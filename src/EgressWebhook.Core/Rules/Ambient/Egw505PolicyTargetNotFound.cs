@@ -57,7 +57,7 @@ internal sealed class Egw505PolicyTargetNotFound : IEgressRule
             if (Waypoints.BindingOf(se, context.View) is null)
             {
                 context.Report(RuleIds.PolicyTargetNotFound, Severity.Warning, policy, $"{path}.name",
-                    $"ServiceEntry {se.Namespace}/{se.Name} is bound to no waypoint, so nothing enforces this policy; label it {AmbientLabels.UseWaypoint}",
+                    $"ServiceEntry {se.Namespace}/{se.Name} has no waypoint: nothing enforces this policy; label it {AmbientLabels.UseWaypoint}",
                     se.Ref);
             }
         }
@@ -80,7 +80,7 @@ internal sealed class Egw505PolicyTargetNotFound : IEgressRule
         if (context.View.Find(new ObjectKey(ResourceKind.ServiceEntry, dr.Namespace, written)) is ServiceEntry named && named.Spec.Hosts.Count > 0)
         {
             context.Report(RuleIds.PolicyTargetNotFound, Severity.Warning, dr, "spec.host",
-                $"{written} is the name of ServiceEntry {named.Namespace}/{named.Name}, not a host ({host} matches nothing); use its host {named.Spec.Hosts[0]}",
+                $"{written} names ServiceEntry {named.Namespace}/{named.Name}, not one of its hosts; use its host {named.Spec.Hosts[0]}",
                 named.Ref);
         }
     }

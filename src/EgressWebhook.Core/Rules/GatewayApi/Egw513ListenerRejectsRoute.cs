@@ -75,7 +75,7 @@ internal sealed class Egw513ListenerRejectsRoute : IEgressRule
         rejection.Contains("cannot carry", StringComparison.Ordinal)
             ? route.RouteKind == "TLSRoute" ? "use a TLS listener with tls.mode Passthrough" : "use a listener of the route's protocol"
             : rejection.Contains("namespaces", StringComparison.Ordinal) ? "set allowedRoutes.namespaces.from"
-            : "align the listener hostname and the route hostnames";
+            : "add it to the route's hostnames";
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {

@@ -44,10 +44,22 @@ internal sealed class Egw304ExportTo : IEgressRule
                 var allowed = string.Join(",", guard.Allowed.Take(3)) + (guard.Allowed.Count > 3 ? ",…" : "");
                 var what = defaulted ? $"unset exportTo (mesh default {entry})" : $"exportTo {entry}";
                 context.ReportPolicy(policy, null, RuleIds.PolicyExportTo, subject, defaulted ? "spec.exportTo" : $"spec.exportTo[{i}]",
-                    $"{what} not allowed (allows {allowed}); set exportTo: [\".\"] (EgressPolicy {policy.Name})");
+                    $"{what} not allowed (allows {allowed}); set exportTo: {Suggested(subject.Namespace, guard.Allowed)} (EgressPolicy {policy.Name})");
                 break;
             }
         }
+    }
+
+    /// <summary>What to write instead: the own namespace when the policy allows it, else the namespaces it names.</summary>
+    private static string Suggested(string ns, IReadOnlyList<string> allowed)
+    {
+        if (Allowed(".", ns, allowed))
+        {
+            return "[\".\"]";
+        }
+
+        var named = allowed.Where(a => a is not ("self" or "." or "~")).Take(3).ToList();
+        return named.Count > 0 ? $"[{string.Join(", ", named)}]" : "[\"~\"]";
     }
 
     private static bool Allowed(string entry, string ns, IReadOnlyList<string> allowed)
@@ -57,10 +69,11 @@ internal sealed class Egw304ExportTo : IEgressRule
             return true;
         }
 
+        // "." and the object's own name for its namespace are the same export, however either side writes it
         var self = entry == "." || entry == ns;
         foreach (var a in allowed)
         {
-            if (a == "*" || (self && a is "self" or ".") || a == entry)
+            if (a == "*" || a == entry || (self && (a is "self" or "." || a == ns)))
             {
                 return true;
             }

@@ -86,6 +86,26 @@ public sealed class Egw304ExportToTests
         Assert.StartsWith("exportTo team-c not allowed (allows self,team-b)", finding.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("[\".\"]")]
+    [InlineData("[team-a]")]
+    public void Egw304_OwnNamespaceAllowedByName_AllowsDotAndTheName(string exportTo)
+    {
+        // "." in team-a exports to team-a, as [team-a] is self under [self]
+        var report = Check(PolicyYaml("named", "exportTo: {allowed: [team-a]}"), Se("api", "api.example.com", extra: $"exportTo: {exportTo}"));
+
+        Assert.Empty(Egw304(report));
+    }
+
+    [Fact]
+    public void Egw304_OwnNamespaceNotAllowed_SuggestsWhatIs()
+    {
+        var report = Check(PolicyYaml("elsewhere", "exportTo: {allowed: [team-b, team-c]}"), Se("api", "api.example.com", extra: "exportTo: [\".\"]"));
+
+        Assert.StartsWith("exportTo . not allowed (allows team-b,team-c); set exportTo: [team-b, team-c] ",
+            Assert.Single(Egw304(report)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Egw304_StarAllowed_AllowsEverything()
     {
