@@ -1,7 +1,4 @@
-using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Rules;
-using EgressWebhook.Core.Serialization;
-using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Tests.Rules.Ambient;
 
@@ -11,15 +8,14 @@ internal static class AmbientFixtures
 {
     internal const string UseWaypoint = "istio.io/use-waypoint";
 
-    internal static EgressReport Check(params string[] docs) => Check(RuleSettings.Default, docs);
+    internal static EgressReport Check(params string[] docs) => RuleChecks.Check(docs);
 
-    internal static EgressReport Check(RuleSettings settings, params string[] docs) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), settings);
+    internal static EgressReport Check(RuleSettings settings, params string[] docs) => RuleChecks.Check(settings, docs);
 
     /// <summary>Admission of <paramref name="changed"/> into <paramref name="existing"/> (<see cref="CrossResource.CrossResourceFixtures.CheckChange"/>).</summary>
-    internal static EgressReport CheckChange(string changed, params string[] existing) => CrossResource.CrossResourceFixtures.CheckChange(changed, existing);
+    internal static EgressReport CheckChange(string changed, params string[] existing) => RuleChecks.CheckChange(changed, existing);
 
-    internal static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
+    internal static List<Finding> Of(EgressReport report, string rule) => RuleChecks.Of(report, rule);
 
     /// <summary>A Namespace; <paramref name="labels"/> a YAML map.</summary>
     internal static string Namespace(string name, string labels = "{}") => $$"""

@@ -1,35 +1,15 @@
-using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Rules;
-using EgressWebhook.Core.Serialization;
-using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 
 /// <summary>The objects and checks the cross-resource rule tests (EGW101..EGW118) share.</summary>
 internal static class CrossResourceFixtures
 {
-    internal const string RegistryOnly = """
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: istio, namespace: istio-system}
-        data:
-          mesh: |-
-            outboundTrafficPolicy:
-              mode: REGISTRY_ONLY
-        """;
+    internal static readonly string RegistryOnly = RuleChecks.Mesh("outboundTrafficPolicy:\n  mode: REGISTRY_ONLY");
 
-    internal static EgressReport Check(params string[] docs) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), RuleSettings.Default);
+    internal static EgressReport Check(params string[] docs) => RuleChecks.Check(docs);
 
-    /// <summary>Admission of <paramref name="changed"/> (a create, or an update of the stored object of its name) into the
-    /// state <paramref name="existing"/>: its own findings and those it causes on the objects that depend on it.</summary>
-    internal static EgressReport CheckChange(string changed, params string[] existing)
-    {
-        var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", existing), "default"));
-        var obj = Assert.Single(ManifestReader.Read(changed, "default"));
-        var old = snapshot.Find(obj.Key);
-        return EgressEngine.Default.CheckChange(snapshot, new ObjectChange(old is null ? Operation.Create : Operation.Update, obj, old), RuleSettings.Default);
-    }
+    internal static EgressReport CheckChange(string changed, params string[] existing) => RuleChecks.CheckChange(changed, existing);
 
     internal static string Se(string name, string host, string ns = "default", string extra = "", string ports = "[{number: 443, name: tls, protocol: TLS}]", string resolution = "DNS") => $$"""
         apiVersion: networking.istio.io/v1
@@ -91,7 +71,7 @@ internal static class CrossResourceFixtures
         {{(mode.Length > 0 ? $"  outboundTrafficPolicy: {{mode: {mode}}}" : "")}}
         """;
 
-    internal static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
+    internal static List<Finding> Of(EgressReport report, string rule) => RuleChecks.Of(report, rule);
 
     internal static string Dr(string ns, string host, string subset, string extra = "") => $$"""
         apiVersion: networking.istio.io/v1

@@ -86,14 +86,7 @@ public sealed class Egw108DuplicateMeshVirtualServiceTests
     [Fact]
     public void Egw108_MeshDefaultExportToOwnNamespace_KeepsNamespacesApart()
     {
-        const string mesh = """
-            apiVersion: v1
-            kind: ConfigMap
-            metadata: {name: istio, namespace: istio-system}
-            data:
-              mesh: |-
-                defaultVirtualServiceExportTo: ["."]
-            """;
+        var mesh = RuleChecks.Mesh("defaultVirtualServiceExportTo: [\".\"]");
 
         var apart = Check(mesh, HttpbinSe, MeshVs("a", "httpbin.org", ns: "team-a"), MeshVs("b", "httpbin.org", ns: "team-b"));
         var together = Check(HttpbinSe, MeshVs("a", "httpbin.org", ns: "team-a"), MeshVs("b", "httpbin.org", ns: "team-b"));

@@ -72,14 +72,7 @@ public sealed class Egw110ConflictingServiceEntryProtocolTests
     [Fact]
     public void Egw110_MeshDefaultExportToOwnNamespace_KeepsNamespacesApart()
     {
-        const string mesh = """
-            apiVersion: v1
-            kind: ConfigMap
-            metadata: {name: istio, namespace: istio-system}
-            data:
-              mesh: |-
-                defaultServiceExportTo: ["."]
-            """;
+        var mesh = RuleChecks.Mesh("defaultServiceExportTo: [\".\"]");
 
         var report = Check(mesh, Se("a", "api.example.com", ns: "team-a", ports: Port("HTTP")), Se("b", "api.example.com", ns: "team-b", ports: Port("HTTPS")));
 

@@ -70,14 +70,7 @@ public sealed class Egw118HostInSeveralNamespacesTests
     [Fact]
     public void Egw118_MeshDefaultExportToOwnNamespace_KeepsNamespacesApart()
     {
-        const string mesh = """
-            apiVersion: v1
-            kind: ConfigMap
-            metadata: {name: istio, namespace: istio-system}
-            data:
-              mesh: |-
-                defaultServiceExportTo: ["."]
-            """;
+        var mesh = RuleChecks.Mesh("defaultServiceExportTo: [\".\"]");
 
         var report = Check(mesh, Entry("team-a"), Entry("team-b"));
 

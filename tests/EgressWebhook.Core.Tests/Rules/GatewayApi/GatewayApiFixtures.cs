@@ -1,7 +1,4 @@
-using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Rules;
-using EgressWebhook.Core.Serialization;
-using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Tests.Rules.GatewayApi;
 
@@ -18,12 +15,11 @@ internal static class GatewayApiFixtures
 
     internal const string TlsPassthrough = "{name: tls, hostname: edition.cnn.com, port: 443, protocol: TLS, tls: {mode: Passthrough}, allowedRoutes: {namespaces: {from: Same}}}";
 
-    internal static EgressReport Check(params string[] docs) => Check(RuleSettings.Default, docs);
+    internal static EgressReport Check(params string[] docs) => RuleChecks.Check(docs);
 
-    internal static EgressReport Check(RuleSettings settings, params string[] docs) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), settings);
+    internal static EgressReport Check(RuleSettings settings, params string[] docs) => RuleChecks.Check(settings, docs);
 
-    internal static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
+    internal static List<Finding> Of(EgressReport report, string rule) => RuleChecks.Of(report, rule);
 
     internal static string ToHostname(string host = "edition.cnn.com", string port = "443") =>
         $"[{{kind: Hostname, group: networking.istio.io, name: {host}{(port.Length > 0 ? $", port: {port}" : "")}}}]";

@@ -1,7 +1,4 @@
-using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Rules;
-using EgressWebhook.Core.Serialization;
-using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Tests.Rules.Guardrails;
 
@@ -13,12 +10,11 @@ internal static class GuardrailFixtures
 
     internal const string AllowExampleCom = "allow: [{hosts: [\"*.example.com\"], ports: [443], protocols: [TLS, HTTPS]}]";
 
-    internal static EgressReport Check(params string[] docs) => Check(RuleSettings.Default, docs);
+    internal static EgressReport Check(params string[] docs) => RuleChecks.Check(docs);
 
-    internal static EgressReport Check(RuleSettings settings, params string[] docs) =>
-        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), settings);
+    internal static EgressReport Check(RuleSettings settings, params string[] docs) => RuleChecks.Check(settings, docs);
 
-    internal static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
+    internal static List<Finding> Of(EgressReport report, string rule) => RuleChecks.Of(report, rule);
 
     /// <summary>An EgressPolicy selecting namespace <paramref name="ns"/> by its name label (null: every namespace);
     /// <paramref name="spec"/> is the rest of its <c>spec</c>, one field a line.</summary>
@@ -77,14 +73,7 @@ internal static class GuardrailFixtures
         {{(mode.Length > 0 ? $"  outboundTrafficPolicy: {{mode: {mode}}}" : "")}}
         """;
 
-    internal static string Mesh(string meshYaml) => $$"""
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: istio, namespace: istio-system}
-        data:
-          mesh: |-
-        {{string.Join('\n', meshYaml.Split('\n').Select(l => "    " + l))}}
-        """;
+    internal static string Mesh(string meshYaml) => RuleChecks.Mesh(meshYaml);
 
     internal static readonly string RegistryOnly = Mesh("outboundTrafficPolicy:\n  mode: REGISTRY_ONLY");
 

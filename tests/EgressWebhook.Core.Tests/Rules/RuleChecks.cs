@@ -1,0 +1,39 @@
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+
+namespace EgressWebhook.Core.Tests.Rules;
+
+/// <summary>How the per-rule tests run the engine: manifests as users write them, through the product's one decode path,
+/// checked whole (<see cref="Check(string[])"/>) or as one admission (<see cref="CheckChange"/>). Each folder's fixtures
+/// class forwards to these, so that its tests need one <c>using static</c>.</summary>
+internal static class RuleChecks
+{
+    public static EgressReport Check(params string[] docs) => Check(RuleSettings.Default, docs);
+
+    public static EgressReport Check(RuleSettings settings, params string[] docs) =>
+        EgressEngine.Default.CheckAll(EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", docs), "default")), settings);
+
+    /// <summary>Admission of <paramref name="changed"/> (a create, or an update of the stored object of its name) into the
+    /// state <paramref name="existing"/>: its own findings and those it causes on the objects that depend on it.</summary>
+    public static EgressReport CheckChange(string changed, params string[] existing)
+    {
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", existing), "default"));
+        var obj = Assert.Single(ManifestReader.Read(changed, "default"));
+        var old = snapshot.Find(obj.Key);
+        return EgressEngine.Default.CheckChange(snapshot, new ObjectChange(old is null ? Operation.Create : Operation.Update, obj, old), RuleSettings.Default);
+    }
+
+    public static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
+
+    /// <summary>The mesh ConfigMap (<c>istio-system/istio</c>) with <paramref name="meshYaml"/> as its <c>data.mesh</c>.</summary>
+    public static string Mesh(string meshYaml) => $$"""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio, namespace: istio-system}
+        data:
+          mesh: |-
+        {{string.Join('\n', meshYaml.Split('\n').Select(l => "    " + l))}}
+        """;
+}
