@@ -14,7 +14,7 @@ internal sealed class GeneratorMetrics
         Writes = factory.CreateCounter("egress_webhook_generator_writes_total",
             "Writes of generated routing objects, by kind, operation (apply, delete) and result (ok, error).", "kind", "operation", "result");
         Passes = factory.CreateCounter("egress_webhook_generator_passes_total",
-            "Reconcile passes run as leader, by result: ok (nothing failed), error (some write failed; retried with backoff).", "result");
+            "Reconcile passes run as leader, by result: ok (nothing failed), error (some write failed; retried with backoff), deferred (not run: the cache has not synced or is stale; looked at again after the retry period).", "result");
         Pending = factory.CreateGauge("egress_webhook_generator_pending_writes",
             "Writes the last pass planned (applies plus deletes); 0 when the cluster matches the plan.");
     }

@@ -126,6 +126,7 @@ internal sealed class RoutingGenerator : BackgroundService
                 // again shortly: its recovery need not publish anything new that would wake this loop.
                 if (!_source.IsSynced || _source.IsStale)
                 {
+                    _metrics.Passes.WithLabels("deferred").Inc();
                     await Task.Delay(_options.RetryPeriod, _time, stoppingToken);
                     runNow = true;
                     continue;

@@ -332,11 +332,13 @@ public sealed class RoutingGeneratorTests
         server.Apply(gateway.ToJsonString());
         await WaitForAsync(() => replica.Cluster.Store.Current.Snapshot.Find(new ObjectKey(ResourceKind.Gateway, ns, name)) is Gateway g &&
                                  g.Spec.Selector.GetValueOrDefault("istio") == "ingressgateway", "the hand edit in the cache");
-        // the lease is renewed every retry period, the stale cache looked at again as often: several renewals are
-        // several chances to plan
-        var renewals = server.LeaseRequests;
-        await WaitForAsync(() => server.LeaseRequests >= renewals + 6, "six more lease requests");
+        // the stale cache is looked at again every retry period: three passes deferred since the hand edit reached the
+        // cache are three chances to plan, and none may write
+        var deferred = replica.Metrics.Passes.WithLabels("deferred").Value;
+        var passes = replica.Metrics.Passes.WithLabels("ok").Value + replica.Metrics.Passes.WithLabels("error").Value;
+        await WaitForAsync(() => replica.Metrics.Passes.WithLabels("deferred").Value >= deferred + 3, "three more deferred passes");
         Assert.Equal(writes, GeneratedPlurals.SelectMany(server.Writes).Count());
+        Assert.Equal(passes, replica.Metrics.Passes.WithLabels("ok").Value + replica.Metrics.Passes.WithLabels("error").Value);
 
         server.RefuseReads("serviceentries", refused: false);
         await WaitForAsync(() => server.Get("gateways", ns, name)!["spec"]!["selector"]!["istio"]!.GetValue<string>() == "egressgateway",
