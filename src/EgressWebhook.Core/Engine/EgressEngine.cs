@@ -92,7 +92,7 @@ public sealed class EgressEngine
 
         var findings = new List<Finding>(context.Findings);
         // an UPDATE that leaves every rule's input as it was cannot change a finding about another object
-        if (old is null || !RuleInputs.Same(old, obj))
+        if (old is null || !RuleInputs.Same(old, obj, budget))
         {
             findings.AddRange(CausedBy(obj, old, before, after, policy));
         }

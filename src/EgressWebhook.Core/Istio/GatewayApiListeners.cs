@@ -14,23 +14,30 @@ internal static class GatewayApiListeners
     public static List<GatewayListener> Selected(GatewayApiGateway gateway, ParentReference parent) =>
         [.. gateway.Spec.Listeners.Where(l => (parent.SectionName is null || l.Name == parent.SectionName) && (parent.Port is null || l.Port == parent.Port))];
 
-    /// <summary>Why <paramref name="listener"/> does not admit <paramref name="route"/>, or null when it does.</summary>
-    public static string? Rejection(GatewayListener listener, GatewayApiGateway gateway, GatewayApiRoute route, SnapshotView view)
+    /// <summary>Why <paramref name="listener"/> does not admit <paramref name="route"/> and what to change, or null when it does.</summary>
+    public static ListenerRejection? Rejection(GatewayListener listener, GatewayApiGateway gateway, GatewayApiRoute route, SnapshotView view)
     {
         var name = listener.Name ?? $"port {listener.Port}";
+        if (listener.AllowedRoutes is { Kinds.Count: > 0 } allowed && !allowed.Kinds.Any(k => k.Kind == route.RouteKind))
+        {
+            return new($"listener {name} allows only {string.Join(", ", allowed.Kinds.Select(k => k.Kind).Take(3))}", $"add {route.RouteKind} to allowedRoutes.kinds");
+        }
+
         if (!CarriesKind(listener, route.RouteKind))
         {
-            return $"listener {name} ({Describe(listener)}) cannot carry a {route.RouteKind}";
+            return new($"listener {name} ({Describe(listener)}) cannot carry a {route.RouteKind}",
+                route.RouteKind == "TLSRoute" ? "use a TLS listener with tls.mode Passthrough" : "use a listener of the route's protocol");
         }
 
         if (!Waypoints.Admits(listener.AllowedRoutes?.Namespaces, gateway.Namespace, route.Namespace, view))
         {
-            return $"listener {name} admits {Waypoints.Describe(listener.AllowedRoutes?.Namespaces)} namespaces, not {route.Namespace}";
+            return new($"listener {name} admits {Waypoints.Describe(listener.AllowedRoutes?.Namespaces)} namespaces, not {route.Namespace}",
+                "set allowedRoutes.namespaces.from");
         }
 
         if (listener.Hostname is { Length: > 0 } hostname && route.Spec.Hostnames.Count > 0 && !route.Spec.Hostnames.Any(h => HostName.Matches(h, hostname)))
         {
-            return $"listener {name} hostname {hostname} matches no route hostname";
+            return new($"listener {name} hostname {hostname} matches no route hostname", "align the hostnames");
         }
 
         return null;
@@ -40,13 +47,10 @@ internal static class GatewayApiListeners
     public static string Describe(GatewayListener listener) =>
         listener.Tls?.Mode is { Length: > 0 } mode ? $"{listener.Protocol} {mode}" : listener.Protocol ?? "no protocol";
 
+    /// <summary>Whether the listener's protocol and TLS mode carry routes of <paramref name="kind"/> (its
+    /// <c>allowedRoutes.kinds</c> is looked at before).</summary>
     private static bool CarriesKind(GatewayListener listener, string kind)
     {
-        if (listener.AllowedRoutes is { Kinds.Count: > 0 } allowed && !allowed.Kinds.Any(k => k.Kind == kind))
-        {
-            return false;
-        }
-
         // Gateway API route kinds per listener protocol; TLS listeners carry TLSRoutes in Passthrough mode (Terminate for
         // TLSRoute is experimental and Istio does not implement it), TCPRoutes in Terminate mode
         var protocol = listener.Protocol ?? "";
@@ -60,3 +64,7 @@ internal static class GatewayApiListeners
         };
     }
 }
+
+/// <summary>Why a listener does not admit a route (<see cref="Reason"/>) and the change that would let it
+/// (<see cref="Fix"/>), chosen with the reason.</summary>
+internal readonly record struct ListenerRejection(string Reason, string Fix);

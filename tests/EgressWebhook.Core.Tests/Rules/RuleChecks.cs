@@ -27,6 +27,17 @@ internal static class RuleChecks
 
     public static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
 
+    /// <summary>A mesh config with <c>serviceEntryVisibility</c>; <paramref name="policies"/> are lines at the policies
+    /// list's own indentation.</summary>
+    public static string MeshVisibility(string defaultVisibility, string applyToSidecars, params string[] policies) => Mesh(string.Join('\n',
+    [
+        "serviceEntryVisibility:",
+        $"  defaultVisibility: {defaultVisibility}",
+        $"  applyToSidecars: {applyToSidecars}",
+        policies.Length == 0 ? "  policies: []" : "  policies:",
+        .. policies.Select(p => "  " + p),
+    ]));
+
     /// <summary>The mesh ConfigMap (<c>istio-system/istio</c>) with <paramref name="meshYaml"/> as its <c>data.mesh</c>.</summary>
     public static string Mesh(string meshYaml) => $$"""
         apiVersion: v1

@@ -62,9 +62,10 @@ internal sealed class Egw105PassthroughPortChain : IEgressRule
                 continue;
             }
 
-            // the texts of a finding, made only for one
-            string Servers() => string.Join(", ", bound.Select(GatewayChain.Describe));
-            string PassthroughPorts() => string.Join("/", passthrough.Select(s => s.Port?.Number).Distinct());
+            // the texts of a finding: made for the first one, once per gateway
+            string? servers = null, passthroughPorts = null;
+            string Servers() => servers ??= string.Join(", ", bound.Select(GatewayChain.Describe));
+            string PassthroughPorts() => passthroughPorts ??= string.Join("/", passthrough.Select(s => s.Port?.Number).Distinct());
             var usePort = passthrough[0].Port?.Number;
             foreach (var rule in rules.Where(r => r.AppliesTo(gwRef)))
             {

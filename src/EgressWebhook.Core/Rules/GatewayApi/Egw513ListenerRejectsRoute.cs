@@ -65,17 +65,11 @@ internal sealed class Egw513ListenerRejectsRoute : IEgressRule
             var rejections = selected.Select(l => GatewayApiListeners.Rejection(l, gateway, route, context.View)).ToList();
             if (rejections.All(r => r is not null))
             {
-                context.Report(RuleIds.ListenerRejectsRoute, Severity.Error, route, path,
-                    $"{gateway.Name}: {rejections[0]}; {Fix(rejections[0]!, route)}", gateway.Ref);
+                var (reason, fix) = rejections[0]!.Value;
+                context.Report(RuleIds.ListenerRejectsRoute, Severity.Error, route, path, $"{gateway.Name}: {reason}; {fix}", gateway.Ref);
             }
         }
     }
-
-    private static string Fix(string rejection, GatewayApiRoute route) =>
-        rejection.Contains("cannot carry", StringComparison.Ordinal)
-            ? route.RouteKind == "TLSRoute" ? "use a TLS listener with tls.mode Passthrough" : "use a listener of the route's protocol"
-            : rejection.Contains("namespaces", StringComparison.Ordinal) ? "set allowedRoutes.namespaces.from"
-            : "add it to the route's hostnames";
 
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) => changed switch
     {

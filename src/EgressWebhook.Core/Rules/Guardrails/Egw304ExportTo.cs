@@ -41,19 +41,21 @@ internal sealed class Egw304ExportTo : IEgressRule
                     continue;
                 }
 
-                var allowed = string.Join(",", guard.Allowed.Take(3)) + (guard.Allowed.Count > 3 ? ",…" : "");
                 var what = defaulted ? $"unset exportTo (mesh default {entry})" : $"exportTo {entry}";
+                // the allowed entries are named once: in the fix when it lists them, else beside the refused one
+                var self = Allowed(".", subject.Namespace, guard.Allowed);
+                var allows = self ? $" (allows {string.Join(",", guard.Allowed.Take(3))}{(guard.Allowed.Count > 3 ? ",…" : "")})" : "";
                 context.ReportPolicy(policy, null, RuleIds.PolicyExportTo, subject, defaulted ? "spec.exportTo" : $"spec.exportTo[{i}]",
-                    $"{what} not allowed (allows {allowed}); set exportTo: {Suggested(subject.Namespace, guard.Allowed)} (EgressPolicy {policy.Name})");
+                    $"{what} not allowed{allows}; set exportTo: {Suggested(self, guard.Allowed)} (EgressPolicy {policy.Name})");
                 break;
             }
         }
     }
 
     /// <summary>What to write instead: the own namespace when the policy allows it, else the namespaces it names.</summary>
-    private static string Suggested(string ns, IReadOnlyList<string> allowed)
+    private static string Suggested(bool self, IReadOnlyList<string> allowed)
     {
-        if (Allowed(".", ns, allowed))
+        if (self)
         {
             return "[\".\"]";
         }

@@ -9,19 +9,8 @@ public sealed class Egw502WaypointVisibilityTests
 {
     /// <summary>A mesh config with <c>serviceEntryVisibility</c>; <paramref name="policies"/> are lines at the policy list's
     /// own indentation.</summary>
-    private static string Visibility(string defaultVisibility, string applyToSidecars = "true", params string[] policies) => string.Join('\n',
-    [
-        "apiVersion: v1",
-        "kind: ConfigMap",
-        "metadata: {name: istio, namespace: istio-system}",
-        "data:",
-        "  mesh: |-",
-        "    serviceEntryVisibility:",
-        $"      defaultVisibility: {defaultVisibility}",
-        $"      applyToSidecars: {applyToSidecars}",
-        policies.Length == 0 ? "      policies: []" : "      policies:",
-        .. policies.Select(p => "      " + p),
-    ]);
+    private static string Visibility(string defaultVisibility, string applyToSidecars = "true", params string[] policies) =>
+        RuleChecks.MeshVisibility(defaultVisibility, applyToSidecars, policies);
 
     [Fact]
     public void Egw502_NamespaceVisibleEntry_WarnsThatOtherAmbientNamespacesBypassTheWaypoint()

@@ -7,15 +7,7 @@ namespace EgressWebhook.Core.Tests.Rules.Ambient;
 /// <summary>EGW507: REGISTRY_ONLY (mesh-wide or in a Sidecar) that ambient namespaces do not get.</summary>
 public sealed class Egw507AmbientRegistryOnlyIgnoredTests
 {
-    private static string Mesh(string mode) => $$"""
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: istio, namespace: istio-system}
-        data:
-          mesh: |-
-            outboundTrafficPolicy:
-              mode: {{mode}}
-        """;
+    private static string Mesh(string mode) => RuleChecks.Mesh($"outboundTrafficPolicy:\n  mode: {mode}");
 
     private static string Sidecar(string ns, string mode) => $$"""
         apiVersion: networking.istio.io/v1

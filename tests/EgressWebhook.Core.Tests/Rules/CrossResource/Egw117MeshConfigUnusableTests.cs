@@ -8,15 +8,7 @@ namespace EgressWebhook.Core.Tests.Rules.CrossResource;
 public sealed class Egw117MeshConfigUnusableTests
 {
     /// <summary>ConfigMap <c>istio-system/istio</c> with <paramref name="mesh"/> (lines at the mesh's own indentation) as <c>data.mesh</c>.</summary>
-    private static string ConfigMap(params string[] mesh) => string.Join('\n',
-    [
-        "apiVersion: v1",
-        "kind: ConfigMap",
-        "metadata: {name: istio, namespace: istio-system}",
-        "data:",
-        "  mesh: |-",
-        .. mesh.Select(l => "    " + l),
-    ]);
+    private static string ConfigMap(params string[] mesh) => RuleChecks.Mesh(string.Join('\n', mesh));
 
     private static string Operator(params string[] meshConfig) => string.Join('\n',
     [

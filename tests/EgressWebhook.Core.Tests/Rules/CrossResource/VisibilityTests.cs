@@ -17,16 +17,7 @@ public sealed class VisibilityTests
     private static string Mesh(string[] policies, string apply = "true", string defaultVisibility = "PUBLIC") =>
         string.Join('\n',
         [
-            "apiVersion: v1",
-            "kind: ConfigMap",
-            "metadata: {name: istio, namespace: istio-system}",
-            "data:",
-            "  mesh: |-",
-            "    serviceEntryVisibility:",
-            $"      defaultVisibility: {defaultVisibility}",
-            $"      applyToSidecars: {apply}",
-            policies.Length == 0 ? "      policies: []" : "      policies:",
-            .. policies.Select(p => "      " + p),
+            RuleChecks.MeshVisibility(defaultVisibility, apply, policies),
             "---",
             "apiVersion: v1",
             "kind: Namespace",

@@ -102,7 +102,7 @@ public sealed class Egw304ExportToTests
     {
         var report = Check(PolicyYaml("elsewhere", "exportTo: {allowed: [team-b, team-c]}"), Se("api", "api.example.com", extra: "exportTo: [\".\"]"));
 
-        Assert.StartsWith("exportTo . not allowed (allows team-b,team-c); set exportTo: [team-b, team-c] ",
+        Assert.StartsWith("exportTo . not allowed; set exportTo: [team-b, team-c] (EgressPolicy elsewhere)",
             Assert.Single(Egw304(report)).Message, StringComparison.Ordinal);
     }
 
