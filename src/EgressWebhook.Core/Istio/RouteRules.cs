@@ -47,16 +47,35 @@ public sealed record RouteRule(RouteKind Kind, int Index, IReadOnlyList<RouteMat
     /// matches there (the SNI is what a tls rule routes on), otherwise, or when none are given, the VirtualService's hosts.</summary>
     public IReadOnlyList<string> HostsFor(VirtualService vs, string gateway)
     {
-        if (Kind == RouteKind.Tls)
+        if (Kind == RouteKind.Tls && SniHostsFor(gateway) is { } sni)
         {
-            var sni = MatchesFor(gateway).SelectMany(m => m.SniHosts).Distinct(StringComparer.Ordinal).ToList();
-            if (sni.Count > 0)
-            {
-                return sni;
-            }
+            return sni;
         }
 
         return ResolvedHosts ?? vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The distinct SNI hosts of the matches for <paramref name="gateway"/>, or null when they give none. Every
+    /// gateway-chain check asks this: the usual single match with one SNI host is its own answer, without a copy.</summary>
+    private IReadOnlyList<string>? SniHostsFor(string gateway)
+    {
+        RouteMatch? only = null;
+        var withSni = 0;
+        for (var i = 0; i < Matches.Count; i++)
+        {
+            if (Matches[i].SniHosts.Count > 0 && Matches[i].Gateways.Contains(gateway))
+            {
+                only = Matches[i];
+                withSni++;
+            }
+        }
+
+        return withSni switch
+        {
+            0 => null,
+            1 when only!.SniHosts.Count == 1 => only.SniHosts,
+            _ => MatchesFor(gateway).SelectMany(m => m.SniHosts).Distinct(StringComparer.Ordinal).ToList(),
+        };
     }
 
     /// <summary>The VirtualService's resolved distinct hosts, computed once for all its rules by <see cref="RouteRules.Of(VirtualService)"/>.</summary>

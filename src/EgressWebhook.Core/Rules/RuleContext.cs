@@ -109,6 +109,30 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
         return result;
     }
 
+    private Dictionary<IReadOnlyList<string>, IReadOnlyList<(string Ref, Gateway Gateway)>>? _existingGatewayRefs;
+
+    /// <summary><see cref="ExistingGateways"/> with the reference each was found by (its <c>ns/name</c>), so that a rule
+    /// asking about a gateway by reference formats none.</summary>
+    internal IReadOnlyList<(string Ref, Gateway Gateway)> ExistingGatewayRefs(IReadOnlyList<string> resolvedRefs)
+    {
+        _existingGatewayRefs ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<(string, Gateway)>>(ReferenceEqualityComparer.Instance);
+        if (!_existingGatewayRefs.TryGetValue(resolvedRefs, out var result))
+        {
+            var list = new List<(string, Gateway)>();
+            foreach (var r in resolvedRefs)
+            {
+                if (r != GatewayRefs.Mesh && View.Gateway(r) is { } gw)
+                {
+                    list.Add((r, gw));
+                }
+            }
+
+            _existingGatewayRefs[resolvedRefs] = result = list;
+        }
+
+        return result;
+    }
+
     /// <summary>Adds a finding (a contradiction), applying the policy's enforcement override and clamping the headline.</summary>
     public void Report(string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related) =>
         Report(null, rule, severity, subject, path, message, related);

@@ -671,7 +671,14 @@ public sealed class SnapshotView
         index?.Query(host, result);
         if (_removed is { } r)
         {
-            result.RemoveAll(m => m.Item.Key == r);
+            // a loop rather than RemoveAll: its predicate would capture the key, a closure per query
+            for (var i = result.Count - 1; i >= 0; i--)
+            {
+                if (result[i].Item.Key == r)
+                {
+                    result.RemoveAt(i);
+                }
+            }
         }
 
         if (_added is T added)

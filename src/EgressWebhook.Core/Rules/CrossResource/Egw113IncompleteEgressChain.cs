@@ -224,22 +224,21 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     {
         foreach (var rule in rules)
         {
-            if (!rule.Destinations.Any(d => !HostName.IsClusterLocal(d.Host)))
+            if (!AnyOutsideCluster(rule.Destinations))
             {
                 continue;
             }
 
             // the existing Gateways once per list: the rules of a VirtualService share theirs
-            foreach (var gw in context.ExistingGateways(rule.Gateways))
+            foreach (var (gwRef, gw) in context.ExistingGatewayRefs(rule.Gateways))
             {
-                var gwRef = $"{gw.Namespace}/{gw.Name}";
                 var services = context.View.ServicesSelecting(gw.Spec.Selector);
                 if (services.Count == 0)
                 {
                     continue;
                 }
 
-                var missing = rule.HostsFor(vs, gwRef).FirstOrDefault(h => !services.Exists(s => MeshSends(context, s, h)));
+                var missing = FirstNotSent(context, rule.HostsFor(vs, gwRef), services);
                 if (missing is null)
                 {
                     continue;
@@ -252,12 +251,45 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
         }
     }
 
+    private static bool AnyOutsideCluster(IReadOnlyList<DestinationRef> destinations)
+    {
+        for (var i = 0; i < destinations.Count; i++)
+        {
+            if (!HostName.IsClusterLocal(destinations[i].Host))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The first of <paramref name="hosts"/> that no sidecar rule sends to one of <paramref name="services"/>, or null.</summary>
+    private static string? FirstNotSent(RuleContext context, IReadOnlyList<string> hosts, List<Service> services)
+    {
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            var sent = false;
+            for (var j = 0; j < services.Count && !sent; j++)
+            {
+                sent = MeshSends(context, services[j], hosts[i]);
+            }
+
+            if (!sent)
+            {
+                return hosts[i];
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Whether <paramref name="leg"/>, bound to <paramref name="gwRef"/>, has a rule there that takes <paramref name="host"/> somewhere.</summary>
     private static bool RoutesOnward(RuleContext context, VirtualService leg, string gwRef, string host)
     {
         foreach (var rule in context.RouteRulesOf(leg))
         {
-            if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && rule.HostsFor(leg, gwRef).Any(h => HostName.Matches(h, host)))
+            if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && AnyMatches(rule.HostsFor(leg, gwRef), host))
             {
                 return true;
             }
@@ -273,11 +305,37 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
         {
             foreach (var rule in context.RouteRulesOf(vs))
             {
-                if (rule.AppliesTo(GatewayRefs.Mesh) && rule.Destinations.Any(d => EgressSnapshot.IsHostOf(d.Host, service)) &&
-                    rule.HostsFor(vs, GatewayRefs.Mesh).Any(h => HostName.Matches(h, host)))
+                if (rule.AppliesTo(GatewayRefs.Mesh) && AnyHostOf(rule.Destinations, service) &&
+                    AnyMatches(rule.HostsFor(vs, GatewayRefs.Mesh), host))
                 {
                     return true;
                 }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyHostOf(IReadOnlyList<DestinationRef> destinations, Service service)
+    {
+        for (var i = 0; i < destinations.Count; i++)
+        {
+            if (EgressSnapshot.IsHostOf(destinations[i].Host, service))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyMatches(IReadOnlyList<string> hosts, string host)
+    {
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            if (HostName.Matches(hosts[i], host))
+            {
+                return true;
             }
         }
 
