@@ -69,19 +69,42 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     // the VirtualService's own list among its rules) and the namespace of the VirtualService they belong to.
     private Dictionary<IReadOnlyList<string>, (string Namespace, IReadOnlyList<LegScope> Scopes)>? _scopes;
 
-    /// <summary>The scopes of <paramref name="gateways"/> for a VirtualService of <paramref name="vsNamespace"/>, computed
-    /// by <paramref name="compute"/> once per list for the life of this context.</summary>
-    internal IReadOnlyList<LegScope> CachedScopes(string vsNamespace, IReadOnlyList<string> gateways, Func<IReadOnlyList<LegScope>> compute)
+    /// <summary>The scopes of <paramref name="gateways"/> for a VirtualService of <paramref name="vsNamespace"/>, if
+    /// <see cref="CacheScopes"/> kept them for the life of this context.</summary>
+    internal bool TryGetCachedScopes(string vsNamespace, IReadOnlyList<string> gateways, out IReadOnlyList<LegScope> scopes)
     {
-        _scopes ??= new Dictionary<IReadOnlyList<string>, (string, IReadOnlyList<LegScope>)>(ReferenceEqualityComparer.Instance);
-        if (_scopes.TryGetValue(gateways, out var cached) && cached.Namespace == vsNamespace)
+        if (_scopes is not null && _scopes.TryGetValue(gateways, out var cached) && cached.Namespace == vsNamespace)
         {
-            return cached.Scopes;
+            scopes = cached.Scopes;
+            return true;
         }
 
-        var result = compute();
-        _scopes[gateways] = (vsNamespace, result);
-        return result;
+        scopes = [];
+        return false;
+    }
+
+    /// <summary>Keeps the scopes of <paramref name="gateways"/> (by reference) for a VirtualService of <paramref name="vsNamespace"/>.</summary>
+    internal void CacheScopes(string vsNamespace, IReadOnlyList<string> gateways, IReadOnlyList<LegScope> scopes)
+    {
+        _scopes ??= new Dictionary<IReadOnlyList<string>, (string, IReadOnlyList<LegScope>)>(ReferenceEqualityComparer.Instance);
+        _scopes[gateways] = (vsNamespace, scopes);
+    }
+
+    // what a destination host resolves to, per client namespace and Sidecar scoping (ServiceRegistry.ResolveDestination)
+    private Dictionary<(string Host, string ClientNamespace, bool SidecarScoped), RegistryTargets>? _targets;
+
+    /// <summary>What <paramref name="host"/> resolves to for the client, if <see cref="CacheTargets"/> kept it.</summary>
+    internal bool TryGetCachedTargets(string host, string clientNamespace, bool sidecarScoped, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryTargets? targets)
+    {
+        targets = null;
+        return _targets is not null && _targets.TryGetValue((host, clientNamespace, sidecarScoped), out targets);
+    }
+
+    /// <summary>Keeps what <paramref name="host"/> resolves to for the client, for the life of this context.</summary>
+    internal void CacheTargets(string host, string clientNamespace, bool sidecarScoped, RegistryTargets targets)
+    {
+        _targets ??= [];
+        _targets[(host, clientNamespace, sidecarScoped)] = targets;
     }
 
     private Dictionary<IReadOnlyList<string>, IReadOnlyList<Gateway>>? _existingGateways;

@@ -91,6 +91,89 @@ internal sealed class RegistryTargets
         return set;
     }
 
+    /// <summary>Whether <paramref name="number"/> is one of <see cref="PortNumbers"/>, without building the set.</summary>
+    public bool HasPort(int number)
+    {
+        if (number <= 0)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < ServiceEntries.Count; i++)
+        {
+            var ports = ServiceEntries[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (ports[j].Number == number)
+                {
+                    return true;
+                }
+            }
+        }
+
+        for (var i = 0; i < Services.Count; i++)
+        {
+            var ports = Services[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (ports[j].Port == number)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>How many <see cref="PortNumbers"/> there are, counted up to two (none, one or several is what a check
+    /// asks), without building the set.</summary>
+    public int PortCountUpToTwo()
+    {
+        var first = 0;
+        for (var i = 0; i < ServiceEntries.Count; i++)
+        {
+            var ports = ServiceEntries[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (Count(ports[j].Number))
+                {
+                    return 2;
+                }
+            }
+        }
+
+        for (var i = 0; i < Services.Count; i++)
+        {
+            var ports = Services[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (Count(ports[j].Port))
+                {
+                    return 2;
+                }
+            }
+        }
+
+        return first > 0 ? 1 : 0;
+
+        // notes a port; whether it is a second one
+        bool Count(int number)
+        {
+            if (number <= 0)
+            {
+                return false;
+            }
+
+            if (first == 0)
+            {
+                first = number;
+            }
+
+            return number != first;
+        }
+    }
+
     /// <summary>The visible targets' ports for a message, e.g. <c>443/TLS, 80/HTTP</c>.</summary>
     public string DescribePorts()
     {
@@ -160,7 +243,21 @@ internal static class ServiceRegistry
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(vs);
         ArgumentNullException.ThrowIfNull(gateways);
-        return context.CachedScopes(vs.Namespace, gateways, () => ComputeScopes(context, vs.Namespace, gateways));
+        if (!context.TryGetCachedScopes(vs.Namespace, gateways, out var scopes))
+        {
+            scopes = ComputeScopes(context, vs.Namespace, gateways);
+            context.CacheScopes(vs.Namespace, gateways, scopes);
+        }
+
+        return scopes;
+    }
+
+    /// <summary>The scope of a leg that runs in <paramref name="gateway"/>'s workload: its namespace
+    /// (<see cref="RuleContext.GatewayNamespace"/>), exportTo only, the mesh-wide mode.</summary>
+    public static LegScope GatewayScope(this RuleContext context, Gateway gateway)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new LegScope(context.GatewayNamespace(gateway), false, context.MeshOutboundPolicy, gateway);
     }
 
     private static List<LegScope> ComputeScopes(RuleContext context, string vsNamespace, IReadOnlyList<string> gateways)
@@ -182,7 +279,7 @@ internal static class ServiceRegistry
                 gatewayNamespaces ??= new HashSet<string>(StringComparer.Ordinal);
                 if (gatewayNamespaces.Add(ns))
                 {
-                    result.Add(new LegScope(ns, false, context.MeshOutboundPolicy, gw));
+                    result.Add(GatewayScope(context, gw));
                 }
             }
         }
@@ -197,6 +294,19 @@ internal static class ServiceRegistry
     {
         ArgumentNullException.ThrowIfNull(context);
 
+        // EGW101, EGW102 and EGW115 resolve the same destinations from the same places: once per context (the view does
+        // not change under it, and only the client namespace and the Sidecar scoping decide the answer)
+        if (!context.TryGetCachedTargets(host, scope.ClientNamespace, scope.SidecarScoped, out var targets))
+        {
+            targets = Resolve(context, host, scope);
+            context.CacheTargets(host, scope.ClientNamespace, scope.SidecarScoped, targets);
+        }
+
+        return targets;
+    }
+
+    private static RegistryTargets Resolve(RuleContext context, string host, LegScope scope)
+    {
         // one look-up per registry, partitioned in place: this runs for every destination of every checked leg
         var entries = Covering(context.View.ServiceEntries(host), host);
         List<ServiceEntry> exact = [], covering = [], hiddenByExportTo = [], hiddenBySidecar = [];
@@ -242,16 +352,26 @@ internal static class ServiceRegistry
             AddOnce(visible ? services : hiddenServices, m.Item);
         }
 
-        hiddenServices.RemoveAll(services.Contains);
+        if (hiddenServices.Count > 0)
+        {
+            hiddenServices.RemoveAll(services.Contains);
+        }
+
         return new RegistryTargets(exact.Count > 0 ? exact : covering, services, hiddenByExportTo, hiddenBySidecar, hiddenServices);
 
+        // a loop rather than Exists: its predicate would capture the item, a closure per call
         static void AddOnce<T>(List<T> list, T item)
             where T : class
         {
-            if (!list.Exists(x => ReferenceEquals(x, item)))
+            foreach (var x in list)
             {
-                list.Add(item);
+                if (ReferenceEquals(x, item))
+                {
+                    return;
+                }
             }
+
+            list.Add(item);
         }
     }
 
@@ -380,7 +500,17 @@ internal static class ServiceRegistry
 
     private static List<HostMatch<ServiceEntry>> Covering(List<HostMatch<ServiceEntry>> matches, string host)
     {
-        matches.RemoveAll(m => !HostName.SubsetOf(host, m.Host));
+        // in place, without a predicate capturing the host
+        var kept = 0;
+        for (var i = 0; i < matches.Count; i++)
+        {
+            if (HostName.SubsetOf(host, matches[i].Host))
+            {
+                matches[kept++] = matches[i];
+            }
+        }
+
+        matches.RemoveRange(kept, matches.Count - kept);
         return matches;
     }
 

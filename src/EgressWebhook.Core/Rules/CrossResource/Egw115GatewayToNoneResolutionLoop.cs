@@ -25,13 +25,12 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
 
         foreach (var d in context.DestinationsOf(vs))
         {
-            var gateway = context.ExistingGateways(d.Gateways).FirstOrDefault(g => context.IsEgressGateway(g, vs));
-            if (gateway is null)
+            if (FirstEgressGateway(context, vs, context.ExistingGateways(d.Gateways)) is not { } gateway)
             {
                 continue;
             }
 
-            var targets = context.ResolveDestination(d.Host, context.ScopeOf(vs, [$"{gateway.Namespace}/{gateway.Name}"]));
+            var targets = context.ResolveDestination(d.Host, context.GatewayScope(gateway));
             if (targets.Services.Count > 0 || targets.ServiceEntries.Count == 0 || !targets.ServiceEntries.All(LoopsAtGateway))
             {
                 continue;
@@ -42,6 +41,19 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
                 $"{se.Ref} has resolution NONE and no endpoints: the gateway forwards to itself; use DNS",
                 [se.Ref, gateway.Ref]);
         }
+    }
+
+    private static Gateway? FirstEgressGateway(RuleContext context, VirtualService vs, IReadOnlyList<Gateway> gateways)
+    {
+        for (var i = 0; i < gateways.Count; i++)
+        {
+            if (context.IsEgressGateway(gateways[i], vs))
+            {
+                return gateways[i];
+            }
+        }
+
+        return null;
     }
 
     /// <summary>VirtualServices routing to a host of the changed ServiceEntry; those bound to a changed Gateway.</summary>
