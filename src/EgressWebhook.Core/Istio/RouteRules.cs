@@ -95,21 +95,8 @@ internal static class RouteRules
         var specGateways = RefList.Of(GatewayRefs.Of(vs));
         var spec = vs.Spec;
 
-        // each rule's destinations, grouped once (a VirtualService may have thousands of rules)
-        var byRule = new Dictionary<(RouteKind, int), List<DestinationRef>>();
-        foreach (var d in destinations)
-        {
-            if (!d.IsMirror)
-            {
-                if (!byRule.TryGetValue((d.Kind, d.RuleIndex), out var list))
-                {
-                    byRule[(d.Kind, d.RuleIndex)] = list = [];
-                }
-
-                list.Add(d);
-            }
-        }
-
+        // each rule's destinations: they come in field order (RouteDestinations.Of), so a rule's are the next ones
+        var next = 0;
         IReadOnlyList<string>? hosts = null;
         var result = new List<RouteRule>(spec.Http.Count + spec.Tls.Count + spec.Tcp.Count);
         for (var i = 0; i < spec.Http.Count; i++)
@@ -121,7 +108,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Http, i, j, match[j].Port, Gateways(match[j].Gateways), []);
             }
 
-            result.Add(Rule(RouteKind.Http, i, matches, match.Select(m => m.Gateways)));
+            result.Add(Rule(RouteKind.Http, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
         }
 
         for (var i = 0; i < spec.Tls.Count; i++)
@@ -140,7 +127,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Tls, i, j, match[j].Port, Gateways(match[j].Gateways), resolved);
             }
 
-            result.Add(Rule(RouteKind.Tls, i, matches, match.Select(m => m.Gateways)));
+            result.Add(Rule(RouteKind.Tls, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
         }
 
         for (var i = 0; i < spec.Tcp.Count; i++)
@@ -152,7 +139,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Tcp, i, j, match[j].Port, Gateways(match[j].Gateways), []);
             }
 
-            result.Add(Rule(RouteKind.Tcp, i, matches, match.Select(m => m.Gateways)));
+            result.Add(Rule(RouteKind.Tcp, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
         }
 
         return result;
@@ -173,12 +160,38 @@ internal static class RouteRules
             return RefList.Of(resolved);
         }
 
-        RouteRule Rule(RouteKind kind, int index, RouteMatch[] matches, IEnumerable<IReadOnlyList<string>> matchGateways)
+        RouteRule Rule(RouteKind kind, int index, RouteMatch[] matches, IReadOnlyList<string> gateways)
         {
-            hosts ??= vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).Distinct(StringComparer.Ordinal).ToList();
-            var own = byRule.TryGetValue((kind, index), out var list) ? list : [];
-            return new RouteRule(kind, index, matches, RefList.Of(GatewayRefs.OfRule(vs, matchGateways, specGateways)), own) { ResolvedHosts = hosts };
+            hosts ??= DistinctResolvedHosts(vs);
+            List<DestinationRef>? own = null;
+            for (; next < destinations.Count && destinations[next].Kind == kind && destinations[next].RuleIndex == index; next++)
+            {
+                if (!destinations[next].IsMirror)
+                {
+                    (own ??= []).Add(destinations[next]);
+                }
+            }
+
+            return new RouteRule(kind, index, matches, RefList.Of(gateways), (IReadOnlyList<DestinationRef>?)own ?? []) { ResolvedHosts = hosts };
         }
+    }
+
+    /// <summary>The hosts of <paramref name="vs"/> resolved in its namespace, each once, in order.</summary>
+    private static List<string> DistinctResolvedHosts(VirtualService vs)
+    {
+        var written = vs.Spec.Hosts;
+        var result = new List<string>(written.Count);
+        var seen = written.Count > RefList.ScanAtMost ? new HashSet<string>(StringComparer.Ordinal) : null;
+        for (var i = 0; i < written.Count; i++)
+        {
+            var h = HostName.Resolve(written[i], vs.Namespace);
+            if (seen is null ? !result.Contains(h) : seen.Add(h))
+            {
+                result.Add(h);
+            }
+        }
+
+        return result;
     }
 }
 
@@ -187,7 +200,7 @@ internal static class RouteRules
 /// (LINQ's <c>Contains</c> uses <see cref="ICollection{T}.Contains"/>).</summary>
 internal sealed class RefList : IReadOnlyList<string>, ICollection<string>
 {
-    private const int ScanAtMost = 8;
+    internal const int ScanAtMost = 8;
     private readonly IReadOnlyList<string> _items;
     private readonly HashSet<string> _set;
 

@@ -232,7 +232,17 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public List<HostMatch<ServiceEntry>> VisibleServiceEntries(string host, string clientNamespace, bool sidecarScoped)
     {
         var result = View.ServiceEntries(host);
-        result.RemoveAll(m => !IsVisibleEntry(m, clientNamespace, sidecarScoped));
+        // in place, without a predicate capturing the client
+        var kept = 0;
+        for (var i = 0; i < result.Count; i++)
+        {
+            if (IsVisibleEntry(result[i], clientNamespace, sidecarScoped))
+            {
+                result[kept++] = result[i];
+            }
+        }
+
+        result.RemoveRange(kept, result.Count - kept);
         return result;
     }
 
@@ -289,7 +299,17 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public List<HostMatch<Service>> VisibleServices(string host, string clientNamespace, bool sidecarScoped)
     {
         var result = View.Services(host);
-        result.RemoveAll(m => !IsVisibleService(m, clientNamespace, sidecarScoped));
+        // in place, without a predicate capturing the client
+        var kept = 0;
+        for (var i = 0; i < result.Count; i++)
+        {
+            if (IsVisibleService(result[i], clientNamespace, sidecarScoped))
+            {
+                result[kept++] = result[i];
+            }
+        }
+
+        result.RemoveRange(kept, result.Count - kept);
         return result;
     }
 
