@@ -41,6 +41,9 @@ public sealed class SnapshotView
     private (EgressObject Changed, Func<EgressObject, HashSet<string>> HostsOf, HashSet<string> Hosts)? _changedHosts;
     private HostSet? _changedHostSet;
 
+    // the last Gateway looked up by reference (Gateway(string))
+    private (string Ref, Gateway? Gateway)? _lastGateway;
+
     // the hosts one query finds in the added object's HostSet
     private List<string>? _scratch;
 
@@ -128,8 +131,17 @@ public sealed class SnapshotView
             return null;
         }
 
+        // a check asks about its VirtualService's Gateways again and again: the last answer is kept, so that the
+        // reference is not split into new strings each time (a view serves one check at a time)
+        if (_lastGateway is { } last && last.Ref == resolvedRef)
+        {
+            return last.Gateway;
+        }
+
         var (ns, name) = GatewayRefs.Split(resolvedRef);
-        return Gateway(ns, name);
+        var gateway = Gateway(ns, name);
+        _lastGateway = (resolvedRef, gateway);
+        return gateway;
     }
 
     /// <summary>Whether the view holds any Service (rules about gateway workloads stay silent without them).</summary>

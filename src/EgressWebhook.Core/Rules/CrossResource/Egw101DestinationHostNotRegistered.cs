@@ -31,8 +31,10 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
             return;
         }
 
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
+            var d = destinations[i];
             foreach (var scope in context.ScopesOf(vs, d.Gateways))
             {
                 if (Check(vs, d, scope, context))

@@ -25,8 +25,10 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
             return;
         }
 
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
+            var d = destinations[i];
             // the first place the leg runs that resolves the host (the others are EGW101's)
             var targets = FirstFound(context, vs, d);
             var portCount = targets?.PortCountUpToTwo() ?? 0;

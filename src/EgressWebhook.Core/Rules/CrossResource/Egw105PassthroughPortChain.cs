@@ -213,8 +213,9 @@ internal sealed class Egw105PassthroughPortChain : IEgressRule
     /// <summary>(d): the gateway forwards the TLS stream as is, so the ServiceEntry port it goes to should say TLS or HTTPS.</summary>
     private static void CheckFinalDestinations(VirtualService vs, RouteRule rule, Gateway gw, RuleContext context)
     {
-        foreach (var d in rule.Destinations)
+        for (var k = 0; k < rule.Destinations.Count; k++)
         {
+            var d = rule.Destinations[k];
             // the gateway leg runs in the gateway's workload, in its namespace, which no Sidecar scopes
             var entries = context.VisibleServiceEntries(d.Host, context.GatewayNamespace(gw), sidecarScoped: false);
             var number = d.Destination.Port?.Number;
@@ -252,16 +253,18 @@ internal sealed class Egw105PassthroughPortChain : IEgressRule
     /// gateway's server for that host.</summary>
     private static void CheckMeshSide(VirtualService vs, IReadOnlyList<RouteRule> rules, RuleContext context)
     {
-        foreach (var rule in rules)
+        for (var r = 0; r < rules.Count; r++)
         {
+            var rule = rules[r];
             if (rule.Kind == RouteKind.Http || !rule.AppliesTo(GatewayRefs.Mesh))
             {
                 continue;
             }
 
             var hosts = rule.HostsFor(vs, GatewayRefs.Mesh);
-            foreach (var d in rule.Destinations)
+            for (var k = 0; k < rule.Destinations.Count; k++)
             {
+                var d = rule.Destinations[k];
                 if (d.Destination.Port?.Number is not { } sent)
                 {
                     continue;

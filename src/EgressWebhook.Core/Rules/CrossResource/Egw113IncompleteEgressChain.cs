@@ -90,16 +90,18 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     /// <summary>A sidecar rule sends a host to a gateway's Service: some rule bound to a Gateway on that workload must take it on.</summary>
     private static void CheckMeshLeg(VirtualService vs, IReadOnlyList<RouteRule> rules, RuleContext context)
     {
-        foreach (var rule in rules)
+        for (var r = 0; r < rules.Count; r++)
         {
+            var rule = rules[r];
             if (!rule.AppliesTo(GatewayRefs.Mesh))
             {
                 continue;
             }
 
             var hosts = rule.HostsFor(vs, GatewayRefs.Mesh);
-            foreach (var d in rule.Destinations)
+            for (var k = 0; k < rule.Destinations.Count; k++)
             {
+                var d = rule.Destinations[k];
                 var targets = GatewayChain.GatewayTargets(context.View, d.Host);
                 if (targets.Count == 0)
                 {
@@ -222,8 +224,9 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     /// <summary>A rule bound to a Gateway forwards hosts outside the cluster: some sidecar rule must send them to that gateway.</summary>
     private static void CheckGatewayLeg(VirtualService vs, IReadOnlyList<RouteRule> rules, RuleContext context)
     {
-        foreach (var rule in rules)
+        for (var r = 0; r < rules.Count; r++)
         {
+            var rule = rules[r];
             if (!AnyOutsideCluster(rule.Destinations))
             {
                 continue;
@@ -287,8 +290,10 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     /// <summary>Whether <paramref name="leg"/>, bound to <paramref name="gwRef"/>, has a rule there that takes <paramref name="host"/> somewhere.</summary>
     private static bool RoutesOnward(RuleContext context, VirtualService leg, string gwRef, string host)
     {
-        foreach (var rule in context.RouteRulesOf(leg))
+        var legRules = context.RouteRulesOf(leg);
+        for (var r = 0; r < legRules.Count; r++)
         {
+            var rule = legRules[r];
             if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && AnyMatches(rule.HostsFor(leg, gwRef), host))
             {
                 return true;
@@ -303,8 +308,10 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     {
         foreach (var vs in GatewayChain.BoundWithHost(context.View, GatewayRefs.Mesh, host))
         {
-            foreach (var rule in context.RouteRulesOf(vs))
+            var vsRules = context.RouteRulesOf(vs);
+            for (var r = 0; r < vsRules.Count; r++)
             {
+                var rule = vsRules[r];
                 if (rule.AppliesTo(GatewayRefs.Mesh) && AnyHostOf(rule.Destinations, service) &&
                     AnyMatches(rule.HostsFor(vs, GatewayRefs.Mesh), host))
                 {

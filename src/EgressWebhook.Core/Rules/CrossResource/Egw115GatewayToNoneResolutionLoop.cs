@@ -23,8 +23,10 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
             return;
         }
 
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
+            var d = destinations[i];
             if (FirstEgressGateway(context, vs, context.ExistingGateways(d.Gateways)) is not { } gateway)
             {
                 continue;
