@@ -107,37 +107,14 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
         _targets[(host, clientNamespace, sidecarScoped)] = targets;
     }
 
-    private Dictionary<IReadOnlyList<string>, IReadOnlyList<Gateway>>? _existingGateways;
-
-    /// <summary>The existing Gateways among resolved references (<c>mesh</c> and missing ones skipped), in order, once per
-    /// list (by reference) for the life of this context.</summary>
-    public IReadOnlyList<Gateway> ExistingGateways(IReadOnlyList<string> resolvedRefs)
-    {
-        ArgumentNullException.ThrowIfNull(resolvedRefs);
-        _existingGateways ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<Gateway>>(ReferenceEqualityComparer.Instance);
-        if (!_existingGateways.TryGetValue(resolvedRefs, out var result))
-        {
-            var list = new List<Gateway>();
-            foreach (var r in resolvedRefs)
-            {
-                if (r != GatewayRefs.Mesh && View.Gateway(r) is { } gw)
-                {
-                    list.Add(gw);
-                }
-            }
-
-            _existingGateways[resolvedRefs] = result = list;
-        }
-
-        return result;
-    }
-
     private Dictionary<IReadOnlyList<string>, IReadOnlyList<(string Ref, Gateway Gateway)>>? _existingGatewayRefs;
 
-    /// <summary><see cref="ExistingGateways"/> with the reference each was found by (its <c>ns/name</c>), so that a rule
-    /// asking about a gateway by reference formats none.</summary>
+    /// <summary>The existing Gateways among resolved references (<c>mesh</c> and missing ones skipped), in order, each with
+    /// the reference it was found by (its <c>ns/name</c>, so that a rule asking about it by reference formats none),
+    /// once per list (by reference) for the life of this context.</summary>
     internal IReadOnlyList<(string Ref, Gateway Gateway)> ExistingGatewayRefs(IReadOnlyList<string> resolvedRefs)
     {
+        ArgumentNullException.ThrowIfNull(resolvedRefs);
         _existingGatewayRefs ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<(string, Gateway)>>(ReferenceEqualityComparer.Instance);
         if (!_existingGatewayRefs.TryGetValue(resolvedRefs, out var result))
         {

@@ -275,9 +275,9 @@ internal static class ServiceRegistry
             }
             else if (context.View.Gateway(g) is { } gw)
             {
+                // a set of the namespaces only for a long list: a short one is scanned
                 var ns = context.GatewayNamespace(gw);
-                gatewayNamespaces ??= new HashSet<string>(StringComparer.Ordinal);
-                if (gatewayNamespaces.Add(ns))
+                if (gateways.Count > 8 ? (gatewayNamespaces ??= new HashSet<string>(StringComparer.Ordinal)).Add(ns) : !HasGatewayScopeIn(result, ns))
                 {
                     result.Add(GatewayScope(context, gw));
                 }
@@ -285,6 +285,19 @@ internal static class ServiceRegistry
         }
 
         return result;
+    }
+
+    private static bool HasGatewayScopeIn(List<LegScope> scopes, string ns)
+    {
+        foreach (var s in scopes)
+        {
+            if (!s.SidecarScoped && s.ClientNamespace == ns)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Resolves a destination host (already resolved against the VirtualService's namespace) to the

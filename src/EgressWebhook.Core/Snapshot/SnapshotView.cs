@@ -728,8 +728,23 @@ public sealed class SnapshotView
     private static object IndexHosts<T>(T added, Func<T, IEnumerable<string>> hostsOf)
         where T : EgressObject
     {
-        // one set, kept by the HostSet; the matches' order does not depend on the set's (callers sort or group them)
-        var distinct = new HashSet<string>(hostsOf(added), StringComparer.Ordinal);
-        return distinct.Count <= ScanAtMost ? distinct.ToArray() : new HostSet(distinct);
+        // a few hosts are deduplicated by a scan, more in one set, kept by the HostSet; the matches' order does not
+        // depend on the set's (callers sort or group them)
+        var few = new List<string>(ScanAtMost + 1);
+        HashSet<string>? distinct = null;
+        foreach (var h in hostsOf(added))
+        {
+            if (distinct is not null)
+            {
+                distinct.Add(h);
+            }
+            else if (!few.Contains(h))
+            {
+                few.Add(h);
+                distinct = few.Count > ScanAtMost ? new HashSet<string>(few, StringComparer.Ordinal) : null;
+            }
+        }
+
+        return distinct is null ? few.ToArray() : new HostSet(distinct);
     }
 }

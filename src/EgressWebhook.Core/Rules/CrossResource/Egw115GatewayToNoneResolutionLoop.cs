@@ -27,7 +27,7 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
         for (var i = 0; i < destinations.Count; i++)
         {
             var d = destinations[i];
-            if (FirstEgressGateway(context, vs, context.ExistingGateways(d.Gateways)) is not { } gateway)
+            if (FirstEgressGateway(context, vs, context.ExistingGatewayRefs(d.Gateways)) is not { } gateway)
             {
                 continue;
             }
@@ -45,13 +45,13 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
         }
     }
 
-    private static Gateway? FirstEgressGateway(RuleContext context, VirtualService vs, IReadOnlyList<Gateway> gateways)
+    private static Gateway? FirstEgressGateway(RuleContext context, VirtualService vs, IReadOnlyList<(string Ref, Gateway Gateway)> gateways)
     {
         for (var i = 0; i < gateways.Count; i++)
         {
-            if (context.IsEgressGateway(gateways[i], vs))
+            if (context.IsEgressGateway(gateways[i].Gateway, vs))
             {
-                return gateways[i];
+                return gateways[i].Gateway;
             }
         }
 

@@ -38,7 +38,7 @@ internal sealed class Egw116GatewayLegLoopsToGateway : IEgressRule
                 continue;
             }
 
-            foreach (var gw in context.ExistingGateways(d.Gateways))
+            foreach (var (_, gw) in context.ExistingGatewayRefs(d.Gateways))
             {
                 if (services.Find(s => SnapshotView.Selects(gw, s)) is not { } own)
                 {
