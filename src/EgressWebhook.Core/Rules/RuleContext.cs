@@ -119,8 +119,9 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
         if (!_existingGatewayRefs.TryGetValue(resolvedRefs, out var result))
         {
             var list = new List<(string, Gateway)>();
-            foreach (var r in resolvedRefs)
+            for (var i = 0; i < resolvedRefs.Count; i++)
             {
+                var r = resolvedRefs[i];
                 if (r != GatewayRefs.Mesh && View.Gateway(r) is { } gw)
                 {
                     list.Add((r, gw));

@@ -264,8 +264,9 @@ internal static class ServiceRegistry
     {
         var result = new List<LegScope>(1);
         HashSet<string>? gatewayNamespaces = null;
-        foreach (var g in gateways)
+        for (var i = 0; i < gateways.Count; i++)
         {
+            var g = gateways[i];
             if (g == GatewayRefs.Mesh)
             {
                 if (!result.Exists(s => s.SidecarScoped))

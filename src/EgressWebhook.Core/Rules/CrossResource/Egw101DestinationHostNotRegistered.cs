@@ -35,8 +35,10 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
         for (var i = 0; i < destinations.Count; i++)
         {
             var d = destinations[i];
-            foreach (var scope in context.ScopesOf(vs, d.Gateways))
+            var scopes = context.ScopesOf(vs, d.Gateways);
+            for (var s = 0; s < scopes.Count; s++)
             {
+                var scope = scopes[s];
                 if (Check(vs, d, scope, context))
                 {
                     break;

@@ -26,8 +26,9 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
             // "~" list items decode to null and are skipped
             var written = new List<string>(vs.Spec.Hosts.Count);
             var resolvedHosts = new List<string>(vs.Spec.Hosts.Count);
-            foreach (var h in vs.Spec.Hosts)
+            for (var i = 0; i < vs.Spec.Hosts.Count; i++)
             {
+                var h = vs.Spec.Hosts[i];
                 if (h is not null)
                 {
                     written.Add(h);
