@@ -321,9 +321,10 @@ internal static class ServiceRegistry
 
     private static RegistryTargets Resolve(RuleContext context, string host, LegScope scope)
     {
-        // one look-up per registry, partitioned in place: this runs for every destination of every checked leg
+        // one look-up per registry, partitioned in place: this runs for every destination of every checked leg; each list
+        // is made for its first item (most stay empty)
         var entries = Covering(context.View.ServiceEntries(host), host);
-        List<ServiceEntry> exact = [], covering = [], hiddenByExportTo = [], hiddenBySidecar = [];
+        List<ServiceEntry>? exact = null, covering = null, hiddenByExportTo = null, hiddenBySidecar = null;
         foreach (var m in entries)
         {
             if (!context.IsExported(m.Item, scope.ClientNamespace))
@@ -333,11 +334,11 @@ internal static class ServiceRegistry
 
             if (!scope.SidecarScoped || context.SidecarAllows(scope.ClientNamespace, m.Item.Namespace, m.Host))
             {
-                AddOnce(covering, m.Item);
+                AddOnce(ref covering, m.Item);
                 if (m.Host == host)
                 {
                     // Istio's look-up takes an entry declaring the host exactly before any wildcard covering it
-                    AddOnce(exact, m.Item);
+                    AddOnce(ref exact, m.Item);
                 }
             }
         }
@@ -345,15 +346,22 @@ internal static class ServiceRegistry
         foreach (var m in entries)
         {
             // a hidden catch-all "*" entry explains nothing about this host: leave it out of the reasons
-            if (m.Host == "*" || covering.Contains(m.Item))
+            if (m.Host == "*" || (covering is not null && covering.Contains(m.Item)))
             {
                 continue;
             }
 
-            AddOnce(context.IsExported(m.Item, scope.ClientNamespace) ? hiddenBySidecar : hiddenByExportTo, m.Item);
+            if (context.IsExported(m.Item, scope.ClientNamespace))
+            {
+                AddOnce(ref hiddenBySidecar, m.Item);
+            }
+            else
+            {
+                AddOnce(ref hiddenByExportTo, m.Item);
+            }
         }
 
-        List<Service> services = [], hiddenServices = [];
+        List<Service>? services = null, hiddenServices = null;
         foreach (var m in context.View.Services(host))
         {
             if (m.Host != host)
@@ -363,20 +371,33 @@ internal static class ServiceRegistry
 
             var visible = ExportTo.IsVisible(ExportTo.OfService(m.Item), m.Item.Namespace, scope.ClientNamespace, context.Mesh.DefaultServiceExportTo) &&
                           (!scope.SidecarScoped || context.SidecarAllows(scope.ClientNamespace, m.Item.Namespace, m.Host));
-            AddOnce(visible ? services : hiddenServices, m.Item);
+            if (visible)
+            {
+                AddOnce(ref services, m.Item);
+            }
+            else
+            {
+                AddOnce(ref hiddenServices, m.Item);
+            }
         }
 
-        if (hiddenServices.Count > 0)
+        if (hiddenServices is not null && services is not null)
         {
             hiddenServices.RemoveAll(services.Contains);
         }
 
-        return new RegistryTargets(exact.Count > 0 ? exact : covering, services, hiddenByExportTo, hiddenBySidecar, hiddenServices);
+        return new RegistryTargets(
+            (IReadOnlyList<ServiceEntry>?)(exact is { Count: > 0 } ? exact : covering) ?? [],
+            (IReadOnlyList<Service>?)services ?? [],
+            (IReadOnlyList<ServiceEntry>?)hiddenByExportTo ?? [],
+            (IReadOnlyList<ServiceEntry>?)hiddenBySidecar ?? [],
+            (IReadOnlyList<Service>?)hiddenServices ?? []);
 
         // a loop rather than Exists: its predicate would capture the item, a closure per call
-        static void AddOnce<T>(List<T> list, T item)
+        static void AddOnce<T>(ref List<T>? list, T item)
             where T : class
         {
+            list ??= [];
             foreach (var x in list)
             {
                 if (ReferenceEquals(x, item))
