@@ -68,6 +68,23 @@ internal static class GatewayRefs
     public static IReadOnlyList<string> OfRule(VirtualService vs, IEnumerable<IReadOnlyList<string>> matchGateways) =>
         OfRule(vs, matchGateways, Of(vs));
 
+    /// <summary><see cref="OfRule(VirtualService, IEnumerable{IReadOnlyList{string}}, IReadOnlyList{string})"/> for the
+    /// matches of one rule, <paramref name="gatewaysOf"/> reading their <c>gateways</c>: most rules set none, and get the
+    /// VirtualService's list without an iterator over their matches.</summary>
+    internal static IReadOnlyList<string> OfRule<TMatch>(VirtualService vs, IReadOnlyList<TMatch> matches, Func<TMatch, IReadOnlyList<string>> gatewaysOf,
+        IReadOnlyList<string> specGateways)
+    {
+        for (var i = 0; i < matches.Count; i++)
+        {
+            if (gatewaysOf(matches[i]).Count > 0)
+            {
+                return OfRule(vs, matches.Select(gatewaysOf), specGateways);
+            }
+        }
+
+        return specGateways;
+    }
+
     /// <summary><see cref="OfRule(VirtualService, IEnumerable{IReadOnlyList{string}})"/> with the VirtualService's own
     /// gateways (<see cref="Of"/>) at hand, resolved once for all its rules.</summary>
     internal static IReadOnlyList<string> OfRule(VirtualService vs, IEnumerable<IReadOnlyList<string>> matchGateways, IReadOnlyList<string> specGateways)

@@ -7,8 +7,8 @@ internal sealed class HostCover
 {
     private readonly HashSet<string> _hosts = new(StringComparer.Ordinal);
 
-    // "*.foo.com" and "*foo.com" under ".foo.com" and "foo.com"
-    private readonly HashSet<string> _wildcardSuffixes = new(StringComparer.Ordinal);
+    // "*.foo.com" and "*foo.com" under ".foo.com" and "foo.com"; made for the first wildcard (most lists have none)
+    private readonly HashSet<string>? _wildcardSuffixes;
     private readonly bool _any;
 
     public HostCover(IEnumerable<string> hosts)
@@ -29,6 +29,7 @@ internal sealed class HostCover
             }
             else if (HostName.IsWildcard(h))
             {
+                _wildcardSuffixes ??= new HashSet<string>(StringComparer.Ordinal);
                 _wildcardSuffixes.Add(h[1..]);
             }
         }
@@ -53,7 +54,7 @@ internal sealed class HostCover
             return true;
         }
 
-        if (_wildcardSuffixes.Count == 0 || host == "*")
+        if (_wildcardSuffixes is null || host == "*")
         {
             return false;
         }

@@ -60,7 +60,7 @@ internal static class RouteDestinations
     /// <summary>Every route and mirror destination of <paramref name="vs"/>, in field order.</summary>
     public static IReadOnlyList<DestinationRef> Of(VirtualService vs)
     {
-        var result = new List<DestinationRef>();
+        var result = new List<DestinationRef>(Capacity(vs.Spec));
         var ns = vs.Namespace;
 
         // the VirtualService's own gateways, resolved once: every rule without match-level gateways shares the list
@@ -68,7 +68,7 @@ internal static class RouteDestinations
         for (var i = 0; i < vs.Spec.Http.Count; i++)
         {
             var rule = vs.Spec.Http[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways), specGateways);
+            var gateways = GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Http, i, DestinationField.Route, j, gateways);
@@ -84,7 +84,7 @@ internal static class RouteDestinations
         for (var i = 0; i < vs.Spec.Tls.Count; i++)
         {
             var rule = vs.Spec.Tls[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways), specGateways);
+            var gateways = GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Tls, i, DestinationField.Route, j, gateways);
@@ -94,7 +94,7 @@ internal static class RouteDestinations
         for (var i = 0; i < vs.Spec.Tcp.Count; i++)
         {
             var rule = vs.Spec.Tcp[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match.Select(m => m.Gateways), specGateways);
+            var gateways = GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Tcp, i, DestinationField.Route, j, gateways);
@@ -102,6 +102,28 @@ internal static class RouteDestinations
         }
 
         return result;
+    }
+
+    /// <summary>How many destinations <paramref name="spec"/> can have at most: the list is made once, at its size.</summary>
+    private static int Capacity(VirtualServiceSpec spec)
+    {
+        var count = 0;
+        for (var i = 0; i < spec.Http.Count; i++)
+        {
+            count += spec.Http[i].Route.Count + spec.Http[i].Mirrors.Count + 1;
+        }
+
+        for (var i = 0; i < spec.Tls.Count; i++)
+        {
+            count += spec.Tls[i].Route.Count;
+        }
+
+        for (var i = 0; i < spec.Tcp.Count; i++)
+        {
+            count += spec.Tcp[i].Route.Count;
+        }
+
+        return count;
     }
 
     private static void Add(List<DestinationRef> into, Destination? d, string ns, RouteKind kind, int rule, DestinationField field, int index, IReadOnlyList<string> gateways)

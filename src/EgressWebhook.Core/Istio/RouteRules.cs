@@ -47,16 +47,35 @@ public sealed record RouteRule(RouteKind Kind, int Index, IReadOnlyList<RouteMat
     /// matches there (the SNI is what a tls rule routes on), otherwise, or when none are given, the VirtualService's hosts.</summary>
     public IReadOnlyList<string> HostsFor(VirtualService vs, string gateway)
     {
-        if (Kind == RouteKind.Tls)
+        if (Kind == RouteKind.Tls && SniHostsFor(gateway) is { } sni)
         {
-            var sni = MatchesFor(gateway).SelectMany(m => m.SniHosts).Distinct(StringComparer.Ordinal).ToList();
-            if (sni.Count > 0)
-            {
-                return sni;
-            }
+            return sni;
         }
 
         return ResolvedHosts ?? vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The distinct SNI hosts of the matches for <paramref name="gateway"/>, or null when they give none. Every
+    /// gateway-chain check asks this: the usual single match with one SNI host is its own answer, without a copy.</summary>
+    private IReadOnlyList<string>? SniHostsFor(string gateway)
+    {
+        RouteMatch? only = null;
+        var withSni = 0;
+        for (var i = 0; i < Matches.Count; i++)
+        {
+            if (Matches[i].SniHosts.Count > 0 && Matches[i].Gateways.Contains(gateway))
+            {
+                only = Matches[i];
+                withSni++;
+            }
+        }
+
+        return withSni switch
+        {
+            0 => null,
+            1 when only!.SniHosts.Count == 1 => only.SniHosts,
+            _ => MatchesFor(gateway).SelectMany(m => m.SniHosts).Distinct(StringComparer.Ordinal).ToList(),
+        };
     }
 
     /// <summary>The VirtualService's resolved distinct hosts, computed once for all its rules by <see cref="RouteRules.Of(VirtualService)"/>.</summary>
@@ -76,21 +95,8 @@ internal static class RouteRules
         var specGateways = RefList.Of(GatewayRefs.Of(vs));
         var spec = vs.Spec;
 
-        // each rule's destinations, grouped once (a VirtualService may have thousands of rules)
-        var byRule = new Dictionary<(RouteKind, int), List<DestinationRef>>();
-        foreach (var d in destinations)
-        {
-            if (!d.IsMirror)
-            {
-                if (!byRule.TryGetValue((d.Kind, d.RuleIndex), out var list))
-                {
-                    byRule[(d.Kind, d.RuleIndex)] = list = [];
-                }
-
-                list.Add(d);
-            }
-        }
-
+        // each rule's destinations: they come in field order (RouteDestinations.Of), so a rule's are the next ones
+        var next = 0;
         IReadOnlyList<string>? hosts = null;
         var result = new List<RouteRule>(spec.Http.Count + spec.Tls.Count + spec.Tcp.Count);
         for (var i = 0; i < spec.Http.Count; i++)
@@ -102,7 +108,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Http, i, j, match[j].Port, Gateways(match[j].Gateways), []);
             }
 
-            result.Add(Rule(RouteKind.Http, i, matches, match.Select(m => m.Gateways)));
+            result.Add(Rule(RouteKind.Http, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
         }
 
         for (var i = 0; i < spec.Tls.Count; i++)
@@ -121,7 +127,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Tls, i, j, match[j].Port, Gateways(match[j].Gateways), resolved);
             }
 
-            result.Add(Rule(RouteKind.Tls, i, matches, match.Select(m => m.Gateways)));
+            result.Add(Rule(RouteKind.Tls, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
         }
 
         for (var i = 0; i < spec.Tcp.Count; i++)
@@ -133,7 +139,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Tcp, i, j, match[j].Port, Gateways(match[j].Gateways), []);
             }
 
-            result.Add(Rule(RouteKind.Tcp, i, matches, match.Select(m => m.Gateways)));
+            result.Add(Rule(RouteKind.Tcp, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
         }
 
         return result;
@@ -154,12 +160,38 @@ internal static class RouteRules
             return RefList.Of(resolved);
         }
 
-        RouteRule Rule(RouteKind kind, int index, RouteMatch[] matches, IEnumerable<IReadOnlyList<string>> matchGateways)
+        RouteRule Rule(RouteKind kind, int index, RouteMatch[] matches, IReadOnlyList<string> gateways)
         {
-            hosts ??= vs.Spec.Hosts.Select(h => HostName.Resolve(h, vs.Namespace)).Distinct(StringComparer.Ordinal).ToList();
-            var own = byRule.TryGetValue((kind, index), out var list) ? list : [];
-            return new RouteRule(kind, index, matches, RefList.Of(GatewayRefs.OfRule(vs, matchGateways, specGateways)), own) { ResolvedHosts = hosts };
+            hosts ??= DistinctResolvedHosts(vs);
+            List<DestinationRef>? own = null;
+            for (; next < destinations.Count && destinations[next].Kind == kind && destinations[next].RuleIndex == index; next++)
+            {
+                if (!destinations[next].IsMirror)
+                {
+                    (own ??= []).Add(destinations[next]);
+                }
+            }
+
+            return new RouteRule(kind, index, matches, RefList.Of(gateways), (IReadOnlyList<DestinationRef>?)own ?? []) { ResolvedHosts = hosts };
         }
+    }
+
+    /// <summary>The hosts of <paramref name="vs"/> resolved in its namespace, each once, in order.</summary>
+    private static List<string> DistinctResolvedHosts(VirtualService vs)
+    {
+        var written = vs.Spec.Hosts;
+        var result = new List<string>(written.Count);
+        var seen = written.Count > RefList.ScanAtMost ? new HashSet<string>(StringComparer.Ordinal) : null;
+        for (var i = 0; i < written.Count; i++)
+        {
+            var h = HostName.Resolve(written[i], vs.Namespace);
+            if (seen is null ? !result.Contains(h) : seen.Add(h))
+            {
+                result.Add(h);
+            }
+        }
+
+        return result;
     }
 }
 
@@ -168,7 +200,7 @@ internal static class RouteRules
 /// (LINQ's <c>Contains</c> uses <see cref="ICollection{T}.Contains"/>).</summary>
 internal sealed class RefList : IReadOnlyList<string>, ICollection<string>
 {
-    private const int ScanAtMost = 8;
+    internal const int ScanAtMost = 8;
     private readonly IReadOnlyList<string> _items;
     private readonly HashSet<string> _set;
 

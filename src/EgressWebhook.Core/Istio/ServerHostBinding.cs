@@ -24,11 +24,38 @@ internal static class ServerHostBinding
 
     /// <summary>Whether <paramref name="server"/> of <paramref name="gateway"/> takes traffic for one of
     /// <paramref name="hosts"/> (resolved hosts of a VirtualService in <paramref name="vsNamespace"/>).</summary>
-    public static bool Admits(GatewayServer server, Gateway gateway, string vsNamespace, IEnumerable<string> hosts) =>
-        hosts.Any(h => server.Hosts.Any(sh => Admits(sh, gateway.Namespace, vsNamespace, h)));
+    public static bool Admits(GatewayServer server, Gateway gateway, string vsNamespace, IReadOnlyList<string> hosts)
+    {
+        // indexed loops: every gateway-chain check asks this per server, and foreach over a list interface allocates
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            for (var j = 0; j < server.Hosts.Count; j++)
+            {
+                if (Admits(server.Hosts[j], gateway.Namespace, vsNamespace, hosts[i]))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Whether <paramref name="server"/> serves one of <paramref name="hosts"/>, whatever the namespace part
     /// (for traffic arriving at the gateway, e.g. from a sidecar, rather than a VirtualService binding to it).</summary>
-    public static bool Serves(GatewayServer server, IEnumerable<string> hosts) =>
-        hosts.Any(h => server.Hosts.Any(sh => HostName.Matches(NamespacedHost.DnsName(sh), h)));
+    public static bool Serves(GatewayServer server, IReadOnlyList<string> hosts)
+    {
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            for (var j = 0; j < server.Hosts.Count; j++)
+            {
+                if (HostName.Matches(NamespacedHost.DnsName(server.Hosts[j]), hosts[i]))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 }

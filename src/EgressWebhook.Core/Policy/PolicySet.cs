@@ -12,7 +12,7 @@ public sealed class PolicySet
 {
     private readonly EgressPolicy[] _enforced;
     private readonly SnapshotView _view;
-    private readonly Dictionary<string, IReadOnlyList<EgressPolicy>> _byNamespace = new(StringComparer.Ordinal);
+    private Dictionary<string, IReadOnlyList<EgressPolicy>>? _byNamespace;
 
     private PolicySet(SnapshotView view, IReadOnlyList<EgressPolicy> all)
     {
@@ -31,7 +31,10 @@ public sealed class PolicySet
     public static PolicySet Of(SnapshotView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        return new PolicySet(view, view.OfKind<EgressPolicy>(ResourceKind.EgressPolicy).OrderBy(p => p.Name, StringComparer.Ordinal).ToArray());
+        // the common case, a view without any policy, is answered without sorting or validating anything
+        return view.HasAny(ResourceKind.EgressPolicy)
+            ? new PolicySet(view, view.OfKind<EgressPolicy>(ResourceKind.EgressPolicy).OrderBy(p => p.Name, StringComparer.Ordinal).ToArray())
+            : new PolicySet(view, []);
     }
 
     /// <summary>The enforceable policies that select namespace <paramref name="ns"/> (its labels from the view, with
@@ -43,6 +46,7 @@ public sealed class PolicySet
             return [];
         }
 
+        _byNamespace ??= new Dictionary<string, IReadOnlyList<EgressPolicy>>(StringComparer.Ordinal);
         if (!_byNamespace.TryGetValue(ns, out var result))
         {
             var labels = _view.NamespaceLabels(ns);

@@ -69,41 +69,66 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     // the VirtualService's own list among its rules) and the namespace of the VirtualService they belong to.
     private Dictionary<IReadOnlyList<string>, (string Namespace, IReadOnlyList<LegScope> Scopes)>? _scopes;
 
-    /// <summary>The scopes of <paramref name="gateways"/> for a VirtualService of <paramref name="vsNamespace"/>, computed
-    /// by <paramref name="compute"/> once per list for the life of this context.</summary>
-    internal IReadOnlyList<LegScope> CachedScopes(string vsNamespace, IReadOnlyList<string> gateways, Func<IReadOnlyList<LegScope>> compute)
+    /// <summary>The scopes of <paramref name="gateways"/> for a VirtualService of <paramref name="vsNamespace"/>, if
+    /// <see cref="CacheScopes"/> kept them for the life of this context.</summary>
+    internal bool TryGetCachedScopes(string vsNamespace, IReadOnlyList<string> gateways, out IReadOnlyList<LegScope> scopes)
     {
-        _scopes ??= new Dictionary<IReadOnlyList<string>, (string, IReadOnlyList<LegScope>)>(ReferenceEqualityComparer.Instance);
-        if (_scopes.TryGetValue(gateways, out var cached) && cached.Namespace == vsNamespace)
+        if (_scopes is not null && _scopes.TryGetValue(gateways, out var cached) && cached.Namespace == vsNamespace)
         {
-            return cached.Scopes;
+            scopes = cached.Scopes;
+            return true;
         }
 
-        var result = compute();
-        _scopes[gateways] = (vsNamespace, result);
-        return result;
+        scopes = [];
+        return false;
     }
 
-    private Dictionary<IReadOnlyList<string>, IReadOnlyList<Gateway>>? _existingGateways;
+    /// <summary>Keeps the scopes of <paramref name="gateways"/> (by reference) for a VirtualService of <paramref name="vsNamespace"/>.</summary>
+    internal void CacheScopes(string vsNamespace, IReadOnlyList<string> gateways, IReadOnlyList<LegScope> scopes)
+    {
+        _scopes ??= new Dictionary<IReadOnlyList<string>, (string, IReadOnlyList<LegScope>)>(ReferenceEqualityComparer.Instance);
+        _scopes[gateways] = (vsNamespace, scopes);
+    }
 
-    /// <summary>The existing Gateways among resolved references (<c>mesh</c> and missing ones skipped), in order, once per
-    /// list (by reference) for the life of this context.</summary>
-    public IReadOnlyList<Gateway> ExistingGateways(IReadOnlyList<string> resolvedRefs)
+    // what a destination host resolves to, per client namespace and Sidecar scoping (ServiceRegistry.ResolveDestination)
+    private Dictionary<(string Host, string ClientNamespace, bool SidecarScoped), RegistryTargets>? _targets;
+
+    /// <summary>What <paramref name="host"/> resolves to for the client, if <see cref="CacheTargets"/> kept it.</summary>
+    internal bool TryGetCachedTargets(string host, string clientNamespace, bool sidecarScoped, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryTargets? targets)
+    {
+        targets = null;
+        return _targets is not null && _targets.TryGetValue((host, clientNamespace, sidecarScoped), out targets);
+    }
+
+    /// <summary>Keeps what <paramref name="host"/> resolves to for the client, for the life of this context.</summary>
+    internal void CacheTargets(string host, string clientNamespace, bool sidecarScoped, RegistryTargets targets)
+    {
+        _targets ??= [];
+        _targets[(host, clientNamespace, sidecarScoped)] = targets;
+    }
+
+    private Dictionary<IReadOnlyList<string>, IReadOnlyList<(string Ref, Gateway Gateway)>>? _existingGatewayRefs;
+
+    /// <summary>The existing Gateways among resolved references (<c>mesh</c> and missing ones skipped), in order, each with
+    /// the reference it was found by (its <c>ns/name</c>, so that a rule asking about it by reference formats none),
+    /// once per list (by reference) for the life of this context.</summary>
+    internal IReadOnlyList<(string Ref, Gateway Gateway)> ExistingGatewayRefs(IReadOnlyList<string> resolvedRefs)
     {
         ArgumentNullException.ThrowIfNull(resolvedRefs);
-        _existingGateways ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<Gateway>>(ReferenceEqualityComparer.Instance);
-        if (!_existingGateways.TryGetValue(resolvedRefs, out var result))
+        _existingGatewayRefs ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<(string, Gateway)>>(ReferenceEqualityComparer.Instance);
+        if (!_existingGatewayRefs.TryGetValue(resolvedRefs, out var result))
         {
-            var list = new List<Gateway>();
-            foreach (var r in resolvedRefs)
+            var list = new List<(string, Gateway)>();
+            for (var i = 0; i < resolvedRefs.Count; i++)
             {
+                var r = resolvedRefs[i];
                 if (r != GatewayRefs.Mesh && View.Gateway(r) is { } gw)
                 {
-                    list.Add(gw);
+                    list.Add((r, gw));
                 }
             }
 
-            _existingGateways[resolvedRefs] = result = list;
+            _existingGatewayRefs[resolvedRefs] = result = list;
         }
 
         return result;
@@ -185,7 +210,17 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public List<HostMatch<ServiceEntry>> VisibleServiceEntries(string host, string clientNamespace, bool sidecarScoped)
     {
         var result = View.ServiceEntries(host);
-        result.RemoveAll(m => !IsVisibleEntry(m, clientNamespace, sidecarScoped));
+        // in place, without a predicate capturing the client
+        var kept = 0;
+        for (var i = 0; i < result.Count; i++)
+        {
+            if (IsVisibleEntry(result[i], clientNamespace, sidecarScoped))
+            {
+                result[kept++] = result[i];
+            }
+        }
+
+        result.RemoveRange(kept, result.Count - kept);
         return result;
     }
 
@@ -242,7 +277,17 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public List<HostMatch<Service>> VisibleServices(string host, string clientNamespace, bool sidecarScoped)
     {
         var result = View.Services(host);
-        result.RemoveAll(m => !IsVisibleService(m, clientNamespace, sidecarScoped));
+        // in place, without a predicate capturing the client
+        var kept = 0;
+        for (var i = 0; i < result.Count; i++)
+        {
+            if (IsVisibleService(result[i], clientNamespace, sidecarScoped))
+            {
+                result[kept++] = result[i];
+            }
+        }
+
+        result.RemoveRange(kept, result.Count - kept);
         return result;
     }
 

@@ -91,6 +91,89 @@ internal sealed class RegistryTargets
         return set;
     }
 
+    /// <summary>Whether <paramref name="number"/> is one of <see cref="PortNumbers"/>, without building the set.</summary>
+    public bool HasPort(int number)
+    {
+        if (number <= 0)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < ServiceEntries.Count; i++)
+        {
+            var ports = ServiceEntries[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (ports[j].Number == number)
+                {
+                    return true;
+                }
+            }
+        }
+
+        for (var i = 0; i < Services.Count; i++)
+        {
+            var ports = Services[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (ports[j].Port == number)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>How many <see cref="PortNumbers"/> there are, counted up to two (none, one or several is what a check
+    /// asks), without building the set.</summary>
+    public int PortCountUpToTwo()
+    {
+        var first = 0;
+        for (var i = 0; i < ServiceEntries.Count; i++)
+        {
+            var ports = ServiceEntries[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (Count(ports[j].Number))
+                {
+                    return 2;
+                }
+            }
+        }
+
+        for (var i = 0; i < Services.Count; i++)
+        {
+            var ports = Services[i].Spec.Ports;
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (Count(ports[j].Port))
+                {
+                    return 2;
+                }
+            }
+        }
+
+        return first > 0 ? 1 : 0;
+
+        // notes a port; whether it is a second one
+        bool Count(int number)
+        {
+            if (number <= 0)
+            {
+                return false;
+            }
+
+            if (first == 0)
+            {
+                first = number;
+            }
+
+            return number != first;
+        }
+    }
+
     /// <summary>The visible targets' ports for a message, e.g. <c>443/TLS, 80/HTTP</c>.</summary>
     public string DescribePorts()
     {
@@ -160,15 +243,30 @@ internal static class ServiceRegistry
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(vs);
         ArgumentNullException.ThrowIfNull(gateways);
-        return context.CachedScopes(vs.Namespace, gateways, () => ComputeScopes(context, vs.Namespace, gateways));
+        if (!context.TryGetCachedScopes(vs.Namespace, gateways, out var scopes))
+        {
+            scopes = ComputeScopes(context, vs.Namespace, gateways);
+            context.CacheScopes(vs.Namespace, gateways, scopes);
+        }
+
+        return scopes;
+    }
+
+    /// <summary>The scope of a leg that runs in <paramref name="gateway"/>'s workload: its namespace
+    /// (<see cref="RuleContext.GatewayNamespace"/>), exportTo only, the mesh-wide mode.</summary>
+    public static LegScope GatewayScope(this RuleContext context, Gateway gateway)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new LegScope(context.GatewayNamespace(gateway), false, context.MeshOutboundPolicy, gateway);
     }
 
     private static List<LegScope> ComputeScopes(RuleContext context, string vsNamespace, IReadOnlyList<string> gateways)
     {
         var result = new List<LegScope>(1);
         HashSet<string>? gatewayNamespaces = null;
-        foreach (var g in gateways)
+        for (var i = 0; i < gateways.Count; i++)
         {
+            var g = gateways[i];
             if (g == GatewayRefs.Mesh)
             {
                 if (!result.Exists(s => s.SidecarScoped))
@@ -178,16 +276,29 @@ internal static class ServiceRegistry
             }
             else if (context.View.Gateway(g) is { } gw)
             {
+                // a set of the namespaces only for a long list: a short one is scanned
                 var ns = context.GatewayNamespace(gw);
-                gatewayNamespaces ??= new HashSet<string>(StringComparer.Ordinal);
-                if (gatewayNamespaces.Add(ns))
+                if (gateways.Count > 8 ? (gatewayNamespaces ??= new HashSet<string>(StringComparer.Ordinal)).Add(ns) : !HasGatewayScopeIn(result, ns))
                 {
-                    result.Add(new LegScope(ns, false, context.MeshOutboundPolicy, gw));
+                    result.Add(GatewayScope(context, gw));
                 }
             }
         }
 
         return result;
+    }
+
+    private static bool HasGatewayScopeIn(List<LegScope> scopes, string ns)
+    {
+        foreach (var s in scopes)
+        {
+            if (!s.SidecarScoped && s.ClientNamespace == ns)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Resolves a destination host (already resolved against the VirtualService's namespace) to the
@@ -197,9 +308,23 @@ internal static class ServiceRegistry
     {
         ArgumentNullException.ThrowIfNull(context);
 
-        // one look-up per registry, partitioned in place: this runs for every destination of every checked leg
+        // EGW101, EGW102 and EGW115 resolve the same destinations from the same places: once per context (the view does
+        // not change under it, and only the client namespace and the Sidecar scoping decide the answer)
+        if (!context.TryGetCachedTargets(host, scope.ClientNamespace, scope.SidecarScoped, out var targets))
+        {
+            targets = Resolve(context, host, scope);
+            context.CacheTargets(host, scope.ClientNamespace, scope.SidecarScoped, targets);
+        }
+
+        return targets;
+    }
+
+    private static RegistryTargets Resolve(RuleContext context, string host, LegScope scope)
+    {
+        // one look-up per registry, partitioned in place: this runs for every destination of every checked leg; each list
+        // is made for its first item (most stay empty)
         var entries = Covering(context.View.ServiceEntries(host), host);
-        List<ServiceEntry> exact = [], covering = [], hiddenByExportTo = [], hiddenBySidecar = [];
+        List<ServiceEntry>? exact = null, covering = null, hiddenByExportTo = null, hiddenBySidecar = null;
         foreach (var m in entries)
         {
             if (!context.IsExported(m.Item, scope.ClientNamespace))
@@ -209,11 +334,11 @@ internal static class ServiceRegistry
 
             if (!scope.SidecarScoped || context.SidecarAllows(scope.ClientNamespace, m.Item.Namespace, m.Host))
             {
-                AddOnce(covering, m.Item);
+                AddOnce(ref covering, m.Item);
                 if (m.Host == host)
                 {
                     // Istio's look-up takes an entry declaring the host exactly before any wildcard covering it
-                    AddOnce(exact, m.Item);
+                    AddOnce(ref exact, m.Item);
                 }
             }
         }
@@ -221,15 +346,22 @@ internal static class ServiceRegistry
         foreach (var m in entries)
         {
             // a hidden catch-all "*" entry explains nothing about this host: leave it out of the reasons
-            if (m.Host == "*" || covering.Contains(m.Item))
+            if (m.Host == "*" || (covering is not null && covering.Contains(m.Item)))
             {
                 continue;
             }
 
-            AddOnce(context.IsExported(m.Item, scope.ClientNamespace) ? hiddenBySidecar : hiddenByExportTo, m.Item);
+            if (context.IsExported(m.Item, scope.ClientNamespace))
+            {
+                AddOnce(ref hiddenBySidecar, m.Item);
+            }
+            else
+            {
+                AddOnce(ref hiddenByExportTo, m.Item);
+            }
         }
 
-        List<Service> services = [], hiddenServices = [];
+        List<Service>? services = null, hiddenServices = null;
         foreach (var m in context.View.Services(host))
         {
             if (m.Host != host)
@@ -239,19 +371,42 @@ internal static class ServiceRegistry
 
             var visible = ExportTo.IsVisible(ExportTo.OfService(m.Item), m.Item.Namespace, scope.ClientNamespace, context.Mesh.DefaultServiceExportTo) &&
                           (!scope.SidecarScoped || context.SidecarAllows(scope.ClientNamespace, m.Item.Namespace, m.Host));
-            AddOnce(visible ? services : hiddenServices, m.Item);
+            if (visible)
+            {
+                AddOnce(ref services, m.Item);
+            }
+            else
+            {
+                AddOnce(ref hiddenServices, m.Item);
+            }
         }
 
-        hiddenServices.RemoveAll(services.Contains);
-        return new RegistryTargets(exact.Count > 0 ? exact : covering, services, hiddenByExportTo, hiddenBySidecar, hiddenServices);
+        if (hiddenServices is not null && services is not null)
+        {
+            hiddenServices.RemoveAll(services.Contains);
+        }
 
-        static void AddOnce<T>(List<T> list, T item)
+        return new RegistryTargets(
+            (IReadOnlyList<ServiceEntry>?)(exact is { Count: > 0 } ? exact : covering) ?? [],
+            (IReadOnlyList<Service>?)services ?? [],
+            (IReadOnlyList<ServiceEntry>?)hiddenByExportTo ?? [],
+            (IReadOnlyList<ServiceEntry>?)hiddenBySidecar ?? [],
+            (IReadOnlyList<Service>?)hiddenServices ?? []);
+
+        // a loop rather than Exists: its predicate would capture the item, a closure per call
+        static void AddOnce<T>(ref List<T>? list, T item)
             where T : class
         {
-            if (!list.Exists(x => ReferenceEquals(x, item)))
+            list ??= [];
+            foreach (var x in list)
             {
-                list.Add(item);
+                if (ReferenceEquals(x, item))
+                {
+                    return;
+                }
             }
+
+            list.Add(item);
         }
     }
 
@@ -380,7 +535,17 @@ internal static class ServiceRegistry
 
     private static List<HostMatch<ServiceEntry>> Covering(List<HostMatch<ServiceEntry>> matches, string host)
     {
-        matches.RemoveAll(m => !HostName.SubsetOf(host, m.Host));
+        // in place, without a predicate capturing the host
+        var kept = 0;
+        for (var i = 0; i < matches.Count; i++)
+        {
+            if (HostName.SubsetOf(host, matches[i].Host))
+            {
+                matches[kept++] = matches[i];
+            }
+        }
+
+        matches.RemoveRange(kept, matches.Count - kept);
         return matches;
     }
 

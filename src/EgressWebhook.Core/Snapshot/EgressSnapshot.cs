@@ -243,11 +243,38 @@ public sealed class EgressSnapshot
             return true;
         }
 
-        foreach (var list in MatchGatewayLists(vs))
+        // the match-level lists, without the iterator of MatchGatewayLists
+        var spec = vs.Spec;
+        for (var i = 0; i < spec.Http.Count; i++)
         {
-            if (AnyRefersTo(list, vs.Namespace, gatewayRef))
+            for (var j = 0; j < spec.Http[i].Match.Count; j++)
             {
-                return true;
+                if (AnyRefersTo(spec.Http[i].Match[j].Gateways, vs.Namespace, gatewayRef))
+                {
+                    return true;
+                }
+            }
+        }
+
+        for (var i = 0; i < spec.Tls.Count; i++)
+        {
+            for (var j = 0; j < spec.Tls[i].Match.Count; j++)
+            {
+                if (AnyRefersTo(spec.Tls[i].Match[j].Gateways, vs.Namespace, gatewayRef))
+                {
+                    return true;
+                }
+            }
+        }
+
+        for (var i = 0; i < spec.Tcp.Count; i++)
+        {
+            for (var j = 0; j < spec.Tcp[i].Match.Count; j++)
+            {
+                if (AnyRefersTo(spec.Tcp[i].Match[j].Gateways, vs.Namespace, gatewayRef))
+                {
+                    return true;
+                }
             }
         }
 
@@ -256,9 +283,9 @@ public sealed class EgressSnapshot
 
     private static bool AnyRefersTo(IReadOnlyList<string> references, string vsNamespace, string gatewayRef)
     {
-        foreach (var g in references)
+        for (var i = 0; i < references.Count; i++)
         {
-            if (GatewayRefs.RefersTo(g, vsNamespace, gatewayRef))
+            if (GatewayRefs.RefersTo(references[i], vsNamespace, gatewayRef))
             {
                 return true;
             }

@@ -41,6 +41,9 @@ public sealed class SnapshotView
     private (EgressObject Changed, Func<EgressObject, HashSet<string>> HostsOf, HashSet<string> Hosts)? _changedHosts;
     private HostSet? _changedHostSet;
 
+    // the last Gateway looked up by reference (Gateway(string))
+    private (string Ref, Gateway? Gateway)? _lastGateway;
+
     // the hosts one query finds in the added object's HostSet
     private List<string>? _scratch;
 
@@ -128,8 +131,17 @@ public sealed class SnapshotView
             return null;
         }
 
+        // a check asks about its VirtualService's Gateways again and again: the last answer is kept, so that the
+        // reference is not split into new strings each time (a view serves one check at a time)
+        if (_lastGateway is { } last && last.Ref == resolvedRef)
+        {
+            return last.Gateway;
+        }
+
         var (ns, name) = GatewayRefs.Split(resolvedRef);
-        return Gateway(ns, name);
+        var gateway = Gateway(ns, name);
+        _lastGateway = (resolvedRef, gateway);
+        return gateway;
     }
 
     /// <summary>Whether the view holds any Service (rules about gateway workloads stay silent without them).</summary>
@@ -671,7 +683,14 @@ public sealed class SnapshotView
         index?.Query(host, result);
         if (_removed is { } r)
         {
-            result.RemoveAll(m => m.Item.Key == r);
+            // a loop rather than RemoveAll: its predicate would capture the key, a closure per query
+            for (var i = result.Count - 1; i >= 0; i--)
+            {
+                if (result[i].Item.Key == r)
+                {
+                    result.RemoveAt(i);
+                }
+            }
         }
 
         if (_added is T added)
@@ -709,8 +728,23 @@ public sealed class SnapshotView
     private static object IndexHosts<T>(T added, Func<T, IEnumerable<string>> hostsOf)
         where T : EgressObject
     {
-        // one set, kept by the HostSet; the matches' order does not depend on the set's (callers sort or group them)
-        var distinct = new HashSet<string>(hostsOf(added), StringComparer.Ordinal);
-        return distinct.Count <= ScanAtMost ? distinct.ToArray() : new HostSet(distinct);
+        // a few hosts are deduplicated by a scan, more in one set, kept by the HostSet; the matches' order does not
+        // depend on the set's (callers sort or group them)
+        var few = new List<string>(ScanAtMost + 1);
+        HashSet<string>? distinct = null;
+        foreach (var h in hostsOf(added))
+        {
+            if (distinct is not null)
+            {
+                distinct.Add(h);
+            }
+            else if (!few.Contains(h))
+            {
+                few.Add(h);
+                distinct = few.Count > ScanAtMost ? new HashSet<string>(few, StringComparer.Ordinal) : null;
+            }
+        }
+
+        return distinct is null ? few.ToArray() : new HostSet(distinct);
     }
 }

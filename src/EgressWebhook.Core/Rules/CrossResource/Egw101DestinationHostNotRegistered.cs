@@ -31,10 +31,14 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
             return;
         }
 
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
-            foreach (var scope in context.ScopesOf(vs, d.Gateways))
+            var d = destinations[i];
+            var scopes = context.ScopesOf(vs, d.Gateways);
+            for (var s = 0; s < scopes.Count; s++)
             {
+                var scope = scopes[s];
                 if (Check(vs, d, scope, context))
                 {
                     break;

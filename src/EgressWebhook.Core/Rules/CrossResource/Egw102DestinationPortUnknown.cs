@@ -1,3 +1,4 @@
+using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Snapshot;
 
@@ -24,32 +25,50 @@ internal sealed class Egw102DestinationPortUnknown : IEgressRule
             return;
         }
 
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
+            var d = destinations[i];
             // the first place the leg runs that resolves the host (the others are EGW101's)
-            var targets = context.ScopesOf(vs, d.Gateways).Select(s => context.ResolveDestination(d.Host, s)).FirstOrDefault(t => t.Found);
-            var ports = targets?.PortNumbers() ?? [];
-            if (targets is null || ports.Count == 0)
+            var targets = FirstFound(context, vs, d);
+            var portCount = targets?.PortCountUpToTwo() ?? 0;
+            if (targets is null || portCount == 0)
             {
                 continue;
             }
 
             if (d.Destination.Port?.Number is { } number)
             {
-                if (!ports.Contains(number))
+                if (!targets.HasPort(number))
                 {
                     context.Report(RuleIds.DestinationPortUnknown, Severity.Error, vs, d.Path + ".port.number",
-                        $"port {number} is not a port of {targets.DescribeTargets()} (ports: {targets.DescribePorts()}); {Fix(targets, number, ports)}",
+                        $"port {number} is not a port of {targets.DescribeTargets()} (ports: {targets.DescribePorts()}); {Fix(targets, number, targets.PortNumbers())}",
                         targets.Refs);
                 }
             }
-            else if (ports.Count > 1)
+            else if (portCount > 1)
             {
                 context.Report(RuleIds.DestinationPortUnknown, Severity.Error, vs, d.Path,
                     $"{d.Host} has several ports in {targets.DescribeTargets()} ({targets.DescribePorts()}); set destination.port.number",
                     targets.Refs);
             }
         }
+    }
+
+    /// <summary>What <paramref name="d"/>'s host resolves to in the first place its leg runs that finds it, else null.</summary>
+    private static RegistryTargets? FirstFound(RuleContext context, VirtualService vs, DestinationRef d)
+    {
+        var scopes = context.ScopesOf(vs, d.Gateways);
+        for (var i = 0; i < scopes.Count; i++)
+        {
+            var targets = context.ResolveDestination(d.Host, scopes[i]);
+            if (targets.Found)
+            {
+                return targets;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>VirtualServices routing to a host the changed ServiceEntry or Service declares (a port change breaks them).</summary>

@@ -44,7 +44,8 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
             }
         }
 
-        var written = vs.Spec.Tls.Count == 0 ? null : vs.Spec.Hosts.ToHashSet(StringComparer.Ordinal);
+        // a set only for a long host list: a short one is scanned
+        var written = vs.Spec.Tls.Count == 0 || vs.Spec.Hosts.Count <= 8 ? null : vs.Spec.Hosts.ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < vs.Spec.Tls.Count; i++)
         {
             var rule = vs.Spec.Tls[i];
@@ -52,7 +53,7 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
             {
                 var match = rule.Match[j];
                 var gateways = match.Gateways.Count > 0 ? match.Gateways.Select(g => GatewayRefs.Resolve(g, vs.Namespace)).ToList() : bound;
-                var matchEgress = EgressGateways(context, vs, gateways);
+                var matchEgress = ReferenceEquals(gateways, bound) ? egress : EgressGateways(context, vs, gateways);
                 if (Scope(context, vs, gateways, matchEgress) is not { } matchScope)
                 {
                     continue;
@@ -60,7 +61,7 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
 
                 for (var k = 0; k < match.SniHosts.Count; k++)
                 {
-                    if (!written!.Contains(match.SniHosts[k]))
+                    if (!(written?.Contains(match.SniHosts[k]) ?? vs.Spec.Hosts.Contains(match.SniHosts[k])))
                     {
                         CheckHost(context, registry, vs, match.SniHosts[k], i, j, k, matchScope, matchEgress);
                     }
@@ -223,6 +224,17 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
         return egress.Count > 0 ? new LegScope(context.GatewayNamespace(egress[0]), false, context.MeshOutboundPolicy, egress[0]) : null;
     }
 
-    private static List<Gateway> EgressGateways(RuleContext context, VirtualService vs, IReadOnlyList<string> gateways) =>
-        context.GatewaysOf(gateways).Where(g => context.IsEgressGateway(g, vs)).ToList();
+    private static List<Gateway> EgressGateways(RuleContext context, VirtualService vs, IReadOnlyList<string> gateways)
+    {
+        var result = new List<Gateway>();
+        for (var i = 0; i < gateways.Count; i++)
+        {
+            if (context.View.Gateway(gateways[i]) is { } g && context.IsEgressGateway(g, vs))
+            {
+                result.Add(g);
+            }
+        }
+
+        return result;
+    }
 }

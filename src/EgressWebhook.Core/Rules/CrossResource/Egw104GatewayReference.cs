@@ -61,39 +61,54 @@ internal sealed class Egw104GatewayReference : IEgressRule
             }
         }
 
+        // the match-level lists in field order, in plain loops (no copy of them is needed)
         var bound = GatewayRefs.Of(vs);
-        CheckMatches(context, vs, bound, "http", vs.Spec.Http.Select(r => r.Match.Select(m => m.Gateways).ToList()).ToList());
-        CheckMatches(context, vs, bound, "tls", vs.Spec.Tls.Select(r => r.Match.Select(m => m.Gateways).ToList()).ToList());
-        CheckMatches(context, vs, bound, "tcp", vs.Spec.Tcp.Select(r => r.Match.Select(m => m.Gateways).ToList()).ToList());
+        var spec = vs.Spec;
+        for (var i = 0; i < spec.Http.Count; i++)
+        {
+            for (var j = 0; j < spec.Http[i].Match.Count; j++)
+            {
+                CheckMatch(context, vs, bound, "http", i, j, spec.Http[i].Match[j].Gateways);
+            }
+        }
+
+        for (var i = 0; i < spec.Tls.Count; i++)
+        {
+            for (var j = 0; j < spec.Tls[i].Match.Count; j++)
+            {
+                CheckMatch(context, vs, bound, "tls", i, j, spec.Tls[i].Match[j].Gateways);
+            }
+        }
+
+        for (var i = 0; i < spec.Tcp.Count; i++)
+        {
+            for (var j = 0; j < spec.Tcp[i].Match.Count; j++)
+            {
+                CheckMatch(context, vs, bound, "tcp", i, j, spec.Tcp[i].Match[j].Gateways);
+            }
+        }
     }
 
     /// <summary>VirtualServices that name the changed Gateway.</summary>
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         changed is Gateway gw ? view.VirtualServicesBoundTo($"{gw.Namespace}/{gw.Name}") : [];
 
-    private static void CheckMatches(RuleContext context, VirtualService vs, IReadOnlyList<string> bound, string list, List<List<IReadOnlyList<string>>> rules)
+    /// <summary>The <c>gateways</c> of match <paramref name="j"/> of rule <paramref name="i"/> in <paramref name="list"/>.</summary>
+    private static void CheckMatch(RuleContext context, VirtualService vs, IReadOnlyList<string> bound, string list, int i, int j, IReadOnlyList<string> gateways)
     {
-        for (var i = 0; i < rules.Count; i++)
+        for (var k = 0; k < gateways.Count; k++)
         {
-            for (var j = 0; j < rules[i].Count; j++)
+            var resolved = GatewayRefs.Resolve(gateways[k], vs.Namespace);
+            // a missing gateway that spec.gateways also names is reported there once
+            if (resolved != GatewayRefs.Mesh && !bound.Contains(resolved) && context.View.Gateway(resolved) is null)
             {
-                var gateways = rules[i][j];
-                for (var k = 0; k < gateways.Count; k++)
-                {
-                    var path = $"spec.{list}[{i}].match[{j}].gateways[{k}]";
-                    var resolved = GatewayRefs.Resolve(gateways[k], vs.Namespace);
-                    // a missing gateway that spec.gateways also names is reported there once
-                    if (resolved != GatewayRefs.Mesh && !bound.Contains(resolved) && context.View.Gateway(resolved) is null)
-                    {
-                        ReportMissing(context, vs, resolved, path);
-                    }
+                ReportMissing(context, vs, resolved, $"spec.{list}[{i}].match[{j}].gateways[{k}]");
+            }
 
-                    if (!bound.Contains(resolved))
-                    {
-                        context.Report(RuleIds.GatewayReference, Severity.Warning, vs, path,
-                            $"match gateway {resolved} is not in spec.gateways ({string.Join(", ", bound)}), so the rule never runs there; add it");
-                    }
-                }
+            if (!bound.Contains(resolved))
+            {
+                context.Report(RuleIds.GatewayReference, Severity.Warning, vs, $"spec.{list}[{i}].match[{j}].gateways[{k}]",
+                    $"match gateway {resolved} is not in spec.gateways ({string.Join(", ", bound)}), so the rule never runs there; add it");
             }
         }
     }
@@ -110,7 +125,23 @@ internal sealed class Egw104GatewayReference : IEgressRule
         ? Awaited.Named(ResourceKind.Gateway, resolved[..slash], resolved[(slash + 1)..], $"Gateway {resolved}")
         : new Awaited(ResourceKind.Gateway, $"Gateway {resolved}");
 
-    private static bool AdmitsAnyHost(Gateway gateway, VirtualService vs) =>
-        gateway.Spec.Servers.Any(server => server.Hosts.Any(serverHost =>
-            vs.Spec.Hosts.Any(h => ServerHostBinding.Admits(serverHost, gateway.Namespace, vs.Namespace, h))));
+    private static bool AdmitsAnyHost(Gateway gateway, VirtualService vs)
+    {
+        var servers = gateway.Spec.Servers;
+        for (var i = 0; i < servers.Count; i++)
+        {
+            for (var j = 0; j < servers[i].Hosts.Count; j++)
+            {
+                for (var k = 0; k < vs.Spec.Hosts.Count; k++)
+                {
+                    if (ServerHostBinding.Admits(servers[i].Hosts[j], gateway.Namespace, vs.Namespace, vs.Spec.Hosts[k]))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
 }

@@ -51,8 +51,10 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
 
     private static void CheckSubsets(RuleContext context, VirtualService vs)
     {
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
+            var d = destinations[i];
             if (d.Destination.Subset is not { Length: > 0 } subset)
             {
                 continue;

@@ -90,16 +90,18 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     /// <summary>A sidecar rule sends a host to a gateway's Service: some rule bound to a Gateway on that workload must take it on.</summary>
     private static void CheckMeshLeg(VirtualService vs, IReadOnlyList<RouteRule> rules, RuleContext context)
     {
-        foreach (var rule in rules)
+        for (var r = 0; r < rules.Count; r++)
         {
+            var rule = rules[r];
             if (!rule.AppliesTo(GatewayRefs.Mesh))
             {
                 continue;
             }
 
             var hosts = rule.HostsFor(vs, GatewayRefs.Mesh);
-            foreach (var d in rule.Destinations)
+            for (var k = 0; k < rule.Destinations.Count; k++)
             {
+                var d = rule.Destinations[k];
                 var targets = GatewayChain.GatewayTargets(context.View, d.Host);
                 if (targets.Count == 0)
                 {
@@ -222,24 +224,24 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     /// <summary>A rule bound to a Gateway forwards hosts outside the cluster: some sidecar rule must send them to that gateway.</summary>
     private static void CheckGatewayLeg(VirtualService vs, IReadOnlyList<RouteRule> rules, RuleContext context)
     {
-        foreach (var rule in rules)
+        for (var r = 0; r < rules.Count; r++)
         {
-            if (!rule.Destinations.Any(d => !HostName.IsClusterLocal(d.Host)))
+            var rule = rules[r];
+            if (!AnyOutsideCluster(rule.Destinations))
             {
                 continue;
             }
 
             // the existing Gateways once per list: the rules of a VirtualService share theirs
-            foreach (var gw in context.ExistingGateways(rule.Gateways))
+            foreach (var (gwRef, gw) in context.ExistingGatewayRefs(rule.Gateways))
             {
-                var gwRef = $"{gw.Namespace}/{gw.Name}";
                 var services = context.View.ServicesSelecting(gw.Spec.Selector);
                 if (services.Count == 0)
                 {
                     continue;
                 }
 
-                var missing = rule.HostsFor(vs, gwRef).FirstOrDefault(h => !services.Exists(s => MeshSends(context, s, h)));
+                var missing = FirstNotSent(context, rule.HostsFor(vs, gwRef), services);
                 if (missing is null)
                 {
                     continue;
@@ -252,12 +254,47 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
         }
     }
 
+    private static bool AnyOutsideCluster(IReadOnlyList<DestinationRef> destinations)
+    {
+        for (var i = 0; i < destinations.Count; i++)
+        {
+            if (!HostName.IsClusterLocal(destinations[i].Host))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The first of <paramref name="hosts"/> that no sidecar rule sends to one of <paramref name="services"/>, or null.</summary>
+    private static string? FirstNotSent(RuleContext context, IReadOnlyList<string> hosts, List<Service> services)
+    {
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            var sent = false;
+            for (var j = 0; j < services.Count && !sent; j++)
+            {
+                sent = MeshSends(context, services[j], hosts[i]);
+            }
+
+            if (!sent)
+            {
+                return hosts[i];
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Whether <paramref name="leg"/>, bound to <paramref name="gwRef"/>, has a rule there that takes <paramref name="host"/> somewhere.</summary>
     private static bool RoutesOnward(RuleContext context, VirtualService leg, string gwRef, string host)
     {
-        foreach (var rule in context.RouteRulesOf(leg))
+        var legRules = context.RouteRulesOf(leg);
+        for (var r = 0; r < legRules.Count; r++)
         {
-            if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && rule.HostsFor(leg, gwRef).Any(h => HostName.Matches(h, host)))
+            var rule = legRules[r];
+            if (rule.AppliesTo(gwRef) && rule.Destinations.Count > 0 && AnyMatches(rule.HostsFor(leg, gwRef), host))
             {
                 return true;
             }
@@ -271,13 +308,41 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
     {
         foreach (var vs in GatewayChain.BoundWithHost(context.View, GatewayRefs.Mesh, host))
         {
-            foreach (var rule in context.RouteRulesOf(vs))
+            var vsRules = context.RouteRulesOf(vs);
+            for (var r = 0; r < vsRules.Count; r++)
             {
-                if (rule.AppliesTo(GatewayRefs.Mesh) && rule.Destinations.Any(d => EgressSnapshot.IsHostOf(d.Host, service)) &&
-                    rule.HostsFor(vs, GatewayRefs.Mesh).Any(h => HostName.Matches(h, host)))
+                var rule = vsRules[r];
+                if (rule.AppliesTo(GatewayRefs.Mesh) && AnyHostOf(rule.Destinations, service) &&
+                    AnyMatches(rule.HostsFor(vs, GatewayRefs.Mesh), host))
                 {
                     return true;
                 }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyHostOf(IReadOnlyList<DestinationRef> destinations, Service service)
+    {
+        for (var i = 0; i < destinations.Count; i++)
+        {
+            if (EgressSnapshot.IsHostOf(destinations[i].Host, service))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyMatches(IReadOnlyList<string> hosts, string host)
+    {
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            if (HostName.Matches(hosts[i], host))
+            {
+                return true;
             }
         }
 

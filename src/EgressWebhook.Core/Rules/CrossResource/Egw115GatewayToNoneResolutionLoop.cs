@@ -23,15 +23,16 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
             return;
         }
 
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
-            var gateway = context.ExistingGateways(d.Gateways).FirstOrDefault(g => context.IsEgressGateway(g, vs));
-            if (gateway is null)
+            var d = destinations[i];
+            if (FirstEgressGateway(context, vs, context.ExistingGatewayRefs(d.Gateways)) is not { } gateway)
             {
                 continue;
             }
 
-            var targets = context.ResolveDestination(d.Host, context.ScopeOf(vs, [$"{gateway.Namespace}/{gateway.Name}"]));
+            var targets = context.ResolveDestination(d.Host, context.GatewayScope(gateway));
             if (targets.Services.Count > 0 || targets.ServiceEntries.Count == 0 || !targets.ServiceEntries.All(LoopsAtGateway))
             {
                 continue;
@@ -42,6 +43,19 @@ internal sealed class Egw115GatewayToNoneResolutionLoop : IEgressRule
                 $"{se.Ref} has resolution NONE and no endpoints: the gateway forwards to itself; use DNS",
                 [se.Ref, gateway.Ref]);
         }
+    }
+
+    private static Gateway? FirstEgressGateway(RuleContext context, VirtualService vs, IReadOnlyList<(string Ref, Gateway Gateway)> gateways)
+    {
+        for (var i = 0; i < gateways.Count; i++)
+        {
+            if (context.IsEgressGateway(gateways[i].Gateway, vs))
+            {
+                return gateways[i].Gateway;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>VirtualServices routing to a host of the changed ServiceEntry; those bound to a changed Gateway.</summary>

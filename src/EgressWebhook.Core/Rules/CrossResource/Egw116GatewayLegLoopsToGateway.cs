@@ -22,8 +22,10 @@ internal sealed class Egw116GatewayLegLoopsToGateway : IEgressRule
             return;
         }
 
-        foreach (var d in context.DestinationsOf(vs))
+        var destinations = context.DestinationsOf(vs);
+        for (var i = 0; i < destinations.Count; i++)
         {
+            var d = destinations[i];
             if (HostName.IsWildcard(d.Host) || !HostName.IsClusterLocal(d.Host))
             {
                 continue;
@@ -36,7 +38,7 @@ internal sealed class Egw116GatewayLegLoopsToGateway : IEgressRule
                 continue;
             }
 
-            foreach (var gw in context.ExistingGateways(d.Gateways))
+            foreach (var (_, gw) in context.ExistingGatewayRefs(d.Gateways))
             {
                 if (services.Find(s => SnapshotView.Selects(gw, s)) is not { } own)
                 {

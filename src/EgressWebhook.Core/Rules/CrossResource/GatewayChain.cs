@@ -28,7 +28,7 @@ internal static class GatewayChain
         /// Gateway's resolved reference (a pair may come more than once).</summary>
         public IEnumerable<(VirtualService Leg, string GatewayRef)> LegsFor(string host)
         {
-            foreach (var m in View.VirtualServices(host).DistinctBy(m => m.Item.Key))
+            foreach (var m in DistinctItems(View.VirtualServices(host)))
             {
                 foreach (var gwRef in EgressSnapshot.BoundGatewayRefs(m.Item))
                 {
@@ -116,7 +116,56 @@ internal static class GatewayChain
     }
 
     /// <summary>VirtualServices with a host matching <paramref name="host"/> that are bound to <paramref name="gatewayRef"/>.</summary>
-    public static IEnumerable<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host) =>
-        view.VirtualServices(host).Select(m => m.Item).DistinctBy(vs => vs.Key)
-            .Where(vs => EgressSnapshot.IsBoundTo(vs, gatewayRef));
+    public static List<VirtualService> BoundWithHost(SnapshotView view, string gatewayRef, string host)
+    {
+        var matches = DistinctItems(view.VirtualServices(host));
+        var result = new List<VirtualService>(matches.Count);
+        foreach (var m in matches)
+        {
+            if (EgressSnapshot.IsBoundTo(m.Item, gatewayRef))
+            {
+                result.Add(m.Item);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary><paramref name="matches"/> (a query's own list) thinned in place to the first match of each object, in
+    /// order: an object matches a host once per host of its own that does. Plain loops, and a set only for long lists.</summary>
+    public static List<HostMatch<T>> DistinctItems<T>(List<HostMatch<T>> matches)
+        where T : EgressObject
+    {
+        if (matches.Count <= 1)
+        {
+            return matches;
+        }
+
+        HashSet<ObjectKey>? seen = matches.Count > SnapshotView.ScanAtMost ? [] : null;
+        var kept = 0;
+        for (var i = 0; i < matches.Count; i++)
+        {
+            var key = matches[i].Item.Key;
+            var duplicate = false;
+            if (seen is not null)
+            {
+                duplicate = !seen.Add(key);
+            }
+            else
+            {
+                for (var j = 0; j < kept && !duplicate; j++)
+                {
+                    duplicate = matches[j].Item.Key == key;
+                }
+            }
+
+            if (!duplicate)
+            {
+                matches[kept++] = matches[i];
+            }
+        }
+
+        matches.RemoveRange(kept, matches.Count - kept);
+        return matches;
+    }
 }

@@ -19,7 +19,7 @@ internal sealed class Egw209HostTooLong : IEgressRule
         string? first = null;
         string? path = null;
         var count = 0;
-        foreach (var field in HostsOf(subject))
+        foreach (var field in HostsOf(subject, context))
         {
             if (field.Host is { } host && HostName.IsOverlong(host))
             {
@@ -44,7 +44,7 @@ internal sealed class Egw209HostTooLong : IEgressRule
 
     /// <summary>Every host field of the object with what names it (the path is only formatted for the finding: an
     /// object may list 150,000 hosts).</summary>
-    private static IEnumerable<HostField> HostsOf(EgressObject subject)
+    private static IEnumerable<HostField> HostsOf(EgressObject subject, RuleContext context)
     {
         switch (subject)
         {
@@ -61,9 +61,10 @@ internal sealed class Egw209HostTooLong : IEgressRule
                     yield return new HostField(vs.Spec.Hosts[i], null, i, -1);
                 }
 
-                foreach (var d in RouteDestinations.Of(vs))
+                // the destinations the other rules read too, each path formatted only for a finding
+                foreach (var d in context.DestinationsOf(vs))
                 {
-                    yield return new HostField(d.Destination.Host, d.Path, 0, -1);
+                    yield return new HostField(d.Destination.Host, null, 0, -1, d);
                 }
 
                 break;
@@ -90,10 +91,10 @@ internal sealed class Egw209HostTooLong : IEgressRule
         }
     }
 
-    /// <summary>A host and where it is: <c>{Prefix}.host</c> when a prefix is given, else <c>spec.hosts[I]</c>, or
-    /// <c>spec.servers[I].hosts[J]</c> when <paramref name="J"/> is not negative.</summary>
-    private readonly record struct HostField(string? Host, string? Prefix, int I, int J)
+    /// <summary>A host and where it is: <c>{Prefix}.host</c> when a prefix is given (a route destination's path, made
+    /// only here), else <c>spec.hosts[I]</c>, or <c>spec.servers[I].hosts[J]</c> when <paramref name="J"/> is not negative.</summary>
+    private readonly record struct HostField(string? Host, string? Prefix, int I, int J, DestinationRef? Destination = null)
     {
-        public string Describe() => Prefix is not null ? $"{Prefix}.host" : J < 0 ? $"spec.hosts[{I}]" : $"spec.servers[{I}].hosts[{J}]";
+        public string Describe() => (Prefix ?? Destination?.Path) is { } prefix ? $"{prefix}.host" : J < 0 ? $"spec.hosts[{I}]" : $"spec.servers[{I}].hosts[{J}]";
     }
 }

@@ -17,10 +17,29 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
     {
         RuleFor(vs => vs).Custom((vs, context) =>
         {
+            // only tls rules are judged
+            if (vs.Spec.Tls.Count == 0)
+            {
+                return;
+            }
+
             // "~" list items decode to null and are skipped
-            var written = vs.Spec.Hosts.Where(h => h is not null).ToList();
-            var hosts = new HostCover(written.ConvertAll(h => HostName.Resolve(h, vs.Namespace)));
-            var shownHosts = written.Count == 0 ? "none" : Failures.List(written);
+            var written = new List<string>(vs.Spec.Hosts.Count);
+            var resolvedHosts = new List<string>(vs.Spec.Hosts.Count);
+            for (var i = 0; i < vs.Spec.Hosts.Count; i++)
+            {
+                var h = vs.Spec.Hosts[i];
+                if (h is not null)
+                {
+                    written.Add(h);
+                    resolvedHosts.Add(HostName.Resolve(h, vs.Namespace));
+                }
+            }
+
+            var hosts = new HostCover(resolvedHosts);
+
+            // the text of a finding, made only for one
+            string ShownHosts() => written.Count == 0 ? "none" : Failures.List(written);
             for (var i = 0; i < vs.Spec.Tls.Count; i++)
             {
                 if (vs.Spec.Tls[i] is not { } rule)
@@ -33,7 +52,7 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
                     if (Failures.Admits(context, RuleIds.TlsRouteMatch, "Spec.Tls"))
                     {
                         context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match",
-                            $"tls rule has no match, so it never applies; add a match with sniHosts from the hosts ({shownHosts})"));
+                            $"tls rule has no match, so it never applies; add a match with sniHosts from the hosts ({ShownHosts()})"));
                     }
 
                     continue;
@@ -51,7 +70,7 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
                         if (Failures.Admits(context, RuleIds.TlsRouteMatch, "Spec.Tls"))
                         {
                             context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts",
-                                $"tls match has no sniHosts, so it never applies; add sniHosts from the hosts ({shownHosts})"));
+                                $"tls match has no sniHosts, so it never applies; add sniHosts from the hosts ({ShownHosts()})"));
                         }
 
                         continue;
@@ -70,7 +89,7 @@ internal sealed class VirtualServiceValidator : AbstractValidator<VirtualService
                             if (Failures.Admits(context, RuleIds.TlsRouteMatch, "Spec.Tls"))
                             {
                                 context.AddFailure(Failures.Error(RuleIds.TlsRouteMatch, $"Spec.Tls[{i}].Match[{j}].SniHosts[{k}]",
-                                    $"sniHost {sni} is not within the VirtualService hosts ({shownHosts}); add it to hosts or fix the SNI"));
+                                    $"sniHost {sni} is not within the VirtualService hosts ({ShownHosts()}); add it to hosts or fix the SNI"));
                             }
                         }
                     }
