@@ -27,6 +27,34 @@ internal static class RuleChecks
 
     public static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();
 
+    /// <summary>A Namespace; <paramref name="labels"/> a YAML map.</summary>
+    public static string Namespace(string name, string labels = "{}") => $$"""
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: {{name}}, labels: {{labels}}}
+        """;
+
+    /// <summary>A Service without a selector; <paramref name="ports"/> a YAML list.</summary>
+    public static string Service(string name, string ns, string ports) => $$"""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: {{name}}, namespace: {{ns}}}
+        spec:
+          ports: {{ports}}
+        """;
+
+    /// <summary>A namespace-wide Sidecar <c>default</c>: its egress <paramref name="hosts"/> (a YAML list) and, when set,
+    /// its outbound traffic policy <paramref name="mode"/>.</summary>
+    public static string Sidecar(string ns, string hosts, string mode = "") => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: {name: default, namespace: {{ns}}}
+        spec:
+          egress:
+          - hosts: {{hosts}}
+        {{(mode.Length > 0 ? $"  outboundTrafficPolicy: {{mode: {mode}}}" : "")}}
+        """;
+
     /// <summary>A mesh config with <c>serviceEntryVisibility</c>; <paramref name="policies"/> are lines at the policies
     /// list's own indentation.</summary>
     public static string MeshVisibility(string defaultVisibility, string applyToSidecars, params string[] policies) => Mesh(string.Join('\n',

@@ -18,11 +18,7 @@ internal static class AmbientFixtures
     internal static List<Finding> Of(EgressReport report, string rule) => RuleChecks.Of(report, rule);
 
     /// <summary>A Namespace; <paramref name="labels"/> a YAML map.</summary>
-    internal static string Namespace(string name, string labels = "{}") => $$"""
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: {{name}}, labels: {{labels}}}
-        """;
+    internal static string Namespace(string name, string labels = "{}") => RuleChecks.Namespace(name, labels);
 
     /// <summary>A Namespace labelled <c>istio.io/dataplane-mode=ambient</c>, with more labels in <paramref name="more"/>
     /// (<c>", key: value"</c>).</summary>

@@ -61,15 +61,7 @@ internal static class CrossResourceFixtures
           ports: {{ports}}
         """;
 
-    internal static string Sidecar(string ns, string hosts, string mode = "") => $$"""
-        apiVersion: networking.istio.io/v1
-        kind: Sidecar
-        metadata: {name: default, namespace: {{ns}}}
-        spec:
-          egress:
-          - hosts: {{hosts}}
-        {{(mode.Length > 0 ? $"  outboundTrafficPolicy: {{mode: {mode}}}" : "")}}
-        """;
+    internal static string Sidecar(string ns, string hosts, string mode = "") => RuleChecks.Sidecar(ns, hosts, mode);
 
     internal static List<Finding> Of(EgressReport report, string rule) => RuleChecks.Of(report, rule);
 

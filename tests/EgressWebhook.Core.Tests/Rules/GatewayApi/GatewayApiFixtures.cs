@@ -64,17 +64,7 @@ internal static class GatewayApiFixtures
     internal static string SecondRoute(string parents = GatewayParent, string backends = "", string kind = "TLSRoute", string hostnames = "[edition.cnn.com]", string ns = "default") =>
         Route("forward-cnn-from-egress-gateway", parents, backends.Length > 0 ? backends : ToHostname(), kind, hostnames, ns);
 
-    internal static string Service(string name, string ns = "default", string ports = "[{name: tls, port: 443}]") => $$"""
-        apiVersion: v1
-        kind: Service
-        metadata: {name: {{name}}, namespace: {{ns}}}
-        spec:
-          ports: {{ports}}
-        """;
+    internal static string Service(string name, string ns = "default", string ports = "[{name: tls, port: 443}]") => RuleChecks.Service(name, ns, ports);
 
-    internal static string Namespace(string name, string labels) => $$"""
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: {{name}}, labels: {{labels}}}
-        """;
+    internal static string Namespace(string name, string labels) => RuleChecks.Namespace(name, labels);
 }

@@ -63,15 +63,7 @@ internal static class GuardrailFixtures
         {{Indent(extra)}}
         """;
 
-    internal static string Sidecar(string egressHosts, string mode = "", string ns = Team) => $$"""
-        apiVersion: networking.istio.io/v1
-        kind: Sidecar
-        metadata: {name: default, namespace: {{ns}}}
-        spec:
-          egress:
-          - hosts: {{egressHosts}}
-        {{(mode.Length > 0 ? $"  outboundTrafficPolicy: {{mode: {mode}}}" : "")}}
-        """;
+    internal static string Sidecar(string egressHosts, string mode = "", string ns = Team) => RuleChecks.Sidecar(ns, egressHosts, mode);
 
     internal static string Mesh(string meshYaml) => RuleChecks.Mesh(meshYaml);
 
@@ -86,19 +78,9 @@ internal static class GuardrailFixtures
           ports: [{name: https, port: 443, targetPort: 8443}]
         """;
 
-    internal static string Service(string name, string ns, string ports = "[{name: http, port: 80}]") => $$"""
-        apiVersion: v1
-        kind: Service
-        metadata: {name: {{name}}, namespace: {{ns}}}
-        spec:
-          ports: {{ports}}
-        """;
+    internal static string Service(string name, string ns, string ports = "[{name: http, port: 80}]") => RuleChecks.Service(name, ns, ports);
 
-    internal static string Namespace(string name, string labels) => $$"""
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: {{name}}, labels: {{labels}}}
-        """;
+    internal static string Namespace(string name, string labels) => RuleChecks.Namespace(name, labels);
 
     /// <summary>A Gateway API Gateway with one HBONE listener on 15008; <paramref name="from"/> its allowedRoutes.namespaces.from (empty: unset).</summary>
     internal static string Waypoint(string name, string ns, string from = "All", string gatewayClass = "istio-waypoint", string labels = "{}") => $$"""
