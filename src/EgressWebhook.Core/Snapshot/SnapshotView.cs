@@ -8,7 +8,9 @@ namespace EgressWebhook.Core.Snapshot;
 /// query filters the base result and looks the changed object up alone, through an index of its own hosts once it has
 /// more than a few (an object under admission may list thousands, and the rules query once per host).</summary>
 /// <remarks>A view may carry the request's budget: every index query throws <see cref="OperationCanceledException"/>
-/// once it is spent, so that no rule keeps a core busy past the deadline.</remarks>
+/// once it is spent, so that no rule keeps a core busy past the deadline. A view serves one check on one thread: it
+/// memoizes as it is asked (the added object's host index, the last Gateway looked up), and is not safe to share
+/// between threads; make a view per check (<see cref="Of"/>, <see cref="With"/> and <see cref="Without"/> are cheap).</remarks>
 public sealed class SnapshotView
 {
     /// <summary>Above this many distinct hosts, the added object's hosts are indexed rather than scanned per query.</summary>
