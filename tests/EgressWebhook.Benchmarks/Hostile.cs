@@ -21,6 +21,10 @@ public static class Hostile
     /// <summary>Fraction of <see cref="MaxObjectBytes"/> the grown lists fill (the <c>half</c> argument: 0.5, to see the growth).</summary>
     public static double Scale { get; set; } = 1;
 
+    /// <summary>Send each object as an UPDATE whose <c>oldObject</c> is the same object (the <c>update</c> argument): what
+    /// a re-apply of an unchanged hostile object costs, the comparison of the two versions included.</summary>
+    public static bool AsUpdate { get; set; }
+
     /// <summary>The issue's measured cases, then one case per list of each kind grown to near 3 MiB.</summary>
     public static IEnumerable<Case> Cases(bool onlyIssue)
     {
@@ -184,7 +188,14 @@ public static class Hostile
         var sb = new StringBuilder(c.ObjectJson.Length + 512);
         sb.Append("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"hostile\",");
         sb.Append(CultureInfo.InvariantCulture, $"\"kind\":{{\"group\":\"{Group(c.Kind)}\",\"version\":\"{Version(c.Kind)}\",\"kind\":\"{c.Kind}\"}},");
-        sb.Append("\"operation\":\"CREATE\",\"namespace\":\"team-1\",\"name\":\"hostile\",\"object\":").Append(c.ObjectJson).Append("}}");
+        sb.Append(AsUpdate ? "\"operation\":\"UPDATE\"," : "\"operation\":\"CREATE\",");
+        sb.Append("\"namespace\":\"team-1\",\"name\":\"hostile\",\"object\":").Append(c.ObjectJson);
+        if (AsUpdate)
+        {
+            sb.Append(",\"oldObject\":").Append(c.ObjectJson);
+        }
+
+        sb.Append("}}");
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 

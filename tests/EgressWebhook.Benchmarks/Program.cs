@@ -15,7 +15,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- latency OBJECTS...                                                            per-check p50/p99, each call timed alone
 // ... -- read-your-writes OBJECTS...                                                   what the direct reads add in cluster mode (fake API server, 50 ms watch lag)
 // ... -- yaml-memory                                                                 time and memory of 3 MiB of YAML, plain and aliased
-// ... -- hostile OBJECTS [issue] [half] [REPEAT]                                       hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does
+// ... -- hostile OBJECTS [issue] [half] [update] [REPEAT]                              hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does (update: as an UPDATE of itself)
 // ... -- hostile-case OBJECTS FILTER [REPEAT]                                         only the hostile cases whose name contains FILTER (for a profiler)
 // ... -- confirm OBJECTS...                                                            what one confirming read adds (get by name, namespace list, whole kind)
 // ... -- churn OBJECTS... [--compare]                                                   1,000 single watch events applied to the snapshot (and the rebuild, with --compare)
@@ -152,6 +152,7 @@ if (args is ["hostile-case", var caseCluster, var caseFilter, .. var caseRest])
 if (args is ["hostile", var cluster, .. var rest])
 {
     Hostile.Scale = rest.Contains("half") ? 0.5 : 1;
+    Hostile.AsUpdate = rest.Contains("update");
     var repeat = rest.Length > 0 && int.TryParse(rest[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 5;
     Hostile.Report(int.Parse(cluster, CultureInfo.InvariantCulture), rest.Contains("issue"), repeat, Console.Out);
     return 0;
