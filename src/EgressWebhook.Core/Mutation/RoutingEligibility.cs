@@ -13,6 +13,15 @@ namespace EgressWebhook.Core.Mutation;
 /// the entry out (<see cref="RoutingPlanner.Plan"/>).</summary>
 internal static class RoutingEligibility
 {
+    /// <summary>EGW413: a list of the entry longer than Istio's CRD allows (<see cref="SchemaLimits"/>, what EGW210
+    /// refuses): the API server refuses the entry after the mutating webhook, so no routing is planned and no patch
+    /// written. Decided from the lists' lengths alone, before any step walks the hosts or ports.</summary>
+    public static Finding? OverSchemaLimits(ServiceEntry entry) =>
+        SchemaLimits.FirstOver(entry) is { } excess
+            ? RoutingNotice.Warning(RuleIds.RoutingSkippedSchemaLimits, entry, excess.Path,
+                $"{excess.Items}: the API server refuses the entry (EGW210), so no routing")
+            : null;
+
     /// <summary>EGW401-EGW404, EGW408: what in the entry itself keeps it from routing through a gateway (no or wildcard
     /// hosts, a CIDR address, a resolution other than DNS, a Gateway API route that routes it, not MESH_EXTERNAL).
     /// EGW404 is for sidecar-mode namespaces only: in an ambient one the routing is the entry's waypoint label, which

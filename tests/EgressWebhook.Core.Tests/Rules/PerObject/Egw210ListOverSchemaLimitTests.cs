@@ -1,0 +1,251 @@
+using System.Globalization;
+using EgressWebhook.Core.Engine;
+using EgressWebhook.Core.Model;
+using EgressWebhook.Core.Mutation;
+using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Serialization;
+using EgressWebhook.Core.Snapshot;
+using static EgressWebhook.Core.Tests.Rules.RuleChecks;
+
+namespace EgressWebhook.Core.Tests.Rules.PerObject;
+
+/// <summary>EGW210: a list longer than Istio's CRD schema allows (<c>maxItems</c>), and the engine's gate: such an
+/// object gets that finding alone, and the mutation plans nothing for it.</summary>
+public sealed class Egw210ListOverSchemaLimitTests
+{
+    private static string Items(int count, Func<int, string> item) => "[" + string.Join(", ", Enumerable.Range(0, count).Select(item)) + "]";
+
+    private static string Hosts(int count) => Items(count, i => $"h{i}.example.com");
+
+    /// <summary>A ServiceEntry with <paramref name="hosts"/> (a YAML list) and one TLS port unless <paramref name="ports"/>.</summary>
+    private static string Entry(string hosts, string ports = "[{number: 8443, name: p, protocol: HTTPS}]", string extra = "", string name = "big", string resolution = "DNS") => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: {{name}}, namespace: default}
+        spec:
+          hosts: {{hosts}}
+          ports: {{ports}}
+          resolution: {{resolution}}
+        {{extra}}
+        """;
+
+    private static string Dr(string spec) => $$"""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: dr, namespace: default}
+        spec:
+          host: api.example.com
+        {{spec}}
+        """;
+
+    private static string PortSettings(int count) => Items(count, i => $"{{port: {{number: {1 + i}}}, tls: {{mode: SIMPLE}}}}");
+
+    /// <summary>Each bounded list of the CRDs (crd-all.gen.yaml, Istio 1.32), grown to <c>count</c> items.</summary>
+    private static readonly Dictionary<string, (int Limit, Func<int, string> Object)> Lists = new()
+    {
+        ["spec.hosts"] = (256, n => Entry(Hosts(n))),
+        ["spec.addresses"] = (256, n => Entry("[api.example.com]", extra: $"  addresses: {Items(n, i => $"10.0.{i / 256}.{i % 256}")}", resolution: "STATIC")),
+        ["spec.ports"] = (256, n => Entry("[api.example.com]", Items(n, i => $"{{number: {1000 + i}, name: p{i}, protocol: TLS}}"))),
+        ["spec.endpoints"] = (4096, n => Entry("[api.example.com]", resolution: "STATIC",
+            extra: $"  endpoints: {Items(n, i => $"{{address: 10.{i / 65536}.{i / 256 % 256}.{i % 256}}}")}")),
+        ["spec.trafficPolicy.portLevelSettings"] = (4096, n => Dr($"  trafficPolicy: {{portLevelSettings: {PortSettings(n)}}}")),
+        ["spec.subsets[1].trafficPolicy.portLevelSettings"] = (4096, n => Dr($"  subsets: [{{name: v1}}, {{name: v2, trafficPolicy: {{portLevelSettings: {PortSettings(n)}}}}}]")),
+        ["spec.servers[0].tls.credentialNames"] = (2, n => $$"""
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: gw, namespace: default}
+            spec:
+              selector: {istio: ingressgateway}
+              servers:
+              - port: {number: 443, name: https, protocol: HTTPS}
+                hosts: [api.example.com]
+                tls: {mode: SIMPLE, credentialNames: {{Items(n, i => $"cert-{i}")}}}
+            """),
+    };
+
+    public static TheoryData<string> ListPaths => new(Lists.Keys);
+
+    [Theory]
+    [MemberData(nameof(ListPaths))]
+    public void Egw210_ListOneOverItsLimit_IsAnErrorOnTheList(string path)
+    {
+        var (limit, build) = Lists[path];
+
+        var report = Check(build(limit + 1));
+
+        var finding = Assert.Single(Of(report, RuleIds.ListOverSchemaLimit));
+        Assert.Equal(Severity.Error, finding.Severity);
+        Assert.Equal(path, finding.Path);
+        Assert.StartsWith(string.Create(CultureInfo.InvariantCulture, $"{limit + 1:N0} items, more than Istio's CRD allows ({limit:N0}); "), finding.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(ListPaths))]
+    public void Egw210_ListAtItsLimit_IsAllowed(string path)
+    {
+        var (limit, build) = Lists[path];
+
+        var report = Check(build(limit));
+
+        Assert.Empty(Of(report, RuleIds.ListOverSchemaLimit));
+    }
+
+    [Fact]
+    public void Egw210_ServiceEntryHosts_MessageSaysHowToSplitIt()
+    {
+        var report = Check(Entry(Hosts(257)));
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(new ObjectRef("ServiceEntry", "default", "big"), finding.Object);
+        Assert.Equal("257 items, more than Istio's CRD allows (256); split the hosts over several ServiceEntries", finding.Message);
+    }
+
+    [Fact]
+    public void Egw210_SeveralListsOver_OneFindingOnTheFirstCountingTheOthers()
+    {
+        var report = Check(Entry(Hosts(300), Items(257, i => $"{{number: {1000 + i}, name: p{i}, protocol: TLS}}"),
+            $"  addresses: {Items(257, i => $"10.0.{i / 256}.{i % 256}")}"));
+
+        var finding = Assert.Single(Of(report, RuleIds.ListOverSchemaLimit));
+        Assert.Equal("spec.hosts", finding.Path);
+        Assert.Equal("300 items, more than Istio's CRD allows (256) (+2 more lists); split the hosts over several ServiceEntries", finding.Message);
+    }
+
+    // an existing entry that gives api.example.com:8443 another protocol: EGW110 on both entries when both are checked
+    private static readonly string Https = Entry("[api.example.com]", "[{number: 8443, name: p, protocol: TLS}]", name: "api");
+
+    private static string BigWithApi(int hosts) => Entry(Items(hosts, i => i == 0 ? "api.example.com" : $"h{i}.example.com"));
+
+    [Fact]
+    public void Egw210_Gate_OverLimitEntry_GetsOnlyEgw210_NoOtherRuleNoDependent()
+    {
+        var report = CheckChange(BigWithApi(257), Https);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.ListOverSchemaLimit, finding.Rule);
+        Assert.Equal("big", finding.Object.Name);
+    }
+
+    [Fact]
+    public void Egw210_Gate_AtTheLimit_TheOtherRulesRunAsUsual()
+    {
+        var report = CheckChange(BigWithApi(256), Https);
+
+        Assert.Empty(Of(report, RuleIds.ListOverSchemaLimit));
+        Assert.Contains(report.Findings, f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "big");
+        Assert.Contains(report.Findings, f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "api");
+    }
+
+    [Fact]
+    public void Egw210_Off_OverLimitEntry_GetsTheOtherFindingsAsBefore()
+    {
+        var off = new RuleSettings { Overrides = new Dictionary<string, Enforcement> { [RuleIds.ListOverSchemaLimit] = Enforcement.Off } };
+
+        var report = CheckChange(off, BigWithApi(257), Https);
+
+        Assert.Empty(Of(report, RuleIds.ListOverSchemaLimit));
+        Assert.Contains(report.Findings, f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "big");
+        Assert.Contains(report.Findings, f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "api");
+        Assert.Empty(Of(Check(off, BigWithApi(257), Https), RuleIds.ListOverSchemaLimit));
+    }
+
+    [Fact]
+    public void Egw210_Warn_OverLimitEntry_IsWarned_AndTheOtherRulesStillRun()
+    {
+        // a warning admits the object: nothing else may be skipped then (no guardrail bypassed by a long list)
+        var warn = new RuleSettings { Overrides = new Dictionary<string, Enforcement> { [RuleIds.ListOverSchemaLimit] = Enforcement.Warn } };
+
+        var report = CheckChange(warn, BigWithApi(257), Https);
+
+        Assert.Equal(Severity.Warning, Assert.Single(Of(report, RuleIds.ListOverSchemaLimit)).Severity);
+        Assert.Contains(report.Findings, f => f.Rule == RuleIds.ConflictingServiceEntryProtocol && f.Object.Name == "big");
+    }
+
+    [Fact]
+    public void Egw210_CheckOfFiles_OverLimitEntry_GetsOnlyEgw210()
+    {
+        var report = Check(BigWithApi(257), Https);
+
+        Assert.Equal([RuleIds.ListOverSchemaLimit], report.Findings.Where(f => f.Object.Name == "big").Select(f => f.Rule));
+    }
+
+    [Fact]
+    public void Egw210_Update_ListKeptAtItsLength_IsNotJudged_GrowingItIs()
+    {
+        // a stored entry from before the limits: labelling it is no new excess (the API server ratchets unchanged values)
+        var stored = Entry(Hosts(300));
+        var labelled = stored.Replace("metadata: {name: big, namespace: default}", "metadata: {name: big, namespace: default, labels: {team: a}}", StringComparison.Ordinal);
+        Assert.NotEqual(stored, labelled);
+
+        Assert.Empty(Of(CheckChange(labelled, stored), RuleIds.ListOverSchemaLimit));
+        Assert.Equal("spec.hosts", Assert.Single(Of(CheckChange(Entry(Hosts(301)), stored), RuleIds.ListOverSchemaLimit)).Path);
+    }
+
+    [Fact]
+    public void Egw210_Delete_OfAStoredOverLimitEntry_IsJudgedAsAnyDelete()
+    {
+        var stored = BigWithApi(300);
+        var route = """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: vs, namespace: default}
+            spec:
+              hosts: [api.example.com]
+              tls:
+              - match: [{port: 8443, sniHosts: [api.example.com]}]
+                route:
+                - destination: {host: api.example.com, port: {number: 8443}}
+            """;
+        var snapshot = EgressSnapshot.Create(ManifestReader.Read(stored + "\n---\n" + route, "default"));
+        var entry = snapshot.Find(new ObjectKey(ResourceKind.ServiceEntry, "default", "big"))!;
+
+        var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Delete, null, entry), RuleSettings.Default);
+
+        Assert.Equal([RuleIds.DeleteLeavesDanglingReference], report.Findings.Select(f => f.Rule).Distinct());
+    }
+
+    private const string GatewayService = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: istio-egressgateway, namespace: istio-system}
+        spec:
+          selector: {istio: egressgateway}
+          ports: [{name: https, port: 443}]
+        """;
+
+    private static (ServiceEntry Entry, SnapshotView View) OptedIn(int hosts)
+    {
+        var text = Entry(Hosts(hosts), "[{number: 443, protocol: TLS}]", resolution: "DNS")
+            .Replace("namespace: default}", "namespace: default, annotations: {egress.istio.io/gateway: istio-system/istio-egressgateway}}", StringComparison.Ordinal);
+        var entry = (ServiceEntry)Assert.Single(ManifestReader.Read(text, "default"));
+        return (entry, SnapshotView.With(EgressSnapshot.Create(ManifestReader.Read(GatewayService)), entry));
+    }
+
+    [Fact]
+    public void Egw413_Mutation_OverLimitEntry_NoPatchNoRouting_TheNoticeSaysWhy()
+    {
+        var (entry, view) = OptedIn(257);
+
+        var result = ServiceEntryDefaulter.Default(entry, view, MutationPolicy.Default);
+
+        Assert.Empty(result.Patch);
+        var notice = Assert.Single(result.Warnings);
+        Assert.Equal(RuleIds.RoutingSkippedSchemaLimits, notice.Rule);
+        Assert.Equal(Severity.Warning, notice.Severity);
+        Assert.Equal("spec.hosts", notice.Path);
+        Assert.Equal("257 items, more than Istio's CRD allows (256): the API server refuses the entry (EGW210), so no routing", notice.Message);
+        Assert.Empty(RoutingPlanner.Plan(entry, new GatewayServiceRef("istio-system", "istio-egressgateway"), view).Objects);
+    }
+
+    [Fact]
+    public void Egw413_Mutation_EntryAtTheLimit_IsDefaultedAndRouted()
+    {
+        var (entry, view) = OptedIn(256);
+
+        var result = ServiceEntryDefaulter.Default(entry, view, MutationPolicy.Default);
+
+        Assert.DoesNotContain(result.Warnings, w => w.Rule == RuleIds.RoutingSkippedSchemaLimits);
+        Assert.Contains(result.Patch, p => p.Path == "/spec/ports/0/name");
+        Assert.True(result.Plan?.Routed);
+    }
+}
