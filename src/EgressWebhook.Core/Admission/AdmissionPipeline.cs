@@ -101,7 +101,11 @@ public sealed class AdmissionPipeline
         var decision = subject.Operation == Operation.Delete
             ? AdmissionHandler.FromReport(subject.Uid, answeredReport)
             : AdmissionHandler.FromReport(subject.Uid, answeredReport, settings);
-        var (added, removed) = OpenedHosts.Delta(change.OldObject ?? (change.Object is { } o ? snapshot.Find(o.Key) : null), change.Object);
+        // a change refused for a list longer than Istio's CRD allows (the engine's gate: EGW210 alone) opens nothing, and
+        // its host delta would cost as much as the rest of the decision: the audit line has the rule and the count
+        var (added, removed) = report.Findings is [{ Rule: RuleIds.ListOverSchemaLimit, Severity: Severity.Error }]
+            ? ([], [])
+            : OpenedHosts.Delta(change.OldObject ?? (change.Object is { } o ? snapshot.Find(o.Key) : null), change.Object);
         decision = decision with { Recorded = recorded, Exceptions = excepted, HostsAdded = added, HostsRemoved = removed };
         if (recorded.Count > 0)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EgressWebhook.Core.Admission;
 using EgressWebhook.Core.Engine;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Mutation;
@@ -202,6 +203,36 @@ public sealed class Egw210ListOverSchemaLimitTests
         var report = EgressEngine.Default.CheckChange(snapshot, new ObjectChange(Operation.Delete, null, entry), RuleSettings.Default);
 
         Assert.Equal([RuleIds.DeleteLeavesDanglingReference], report.Findings.Select(f => f.Rule).Distinct());
+    }
+
+    [Theory]
+    [InlineData(257, false)]
+    [InlineData(256, true)]
+    public void Egw210_Admission_RefusedWithTheFindingAlone_AndNoHostDelta(int hosts, bool allowed)
+    {
+        var request = new AdmissionRequest
+        {
+            Uid = "u1",
+            Kind = new GroupVersionKind { Group = "networking.istio.io", Version = "v1", Kind = "ServiceEntry" },
+            Name = "big",
+            Namespace = "default",
+            Operation = "CREATE",
+            Object = Assert.Single(YamlJson.ParseDocuments(BigWithApi(hosts).Replace("HTTPS", "TLS", StringComparison.Ordinal))).Json,
+        };
+
+        var decision = AdmissionHandler.Default.Validate(request, EgressSnapshot.Create(ManifestReader.Read(Https, "default")), AdmissionSettings.Default);
+
+        Assert.Equal(allowed, decision.Allowed);
+        if (allowed)
+        {
+            Assert.Equal(hosts, decision.HostsAdded.Count);
+        }
+        else
+        {
+            // refused for its size: the audit line has the rule and the finding the count, no list of 150,000 hosts to build
+            Assert.Equal([RuleIds.ListOverSchemaLimit], decision.Findings.Select(f => f.Rule));
+            Assert.Empty(decision.HostsAdded);
+        }
     }
 
     private const string GatewayService = """
