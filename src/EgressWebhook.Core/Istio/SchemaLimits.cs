@@ -7,7 +7,9 @@ namespace EgressWebhook.Core.Istio;
 /// mutating webhook and before any validating webhook (schema validation of the stored version).</summary>
 /// <remarks>One row per bounded list of a field the model reads, from <c>crd-all.gen.yaml</c>
 /// (<c>manifests/charts/base/files</c>): the same in istio/istio 1.32 (<c>86c9f01f</c>) for v1, v1beta1 and v1alpha3.
-/// Istio 1.24's CRDs have the ServiceEntry and DestinationRule rows, not the Gateway one (added later). Not here: the
+/// Istio 1.24's CRDs have the ServiceEntry, DestinationRule and AuthorizationPolicy (security.istio.io) rows, not the
+/// Gateway one (added later). Not here: the AuthorizationPolicy's <c>spec.rules</c> (512) and their <c>from</c> (512) and
+/// service accounts (16, 1.32), and the
 /// Sidecar's <c>spec.ingress[].tls.credentialNames</c> / <c>tlsCertificates</c> and the Gateway's
 /// <c>spec.servers[].tls.tlsCertificates</c> (2 each), fields the model does not read (the decoder skips them); the
 /// VirtualService, WorkloadEntry and the other lists of these kinds have no <c>maxItems</c>.
@@ -18,7 +20,7 @@ internal static class SchemaLimits
     /// and the lengths of its instances in an object, in the order of the outer list (one for a top-level list).</summary>
     internal sealed record Limit(ResourceKind Kind, string Path, int MaxItems, string Fix, Func<EgressObject, IEnumerable<int>> Lengths);
 
-    /// <summary>Every row (crd-all.gen.yaml, istio/istio 1.32 <c>86c9f01f</c>; also 1.24 for ServiceEntry and DestinationRule).</summary>
+    /// <summary>Every row (crd-all.gen.yaml, istio/istio 1.32 <c>86c9f01f</c>; also 1.24 but for the Gateway row).</summary>
     public static IReadOnlyList<Limit> All { get; } =
     [
         new(ResourceKind.ServiceEntry, "spec.hosts", 256, "split the hosts over several ServiceEntries", o => [((ServiceEntry)o).Spec.Hosts.Count]),
@@ -31,6 +33,8 @@ internal static class SchemaLimits
             o => ((DestinationRule)o).Spec.Subsets.Select(s => s?.TrafficPolicy?.PortLevelSettings.Count ?? 0)),
         new(ResourceKind.Gateway, "spec.servers[].tls.credentialNames", 2, "keep at most two",
             o => ((Gateway)o).Spec.Servers.Select(s => s?.Tls?.CredentialNames.Count ?? 0)),
+        new(ResourceKind.AuthorizationPolicy, "spec.targetRefs", 16, "split the policy into several",
+            o => [((AuthorizationPolicy)o).Spec.TargetRefs.Count]),
     ];
 
     private static readonly ILookup<ResourceKind, Limit> ByKind = All.ToLookup(l => l.Kind);

@@ -62,6 +62,14 @@ public sealed class Egw210ListOverSchemaLimitTests
                 hosts: [api.example.com]
                 tls: {mode: SIMPLE, credentialNames: {{Items(n, i => $"cert-{i}")}}}
             """),
+        ["spec.targetRefs"] = (16, n => $$"""
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: ap, namespace: default}
+            spec:
+              action: DENY
+              targetRefs: {{Items(n, i => $"{{group: networking.istio.io, kind: ServiceEntry, name: se{i}}}")}}
+            """),
     };
 
     public static TheoryData<string> ListPaths => new(Lists.Keys);
