@@ -106,7 +106,7 @@ public sealed class EgressEngine
         var context = new RuleContext(after, policy);
         // judged against the old version: a list an UPDATE leaves at its length is not (SchemaLimits.FirstOver)
         var excess = _limits is null ? null : SchemaLimits.FirstOver(obj, old);
-        if (excess is not null && policy.Apply(RuleIds.ListOverSchemaLimit, Severity.Error) == Severity.Error)
+        if (excess is not null && OverLimits(obj, old, policy) is not null)
         {
             // refused for its size: no other rule, no dependent (and no comparison of the two versions)
             Egw210ListOverSchemaLimit.Report(obj, excess, context);
@@ -207,8 +207,9 @@ public sealed class EgressEngine
 
     /// <summary>What EGW210 refuses in <paramref name="obj"/> (an UPDATE's lists judged against <paramref name="old"/>)
     /// when the engine has the rule and <paramref name="policy"/> makes it an error; null otherwise (also when it is a
-    /// warning: the object may then be admitted, so every rule runs).</summary>
-    private SchemaLimits.Excess? OverLimits(EgressObject obj, EgressObject? old, RuleSettings policy) =>
+    /// warning: the object may then be admitted, so every rule runs). The gate of <see cref="CheckChange"/>, which the
+    /// admission pipeline also asks before it plans routing for the object or mutates it.</summary>
+    internal SchemaLimits.Excess? OverLimits(EgressObject obj, EgressObject? old, RuleSettings policy) =>
         _limits is not null && _limits.AppliesTo(obj.ResourceKind) && policy.Apply(RuleIds.ListOverSchemaLimit, Severity.Error) == Severity.Error
             ? SchemaLimits.FirstOver(obj, old)
             : null;

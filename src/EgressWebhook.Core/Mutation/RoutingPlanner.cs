@@ -17,8 +17,7 @@ namespace EgressWebhook.Core.Mutation;
 /// The steps, in order, each in its own type: <see cref="RoutingEligibility"/> (the entry, EgressPolicies), the ambient
 /// branch (<see cref="WaypointRouting"/>), <see cref="RoutingPorts"/>, <see cref="RoutingConflicts"/>, visibility from
 /// where the legs run (<see cref="RoutingEligibility.Visibility"/>), <see cref="RoutingObjectBuilder"/>, and last a
-/// planned name taken by another object (<see cref="RoutingConflicts.TakenName"/>). The first step with a notice ends the plan.
-/// Before them all, an entry with a list longer than Istio's CRD allows gets EGW413 alone (<see cref="RoutingEligibility.OverSchemaLimits"/>).</remarks>
+/// planned name taken by another object (<see cref="RoutingConflicts.TakenName"/>). The first step with a notice ends the plan.</remarks>
 internal static partial class RoutingPlanner
 {
     /// <summary>apiVersion of every generated object.</summary>
@@ -29,12 +28,6 @@ internal static partial class RoutingPlanner
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(view);
-        if (RoutingEligibility.OverSchemaLimits(entry) is { } tooLong)
-        {
-            // the API server refuses the entry after the mutation (EGW210 says why): nothing to plan, nothing walked
-            return new RoutingPlan(entry, [], [tooLong]);
-        }
-
         var notices = new List<Finding>();
         RoutingEligibility.CheckEntry(entry, view, notices);
         RoutingEligibility.CheckPolicies(entry, gateway, view, notices);

@@ -30,14 +30,6 @@ internal static class ServiceEntryDefaulter
                 : MutationResult.None;
         }
 
-        if (RoutingEligibility.OverSchemaLimits(entry) is not null)
-        {
-            // refused by the API server after this webhook: no patch, the planner's EGW413 says why (before the
-            // defaults below walk the hosts and ports)
-            var refused = RoutingPlanner.Plan(entry, gateway, view);
-            return new MutationResult([], refused.Notices, refused);
-        }
-
         var ops = new List<PatchOperation>();
         var meta = entry.Metadata;
         var spec = entry.Spec;

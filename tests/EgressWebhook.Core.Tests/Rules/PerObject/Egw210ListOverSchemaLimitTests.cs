@@ -252,39 +252,63 @@ public sealed class Egw210ListOverSchemaLimitTests
           ports: [{name: https, port: 443}]
         """;
 
-    private static (ServiceEntry Entry, SnapshotView View) OptedIn(int hosts)
+    private static string OptedIn(int hosts) => Entry(Hosts(hosts), "[{number: 443, protocol: TLS}]")
+        .Replace("namespace: default}", "namespace: default, annotations: {egress.istio.io/gateway: istio-system/istio-egressgateway}}", StringComparison.Ordinal);
+
+    private static AdmissionDecision Mutate(string entry, RuleSettings? policy = null)
     {
-        var text = Entry(Hosts(hosts), "[{number: 443, protocol: TLS}]", resolution: "DNS")
-            .Replace("namespace: default}", "namespace: default, annotations: {egress.istio.io/gateway: istio-system/istio-egressgateway}}", StringComparison.Ordinal);
-        var entry = (ServiceEntry)Assert.Single(ManifestReader.Read(text, "default"));
-        return (entry, SnapshotView.With(EgressSnapshot.Create(ManifestReader.Read(GatewayService)), entry));
+        var request = new AdmissionRequest
+        {
+            Uid = "u1",
+            Kind = new GroupVersionKind { Group = "networking.istio.io", Version = "v1", Kind = "ServiceEntry" },
+            Name = "big",
+            Namespace = "default",
+            Operation = "CREATE",
+            Object = Assert.Single(YamlJson.ParseDocuments(entry)).Json,
+        };
+        var settings = policy is null ? AdmissionSettings.Default : AdmissionSettings.Default with { Policy = policy };
+        return AdmissionHandler.Default.Mutate(request, EgressSnapshot.Create(ManifestReader.Read(GatewayService)), settings);
     }
 
     [Fact]
-    public void Egw413_Mutation_OverLimitEntry_NoPatchNoRouting_TheNoticeSaysWhy()
+    public void Egw413_Mutation_OverLimitEntry_NoPatch_TheNoticeSaysWhy()
     {
-        var (entry, view) = OptedIn(257);
+        var decision = Mutate(OptedIn(257));
 
-        var result = ServiceEntryDefaulter.Default(entry, view, MutationPolicy.Default);
-
-        Assert.Empty(result.Patch);
-        var notice = Assert.Single(result.Warnings);
+        Assert.True(decision.Allowed);
+        Assert.Null(decision.Response.Patch);
+        var notice = Assert.Single(decision.Findings);
         Assert.Equal(RuleIds.RoutingSkippedSchemaLimits, notice.Rule);
         Assert.Equal(Severity.Warning, notice.Severity);
         Assert.Equal("spec.hosts", notice.Path);
         Assert.Equal("257 items, more than Istio's CRD allows (256): the API server refuses the entry (EGW210), so no routing", notice.Message);
-        Assert.Empty(RoutingPlanner.Plan(entry, new GatewayServiceRef("istio-system", "istio-egressgateway"), view).Objects);
+        Assert.StartsWith("EGW413 ServiceEntry default/big", Assert.Single(decision.Response.Warnings!), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(256, null)] // at the limit
+    [InlineData(257, Enforcement.Off)] // EGW210 off: defaulted and planned as before
+    [InlineData(257, Enforcement.Warn)] // a warning admits the entry: defaulted as before
+    public void Egw413_Mutation_EntryEgw210DoesNotRefuse_IsDefaultedAsBefore(int hosts, Enforcement? egw210)
+    {
+        var policy = egw210 is { } e ? new RuleSettings { Overrides = new Dictionary<string, Enforcement> { [RuleIds.ListOverSchemaLimit] = e } } : null;
+
+        var decision = Mutate(OptedIn(hosts), policy);
+
+        Assert.DoesNotContain(decision.Findings, w => w.Rule == RuleIds.RoutingSkippedSchemaLimits);
+        Assert.Contains(decision.PatchOperations, p => p.Path == "/spec/ports/0/name");
     }
 
     [Fact]
-    public void Egw413_Mutation_EntryAtTheLimit_IsDefaultedAndRouted()
+    public void Egw413_Generator_StoredOverLimitEntry_IsPlannedAsBefore()
     {
-        var (entry, view) = OptedIn(256);
+        // a stored entry is not under admission: its routing stays as the generator made it before the limits
+        var entry = (ServiceEntry)Assert.Single(ManifestReader.Read(OptedIn(257).Replace("{number: 443, protocol: TLS}", "{number: 443, name: tls, protocol: TLS}", StringComparison.Ordinal), "default"));
+        var view = SnapshotView.With(EgressSnapshot.Create(ManifestReader.Read(GatewayService)), entry);
 
-        var result = ServiceEntryDefaulter.Default(entry, view, MutationPolicy.Default);
+        var plan = RoutingPlanner.Plan(entry, new GatewayServiceRef("istio-system", "istio-egressgateway"), view);
 
-        Assert.DoesNotContain(result.Warnings, w => w.Rule == RuleIds.RoutingSkippedSchemaLimits);
-        Assert.Contains(result.Patch, p => p.Path == "/spec/ports/0/name");
-        Assert.True(result.Plan?.Routed);
+        Assert.True(plan.Routed, string.Join("; ", plan.Notices.Select(n => n.Message)));
+        Assert.DoesNotContain(plan.Notices, n => n.Rule == RuleIds.RoutingSkippedSchemaLimits);
     }
 }
