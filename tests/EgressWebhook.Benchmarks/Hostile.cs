@@ -109,6 +109,38 @@ public static class Hostile
         }
     }
 
+    /// <summary>What each case costs before any rule: the review parsed (as the webhook's endpoint does) and the object
+    /// decoded into the model, each timed alone after a full collection, <paramref name="repeat"/> times; medians.</summary>
+    public static void Decode(int repeat, TextWriter output)
+    {
+        foreach (var c in Cases(onlyIssue: false))
+        {
+            var body = Review(c);
+            var parse = new double[repeat];
+            var decode = new double[repeat];
+            var cpu = new double[repeat];
+            for (var i = 0; i < repeat; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                var before = ThreadCpu();
+                var start = Stopwatch.GetTimestamp();
+                var review = JsonSerializer.Deserialize(body, AdmissionJsonContext.Default.AdmissionReview)!;
+                parse[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                start = Stopwatch.GetTimestamp();
+                _ = ObjectDecoder.Decode(review.Request!.Object!.Value, "team-1");
+                decode[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                cpu[i] = (ThreadCpu() - before).TotalMilliseconds;
+            }
+
+            Array.Sort(parse);
+            Array.Sort(decode);
+            Array.Sort(cpu);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{c.Name,-36} review parse={parse[repeat / 2],7:F1} ms  decode={decode[repeat / 2],7:F1} ms  both cpu={cpu[repeat / 2],6:F1} ms"));
+        }
+    }
+
     /// <summary>Where the time of the cases whose name contains <paramref name="filter"/> goes: decode, then each rule's
     /// check of the object and its AffectedBy, then the engine's whole check.</summary>
     public static void Explain(int objects, string filter, TextWriter output)

@@ -84,7 +84,10 @@ public sealed class AdmissionPipeline
         {
             // a write of an opted-in entry, or of routing generated for one, is checked against the routing the planner
             // generates for the entry as it will be, not against generated objects that still describe its old version
-            planned = PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
+            // (not for an object EGW210 refuses alone: its routing is never planned, and the check reads none of the state)
+            planned = change.Object is { } subjectObject && _engine.OverLimits(subjectObject, change.OldObject ?? snapshot.Find(subjectObject.Key), settings.Policy) is not null
+                ? snapshot
+                : PlannedRouting.Apply(snapshot, change, settings.Mutation) ?? snapshot;
             report = _engine.CheckChange(planned, change, settings.Policy, budget);
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
@@ -101,7 +104,11 @@ public sealed class AdmissionPipeline
         var decision = subject.Operation == Operation.Delete
             ? AdmissionHandler.FromReport(subject.Uid, answeredReport)
             : AdmissionHandler.FromReport(subject.Uid, answeredReport, settings);
-        var (added, removed) = OpenedHosts.Delta(change.OldObject ?? (change.Object is { } o ? snapshot.Find(o.Key) : null), change.Object);
+        // a change refused for a list longer than Istio's CRD allows (the engine's gate: EGW210 alone) opens nothing, and
+        // its host delta would cost as much as the rest of the decision: the audit line has the rule and the count
+        var (added, removed) = report.Findings is [{ Rule: RuleIds.ListOverSchemaLimit, Severity: Severity.Error }]
+            ? ([], [])
+            : OpenedHosts.Delta(change.OldObject ?? (change.Object is { } o ? snapshot.Find(o.Key) : null), change.Object);
         decision = decision with { Recorded = recorded, Exceptions = excepted, HostsAdded = added, HostsRemoved = removed };
         if (recorded.Count > 0)
         {
@@ -124,8 +131,9 @@ public sealed class AdmissionPipeline
             : decision with { Confirm = plan.Kinds, ConfirmObjects = plan.Objects, ConfirmNamespace = (change.Object ?? change.OldObject) is { Namespace.Length: > 0 } changed ? changed.Namespace : null };
     }
 
-    /// <summary>Decides a mutating admission (see <see cref="AdmissionHandler.Mutate"/>).</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "an entry point beside Validate: callers hold the pipeline")]
+    /// <summary>Decides a mutating admission (see <see cref="AdmissionHandler.Mutate"/>). An entry that the validating
+    /// webhook refuses with EGW210 alone (a list longer than Istio's CRD allows, and EGW210 an error) is neither defaulted
+    /// nor planned: no patch, and EGW413 says why (the API server refuses it after this webhook anyway).</summary>
     public AdmissionDecision Mutate(AdmissionSubject subject, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
         ArgumentNullException.ThrowIfNull(subject);
@@ -134,6 +142,11 @@ public sealed class AdmissionPipeline
         if (MutateUnchecked(subject, out var entry) is { } answered)
         {
             return answered;
+        }
+
+        if (_engine.OverLimits(entry, OldEntry(subject, snapshot, entry), settings.Policy) is { } excess)
+        {
+            return AdmissionHandler.FromMutation(subject.Uid, new MutationResult([], [RoutingEligibility.OverSchemaLimits(entry, excess)], null));
         }
 
         MutationResult result;
@@ -350,6 +363,20 @@ public sealed class AdmissionPipeline
 
         change = new ObjectChange(subject.Operation.Value, obj, old);
         return null;
+    }
+
+    /// <summary>The entry's version before an UPDATE, as the validating check takes it (the request's old object, else
+    /// the stored one); null when there is none or it cannot be decoded.</summary>
+    private static EgressObject? OldEntry(AdmissionSubject subject, EgressSnapshot snapshot, ServiceEntry entry)
+    {
+        try
+        {
+            return subject.DecodeOld() ?? snapshot.Find(entry.Key);
+        }
+        catch (DecodeException)
+        {
+            return snapshot.Find(entry.Key);
+        }
     }
 
     /// <summary>A mutating answer that needs no defaulting (not a ServiceEntry CREATE or UPDATE, exempt, undecodable),

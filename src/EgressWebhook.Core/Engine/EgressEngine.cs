@@ -1,18 +1,28 @@
+using EgressWebhook.Core.Istio;
 using EgressWebhook.Core.Model;
 using EgressWebhook.Core.Rules;
+using EgressWebhook.Core.Rules.PerObject;
 using EgressWebhook.Core.Snapshot;
 
 namespace EgressWebhook.Core.Engine;
 
 /// <summary>Runs the rules: over a whole snapshot (CLI, audit) or for one change against a snapshot (webhook).</summary>
+/// <remarks>One gate before every other rule: an object with a list longer than Istio's CRD allows (EGW210, when it is
+/// an error) gets that finding alone; no other rule runs on it and, for a change, no dependent is re-checked. The API
+/// server refuses such an object anyway, and those lists are what make the cross-resource rules of a 3 MiB object slow.
+/// Deciding it costs one look at each bounded list's length (<see cref="SchemaLimits"/>).</remarks>
 public sealed class EgressEngine
 {
     private readonly Dictionary<ResourceKind, IEgressRule[]> _byKind;
+
+    // EGW210's rule when the engine has it: the gate
+    private readonly Egw210ListOverSchemaLimit? _limits;
 
     public EgressEngine(IEnumerable<IEgressRule> rules)
     {
         Rules = rules.ToArray();
         _byKind = Enum.GetValues<ResourceKind>().ToDictionary(k => k, k => Rules.Where(r => r.AppliesTo(k)).ToArray());
+        _limits = Rules.OfType<Egw210ListOverSchemaLimit>().FirstOrDefault();
     }
 
     /// <summary>The engine with every rule of the catalogue.</summary>
@@ -28,6 +38,12 @@ public sealed class EgressEngine
         var context = new RuleContext(SnapshotView.Of(snapshot), policy);
         foreach (var obj in snapshot.Objects)
         {
+            if (OverLimits(obj, null, policy) is { } excess)
+            {
+                Egw210ListOverSchemaLimit.Report(obj, excess, context);
+                continue;
+            }
+
             foreach (var rule in _byKind[obj.ResourceKind])
             {
                 rule.Check(obj, context);
@@ -44,6 +60,12 @@ public sealed class EgressEngine
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(policy);
         var context = new RuleContext(view, policy);
+        if (OverLimits(obj, null, policy) is { } excess)
+        {
+            Egw210ListOverSchemaLimit.Report(obj, excess, context);
+            return Sorted(context.Findings);
+        }
+
         foreach (var rule in _byKind[obj.ResourceKind])
         {
             rule.Check(obj, context);
@@ -81,12 +103,31 @@ public sealed class EgressEngine
 
         var after = SnapshotView.With(snapshot, obj, budget);
         var old = change.OldObject ?? snapshot.Find(obj.Key);
-        var before = old is null ? SnapshotView.Without(snapshot, obj.Key, budget) : SnapshotView.With(snapshot, old, budget);
-
         var context = new RuleContext(after, policy);
+        // judged against the old version: a list an UPDATE leaves at its length is not (SchemaLimits.FirstOver)
+        var excess = _limits is null ? null : SchemaLimits.FirstOver(obj, old);
+        if (excess is not null && OverLimits(obj, old, policy) is not null)
+        {
+            // refused for its size: no other rule, no dependent (and no comparison of the two versions)
+            Egw210ListOverSchemaLimit.Report(obj, excess, context);
+            return new EgressReport(Sorted(context.Findings), after.Count);
+        }
+
+        var before = old is null ? SnapshotView.Without(snapshot, obj.Key, budget) : SnapshotView.With(snapshot, old, budget);
         foreach (var rule in _byKind[obj.ResourceKind])
         {
             budget.ThrowIfCancellationRequested();
+            if (ReferenceEquals(rule, _limits))
+            {
+                // a warning (or off): reported as found against the old version, and every other rule runs
+                if (excess is not null)
+                {
+                    Egw210ListOverSchemaLimit.Report(obj, excess, context);
+                }
+
+                continue;
+            }
+
             rule.Check(obj, context);
         }
 
@@ -163,6 +204,15 @@ public sealed class EgressEngine
             }
         }
     }
+
+    /// <summary>What EGW210 refuses in <paramref name="obj"/> (an UPDATE's lists judged against <paramref name="old"/>)
+    /// when the engine has the rule and <paramref name="policy"/> makes it an error; null otherwise (also when it is a
+    /// warning: the object may then be admitted, so every rule runs). The gate of <see cref="CheckChange"/>, which the
+    /// admission pipeline also asks before it plans routing for the object or mutates it.</summary>
+    internal SchemaLimits.Excess? OverLimits(EgressObject obj, EgressObject? old, RuleSettings policy) =>
+        _limits is not null && _limits.AppliesTo(obj.ResourceKind) && policy.Apply(RuleIds.ListOverSchemaLimit, Severity.Error) == Severity.Error
+            ? SchemaLimits.FirstOver(obj, old)
+            : null;
 
     internal static IReadOnlyList<Finding> Sorted(IEnumerable<Finding> findings)
     {

@@ -13,6 +13,12 @@ namespace EgressWebhook.Core.Mutation;
 /// the entry out (<see cref="RoutingPlanner.Plan"/>).</summary>
 internal static class RoutingEligibility
 {
+    /// <summary>EGW413: the notice for an entry under admission that EGW210 refuses (<paramref name="excess"/>, a list
+    /// longer than Istio's CRD allows): the API server refuses it after the mutating webhook and the validating webhook
+    /// with EGW210, so <see cref="Admission.AdmissionPipeline.Mutate"/> defaults and plans nothing for it.</summary>
+    public static Finding OverSchemaLimits(ServiceEntry entry, SchemaLimits.Excess excess) =>
+        RoutingNotice.Warning(RuleIds.RoutingSkippedSchemaLimits, entry, excess.Path, $"{excess.Items}: the API server refuses the entry (EGW210), so no routing");
+
     /// <summary>EGW401-EGW404, EGW408: what in the entry itself keeps it from routing through a gateway (no or wildcard
     /// hosts, a CIDR address, a resolution other than DNS, a Gateway API route that routes it, not MESH_EXTERNAL).
     /// EGW404 is for sidecar-mode namespaces only: in an ambient one the routing is the entry's waypoint label, which

@@ -36,6 +36,7 @@ public static class RuleCatalog
         new ValidatorRule<VirtualService>(new VirtualServiceValidator(), RuleIds.TlsRouteMatch),
         new ValidatorRule<DestinationRule>(new DestinationRuleValidator(), RuleIds.DestinationRuleTlsSettings),
         new Egw209HostTooLong(),
+        new Egw210ListOverSchemaLimit(),
         new Egw501WaypointBinding(),
         new Egw502WaypointVisibility(),
         new Egw503AmbientWildcardWithoutWaypoint(),

@@ -34,6 +34,7 @@ public static class RuleIds
     public const string TlsRouteMatch = "EGW207";
     public const string DestinationRuleTlsSettings = "EGW208";
     public const string HostTooLong = "EGW209";
+    public const string ListOverSchemaLimit = "EGW210";
 
     /// <summary>Platform guardrails (EGW3xx): what an EgressPolicy allows a namespace to open (docs/policy.md).</summary>
     public const string PolicyHostNotAllowed = "EGW301";
@@ -57,6 +58,7 @@ public static class RuleIds
     public const string RoutingSkippedNotVisible = "EGW409";
     public const string PortLeftUnnamed = "EGW410";
     public const string RoutingSkippedNoWaypoint = "EGW412";
+    public const string RoutingSkippedSchemaLimits = "EGW413";
 
     /// <summary>Ambient mode (EGW50x): the waypoint chain of a ServiceEntry, and what ambient does not enforce.</summary>
     public const string WaypointBinding = "EGW501";

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using EgressWebhook.Core.Admission;
+using EgressWebhook.Core.Rules;
 using EgressWebhook.Core.Serialization;
 using EgressWebhook.Core.Snapshot;
 using EgressWebhook.Core.Tests.Infrastructure;
@@ -131,15 +132,26 @@ public sealed class HostileInputTests
         }
     }
 
+    /// <summary>10,000 ServiceEntry hosts are more than Istio's CRD allows (256): refused with EGW210 alone, and with
+    /// EGW210 off (CRDs without the limit) checked by every rule and allowed. A Gateway's server hosts have no limit.</summary>
     [Theory]
-    [InlineData("se-10000-identical-hosts.json", true)]
-    [InlineData("gateway-8000-server-hosts.json", true)]
-    public void LongLists_AreDecided(string file, bool allowed)
+    [InlineData("se-10000-identical-hosts.json", true, false)]
+    [InlineData("se-10000-identical-hosts.json", false, true)]
+    [InlineData("gateway-8000-server-hosts.json", true, true)]
+    public void LongLists_AreDecided(string file, bool schemaLimits, bool allowed)
     {
-        var decision = Decide(Request(File.ReadAllBytes(Hostile(file))));
+        var settings = schemaLimits
+            ? AdmissionSettings.Default
+            : AdmissionSettings.Default with { Policy = new() { Overrides = new Dictionary<string, Enforcement> { [RuleIds.ListOverSchemaLimit] = Enforcement.Off } } };
+
+        var decision = Decide(Request(File.ReadAllBytes(Hostile(file))), settings);
 
         Assert.Equal(allowed, decision.Allowed);
         Assert.NotEqual(AdmissionOutcome.Failed, decision.Outcome);
+        if (!allowed)
+        {
+            Assert.Equal([RuleIds.ListOverSchemaLimit], decision.RuleIds);
+        }
     }
 
     [Theory]

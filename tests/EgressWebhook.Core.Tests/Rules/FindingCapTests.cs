@@ -76,8 +76,10 @@ public sealed class FindingCapTests
         var older = ManifestReader.Read(Entry("team-2", "old", "2020-01-01T00:00:00Z")).Single();
         var snapshot = EgressSnapshot.Create(Seed.Objects.Append(older));
 
+        // EGW210 off: with it an error, an entry of thousands of hosts (Istio's CRD allows 256) gets that finding alone
+        var withoutSchemaLimits = new RuleSettings { Overrides = new Dictionary<string, Enforcement> { [RuleIds.ListOverSchemaLimit] = Enforcement.Off } };
         var findings = EgressEngine.Default.CheckChange(snapshot,
-            new ObjectChange(Operation.Create, ManifestReader.Read(Entry("team-1", "new", "2026-01-01T00:00:00Z")).Single(), null), RuleSettings.Default).Findings;
+            new ObjectChange(Operation.Create, ManifestReader.Read(Entry("team-1", "new", "2026-01-01T00:00:00Z")).Single(), null), withoutSchemaLimits).Findings;
 
         AssertBounded(findings);
         Assert.True(findings.Count <= 4 * (Cap + 1), $"{findings.Count} findings");

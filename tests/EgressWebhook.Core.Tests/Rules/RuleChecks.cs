@@ -6,7 +6,7 @@ using EgressWebhook.Core.Snapshot;
 namespace EgressWebhook.Core.Tests.Rules;
 
 /// <summary>How the per-rule tests run the engine: manifests as users write them, through the product's one decode path,
-/// checked whole (<see cref="Check(string[])"/>) or as one admission (<see cref="CheckChange"/>). Each folder's fixtures
+/// checked whole (<see cref="Check(string[])"/>) or as one admission (<see cref="CheckChange(string, string[])"/>). Each folder's fixtures
 /// class forwards to these, so that its tests need one <c>using static</c>.</summary>
 internal static class RuleChecks
 {
@@ -17,12 +17,15 @@ internal static class RuleChecks
 
     /// <summary>Admission of <paramref name="changed"/> (a create, or an update of the stored object of its name) into the
     /// state <paramref name="existing"/>: its own findings and those it causes on the objects that depend on it.</summary>
-    public static EgressReport CheckChange(string changed, params string[] existing)
+    public static EgressReport CheckChange(string changed, params string[] existing) => CheckChange(RuleSettings.Default, changed, existing);
+
+    /// <summary><see cref="CheckChange(string, string[])"/> under <paramref name="settings"/>.</summary>
+    public static EgressReport CheckChange(RuleSettings settings, string changed, params string[] existing)
     {
         var snapshot = EgressSnapshot.Create(ManifestReader.Read(string.Join("\n---\n", existing), "default"));
         var obj = Assert.Single(ManifestReader.Read(changed, "default"));
         var old = snapshot.Find(obj.Key);
-        return EgressEngine.Default.CheckChange(snapshot, new ObjectChange(old is null ? Operation.Create : Operation.Update, obj, old), RuleSettings.Default);
+        return EgressEngine.Default.CheckChange(snapshot, new ObjectChange(old is null ? Operation.Create : Operation.Update, obj, old), settings);
     }
 
     public static List<Finding> Of(EgressReport report, string rule) => report.Findings.Where(f => f.Rule == rule).ToList();

@@ -12,9 +12,12 @@ internal sealed class FakeAdmissionChain(WebhookServer webhook, Func<JsonObject,
 {
     /// <summary>The schema step of a cluster with Istio 1.24's CRDs installed: Istio objects are checked against their
     /// CRD (OpenAPI schema, unknown fields, CEL rules); other kinds pass (their schemas are built in).</summary>
-    public static Func<JsonObject, string?> IstioCrds { get; } = obj =>
+    public static Func<JsonObject, string?> IstioCrds { get; } = IstioCrdsOf("crd-all.istio-1.24.yaml");
+
+    /// <summary>The schema step of a cluster with the CRDs of <paramref name="file"/> (<c>../shared/istio-crds</c>).</summary>
+    public static Func<JsonObject, string?> IstioCrdsOf(string file) => obj =>
         obj["apiVersion"]?.GetValue<string>()?.StartsWith("networking.istio.io/", StringComparison.Ordinal) == true
-            ? Cli.Tests.IstioCrdSchemas.Load("crd-all.istio-1.24.yaml").Validate(obj) is { Count: > 0 } errors ? string.Join("; ", errors) : null
+            ? Cli.Tests.IstioCrdSchemas.Load(file).Validate(obj) is { Count: > 0 } errors ? string.Join("; ", errors) : null
             : null;
 
     private const string ValidatingWebhook = "validate.egress.istio.io";
