@@ -2,6 +2,7 @@ using EgressWebhook.Core.Admission;
 using EgressWebhook.Server.Admission;
 using EgressWebhook.Server.Audit;
 using EgressWebhook.Server.Cluster;
+using EgressWebhook.Server.Endpoints;
 using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Observability;
 using EgressWebhook.Server.Options;
@@ -32,6 +33,7 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton(AdmissionHandler.Default);
         services.AddSingleton<AdmissionService>();
+        services.AddSingleton(sp => new LargeReviewGate(sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Limits));
         services.AddSingleton<IncompleteChainRecheck>();
         services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
         services.TryAddSingleton<IFreshReadSource>(NoFreshReads.Instance);

@@ -141,6 +141,23 @@ public static class Hostile
         }
     }
 
+    /// <summary>Writes each case's review to <paramref name="directory"/> as <c>NN.json</c>, and <c>cases.tsv</c> (file, case
+    /// name): what <c>tests/load/hostile.sh</c> sends to a running server.</summary>
+    public static void WriteReviews(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var index = new StringBuilder();
+        var n = 0;
+        foreach (var c in Cases(onlyIssue: false))
+        {
+            var file = string.Create(CultureInfo.InvariantCulture, $"{n++:D2}.json");
+            File.WriteAllBytes(Path.Combine(directory, file), Review(c));
+            index.Append(file).Append('\t').Append(c.Name).Append('\n');
+        }
+
+        File.WriteAllText(Path.Combine(directory, "cases.tsv"), index.ToString());
+    }
+
     /// <summary>Where the time of the cases whose name contains <paramref name="filter"/> goes: decode, then each rule's
     /// check of the object and its AffectedBy, then the engine's whole check.</summary>
     public static void Explain(int objects, string filter, TextWriter output)

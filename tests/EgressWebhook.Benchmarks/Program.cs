@@ -18,6 +18,7 @@ using EgressWebhook.Core.Snapshot;
 // ... -- hostile OBJECTS [issue] [half] [update] [REPEAT]                              hostile objects up to 3 MiB (half: 1.5 MiB), decided as the webhook does (update: as an UPDATE of itself)
 // ... -- hostile-case OBJECTS FILTER [REPEAT]                                         only the hostile cases whose name contains FILTER (for a profiler)
 // ... -- hostile-decode [REPEAT]                                                      each hostile case's review parse and object decode alone (no check)
+// ... -- hostile-reviews DIR [half] [update]                                          each hostile case's AdmissionReview as a file, for tests/load/hostile.sh
 // ... -- confirm OBJECTS...                                                            what one confirming read adds (get by name, namespace list, whole kind)
 // ... -- churn OBJECTS... [--compare]                                                   1,000 single watch events applied to the snapshot (and the rebuild, with --compare)
 if (args is ["generate-state", var dir, var count])
@@ -153,6 +154,14 @@ if (args is ["hostile-case", var caseCluster, var caseFilter, .. var caseRest])
 if (args is ["hostile-decode", .. var decodeRest])
 {
     Hostile.Decode(decodeRest.Length > 0 ? int.Parse(decodeRest[0], CultureInfo.InvariantCulture) : 9, Console.Out);
+    return 0;
+}
+
+if (args is ["hostile-reviews", var reviewDir, .. var reviewRest])
+{
+    Hostile.Scale = reviewRest.Contains("half") ? 0.5 : 1;
+    Hostile.AsUpdate = reviewRest.Contains("update");
+    Hostile.WriteReviews(reviewDir);
     return 0;
 }
 

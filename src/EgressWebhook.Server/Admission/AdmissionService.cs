@@ -109,6 +109,18 @@ internal sealed class AdmissionService
         return decision.Response;
     }
 
+    /// <summary>Answers, per the failure mode and without deciding it, a request that could not be decided in time
+    /// (<see cref="LargeReviewGate"/>); recorded like any other (metrics, one audit line).</summary>
+    public AdmissionResponse Undecided(string endpoint, AdmissionRequest request, long started, string reason)
+    {
+        var subject = AdmissionSubject.Parse(request, Settings);
+        var decision = endpoint == AdmissionEndpointNames.Mutate
+            ? AdmissionHandler.MutationUnavailable(request, reason)
+            : AdmissionHandler.Unavailable(request, reason, Settings);
+        Record(endpoint, subject, decision, _time.GetElapsedTime(started));
+        return decision.Response;
+    }
+
     /// <summary>Why the live-cluster cache cannot be trusted now (not synced, or stale), or null; always null with the
     /// State source (<see cref="NoCache"/>).</summary>
     private string? CacheProblem()

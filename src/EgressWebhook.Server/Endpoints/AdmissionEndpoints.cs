@@ -1,5 +1,6 @@
 using EgressWebhook.Core.Admission;
 using EgressWebhook.Server.Admission;
+using EgressWebhook.Server.Audit;
 using EgressWebhook.Server.Hosting;
 using EgressWebhook.Server.Logging;
 using EgressWebhook.Server.Observability;
@@ -18,7 +19,7 @@ internal static class AdmissionEndpoints
         var metrics = services.GetRequiredService<WebhookMetrics>();
         var logger = services.GetRequiredService<ILogger<AdmissionService>>();
         var time = services.GetRequiredService<TimeProvider>();
-        var context = new EndpointContext(service, metrics, logger, time);
+        var context = new EndpointContext(service, metrics, logger, time, services.GetRequiredService<LargeReviewGate>());
 
         // never on the health port (HealthPortMatcherPolicy: a plain 404 there)
         app.MapPost("/validate", (RequestDelegate)(http => HandleAsync(http, context, AdmissionEndpointNames.Validate))).ExcludeHealthPort();
@@ -33,10 +34,34 @@ internal static class AdmissionEndpoints
 
     private static async Task HandleAsync(HttpContext http, EndpointContext context, string endpoint)
     {
+        try
+        {
+            await DecideAsync(http, context, endpoint);
+        }
+        catch (OutOfMemoryException) when (!http.Response.HasStarted)
+        {
+            // the last guard (LargeReviewGate is the first): a one-line 503 the API server retries or applies its
+            // failurePolicy to, not Kestrel's empty 500; the decision path answers its own out-of-memory per FailureMode
+            const string reason = "the egress webhook ran out of memory for this request; retry";
+            context.Metrics.Refused(endpoint, StatusCodes.Status503ServiceUnavailable);
+            context.Logger.OutOfMemory(endpoint);
+            await AdmissionBody.WriteErrorAsync(http.Response, StatusCodes.Status503ServiceUnavailable, reason);
+        }
+    }
+
+    private static async Task DecideAsync(HttpContext http, EndpointContext context, string endpoint)
+    {
         var started = context.Time.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        deadline.CancelAfter(AdmissionBody.Budget(http.Request.Query["timeout"]));
-        var body = await AdmissionBody.ReadAsync(http.Request, deadline.Token);
+        var budget = AdmissionBody.Budget(http.Request.Query["timeout"]);
+        deadline.CancelAfter(budget);
+
+        // a large review waits for room once read (LargeReviewGate), keeping part of its budget to be answered if the
+        // wait is long; the floor measures the shell alone
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+        wait.CancelAfter(budget - AdmissionBody.WaitReserve(budget));
+        var body = await AdmissionBody.ReadAsync(http.Request, endpoint == AdmissionEndpointNames.Floor ? null : context.Gate, wait.Token, deadline.Token);
+        using var entry = body.Entry;
         if (body.Review is not { Request: { } request } review)
         {
             if (body.Aborted)
@@ -51,11 +76,20 @@ internal static class AdmissionEndpoints
             return;
         }
 
+        if (entry.Waited)
+        {
+            var inFlight = context.Gate.InFlightBytes;
+            context.Logger.LargeReviewWaited(AuditFields.LogUid(request.Uid), http.Request.ContentLength ?? -1, inFlight);
+            var reason = $"its deadline passed while it waited for {inFlight} bytes of large reviews to be decided; retry";
+            await AdmissionBody.WriteAsync(http.Response, review.Answer(context.Service.Undecided(endpoint, request, started, reason)));
+            return;
+        }
+
         var response = endpoint == AdmissionEndpointNames.Floor
             ? new AdmissionResponse { Uid = request.Uid!, Allowed = true }
             : await context.Service.DecideAsync(endpoint, request, started, deadline.Token);
         await AdmissionBody.WriteAsync(http.Response, review.Answer(response));
     }
 
-    private sealed record EndpointContext(AdmissionService Service, WebhookMetrics Metrics, ILogger Logger, TimeProvider Time);
+    private sealed record EndpointContext(AdmissionService Service, WebhookMetrics Metrics, ILogger Logger, TimeProvider Time, LargeReviewGate Gate);
 }

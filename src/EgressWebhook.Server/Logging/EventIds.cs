@@ -15,6 +15,8 @@ internal static class EventIds
         public const int FreshReadFailed = 1005;
         public const int DeadlinePassed = 1006;
         public const int RequestAborted = 1007;
+        public const int LargeReviewWaited = 1008;
+        public const int OutOfMemory = 1009;
     }
 
     /// <summary>1010–1099: the re-check of an admitted incomplete chain.</summary>

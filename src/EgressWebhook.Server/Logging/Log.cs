@@ -23,6 +23,12 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.Admission.DeadlinePassed, Level = LogLevel.Warning, Message = "Admission {Uid} was decided after its deadline or after the client left ({ElapsedMs:F0} ms)")]
     public static partial void DeadlinePassed(this ILogger logger, string uid, double elapsedMs);
 
+    [LoggerMessage(EventId = EventIds.Admission.LargeReviewWaited, Level = LogLevel.Warning, Message = "Admission {Uid} ({Bytes} bytes) not decided: its deadline passed while {InFlight} bytes of large reviews were being decided (Webhook:Limits:LargeReviewBytesInFlight)")]
+    public static partial void LargeReviewWaited(this ILogger logger, string uid, long bytes, long inFlight);
+
+    [LoggerMessage(EventId = EventIds.Admission.OutOfMemory, Level = LogLevel.Error, Message = "Admission request on {Endpoint} refused with 503: out of memory while reading it")]
+    public static partial void OutOfMemory(this ILogger logger, string endpoint);
+
     [LoggerMessage(EventId = EventIds.Admission.RequestAborted, Level = LogLevel.Debug, Message = "Admission request on {Endpoint} aborted by the client")]
     public static partial void RequestAborted(this ILogger logger, string endpoint);
 

@@ -184,4 +184,13 @@ internal sealed class LimitsOptions
     /// <summary>Bytes Kestrel buffers per connection before the application reads them (HTTP/1.1), and the HTTP/2
     /// connection window; the stream window is half of it.</summary>
     public int MaxRequestBufferBytes { get; set; } = 131072;
+
+    /// <summary>A review whose declared length is over this waits its turn for <see cref="LargeReviewBytesInFlight"/>
+    /// (<see cref="Endpoints.LargeReviewGate"/>); smaller ones never wait.</summary>
+    public long LargeReviewBytes { get; set; } = 256 * 1024;
+
+    /// <summary>The bytes of the large reviews decoded and checked at once: one review of 3 MiB (or several smaller)
+    /// by default; two of 3 MiB at once, with the raw bodies of 22 more waiting, took a 288 MiB heap (a 384 Mi pod)
+    /// past its limit.</summary>
+    public long LargeReviewBytesInFlight { get; set; } = 4 * 1024 * 1024;
 }

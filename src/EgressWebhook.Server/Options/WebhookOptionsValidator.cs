@@ -102,6 +102,8 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         Range(nameof(limits.MaxRequestHeaderCount), limits.MaxRequestHeaderCount, 8, 1000);
         Range(nameof(limits.Http2MaxStreamsPerConnection), limits.Http2MaxStreamsPerConnection, 1, 10_000);
         Range(nameof(limits.MaxRequestBufferBytes), limits.MaxRequestBufferBytes, 65535, 1 << 26);
+        Range(nameof(limits.LargeReviewBytes), limits.LargeReviewBytes, 4096, Endpoints.AdmissionBody.MaxBytes);
+        Range(nameof(limits.LargeReviewBytesInFlight), limits.LargeReviewBytesInFlight, Endpoints.AdmissionBody.MaxBytes, 1L << 32);
     }
 
     private static void ValidateTls(TlsOptions tls, List<string> errors)

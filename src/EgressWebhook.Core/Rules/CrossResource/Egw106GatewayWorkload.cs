@@ -31,14 +31,24 @@ internal sealed class Egw106GatewayWorkload : IEgressRule
             return;
         }
 
-        var ports = string.Join(", ", services.SelectMany(s => s.Spec.Ports).Select(Describe).Distinct(StringComparer.Ordinal));
+        // the ports the selected Services expose, once (a Gateway may have 90,000 servers); the port list of the
+        // message is made for the first finding, and none past the cap, where a finding is only counted under its list
+        var exposed = Exposed(services);
+        string? ports = null;
         for (var i = 0; i < gw.Spec.Servers.Count; i++)
         {
-            if (gw.Spec.Servers[i].Port is not { Number: > 0 } port || services.Exists(s => Exposes(s, port.Number)))
+            if (gw.Spec.Servers[i].Port is not { Number: > 0 } port || exposed.Contains(port.Number))
             {
                 continue;
             }
 
+            if (context.IsCapped(RuleIds.GatewayWorkload, gw))
+            {
+                context.Report(RuleIds.GatewayWorkload, Severity.Warning, gw, "spec.servers", "");
+                continue;
+            }
+
+            ports ??= string.Join(", ", services.SelectMany(s => s.Spec.Ports).Select(Describe).Distinct(StringComparer.Ordinal));
             var svc = services[0];
             context.Report(RuleIds.GatewayWorkload, Severity.Warning, gw, $"spec.servers[{i}].port.number",
                 $"port {port.Number} is not exposed by Service {svc.Namespace}/{svc.Name} (ports: {ports}); use one of them",
@@ -49,11 +59,25 @@ internal sealed class Egw106GatewayWorkload : IEgressRule
     public IEnumerable<EgressObject> AffectedBy(EgressObject changed, SnapshotView view) =>
         changed is Service svc ? view.GatewaysSelectingPodsOf(svc) : [];
 
-    /// <summary>Istio IST0162: the server port is a Service port or a Service port's targetPort.</summary>
-    private static bool Exposes(Service service, int port)
+    /// <summary>Istio IST0162: a server port is on the workload when it is a Service port or a Service port's targetPort
+    /// (a targetPort names a number only when written as one: <c>"0443"</c> or a port name is not 443).</summary>
+    private static HashSet<int> Exposed(List<Service> services)
     {
-        var text = port.ToString(CultureInfo.InvariantCulture);
-        return service.Spec.Ports.Any(p => p.Port == port || p.TargetPort == text);
+        var exposed = new HashSet<int>();
+        foreach (var service in services)
+        {
+            foreach (var p in service.Spec.Ports)
+            {
+                exposed.Add(p.Port);
+                if (int.TryParse(p.TargetPort, NumberStyles.None, CultureInfo.InvariantCulture, out var target) &&
+                    target.ToString(CultureInfo.InvariantCulture) == p.TargetPort)
+                {
+                    exposed.Add(target);
+                }
+            }
+        }
+
+        return exposed;
     }
 
     private static string Describe(ServicePort p) =>

@@ -111,6 +111,38 @@ public sealed class Egw106GatewayWorkloadTests
         Assert.Contains("(ports: 443)", Assert.Single(Of(report, RuleIds.GatewayWorkload)).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("\"08443\"")] // not the number 8443 as Istio compares it: the text
+    [InlineData("https")] // a named targetPort
+    public void Egw106_TargetPortNotWrittenAsTheNumber_DoesNotExposeIt(string targetPort)
+    {
+        var report = Check(GatewayService(ports: $"[{{name: tls, port: 443, targetPort: {targetPort}}}]"), Gateway(8443));
+
+        Assert.Equal("spec.servers[0].port.number", Assert.Single(Of(report, RuleIds.GatewayWorkload)).Path);
+    }
+
+    [Fact]
+    public void Egw106_MoreServersOffTheWorkloadThanTheCap_ListsTheFirstAndCountsTheRestUnderTheServers()
+    {
+        var servers = string.Concat(Enumerable.Range(0, 25).Select(i => $$"""
+
+              - port: {number: {{9000 + i}}, name: tls-{{i}}, protocol: TLS}
+                hosts: [h{{i}}.example.com]
+                tls: {mode: PASSTHROUGH}
+            """));
+
+        var findings = Of(Check(GatewayService(), Gateway(443) + servers), RuleIds.GatewayWorkload);
+
+        Assert.Equal(21, findings.Count);
+        var summary = Assert.Single(findings, f => f.Path == "spec.servers");
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => $"spec.servers[{i}].port.number").Order(StringComparer.Ordinal),
+            findings.Where(f => f != summary).Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.Equal("port 9000 is not exposed by Service istio-system/istio-egressgateway (ports: 80→8080, 443→8443); use one of them",
+            Assert.Single(findings, f => f.Path == "spec.servers[1].port.number").Message);
+        Assert.Equal(Severity.Warning, summary.Severity);
+        Assert.Equal("… and 5 more EGW106 warnings like the 20 listed in spec.servers; fix those, then re-check", summary.Message);
+    }
+
     [Fact]
     public void Egw106_PortOnAnySelectingService_IsOnTheWorkload()
     {

@@ -1,0 +1,126 @@
+using EgressWebhook.Server.Endpoints;
+using EgressWebhook.Server.Options;
+using EgressWebhook.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EgressWebhook.Server.Tests.Endpoints;
+
+/// <summary>Large reviews are decided a bounded number of bytes at a time; smaller ones never wait; one whose deadline
+/// passes in the queue is answered per the failure mode, undecided.</summary>
+public sealed class LargeReviewGateTests
+{
+    private const int MiB = 1024 * 1024;
+
+    private static LargeReviewGate Gate(long threshold = 256 * 1024, long inFlight = 6 * MiB) =>
+        new(new LimitsOptions { LargeReviewBytes = threshold, LargeReviewBytesInFlight = inFlight });
+
+    [Fact]
+    public async Task EnterAsync_SmallReviews_NeverWait()
+    {
+        using var gate = Gate();
+        using var full = await gate.EnterAsync(6 * MiB, CancellationToken.None);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        using var small = await gate.EnterAsync(256 * 1024, cancelled.Token);
+
+        Assert.False(small.Waited);
+        Assert.Null(small.Lease);
+        Assert.Equal(6 * MiB, gate.InFlightBytes);
+    }
+
+    [Fact]
+    public async Task EnterAsync_OverTheBudget_WaitsOldestFirstUntilRoomIsLeft()
+    {
+        using var gate = Gate();
+        var first = await gate.EnterAsync(3 * MiB, CancellationToken.None);
+        var second = await gate.EnterAsync(3 * MiB, CancellationToken.None);
+        var third = gate.EnterAsync(3 * MiB, CancellationToken.None).AsTask();
+        var fourth = gate.EnterAsync(MiB, CancellationToken.None).AsTask();
+        await Task.Delay(50);
+        Assert.False(third.IsCompleted);
+        Assert.False(fourth.IsCompleted, "a smaller review does not overtake an older one");
+        Assert.Equal(6 * MiB, gate.InFlightBytes);
+
+        first.Dispose();
+        using var thirdEntry = await third.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(thirdEntry.Waited);
+        Assert.NotNull(thirdEntry.Lease);
+        Assert.False(fourth.IsCompleted);
+
+        second.Dispose();
+        using var fourthEntry = await fourth.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(fourthEntry.Waited);
+        Assert.Equal(4 * MiB, gate.InFlightBytes);
+    }
+
+    [Fact]
+    public async Task EnterAsync_DeadlinePassesWhileWaiting_WaitedAndNothingHeld()
+    {
+        using var gate = Gate();
+        using (await gate.EnterAsync(6 * MiB, CancellationToken.None))
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            using var late = await gate.EnterAsync(MiB, deadline.Token);
+
+            Assert.True(late.Waited);
+            Assert.Null(late.Lease);
+        }
+
+        Assert.Equal(0, gate.InFlightBytes);
+    }
+
+    [Fact]
+    public async Task EnterAsync_LargerThanTheBudget_WaitsForAllOfIt()
+    {
+        using var gate = Gate(inFlight: 4 * MiB);
+        using (await gate.EnterAsync(MiB, CancellationToken.None))
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            Assert.True((await gate.EnterAsync(64 * MiB, deadline.Token)).Waited);
+        }
+
+        using var huge = await gate.EnterAsync(64 * MiB, CancellationToken.None);
+        Assert.False(huge.Waited);
+        Assert.Equal(4 * MiB, gate.InFlightBytes);
+    }
+
+    [Fact]
+    public void EnvelopeInfo_SkipsTheObjects_KeepsWhatTheAnswerAndTheAuditRead()
+    {
+        var review = Reviews.Create("UPDATE", Reviews.VirtualService("v"), Reviews.VirtualService("v"), uid: "u-1");
+
+        var envelope = System.Text.Json.JsonSerializer.Deserialize(review, AdmissionBody.EnvelopeInfo)!;
+
+        Assert.Equal(("u-1", "UPDATE", "VirtualService"), (envelope.Request!.Uid, envelope.Request.Operation, envelope.Request.Kind?.Kind));
+        Assert.Null(envelope.Request.Object);
+        Assert.Null(envelope.Request.OldObject);
+        Assert.Equal(Reviews.V1, envelope.ApiVersion);
+    }
+
+    [Fact]
+    public async Task Validate_LargeReviewWhileTheBudgetIsTaken_AnsweredPerFailureModeUndecided_ThenDecided()
+    {
+        await using var server = await WebhookServer.StartAsync(new Dictionary<string, string> { ["Webhook:FailureMode"] = "Deny" });
+        var gate = server.Services.GetRequiredService<LargeReviewGate>();
+        var review = Reviews.Create("CREATE", Reviews.VirtualService("large", ("note", new string('x', 300 * 1024))), uid: "large-1");
+
+        AdmissionResult waited;
+        // the whole budget taken (the default: 4 MiB)
+        using (await gate.EnterAsync(64 * MiB, CancellationToken.None))
+        {
+            waited = await server.PostAsync(review, "/validate?timeout=2s");
+        }
+
+        AdmissionCases.AssertWellFormed(waited, "large-1", Reviews.V1);
+        Assert.False(waited.Allowed);
+        Assert.Equal(500, waited.StatusCode);
+        Assert.Contains("its deadline passed while it waited for 4194304 bytes of large reviews to be decided; retry", waited.StatusMessage!, StringComparison.Ordinal);
+
+        var decided = await server.PostAsync(review.Replace("large-1", "large-2", StringComparison.Ordinal), "/validate?timeout=2s");
+        AdmissionCases.AssertWellFormed(decided, "large-2", Reviews.V1);
+        Assert.True(decided.Allowed);
+        var audit = await File.ReadAllLinesAsync(server.AuditFile);
+        Assert.Contains(audit, line => line.Contains("\"large-1\"", StringComparison.Ordinal) && line.Contains("\"failed\"", StringComparison.Ordinal));
+    }
+}
