@@ -393,6 +393,21 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
         }
     }
 
+    private Dictionary<(string Host, string ClientNamespace), IReadOnlyList<DestinationRule>>? _lookupPaths;
+
+    /// <summary><see cref="DestinationRulesOnLookupPath"/>, once per host and client namespace for the life of this
+    /// context (every destination to a host with a subset asks it, from every namespace the VirtualService reaches).</summary>
+    internal IReadOnlyList<DestinationRule> LookupPath(string host, string clientNamespace)
+    {
+        _lookupPaths ??= [];
+        if (!_lookupPaths.TryGetValue((host, clientNamespace), out var result))
+        {
+            _lookupPaths[(host, clientNamespace)] = result = DestinationRulesOnLookupPath(host, clientNamespace);
+        }
+
+        return result;
+    }
+
     /// <summary>Whether an object carries the managed-by label of objects this project generates.</summary>
     public static bool IsGenerated(EgressObject obj) =>
         obj.Metadata.Labels.TryGetValue(ManagedBy.Label, out var v) && v == ManagedBy.Value;
