@@ -208,7 +208,7 @@ internal static class RouteRules
 internal static class GatewayLists
 {
     /// <summary><paramref name="list"/> (set-backed when long, <see cref="RefList.Of"/>), or the earlier one of
-    /// <paramref name="seen"/> with the same references in the same order; <paramref name="spec"/> itself as it is.</summary>
+    /// <paramref name="seen"/> (or <paramref name="spec"/>) with the same references in the same order.</summary>
     public static IReadOnlyList<string> Shared(IReadOnlyList<string> list, IReadOnlyList<string> spec, ref Dictionary<IReadOnlyList<string>, IReadOnlyList<string>>? seen)
     {
         if (ReferenceEquals(list, spec))
@@ -217,7 +217,8 @@ internal static class GatewayLists
         }
 
         list = RefList.Of(list);
-        seen ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<string>>(SameItems.Instance);
+        // a list equal to the VirtualService's own is that one
+        seen ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<string>>(SameItems.Instance) { [spec] = spec };
         if (seen.TryGetValue(list, out var earlier))
         {
             return earlier;
