@@ -144,9 +144,12 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         }
         else
         {
-            // offline, with no DestinationRule in the input at all, it simply lacks them: absence proves nothing (the whole cluster's does)
-            context.Report(new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}"), RuleIds.SubsetNotFound,
-                context.AbsenceIsEvidence(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
+            // offline, with no DestinationRule in the input at all, it simply lacks them: absence proves nothing (the whole cluster's does);
+            // what it awaits is made only when the summary keeps it (FindingCap: the first past the cap, a higher severity)
+            var severity = context.AbsenceIsEvidence(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning;
+            var awaits = capped && context.CountsOnly(RuleIds.SubsetNotFound, severity, vs) ? RuleContext.CountedAwaits
+                : new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}");
+            context.Report(awaits, RuleIds.SubsetNotFound, severity, vs, path,
                 capped ? "" : $"subset {subset} of {d.Host}: no DestinationRule defines it for {ns}; add a DestinationRule with it");
         }
 

@@ -21,6 +21,7 @@ public sealed class VirtualServiceSharedPathEquivalenceTests
 {
     private static readonly string[] Namespaces = ["team-1", "team-2", "istio-system"];
     private static readonly string[] Hosts = ["api.example.com", "reg.example.com", "*.wild.example.com", "a.wild.example.com", "nodr.example.com", "gone.example.com", "reviews", "reviews.team-2.svc.cluster.local"];
+    private const string EgressGatewayHost = "istio-egressgateway.istio-system.svc.cluster.local";
     private static readonly string[] Subsets = ["v1", "v2", "v3"];
     private static readonly string[] GatewayRefNames = ["mesh", "istio-system/istio-egressgateway", "istio-system/missing", "egress", "team-2/ingress", "other.istio-system.svc.cluster.local"];
 
@@ -84,6 +85,44 @@ public sealed class VirtualServiceSharedPathEquivalenceTests
         // the random input reaches past the cap, and the comparison ran
         Assert.True(pastTheCap > 20, $"{pastTheCap} checks past the cap");
         Assert.True(compared > 1000);
+    }
+
+    [Fact]
+    public void Egw113AffectedBy_OfAVirtualService_FindsTheLegsItFoundPerHost()
+    {
+        var random = new Random(113);
+        var rule = new Egw113IncompleteEgressChain();
+        var found = 0;
+        for (var round = 0; round < 150; round++)
+        {
+            var snapshot = EgressSnapshot.Create(ManifestReader.Read(Cluster(random), "default"));
+            var vs = (VirtualService)Assert.Single(ManifestReader.Read(RandomVirtualService(random, round % 4), "default"));
+            var view = SnapshotView.With(snapshot, vs);
+
+            // as at 2ce787f: the gateway legs, host by host, of each gateway the destinations are
+            var expected = new HashSet<ObjectKey>();
+            foreach (var gwRef in EgressSnapshot.BoundGatewayRefs(vs).Distinct(StringComparer.Ordinal))
+            {
+                if (view.Gateway(gwRef) is { } gw)
+                {
+                    expected.UnionWith(GatewayChain.RoutingToWorkloadOf(view, gw, EgressSnapshot.HostsOf(vs)).Select(o => o.Key));
+                }
+            }
+
+            foreach (var host in EgressSnapshot.DestinationHostsOf(vs))
+            {
+                foreach (var target in GatewayChain.GatewayTargets(view, host))
+                {
+                    expected.UnionWith(EgressSnapshot.HostsOf(vs).SelectMany(target.LegsFor).Select(l => l.Leg.Key));
+                }
+            }
+
+            var actual = rule.AffectedBy(vs, view).Select(o => o.Key).ToHashSet();
+            Assert.True(expected.SetEquals(actual), $"round {round}: [{string.Join(", ", expected)}] then, [{string.Join(", ", actual)}] now");
+            found += expected.Count(k => k != vs.Key);
+        }
+
+        Assert.True(found > 20, $"{found} legs found");
     }
 
     [Fact]
@@ -254,7 +293,7 @@ public sealed class VirtualServiceSharedPathEquivalenceTests
             }
         }
 
-        for (var k = random.Next(3); k > 0; k--)
+        for (var k = random.Next(5); k > 0; k--)
         {
             docs.Add($$"""
                 apiVersion: networking.istio.io/v1
@@ -262,9 +301,10 @@ public sealed class VirtualServiceSharedPathEquivalenceTests
                 metadata: {name: rival{{i++}}, namespace: {{Namespaces[random.Next(Namespaces.Length)]}}}
                 spec:
                   hosts: ["{{Hosts[random.Next(4)]}}"]
+                  gateways: {{(random.Next(2) == 0 ? "[mesh]" : "[\"istio-system/istio-egressgateway\"]")}}
                   http:
                   - route:
-                    - destination: {host: "{{Hosts[random.Next(4)]}}"}
+                    - destination: {host: "{{(random.Next(3) == 0 ? EgressGatewayHost : Hosts[random.Next(4)])}}"}
                 """);
         }
 
@@ -282,7 +322,8 @@ public sealed class VirtualServiceSharedPathEquivalenceTests
         {
             var subset = random.Next(3) == 0 ? "" : $", subset: {Pick(Subsets)}";
             var port = random.Next(2) == 0 ? "" : $", port: {{number: {(random.Next(2) == 0 ? 443 : 80)}}}";
-            return $"{{host: \"{(random.Next(4) == 0 ? $"h{random.Next(100)}.example.com" : Pick(Hosts))}\"{subset}{port}}}";
+            var host = random.Next(6) == 0 ? EgressGatewayHost : random.Next(4) == 0 ? $"h{random.Next(100)}.example.com" : Pick(Hosts);
+            return $"{{host: \"{host}\"{subset}{port}}}";
         }
 
         string Match() => random.Next(3) switch
