@@ -74,6 +74,24 @@ internal static class GatewayRefs
     internal static IReadOnlyList<string> OfRule<TMatch>(VirtualService vs, IReadOnlyList<TMatch> matches, Func<TMatch, IReadOnlyList<string>> gatewaysOf,
         IReadOnlyList<string> specGateways)
     {
+        if (matches.Count == 1 && gatewaysOf(matches[0]) is { Count: > 0 and <= RefList.ScanAtMost } only)
+        {
+            // the usual match-level list: one match, a few references; resolved into an array, without the set and the
+            // iterator of the general case (the same references in the same order: each once, first occurrence kept)
+            var resolved = new string[only.Count];
+            var count = 0;
+            for (var i = 0; i < only.Count; i++)
+            {
+                var r = Resolve(only[i], vs.Namespace);
+                if (Array.IndexOf(resolved, r, 0, count) < 0)
+                {
+                    resolved[count++] = r;
+                }
+            }
+
+            return count == resolved.Length ? resolved : resolved[..count];
+        }
+
         for (var i = 0; i < matches.Count; i++)
         {
             if (gatewaysOf(matches[i]).Count > 0)

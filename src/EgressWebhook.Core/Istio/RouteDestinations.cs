@@ -63,12 +63,15 @@ internal static class RouteDestinations
         var result = new List<DestinationRef>(Capacity(vs.Spec));
         var ns = vs.Namespace;
 
-        // the VirtualService's own gateways, resolved once: every rule without match-level gateways shares the list
-        var specGateways = GatewayRefs.Of(vs);
+        // the VirtualService's own gateways, resolved once: every rule without match-level gateways shares the list, and
+        // rules whose matches name the same gateways share one list too (GatewayLists.Shared), so that what a rule computes
+        // per list (RuleContext.ScopesOf, ExistingGatewayRefs) is computed once per distinct list, not once per rule
+        var specGateways = RefList.Of(GatewayRefs.Of(vs));
+        Dictionary<IReadOnlyList<string>, IReadOnlyList<string>>? shared = null;
         for (var i = 0; i < vs.Spec.Http.Count; i++)
         {
             var rule = vs.Spec.Http[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways);
+            var gateways = GatewayLists.Shared(GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways), specGateways, ref shared);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Http, i, DestinationField.Route, j, gateways);
@@ -84,7 +87,7 @@ internal static class RouteDestinations
         for (var i = 0; i < vs.Spec.Tls.Count; i++)
         {
             var rule = vs.Spec.Tls[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways);
+            var gateways = GatewayLists.Shared(GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways), specGateways, ref shared);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Tls, i, DestinationField.Route, j, gateways);
@@ -94,7 +97,7 @@ internal static class RouteDestinations
         for (var i = 0; i < vs.Spec.Tcp.Count; i++)
         {
             var rule = vs.Spec.Tcp[i];
-            var gateways = GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways);
+            var gateways = GatewayLists.Shared(GatewayRefs.OfRule(vs, rule.Match, static m => m.Gateways, specGateways), specGateways, ref shared);
             for (var j = 0; j < rule.Route.Count; j++)
             {
                 Add(result, rule.Route[j].Destination, ns, RouteKind.Tcp, i, DestinationField.Route, j, gateways);

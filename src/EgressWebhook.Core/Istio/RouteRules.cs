@@ -95,6 +95,9 @@ internal static class RouteRules
         var specGateways = RefList.Of(GatewayRefs.Of(vs));
         var spec = vs.Spec;
 
+        // equal gateway lists of matches and rules shared, as RouteDestinations.Of shares those of its destinations
+        Dictionary<IReadOnlyList<string>, IReadOnlyList<string>>? sharedMatches = null, sharedRules = null;
+
         // each rule's destinations: they come in field order (RouteDestinations.Of), so a rule's are the next ones
         var next = 0;
         IReadOnlyList<string>? hosts = null;
@@ -108,7 +111,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Http, i, j, match[j].Port, Gateways(match[j].Gateways), []);
             }
 
-            result.Add(Rule(RouteKind.Http, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
+            result.Add(Rule(RouteKind.Http, i, matches, match, static m => m.Gateways));
         }
 
         for (var i = 0; i < spec.Tls.Count; i++)
@@ -127,7 +130,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Tls, i, j, match[j].Port, Gateways(match[j].Gateways), resolved);
             }
 
-            result.Add(Rule(RouteKind.Tls, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
+            result.Add(Rule(RouteKind.Tls, i, matches, match, static m => m.Gateways));
         }
 
         for (var i = 0; i < spec.Tcp.Count; i++)
@@ -139,7 +142,7 @@ internal static class RouteRules
                 matches[j] = new RouteMatch(RouteKind.Tcp, i, j, match[j].Port, Gateways(match[j].Gateways), []);
             }
 
-            result.Add(Rule(RouteKind.Tcp, i, matches, GatewayRefs.OfRule(vs, match, static m => m.Gateways, specGateways)));
+            result.Add(Rule(RouteKind.Tcp, i, matches, match, static m => m.Gateways));
         }
 
         return result;
@@ -157,21 +160,25 @@ internal static class RouteRules
                 resolved[k] = GatewayRefs.Resolve(matchGateways[k], vs.Namespace);
             }
 
-            return RefList.Of(resolved);
+            return GatewayLists.Shared(resolved, specGateways, ref sharedMatches);
         }
 
-        RouteRule Rule(RouteKind kind, int index, RouteMatch[] matches, IReadOnlyList<string> gateways)
+        RouteRule Rule<TMatch>(RouteKind kind, int index, RouteMatch[] matches, IReadOnlyList<TMatch> match, Func<TMatch, IReadOnlyList<string>> gatewaysOf)
         {
             hosts ??= DistinctResolvedHosts(vs);
             List<DestinationRef>? own = null;
+            IReadOnlyList<string>? gateways = null;
             for (; next < destinations.Count && destinations[next].Kind == kind && destinations[next].RuleIndex == index; next++)
             {
+                // the rule's gateways are its destinations' (the same resolution, RouteDestinations.Of), as the same list
+                gateways ??= destinations[next].Gateways;
                 if (!destinations[next].IsMirror)
                 {
                     (own ??= []).Add(destinations[next]);
                 }
             }
 
+            gateways ??= GatewayLists.Shared(GatewayRefs.OfRule(vs, match, gatewaysOf, specGateways), specGateways, ref sharedRules);
             return new RouteRule(kind, index, matches, RefList.Of(gateways), (IReadOnlyList<DestinationRef>?)own ?? []) { ResolvedHosts = hosts };
         }
     }
@@ -192,6 +199,74 @@ internal static class RouteRules
         }
 
         return result;
+    }
+}
+
+/// <summary>Gateway lists of one VirtualService's rules and matches, equal ones shared as one instance: rules and the
+/// context cache what they compute per list by reference (scopes, existing Gateways), and a VirtualService may have
+/// 50,000 rules that each name <c>mesh</c> in their match.</summary>
+internal static class GatewayLists
+{
+    /// <summary><paramref name="list"/> (set-backed when long, <see cref="RefList.Of"/>), or the earlier one of
+    /// <paramref name="seen"/> (or <paramref name="spec"/>) with the same references in the same order.</summary>
+    public static IReadOnlyList<string> Shared(IReadOnlyList<string> list, IReadOnlyList<string> spec, ref Dictionary<IReadOnlyList<string>, IReadOnlyList<string>>? seen)
+    {
+        if (ReferenceEquals(list, spec))
+        {
+            return spec;
+        }
+
+        list = RefList.Of(list);
+        // a list equal to the VirtualService's own is that one
+        seen ??= new Dictionary<IReadOnlyList<string>, IReadOnlyList<string>>(SameItems.Instance) { [spec] = spec };
+        if (seen.TryGetValue(list, out var earlier))
+        {
+            return earlier;
+        }
+
+        seen[list] = list;
+        return list;
+    }
+
+    /// <summary>Lists compared by their items, in order (ordinal).</summary>
+    private sealed class SameItems : IEqualityComparer<IReadOnlyList<string>>
+    {
+        public static readonly SameItems Instance = new();
+
+        public bool Equals(IReadOnlyList<string>? x, IReadOnlyList<string>? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return true;
+            }
+
+            if (x is null || y is null || x.Count != y.Count)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < x.Count; i++)
+            {
+                if (!string.Equals(x[i], y[i], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public int GetHashCode(IReadOnlyList<string> obj)
+        {
+            var hash = new HashCode();
+            hash.Add(obj.Count);
+            for (var i = 0; i < obj.Count; i++)
+            {
+                hash.Add(obj[i], StringComparer.Ordinal);
+            }
+
+            return hash.ToHashCode();
+        }
     }
 }
 

@@ -23,13 +23,7 @@ internal sealed class FindingCap
     /// <summary>Whether the finding is to be kept; if not, it is counted in its rule and object's summary.</summary>
     public bool Admit(string rule, Severity severity, ObjectRef subject, string path, Awaited? awaits)
     {
-        _tallies ??= [];
-        var key = (rule, subject);
-        if (!_tallies.TryGetValue(key, out var tally))
-        {
-            _tallies[key] = tally = new Tally();
-        }
-
+        var tally = TallyOf(rule, subject);
         if (tally.Kept < PerRuleAndObject)
         {
             tally.Kept++;
@@ -54,7 +48,46 @@ internal sealed class FindingCap
 
     /// <summary>Whether <paramref name="rule"/> has kept its findings about <paramref name="subject"/> already.</summary>
     public bool IsFull(string rule, ObjectRef subject) =>
-        _tallies is not null && _tallies.TryGetValue((rule, subject), out var tally) && tally.Kept >= PerRuleAndObject;
+        _tallies is not null && TallyOf(rule, subject).Kept >= PerRuleAndObject;
+
+    /// <summary>Whether a finding of <paramref name="rule"/> about <paramref name="subject"/> at <paramref name="severity"/>
+    /// would only be counted, its <see cref="Awaited"/> read for nothing but being null or not: the summary keeps one of an
+    /// earlier finding past the cap at this severity or above (<see cref="Admit"/> stores one only for the first past the
+    /// cap and for a higher severity).</summary>
+    public bool CountsOnly(string rule, ObjectRef subject, Severity severity)
+    {
+        if (_tallies is null)
+        {
+            return false;
+        }
+
+        var tally = TallyOf(rule, subject);
+        return tally.More > 0 && severity <= tally.Severity;
+    }
+
+    // the tally asked for last: a rule reports about one object in a row, and hashing the key per finding is most of
+    // what a finding past the cap costs
+    private string? _lastRule;
+    private ObjectRef? _lastSubject;
+    private Tally? _lastTally;
+
+    private Tally TallyOf(string rule, ObjectRef subject)
+    {
+        if (_lastTally is not null && ReferenceEquals(rule, _lastRule) && subject.Equals(_lastSubject))
+        {
+            return _lastTally;
+        }
+
+        _tallies ??= [];
+        var key = (rule, subject);
+        if (!_tallies.TryGetValue(key, out var tally))
+        {
+            _tallies[key] = tally = new Tally();
+        }
+
+        (_lastRule, _lastSubject, _lastTally) = (rule, subject, tally);
+        return tally;
+    }
 
     /// <summary>One finding per rule and object that had more than it kept.</summary>
     public IEnumerable<Finding> Summaries()
@@ -83,6 +116,7 @@ internal sealed class FindingCap
     public void Clear()
     {
         _tallies?.Clear();
+        (_lastRule, _lastSubject, _lastTally) = (null, null, null);
         HasOverflow = false;
     }
 

@@ -33,7 +33,22 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
     public bool IsCapped(string rule, EgressObject subject)
     {
         ArgumentNullException.ThrowIfNull(subject);
-        return _cap.IsFull(rule, subject.Ref);
+        return _cap.IsFull(rule, RefOf(subject));
+    }
+
+    private EgressObject? _lastSubject;
+    private ObjectRef? _lastRef;
+
+    /// <summary><paramref name="subject"/>'s <see cref="EgressObject.Ref"/>, made once while a rule reports about it in a
+    /// row (objects are immutable; a rule may count 150,000 findings past the cap about one object).</summary>
+    private ObjectRef RefOf(EgressObject subject)
+    {
+        if (!ReferenceEquals(subject, _lastSubject))
+        {
+            (_lastSubject, _lastRef) = (subject, subject.Ref);
+        }
+
+        return _lastRef!;
     }
 
     // Route rules and destinations of the VirtualServices this check reads, computed once each: rules look at the same
@@ -134,6 +149,16 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
         return result;
     }
 
+    /// <summary>Whether a finding of <paramref name="rule"/> about <paramref name="subject"/> at <paramref name="severity"/>
+    /// (before the policy's override) would only be counted, and what it awaits matter only for being null or not: a rule
+    /// may then report it with <see cref="CountedAwaits"/> instead of making its <see cref="Awaited"/>.</summary>
+    internal bool CountsOnly(string rule, Severity severity, EgressObject subject) =>
+        Policy.Apply(rule, severity) is not { } effective || _cap.CountsOnly(rule, RefOf(subject), effective);
+
+    /// <summary>Stands for the <see cref="Awaited"/> of a finding that <see cref="CountsOnly"/> says is only counted: it is
+    /// never kept.</summary>
+    internal static Awaited CountedAwaits { get; } = new(ResourceKind.ServiceEntry, "(counted)");
+
     /// <summary>Adds a finding (a contradiction), applying the policy's enforcement override and clamping the headline.</summary>
     public void Report(string rule, Severity severity, EgressObject subject, string path, string message, params IEnumerable<ObjectRef> related) =>
         Report(null, rule, severity, subject, path, message, related);
@@ -147,7 +172,7 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
             return;
         }
 
-        if (!_cap.Admit(rule, effective, subject.Ref, path, awaits))
+        if (!_cap.Admit(rule, effective, RefOf(subject), path, awaits))
         {
             return;
         }
@@ -391,6 +416,21 @@ public sealed class RuleContext(SnapshotView view, RuleSettings policy)
             var list = dr.Spec.ExportTo.Count > 0 ? dr.Spec.ExportTo : Mesh.DefaultDestinationRuleExportTo;
             return list.Count > 0 && list.All(e => e == "." || e == dr.Namespace);
         }
+    }
+
+    private Dictionary<(string Host, string ClientNamespace), IReadOnlyList<DestinationRule>>? _lookupPaths;
+
+    /// <summary><see cref="DestinationRulesOnLookupPath"/>, once per host and client namespace for the life of this
+    /// context (every destination to a host with a subset asks it, from every namespace the VirtualService reaches).</summary>
+    internal IReadOnlyList<DestinationRule> LookupPath(string host, string clientNamespace)
+    {
+        _lookupPaths ??= [];
+        if (!_lookupPaths.TryGetValue((host, clientNamespace), out var result))
+        {
+            _lookupPaths[(host, clientNamespace)] = result = DestinationRulesOnLookupPath(host, clientNamespace);
+        }
+
+        return result;
     }
 
     /// <summary>Whether an object carries the managed-by label of objects this project generates.</summary>

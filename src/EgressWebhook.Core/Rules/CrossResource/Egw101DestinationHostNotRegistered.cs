@@ -67,7 +67,9 @@ internal sealed class Egw101DestinationHostNotRegistered : IEgressRule
         if (context.IsCapped(RuleIds.DestinationHostNotRegistered, vs))
         {
             var hidden = targets.HiddenBySidecar.Count > 0 || targets.HiddenByExportTo.Count > 0 || targets.HiddenServices.Count > 0;
-            context.Report(hidden ? null : Awaited.RegistryObjectFor(d.Host), RuleIds.DestinationHostNotRegistered, severity, vs, d.ListPath, "");
+            var awaits = hidden ? null
+                : context.CountsOnly(RuleIds.DestinationHostNotRegistered, severity, vs) ? RuleContext.CountedAwaits : Awaited.RegistryObjectFor(d.Host);
+            context.Report(awaits, RuleIds.DestinationHostNotRegistered, severity, vs, d.ListPath, "");
             return true;
         }
 

@@ -94,7 +94,9 @@ internal sealed class Egw103VirtualServiceHostNotRegistered : IEgressRule
         // read (an object may list 150,000 such hosts)
         if (context.IsCapped(RuleIds.VirtualServiceHostNotRegistered, vs))
         {
-            context.Report(Awaited.RegistryObjectFor(host), RuleIds.VirtualServiceHostNotRegistered, severity, vs, j < 0 ? "spec.hosts" : "spec.tls", "");
+            // what it awaits is made only when the summary keeps it (FindingCap: the first past the cap, a higher severity)
+            var awaits = context.CountsOnly(RuleIds.VirtualServiceHostNotRegistered, severity, vs) ? RuleContext.CountedAwaits : Awaited.RegistryObjectFor(host);
+            context.Report(awaits, RuleIds.VirtualServiceHostNotRegistered, severity, vs, j < 0 ? "spec.hosts" : "spec.tls", "");
             return;
         }
 

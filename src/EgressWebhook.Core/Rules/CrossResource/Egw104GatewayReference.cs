@@ -42,7 +42,7 @@ internal sealed class Egw104GatewayReference : IEgressRule
             var resolved = GatewayRefs.Resolve(written, vs.Namespace);
             if (context.View.Gateway(resolved) is not { } gateway)
             {
-                ReportMissing(context, vs, resolved, $"spec.gateways[{i}]");
+                ReportMissing(context, vs, resolved, "spec.gateways", i, -1, -1);
             }
             else if (context.GatewayNamespace(gateway) is var g && !context.IsExportedTo(vs, g))
             {
@@ -102,11 +102,18 @@ internal sealed class Egw104GatewayReference : IEgressRule
             // a missing gateway that spec.gateways also names is reported there once
             if (resolved != GatewayRefs.Mesh && !bound.Contains(resolved) && context.View.Gateway(resolved) is null)
             {
-                ReportMissing(context, vs, resolved, $"spec.{list}[{i}].match[{j}].gateways[{k}]");
+                ReportMissing(context, vs, resolved, $"spec.{list}", i, j, k);
             }
 
             if (!bound.Contains(resolved))
             {
+                // past the cap only counted, under its list: no path or message (FindingCap keeps the list of the path)
+                if (context.IsCapped(RuleIds.GatewayReference, vs))
+                {
+                    context.Report(RuleIds.GatewayReference, Severity.Warning, vs, $"spec.{list}", "");
+                    continue;
+                }
+
                 context.Report(RuleIds.GatewayReference, Severity.Warning, vs, $"spec.{list}[{i}].match[{j}].gateways[{k}]",
                     $"match gateway {resolved} is not in spec.gateways ({string.Join(", ", bound)}), so the rule never runs there; add it");
             }
@@ -115,10 +122,23 @@ internal sealed class Egw104GatewayReference : IEgressRule
 
     /// <summary>(a): an error; a warning when partial input holds no Gateway at all, where absence is not evidence
     /// (an offline check of manifests that do not include the Gateways). Against the whole cluster, always an error.</summary>
-    private static void ReportMissing(RuleContext context, VirtualService vs, string resolved, string path) =>
-        context.Report(AwaitedGateway(resolved), RuleIds.GatewayReference,
-            context.AbsenceIsEvidence(ResourceKind.Gateway) ? Severity.Error : Severity.Warning, vs, path,
+    /// <remarks>At <paramref name="list"/><c>[i]</c> (<c>spec.gateways</c>, <paramref name="j"/> negative), else at
+    /// <paramref name="list"/><c>[i].match[j].gateways[k]</c>. Past the cap (a VirtualService may name 50,000 Gateways)
+    /// the finding is only counted, under its list: no path or message, and what it awaits made only when the summary
+    /// keeps it.</remarks>
+    private static void ReportMissing(RuleContext context, VirtualService vs, string resolved, string list, int i, int j, int k)
+    {
+        var severity = context.AbsenceIsEvidence(ResourceKind.Gateway) ? Severity.Error : Severity.Warning;
+        if (context.IsCapped(RuleIds.GatewayReference, vs))
+        {
+            var awaits = context.CountsOnly(RuleIds.GatewayReference, severity, vs) ? RuleContext.CountedAwaits : AwaitedGateway(resolved);
+            context.Report(awaits, RuleIds.GatewayReference, severity, vs, list, "");
+            return;
+        }
+
+        context.Report(AwaitedGateway(resolved), RuleIds.GatewayReference, severity, vs, j < 0 ? $"{list}[{i}]" : $"{list}[{i}].match[{j}].gateways[{k}]",
             $"Gateway {resolved} does not exist; create it or fix the reference (ns/name, or name in {vs.Namespace})");
+    }
 
     /// <summary>The missing Gateway, by name when <paramref name="resolved"/> is <c>ns/name</c>.</summary>
     private static Awaited AwaitedGateway(string resolved) => resolved.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 && slash < resolved.Length - 1

@@ -52,6 +52,9 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
     private static void CheckSubsets(RuleContext context, VirtualService vs)
     {
         var destinations = context.DestinationsOf(vs);
+
+        // what (c) finds for a host and subset depends on nothing else of the destination: found once, reported for each
+        Dictionary<(string Host, string Subset), ClientsVerdict>? clients = null;
         for (var i = 0; i < destinations.Count; i++)
         {
             var d = destinations[i];
@@ -70,9 +73,9 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             }
 
             var reported = false;
-            foreach (var scope in scopes)
+            for (var s = 0; s < scopes.Count; s++)
             {
-                if (CheckFrom(context, vs, d, subset, scope))
+                if (CheckFrom(context, vs, d, subset, scopes[s]))
                 {
                     reported = true;
                     break;
@@ -81,17 +84,35 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
 
             if (!reported && d.Gateways.Contains(GatewayRefs.Mesh))
             {
-                CheckClients(context, vs, d, subset);
+                clients ??= [];
+                if (!clients.TryGetValue((d.Host, subset), out var verdict))
+                {
+                    clients[(d.Host, subset)] = verdict = CheckClients(context, vs, d.Host, subset);
+                }
+
+                if (verdict.Message is { } message)
+                {
+                    // past the cap only counted, under the same list (FindingCap keeps the list of the path)
+                    var path = context.IsCapped(RuleIds.SubsetNotFound, vs) ? d.ListPath : d.Path + ".subset";
+                    context.Report(RuleIds.SubsetNotFound, Severity.Warning, vs, path, message, verdict.Related);
+                }
             }
         }
     }
+
+    /// <summary>What (c) reports for a host and subset: the message (null: nothing) and the related objects.</summary>
+    private readonly record struct ClientsVerdict(string? Message, ObjectRef[] Related);
 
     /// <summary>(a) from where the leg runs: the sidecars of the VirtualService's namespace, or a gateway's namespace.</summary>
     private static bool CheckFrom(RuleContext context, VirtualService vs, DestinationRef d, string subset, LegScope scope)
     {
         var ns = scope.ClientNamespace;
-        var onPath = context.DestinationRulesOnLookupPath(d.Host, ns);
-        if (onPath.Any(dr => Defines(dr, subset)))
+
+        // no DestinationRule for the host anywhere (every destination of a hostile VirtualService may name its own host):
+        // nothing on the lookup path and none elsewhere, without looking the path up
+        var forHost = context.View.DestinationRules(d.Host);
+        var onPath = forHost.Count == 0 ? [] : context.LookupPath(d.Host, ns);
+        if (AnyDefines(onPath, subset))
         {
             return false;
         }
@@ -109,7 +130,7 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             return true;
         }
 
-        var elsewhere = context.View.DestinationRules(d.Host).Select(m => m.Item).Where(dr => Defines(dr, subset)).Distinct().ToList();
+        var elsewhere = forHost.Count == 0 ? [] : forHost.Select(m => m.Item).Where(dr => Defines(dr, subset)).Distinct().ToList();
         if (elsewhere.FirstOrDefault(dr => !ExportTo.IsVisible(dr.Spec.ExportTo, dr.Namespace, ns, context.Mesh.DefaultDestinationRuleExportTo)) is { } unexported)
         {
             context.Report(RuleIds.SubsetNotFound, Severity.Error, vs, path,
@@ -123,9 +144,12 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
         }
         else
         {
-            // offline, with no DestinationRule in the input at all, it simply lacks them: absence proves nothing (the whole cluster's does)
-            context.Report(new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}"), RuleIds.SubsetNotFound,
-                context.AbsenceIsEvidence(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning, vs, path,
+            // offline, with no DestinationRule in the input at all, it simply lacks them: absence proves nothing (the whole cluster's does);
+            // what it awaits is made only when the summary keeps it (FindingCap: the first past the cap, a higher severity)
+            var severity = context.AbsenceIsEvidence(ResourceKind.DestinationRule) ? Severity.Error : Severity.Warning;
+            var awaits = capped && context.CountsOnly(RuleIds.SubsetNotFound, severity, vs) ? RuleContext.CountedAwaits
+                : new Awaited(ResourceKind.DestinationRule, $"a DestinationRule with subset {subset}");
+            context.Report(awaits, RuleIds.SubsetNotFound, severity, vs, path,
                 capped ? "" : $"subset {subset} of {d.Host}: no DestinationRule defines it for {ns}; add a DestinationRule with it");
         }
 
@@ -164,15 +188,15 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
     /// <remarks>Cost follows the DestinationRules for the host, not the namespaces: a namespace that holds no DestinationRule
     /// for the host and is named by none's exportTo has the same lookup result as any other such namespace, so one of them
     /// is looked up for all.</remarks>
-    private static void CheckClients(RuleContext context, VirtualService vs, DestinationRef d, string subset)
+    private static ClientsVerdict CheckClients(RuleContext context, VirtualService vs, string host, string subset)
     {
         var root = context.Mesh.EffectiveRootNamespace;
 
         // the pods of a gateway's Service are that gateway, not clients of the mesh route that sends traffic to them
-        var gatewayNamespace = GatewayChain.GatewayTargets(context.View, d.Host).Count > 0 ? HostName.NamespaceOf(d.Host) : null;
+        var gatewayNamespace = GatewayChain.GatewayTargets(context.View, host).Count > 0 ? HostName.NamespaceOf(host) : null;
         var exportTo = vs.Spec.ExportTo.Count > 0 ? vs.Spec.ExportTo : context.Mesh.DefaultVirtualServiceExportTo;
         var all = exportTo.Count == 0 || exportTo.Contains("*");
-        var rules = context.View.DestinationRules(d.Host).Select(m => m.Item).ToList();
+        var rules = context.View.DestinationRules(host).Select(m => m.Item).ToList();
         var special = new HashSet<string>(StringComparer.Ordinal);
         foreach (var dr in rules)
         {
@@ -239,18 +263,17 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
 
         if (missing.Count == 0)
         {
-            return;
+            return new ClientsVerdict(null, []);
         }
 
         missing.Sort(StringComparer.Ordinal);
         var more = missing.Count - 2 + others;
         var names = string.Join(", ", missing.Take(2)) + (more > 0 ? $" (+{more})" : "");
-        var home = HostName.NamespaceOf(d.Host) ?? root;
-        context.Report(RuleIds.SubsetNotFound, Severity.Warning, vs, d.Path + ".subset",
-            $"subset {subset} is missing for clients in {names} (each looks from its namespace); define it in {home}",
-            rules.Where(r => Defines(r, subset)).Select(r => r.Ref));
+        var home = HostName.NamespaceOf(host) ?? root;
+        return new ClientsVerdict($"subset {subset} is missing for clients in {names} (each looks from its namespace); define it in {home}",
+            [.. rules.Where(r => Defines(r, subset)).Select(r => r.Ref)]);
 
-        bool Misses(string ns) => !context.DestinationRulesOnLookupPath(d.Host, ns).Any(dr => Defines(dr, subset));
+        bool Misses(string ns) => !AnyDefines(context.LookupPath(host, ns), subset);
     }
 
     private static void CheckHost(RuleContext context, DestinationRule dr)
@@ -265,7 +288,32 @@ internal sealed class Egw107SubsetNotFound : IEgressRule
             $"host {host} matches no ServiceEntry or Service, so this rule applies to nothing; fix the host or register it");
     }
 
-    private static bool Defines(DestinationRule dr, string subset) => dr.Spec.Subsets.Any(s => s.Name == subset);
+    private static bool Defines(DestinationRule dr, string subset)
+    {
+        var subsets = dr.Spec.Subsets;
+        for (var i = 0; i < subsets.Count; i++)
+        {
+            if (subsets[i].Name == subset)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyDefines(IReadOnlyList<DestinationRule> rules, string subset)
+    {
+        for (var i = 0; i < rules.Count; i++)
+        {
+            if (Defines(rules[i], subset))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool IsCatchAll(string host) =>
         host == "*" || (HostName.IsWildcard(host) && ("." + HostName.ClusterDomain).EndsWith(host[1..], StringComparison.Ordinal));

@@ -29,13 +29,14 @@ internal sealed class Egw108DuplicateMeshVirtualService : IEgressRule
         var scope = ExportTo.ScopeOf(vs.Spec.ExportTo, vs.Namespace, defaults);
 
         // with many hosts, the other VirtualServices matching each are found at once (one look-up per host, not a query)
+        var key = vs.Key;
         var hosts = vs.Spec.Hosts.Count > 8 ? new HostSet(HostsOf(vs)) : null;
         var others = hosts is null ? null : context.View.MatchesByHost(context.View.Snapshot.VirtualServiceHosts, vs, hosts);
         for (var i = 0; i < vs.Spec.Hosts.Count; i++)
         {
             var host = HostName.Resolve(vs.Spec.Hosts[i], vs.Namespace);
             var matches = others is null ? context.View.VirtualServices(host) : others.GetValueOrDefault(host);
-            if (matches is null || matches.TrueForAll(m => m.Item.Key == vs.Key))
+            if (matches is null || OnlyItself(matches, key))
             {
                 // only itself (an object may list 150,000 hosts): nothing to order
                 continue;
@@ -64,6 +65,21 @@ internal sealed class Egw108DuplicateMeshVirtualService : IEgressRule
         changed is VirtualService vs && IsMeshBound(vs)
             ? view.MatchingAny(view.Snapshot.VirtualServiceHosts, vs, HostsOf, view.VirtualServices).Where(IsMeshBound)
             : [];
+
+    /// <summary>Whether every match is the checked VirtualService itself (a loop: a predicate would capture its key, a
+    /// closure per host).</summary>
+    private static bool OnlyItself(List<HostMatch<VirtualService>> matches, ObjectKey key)
+    {
+        for (var i = 0; i < matches.Count; i++)
+        {
+            if (matches[i].Item.Key != key)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static HashSet<string> HostsOf(EgressObject vs) => EgressSnapshot.HostsOf((VirtualService)vs).ToHashSet(StringComparer.Ordinal);
 

@@ -45,19 +45,21 @@ internal sealed class Egw113IncompleteEgressChain : IEgressRule
                 {
                     if (view.Gateway(gwRef) is { } gw)
                     {
-                        foreach (var m in GatewayChain.RoutingToWorkloadOf(view, gw, EgressSnapshot.HostsOf(vs)))
+                        foreach (var m in GatewayChain.RoutingToWorkloadOfHostsOf(view, gw, vs))
                         {
                             yield return m;
                         }
                     }
                 }
 
-                // gateway legs that rely on this VirtualService as their mesh leg
+                // gateway legs that rely on this VirtualService as their mesh leg: those sharing a host with it (found once,
+                // not once per host: a VirtualService may list 150,000) bound to the gateway its destination is
+                List<VirtualService>? sharing = null;
                 foreach (var host in EgressSnapshot.DestinationHostsOf(vs))
                 {
                     foreach (var target in GatewayChain.GatewayTargets(view, host))
                     {
-                        foreach (var (w, _) in EgressSnapshot.HostsOf(vs).SelectMany(target.LegsFor))
+                        foreach (var w in target.LegsAmong(sharing ??= GatewayChain.SharingHostsWith(view, vs)))
                         {
                             yield return w;
                         }

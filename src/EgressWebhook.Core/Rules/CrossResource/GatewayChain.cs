@@ -24,6 +24,23 @@ internal static class GatewayChain
             hosts.SelectMany(h => View.GatewaysServing(h)).Select(m => m.Item).Where(Selects)
                 .DistinctBy(g => g.Key).OrderBy(g => g.Namespace, StringComparer.Ordinal).ThenBy(g => g.Name, StringComparer.Ordinal);
 
+        /// <summary>Those of <paramref name="virtualServices"/> bound to a Gateway of this workload (each once): the legs of
+        /// <see cref="LegsFor"/> for every host they match, without a query per host (for AffectedBy).</summary>
+        public IEnumerable<VirtualService> LegsAmong(IEnumerable<VirtualService> virtualServices)
+        {
+            foreach (var vs in virtualServices)
+            {
+                foreach (var gwRef in EgressSnapshot.BoundGatewayRefs(vs))
+                {
+                    if (gwRef != GatewayRefs.Mesh && View.Gateway(gwRef) is { } gw && Selects(gw))
+                    {
+                        yield return vs;
+                        break;
+                    }
+                }
+            }
+        }
+
         /// <summary>VirtualServices with a host matching <paramref name="host"/> bound to a Gateway of this workload, with that
         /// Gateway's resolved reference (a pair may come more than once).</summary>
         public IEnumerable<(VirtualService Leg, string GatewayRef)> LegsFor(string host)
@@ -99,6 +116,28 @@ internal static class GatewayChain
             .Where(vs => RouteDestinations.Of(vs).Any(d => services.Exists(s => EgressSnapshot.IsHostOf(d.Host, s))));
     }
 
+
+    /// <summary><see cref="RoutingToWorkloadOf(SnapshotView, Gateway, IEnumerable{string})"/> for the hosts of
+    /// <paramref name="vs"/>, matched through <see cref="SnapshotView.MatchingAny"/> (a VirtualService may list 150,000):
+    /// the same VirtualServices, in no promised order (for AffectedBy).</summary>
+    public static IEnumerable<VirtualService> RoutingToWorkloadOfHostsOf(SnapshotView view, Gateway gateway, VirtualService vs)
+    {
+        var services = view.ServicesSelecting(gateway.Spec.Selector);
+        if (services.Count == 0)
+        {
+            return [];
+        }
+
+        return SharingHostsWith(view, vs)
+            .Where(other => RouteDestinations.Of(other).Any(d => services.Exists(s => EgressSnapshot.IsHostOf(d.Host, s))));
+    }
+
+    /// <summary>The VirtualServices of <paramref name="view"/> with a host matching one of <paramref name="vs"/>'s (itself
+    /// included when the view holds it), through <see cref="SnapshotView.MatchingAny"/>: a set, in no promised order.</summary>
+    public static List<VirtualService> SharingHostsWith(SnapshotView view, VirtualService vs) =>
+        view.MatchingAny(view.Snapshot.VirtualServiceHosts, vs, HostSetOf, view.VirtualServices);
+
+    private static HashSet<string> HostSetOf(EgressObject vs) => EgressSnapshot.HostsOf((VirtualService)vs).ToHashSet(StringComparer.Ordinal);
 
     /// <summary><see cref="RoutingToWorkloadOf(SnapshotView, Gateway, IEnumerable{string})"/> for the Gateway's own server
     /// hosts, matched through <see cref="SnapshotView.MatchingAny"/> (a Gateway may list 150,000): the same VirtualServices,

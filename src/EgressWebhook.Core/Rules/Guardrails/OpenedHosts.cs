@@ -106,6 +106,12 @@ internal static class OpenedHosts
     private static HashSet<string> HostPorts(EgressObject obj)
     {
         var result = new HashSet<string>(StringComparer.Ordinal);
+        if (obj is VirtualService vs)
+        {
+            VirtualServiceHostPorts(vs, result);
+            return result;
+        }
+
         if (obj is not ServiceEntry se)
         {
             foreach (var h in Of(obj))
@@ -140,5 +146,64 @@ internal static class OpenedHosts
         }
 
         return result;
+    }
+
+    /// <summary>What <see cref="Of"/> opens for <paramref name="vs"/>, as <see cref="OpenedHost.HostPort"/> formats them, walked directly:
+    /// no destination list, path or record per destination (a VirtualService may have 50,000 routes).</summary>
+    private static void VirtualServiceHostPorts(VirtualService vs, HashSet<string> into)
+    {
+        for (var i = 0; i < vs.Spec.Hosts.Count; i++)
+        {
+            var host = HostName.Resolve(vs.Spec.Hosts[i], vs.Namespace);
+            if (!HostName.IsClusterLocal(host))
+            {
+                into.Add(host);
+            }
+        }
+
+        // the destinations RouteDestinations.Of lists: route, mirror and mirrors of http, route of tls and tcp
+        foreach (var rule in vs.Spec.Http)
+        {
+            foreach (var r in rule.Route)
+            {
+                Add(r.Destination);
+            }
+
+            Add(rule.Mirror);
+            foreach (var m in rule.Mirrors)
+            {
+                Add(m.Destination);
+            }
+        }
+
+        foreach (var rule in vs.Spec.Tls)
+        {
+            foreach (var r in rule.Route)
+            {
+                Add(r.Destination);
+            }
+        }
+
+        foreach (var rule in vs.Spec.Tcp)
+        {
+            foreach (var r in rule.Route)
+            {
+                Add(r.Destination);
+            }
+        }
+
+        void Add(Destination? d)
+        {
+            if (d is null || d.Host.Length == 0)
+            {
+                return;
+            }
+
+            var host = HostName.Resolve(d.Host, vs.Namespace);
+            if (!HostName.IsClusterLocal(host))
+            {
+                into.Add(d.Port?.Number is { } p ? $"{host}:{p}" : host);
+            }
+        }
     }
 }
