@@ -80,7 +80,8 @@ internal static class AdmissionEndpoints
         {
             var inFlight = context.Gate.InFlightBytes;
             context.Logger.LargeReviewWaited(AuditFields.LogUid(request.Uid), http.Request.ContentLength ?? -1, inFlight);
-            var reason = $"its deadline passed while it waited for {inFlight} bytes of large reviews to be decided; retry";
+            // the budget, not what is in flight now: a review may leave between the timeout and this line
+            var reason = $"its deadline passed while it waited its turn among the large reviews (at most {context.Gate.BudgetBytes} bytes decided at once); retry";
             await AdmissionBody.WriteAsync(http.Response, review.Answer(context.Service.Undecided(endpoint, request, started, reason)));
             return;
         }

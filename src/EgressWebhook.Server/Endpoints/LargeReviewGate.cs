@@ -32,7 +32,10 @@ internal sealed class LargeReviewGate : IDisposable
         });
     }
 
-    /// <summary>Bytes the large reviews being decided now declared.</summary>
+    /// <summary>The bytes of large reviews decided at once (<see cref="LimitsOptions.LargeReviewBytesInFlight"/>, in KiB).</summary>
+    public long BudgetBytes => (long)_permits * Unit;
+
+    /// <summary>Bytes the large reviews being decided now hold.</summary>
     public long InFlightBytes => (long)(_permits - (int)(_limiter.GetStatistics()?.CurrentAvailablePermits ?? _permits)) * Unit;
 
     /// <summary>Waits until a review of <paramref name="bytes"/> may be decided; the result says whether it may, and

@@ -115,7 +115,7 @@ public sealed class LargeReviewGateTests
         AdmissionCases.AssertWellFormed(waited, "large-1", Reviews.V1);
         Assert.False(waited.Allowed);
         Assert.Equal(500, waited.StatusCode);
-        Assert.Contains("its deadline passed while it waited for 4194304 bytes of large reviews to be decided; retry", waited.StatusMessage!, StringComparison.Ordinal);
+        Assert.Contains("its deadline passed while it waited its turn among the large reviews (at most 4194304 bytes decided at once); retry", waited.StatusMessage!, StringComparison.Ordinal);
 
         var decided = await server.PostAsync(review.Replace("large-1", "large-2", StringComparison.Ordinal), "/validate?timeout=2s");
         AdmissionCases.AssertWellFormed(decided, "large-2", Reviews.V1);
