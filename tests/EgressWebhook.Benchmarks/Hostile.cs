@@ -109,7 +109,8 @@ public static class Hostile
         }
     }
 
-    /// <summary>What each case costs before any rule: the review parsed (as the webhook's endpoint does) and the object
+    /// <summary>What each case costs before any rule: the review parsed from one span (the endpoint copies a body of several
+    /// segments into one first) and the object
     /// decoded into the model, each timed alone after a full collection, <paramref name="repeat"/> times; medians.</summary>
     public static void Decode(int repeat, TextWriter output)
     {

@@ -131,8 +131,8 @@ public sealed class AdmissionPipeline
             : decision with { Confirm = plan.Kinds, ConfirmObjects = plan.Objects, ConfirmNamespace = (change.Object ?? change.OldObject) is { Namespace.Length: > 0 } changed ? changed.Namespace : null };
     }
 
-    /// <summary>Decides a mutating admission (see <see cref="AdmissionHandler.Mutate"/>). An entry that the validating
-    /// webhook refuses with EGW210 alone (a list longer than Istio's CRD allows, and EGW210 an error) is neither defaulted
+    /// <summary>Decides a mutating admission (see <see cref="AdmissionHandler.Mutate"/>). An entry that asks for
+    /// routing and that the validating webhook refuses with EGW210 alone (a list longer than Istio's CRD allows, and EGW210 an error) is neither defaulted
     /// nor planned: no patch, and EGW413 says why (the API server refuses it after this webhook anyway).</summary>
     public AdmissionDecision Mutate(AdmissionSubject subject, EgressSnapshot snapshot, AdmissionSettings settings, CancellationToken budget = default)
     {
@@ -144,15 +144,19 @@ public sealed class AdmissionPipeline
             return answered;
         }
 
-        if (_engine.OverLimits(entry, OldEntry(subject, snapshot, entry), settings.Policy) is { } excess)
-        {
-            return AdmissionHandler.FromMutation(subject.Uid, new MutationResult([], [RoutingEligibility.OverSchemaLimits(entry, excess)], null));
-        }
-
         MutationResult result;
         try
         {
-            result = ServiceEntryDefaulter.Default(entry, SnapshotView.With(snapshot, entry, budget), settings.Mutation);
+            var view = SnapshotView.With(snapshot, entry, budget);
+
+            // only an entry that asks for routing is told why it gets none (EGW4xx); one that does not is defaulted as before
+            if (RoutingOptIn.Resolve(entry, view, settings.Mutation).Gateway is not null &&
+                _engine.OverLimits(entry, OldEntry(subject, snapshot, entry), settings.Policy) is { } excess)
+            {
+                return AdmissionHandler.FromMutation(subject.Uid, new MutationResult([], [RoutingEligibility.OverSchemaLimits(entry, excess)], null));
+            }
+
+            result = ServiceEntryDefaulter.Default(entry, view, settings.Mutation);
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
         {
@@ -187,6 +191,33 @@ public sealed class AdmissionPipeline
         return mutate
             ? AdmissionHandler.MutationUnavailable(subject.Request, problem, AdmissionOutcome.Unsynced)
             : AdmissionHandler.NotSynced(subject.Request, problem, refuse);
+    }
+
+    /// <summary>The answer to a request that was not decided (the server's large-review gate: its deadline passed while it
+    /// waited its turn), from its envelope alone: kinds and operations the webhook does not read and exempt namespaces
+    /// are answered as always; a mutation is never refused; otherwise the failure mode applies, and a DELETE is refused
+    /// only where the check could refuse it (as while the cache is not synced).</summary>
+    public static AdmissionDecision Undecided(AdmissionSubject subject, bool mutate, string reason, AdmissionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (subject.Operation is null or Operation.Connect || subject.ResourceKind is null)
+        {
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+        }
+
+        if (subject.Exempt)
+        {
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Exempt);
+        }
+
+        if (mutate)
+        {
+            return AdmissionHandler.MutationUnavailable(subject.Request, reason);
+        }
+
+        var refuse = subject.Operation != Operation.Delete || DeleteSeverity(settings) == Severity.Error;
+        return AdmissionHandler.Unavailable(subject.Request, reason, refuse ? settings : settings with { FailureMode = FailureMode.Allow });
     }
 
     /// <summary>A ServiceEntry opts in to routing through its Namespace's label: the Namespace the shell reads directly

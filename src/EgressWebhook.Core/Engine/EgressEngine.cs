@@ -53,19 +53,15 @@ public sealed class EgressEngine
         return new EgressReport(Sorted(context.Findings), snapshot.Count);
     }
 
-    /// <summary>The findings about <paramref name="obj"/> alone in <paramref name="view"/> (its own rules, no dependents).</summary>
+    /// <summary>The findings about <paramref name="obj"/> alone in <paramref name="view"/> (its own rules, no dependents).
+    /// The object is stored (a re-check of an admitted object), so EGW210's gate does not apply: the API server let its
+    /// lists stay (ratcheting), and the re-check must see its other findings.</summary>
     public IReadOnlyList<Finding> CheckObject(SnapshotView view, EgressObject obj, RuleSettings policy)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(policy);
         var context = new RuleContext(view, policy);
-        if (OverLimits(obj, null, policy) is { } excess)
-        {
-            Egw210ListOverSchemaLimit.Report(obj, excess, context);
-            return Sorted(context.Findings);
-        }
-
         foreach (var rule in _byKind[obj.ResourceKind])
         {
             rule.Check(obj, context);

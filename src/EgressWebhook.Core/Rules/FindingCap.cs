@@ -47,8 +47,7 @@ internal sealed class FindingCap
     }
 
     /// <summary>Whether <paramref name="rule"/> has kept its findings about <paramref name="subject"/> already.</summary>
-    public bool IsFull(string rule, ObjectRef subject) =>
-        _tallies is not null && TallyOf(rule, subject).Kept >= PerRuleAndObject;
+    public bool IsFull(string rule, ObjectRef subject) => Find(rule, subject) is { Kept: >= PerRuleAndObject };
 
     /// <summary>Whether a finding of <paramref name="rule"/> about <paramref name="subject"/> at <paramref name="severity"/>
     /// would only be counted, its <see cref="Awaited"/> read for nothing but being null or not: the summary keeps one of an
@@ -56,13 +55,7 @@ internal sealed class FindingCap
     /// cap and for a higher severity).</summary>
     public bool CountsOnly(string rule, ObjectRef subject, Severity severity)
     {
-        if (_tallies is null)
-        {
-            return false;
-        }
-
-        var tally = TallyOf(rule, subject);
-        return tally.More > 0 && severity <= tally.Severity;
+        return Find(rule, subject) is { More: > 0 } tally && severity <= tally.Severity;
     }
 
     // the tally asked for last: a rule reports about one object in a row, and hashing the key per finding is most of
@@ -70,6 +63,24 @@ internal sealed class FindingCap
     private string? _lastRule;
     private ObjectRef? _lastSubject;
     private Tally? _lastTally;
+
+    /// <summary>The tally of a rule and object that reported already, or null: a question adds no entry (a whole-snapshot
+    /// check asks it of every object).</summary>
+    private Tally? Find(string rule, ObjectRef subject)
+    {
+        if (_lastTally is not null && ReferenceEquals(rule, _lastRule) && subject.Equals(_lastSubject))
+        {
+            return _lastTally;
+        }
+
+        if (_tallies is null || !_tallies.TryGetValue((rule, subject), out var tally))
+        {
+            return null;
+        }
+
+        (_lastRule, _lastSubject, _lastTally) = (rule, subject, tally);
+        return tally;
+    }
 
     private Tally TallyOf(string rule, ObjectRef subject)
     {

@@ -109,14 +109,12 @@ internal sealed class AdmissionService
         return decision.Response;
     }
 
-    /// <summary>Answers, per the failure mode and without deciding it, a request that could not be decided in time
-    /// (<see cref="LargeReviewGate"/>); recorded like any other (metrics, one audit line).</summary>
+    /// <summary>Answers, without deciding it, a request that could not be decided in time (<see cref="LargeReviewGate"/>):
+    /// <see cref="AdmissionPipeline.Undecided"/>; recorded like any other (metrics, one audit line).</summary>
     public AdmissionResponse Undecided(string endpoint, AdmissionRequest request, long started, string reason)
     {
         var subject = AdmissionSubject.Parse(request, Settings);
-        var decision = endpoint == AdmissionEndpointNames.Mutate
-            ? AdmissionHandler.MutationUnavailable(request, reason)
-            : AdmissionHandler.Unavailable(request, reason, Settings);
+        var decision = AdmissionPipeline.Undecided(subject, endpoint == AdmissionEndpointNames.Mutate, reason, Settings);
         Record(endpoint, subject, decision, _time.GetElapsedTime(started));
         return decision.Response;
     }

@@ -9,6 +9,9 @@ namespace EgressWebhook.Server.Endpoints;
 /// <summary>A request body read and parsed, or why not: the HTTP status and a one-line reason.</summary>
 internal readonly record struct ParsedBody(AdmissionReview? Review, int StatusCode, string Reason)
 {
+    /// <summary>The body's length in bytes, once read.</summary>
+    public long Length { get; init; }
+
     /// <summary>The review's place among the large reviews being decided (<see cref="LargeReviewGate"/>): held until it
     /// is answered; when <see cref="LargeReviewGate.Entry.Waited"/>, the review was read without its objects, to be
     /// answered undecided.</summary>
@@ -21,7 +24,8 @@ internal readonly record struct ParsedBody(AdmissionReview? Review, int StatusCo
 }
 
 /// <summary>Reads an AdmissionReview from the request body (at most 3 MiB, within the deadline), parses it once
-/// with the source-generated context straight from Kestrel's buffers, and writes the answer.</summary>
+/// with the source-generated context (from Kestrel's buffer, or from one copy when the body spans several), and
+/// writes the answer.</summary>
 internal static class AdmissionBody
 {
     /// <summary>Kubernetes caps an object at 3 MiB (etcd's limit is 1.5 MiB; reviews carry object and oldObject).</summary>
@@ -52,6 +56,9 @@ internal static class AdmissionBody
             }
         }),
     }.GetTypeInfo(typeof(AdmissionReview));
+
+    /// <summary>Bodies up to this are copied into a pooled buffer, larger ones into one of their own.</summary>
+    private const int PooledBytes = 256 * 1024;
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 128 };
 
@@ -86,7 +93,7 @@ internal static class AdmissionBody
                         // the envelope is read in place: no 3 MiB copy for a review that will not be decided
                         var parsed = entry.Waited ? ParseInPlace(buffer, EnvelopeInfo) : Parse(buffer, AdmissionJsonContext.Default.AdmissionReview);
                         reader.AdvanceTo(buffer.End);
-                        return parsed with { Entry = entry };
+                        return parsed with { Entry = entry, Length = buffer.Length };
                     }
                     catch
                     {
@@ -117,7 +124,7 @@ internal static class AdmissionBody
     }
 
     /// <summary>Parses an AdmissionReview; anything else is a 400 with a one-line reason.</summary>
-    /// <remarks>A body in several of Kestrel's segments (any body over a few KB) is copied into one pooled buffer first:
+    /// <remarks>A body in several of Kestrel's segments (any body over a few KB) is copied into one buffer first:
     /// the reader is 1.1–2.5× slower across segments than over one span on 3 MiB reviews (docs/benchmarks.md), and a
     /// copy costs about a millisecond. Nothing parsed refers to the buffer afterwards: strings are copied, and a
     /// <see cref="JsonElement"/> owns a copy of its bytes.</remarks>
@@ -130,7 +137,16 @@ internal static class AdmissionBody
             return Parse(body.FirstSpan, info);
         }
 
+        // a large body's buffer is not pooled: the shared pool would keep a 4 MiB array per thread and core, which a
+        // 288 MiB heap (a 384 Mi pod) cannot spare; it is garbage once parsed
         var length = checked((int)body.Length);
+        if (length > PooledBytes)
+        {
+            var once = GC.AllocateUninitializedArray<byte>(length);
+            body.CopyTo(once);
+            return Parse(once.AsSpan(), info);
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {

@@ -40,6 +40,8 @@ internal static class AdmissionEndpoints
         }
         catch (OutOfMemoryException) when (!http.Response.HasStarted)
         {
+            // an answer may have set its status and Content-Length before the allocation that failed
+            http.Response.Clear();
             // the last guard (LargeReviewGate is the first): a one-line 503 the API server retries or applies its
             // failurePolicy to, not Kestrel's empty 500; the decision path answers its own out-of-memory per FailureMode
             const string reason = "the egress webhook ran out of memory for this request; retry";
@@ -76,12 +78,19 @@ internal static class AdmissionEndpoints
             return;
         }
 
+        if (entry.Waited && http.RequestAborted.IsCancellationRequested)
+        {
+            // the client left while the review waited: nothing to answer, nothing decided
+            context.Logger.RequestAborted(endpoint);
+            return;
+        }
+
         if (entry.Waited)
         {
             var inFlight = context.Gate.InFlightBytes;
-            context.Logger.LargeReviewWaited(AuditFields.LogUid(request.Uid), http.Request.ContentLength ?? -1, inFlight);
+            context.Logger.LargeReviewWaited(AuditFields.LogUid(request.Uid), body.Length, inFlight);
             // the budget, not what is in flight now: a review may leave between the timeout and this line
-            var reason = $"its deadline passed while it waited its turn among the large reviews (at most {context.Gate.BudgetBytes} bytes decided at once); retry";
+            var reason = $"its deadline passed while it waited its turn among the large reviews (at most {context.Gate.BudgetBytes} bytes decided at once)";
             await AdmissionBody.WriteAsync(http.Response, review.Answer(context.Service.Undecided(endpoint, request, started, reason)));
             return;
         }

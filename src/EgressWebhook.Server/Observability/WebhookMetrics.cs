@@ -28,7 +28,7 @@ internal sealed class WebhookMetrics
         _requests = factory.CreateCounter("egress_webhook_admission_requests_total", "Admission requests decided, by endpoint, kind, operation and decision.",
             "endpoint", "kind", "operation", "decision");
         _findings = factory.CreateCounter("egress_webhook_findings_total", "Findings reported in admission decisions, by rule and severity.", "rule", "severity");
-        _badRequests = factory.CreateCounter("egress_webhook_bad_requests_total", "Admission requests refused before a decision (HTTP 400/408/413).", "endpoint", "code");
+        _badRequests = factory.CreateCounter("egress_webhook_bad_requests_total", "Admission requests refused before a decision (HTTP 400/408/413, 503 out of memory).", "endpoint", "code");
         _latency = factory.CreateHistogram("egress_webhook_admission_duration_seconds", "Time from the request's arrival to its decision (body read, check, fresh read if any).",
             new HistogramConfiguration
             {

@@ -185,7 +185,7 @@ internal sealed class LimitsOptions
     /// connection window; the stream window is half of it.</summary>
     public int MaxRequestBufferBytes { get; set; } = 131072;
 
-    /// <summary>A review whose declared length is over this waits its turn for <see cref="LargeReviewBytesInFlight"/>
+    /// <summary>A review whose body is over this many bytes waits its turn for <see cref="LargeReviewBytesInFlight"/>
     /// (<see cref="Endpoints.LargeReviewGate"/>); smaller ones never wait.</summary>
     public long LargeReviewBytes { get; set; } = 256 * 1024;
 

@@ -115,12 +115,48 @@ public sealed class LargeReviewGateTests
         AdmissionCases.AssertWellFormed(waited, "large-1", Reviews.V1);
         Assert.False(waited.Allowed);
         Assert.Equal(500, waited.StatusCode);
-        Assert.Contains("its deadline passed while it waited its turn among the large reviews (at most 4194304 bytes decided at once); retry", waited.StatusMessage!, StringComparison.Ordinal);
+        Assert.Contains("its deadline passed while it waited its turn among the large reviews (at most 4194304 bytes decided at once)", waited.StatusMessage!, StringComparison.Ordinal);
 
         var decided = await server.PostAsync(review.Replace("large-1", "large-2", StringComparison.Ordinal), "/validate?timeout=2s");
         AdmissionCases.AssertWellFormed(decided, "large-2", Reviews.V1);
         Assert.True(decided.Allowed);
+        Assert.Equal(0, gate.InFlightBytes);
         var audit = await File.ReadAllLinesAsync(server.AuditFile);
         Assert.Contains(audit, line => line.Contains("\"large-1\"", StringComparison.Ordinal) && line.Contains("\"failed\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>What needs no check is answered as always even when the review waited past its deadline: an exempt
+    /// namespace, a DELETE the check would only warn about (EGW114 is a warning by default), and a mutation (never refused).</summary>
+    [Theory]
+    [InlineData("/validate", "CREATE", "exempt", true, null)]
+    [InlineData("/validate", "DELETE", "default", true, "egress check skipped")]
+    [InlineData("/mutate", "CREATE", "default", true, "egress defaults skipped")]
+    [InlineData("/validate", "CREATE", "default", false, null)]
+    public async Task LargeReviewWaited_NeedsNoCheck_AnsweredAsAlways(string path, string operation, string ns, bool allowed, string? warning)
+    {
+        await using var server = await WebhookServer.StartAsync(new Dictionary<string, string>
+        {
+            ["Webhook:FailureMode"] = "Deny",
+            ["Webhook:ExemptNamespaces:0"] = "exempt",
+        });
+        var gate = server.Services.GetRequiredService<LargeReviewGate>();
+        var vs = Reviews.VirtualService("large", ("note", new string('x', 300 * 1024)));
+        vs["metadata"]!["namespace"] = ns;
+        var review = operation == "DELETE" ? Reviews.Create("DELETE", null, vs, uid: "w-1") : Reviews.Create(operation, vs, uid: "w-1");
+
+        AdmissionResult result;
+        using (await gate.EnterAsync(64 * MiB, CancellationToken.None))
+        {
+            result = await server.PostAsync(review, $"{path}?timeout=2s");
+        }
+
+        AdmissionCases.AssertWellFormed(result, "w-1", Reviews.V1);
+        Assert.Equal(allowed, result.Allowed);
+        if (warning is not null)
+        {
+            Assert.Contains(result.Warnings, w => w.Contains(warning, StringComparison.Ordinal) && w.Contains("waited its turn", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(0, gate.InFlightBytes);
     }
 }

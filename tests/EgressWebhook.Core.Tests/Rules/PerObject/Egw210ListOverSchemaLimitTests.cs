@@ -285,6 +285,16 @@ public sealed class Egw210ListOverSchemaLimitTests
         Assert.StartsWith("EGW413 ServiceEntry default/big", Assert.Single(decision.Response.Warnings!), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Egw413_Mutation_OverLimitEntryNotAskingForRouting_NoNotice_AllowedAsBefore()
+    {
+        var decision = Mutate(Entry(Hosts(257), "[{number: 443, protocol: TLS}]"));
+
+        Assert.True(decision.Allowed);
+        Assert.Empty(decision.Findings);
+        Assert.Null(decision.Response.Warnings);
+    }
+
     [Theory]
     [InlineData(256, null)] // at the limit
     [InlineData(257, Enforcement.Off)] // EGW210 off: defaulted and planned as before
