@@ -201,14 +201,9 @@ public sealed class AdmissionPipeline
     {
         ArgumentNullException.ThrowIfNull(subject);
         ArgumentNullException.ThrowIfNull(settings);
-        if (subject.Operation is null or Operation.Connect || subject.ResourceKind is null)
+        if (Unread(subject, mutate) is { } unread)
         {
-            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
-        }
-
-        if (subject.Exempt)
-        {
-            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Exempt);
+            return unread;
         }
 
         if (mutate)
@@ -356,16 +351,13 @@ public sealed class AdmissionPipeline
     private static AdmissionDecision? ValidateUnchecked(AdmissionSubject subject, EgressSnapshot snapshot, out ObjectChange change)
     {
         change = null!;
-        if (subject.Operation is null or Operation.Connect || subject.ResourceKind is not { } resourceKind)
+        if (Unread(subject, mutate: false) is { } unread)
         {
-            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+            return unread;
         }
 
-        if (subject.Exempt)
-        {
-            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Exempt);
-        }
-
+        // kind and operation are set: Unread answered a request without them
+        var resourceKind = subject.ResourceKind.GetValueOrDefault();
         EgressObject? obj, old;
         try
         {
@@ -392,7 +384,7 @@ public sealed class AdmissionPipeline
             return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
         }
 
-        change = new ObjectChange(subject.Operation.Value, obj, old);
+        change = new ObjectChange(subject.Operation.GetValueOrDefault(), obj, old);
         return null;
     }
 
@@ -410,19 +402,29 @@ public sealed class AdmissionPipeline
         }
     }
 
+    /// <summary>The answer to a request no rule reads, from its envelope alone: an operation or kind the endpoint does not
+    /// judge (the mutation defaults ServiceEntries on CREATE and UPDATE only), or an exempt namespace; else null.</summary>
+    private static AdmissionDecision? Unread(AdmissionSubject subject, bool mutate)
+    {
+        var judged = mutate
+            ? subject.Operation is Operation.Create or Operation.Update && subject.ResourceKind == ResourceKind.ServiceEntry
+            : subject.Operation is not (null or Operation.Connect) && subject.ResourceKind is not null;
+        if (!judged)
+        {
+            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
+        }
+
+        return subject.Exempt ? AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Exempt) : null;
+    }
+
     /// <summary>A mutating answer that needs no defaulting (not a ServiceEntry CREATE or UPDATE, exempt, undecodable),
     /// or null and the entry to default.</summary>
     private static AdmissionDecision? MutateUnchecked(AdmissionSubject subject, out ServiceEntry entry)
     {
         entry = null!;
-        if (subject.Operation is not (Operation.Create or Operation.Update) || subject.ResourceKind != ResourceKind.ServiceEntry)
+        if (Unread(subject, mutate: true) is { } unread)
         {
-            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Skipped);
-        }
-
-        if (subject.Exempt)
-        {
-            return AdmissionHandler.Allow(subject.Uid, AdmissionOutcome.Exempt);
+            return unread;
         }
 
         try

@@ -59,10 +59,11 @@ internal static class AdmissionEndpoints
         deadline.CancelAfter(budget);
 
         // a large review waits for room once read (LargeReviewGate), keeping part of its budget to be answered if the
-        // wait is long; the floor measures the shell alone
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
-        wait.CancelAfter(budget - AdmissionBody.WaitReserve(budget));
-        var body = await AdmissionBody.ReadAsync(http.Request, endpoint == AdmissionEndpointNames.Floor ? null : context.Gate, wait.Token, deadline.Token);
+        // wait is long; the floor measures the shell alone, and a body declared small never waits (no timer for it)
+        var gate = endpoint != AdmissionEndpointNames.Floor && context.Gate.MayWait(http.Request.ContentLength) ? context.Gate : null;
+        using var wait = gate is null ? null : CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+        wait?.CancelAfter(budget - AdmissionBody.WaitReserve(budget));
+        var body = await AdmissionBody.ReadAsync(http.Request, gate, wait?.Token ?? deadline.Token, deadline.Token);
         using var entry = body.Entry;
         if (body.Review is not { Request: { } request } review)
         {

@@ -38,6 +38,10 @@ internal sealed class LargeReviewGate : IDisposable
     /// <summary>Bytes the large reviews being decided now hold.</summary>
     public long InFlightBytes => (long)(_permits - (int)(_limiter.GetStatistics()?.CurrentAvailablePermits ?? _permits)) * Unit;
 
+    /// <summary>Whether a body of the declared <paramref name="length"/> (none: chunked) may have to wait: Kestrel ends a body
+    /// at its declared length, so one declared at or under the threshold never does.</summary>
+    public bool MayWait(long? length) => length is null || length > _threshold;
+
     /// <summary>Waits until a review of <paramref name="bytes"/> may be decided; the result says whether it may, and
     /// must be disposed when the review is answered.</summary>
     public async ValueTask<Entry> EnterAsync(long bytes, CancellationToken deadline)

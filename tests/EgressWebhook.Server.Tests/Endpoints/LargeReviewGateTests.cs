@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using EgressWebhook.Server.Endpoints;
 using EgressWebhook.Server.Options;
 using EgressWebhook.Server.Tests.Infrastructure;
@@ -13,6 +14,17 @@ public sealed class LargeReviewGateTests
 
     private static LargeReviewGate Gate(long threshold = 256 * 1024, long inFlight = 6 * MiB) =>
         new(new LimitsOptions { LargeReviewBytes = threshold, LargeReviewBytesInFlight = inFlight });
+
+    [Theory]
+    [InlineData(256 * 1024L, false)]
+    [InlineData(256 * 1024L + 1, true)]
+    [InlineData(null, true)] // chunked: its length is known only once read
+    public void MayWait_ByTheDeclaredLength(long? length, bool mayWait)
+    {
+        using var gate = Gate();
+
+        Assert.Equal(mayWait, gate.MayWait(length));
+    }
 
     [Fact]
     public async Task EnterAsync_SmallReviews_NeverWait()
@@ -126,13 +138,15 @@ public sealed class LargeReviewGateTests
     }
 
     /// <summary>What needs no check is answered as always even when the review waited past its deadline: an exempt
-    /// namespace, a DELETE the check would only warn about (EGW114 is a warning by default), and a mutation (never refused).</summary>
+    /// namespace, a DELETE the check would only warn about (EGW114 is a warning by default), a kind the mutation does not
+    /// default, and a mutation (never refused).</summary>
     [Theory]
-    [InlineData("/validate", "CREATE", "exempt", true, null)]
-    [InlineData("/validate", "DELETE", "default", true, "egress check skipped")]
-    [InlineData("/mutate", "CREATE", "default", true, "egress defaults skipped")]
-    [InlineData("/validate", "CREATE", "default", false, null)]
-    public async Task LargeReviewWaited_NeedsNoCheck_AnsweredAsAlways(string path, string operation, string ns, bool allowed, string? warning)
+    [InlineData("/validate", "VirtualService", "CREATE", "exempt", true, null)]
+    [InlineData("/validate", "VirtualService", "DELETE", "default", true, "egress check skipped")]
+    [InlineData("/mutate", "VirtualService", "CREATE", "default", true, null)]
+    [InlineData("/mutate", "ServiceEntry", "CREATE", "default", true, "egress defaults skipped")]
+    [InlineData("/validate", "VirtualService", "CREATE", "default", false, null)]
+    public async Task LargeReviewWaited_NeedsNoCheck_AnsweredAsAlways(string path, string kind, string operation, string ns, bool allowed, string? warning)
     {
         await using var server = await WebhookServer.StartAsync(new Dictionary<string, string>
         {
@@ -142,6 +156,17 @@ public sealed class LargeReviewGateTests
         var gate = server.Services.GetRequiredService<LargeReviewGate>();
         var vs = Reviews.VirtualService("large", ("note", new string('x', 300 * 1024)));
         vs["metadata"]!["namespace"] = ns;
+        if (kind == "ServiceEntry")
+        {
+            vs["kind"] = kind;
+            vs["spec"] = new JsonObject
+            {
+                ["hosts"] = new JsonArray("api.example.com"),
+                ["ports"] = new JsonArray(new JsonObject { ["number"] = 443, ["name"] = "tls", ["protocol"] = "TLS" }),
+                ["resolution"] = "DNS",
+            };
+        }
+
         var review = operation == "DELETE" ? Reviews.Create("DELETE", null, vs, uid: "w-1") : Reviews.Create(operation, vs, uid: "w-1");
 
         AdmissionResult result;
@@ -155,6 +180,10 @@ public sealed class LargeReviewGateTests
         if (warning is not null)
         {
             Assert.Contains(result.Warnings, w => w.Contains(warning, StringComparison.Ordinal) && w.Contains("waited its turn", StringComparison.Ordinal));
+        }
+        else if (allowed)
+        {
+            Assert.Empty(result.Warnings);
         }
 
         Assert.Equal(0, gate.InFlightBytes);

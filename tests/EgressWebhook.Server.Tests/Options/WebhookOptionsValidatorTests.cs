@@ -60,6 +60,25 @@ public sealed class WebhookOptionsValidatorTests
         Assert.StartsWith(message, Assert.Single(result.Failures!), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("LargeReviewBytes", "1024", "Webhook:Limits:LargeReviewBytes 1024 must be between 4096 and 3145728")]
+    [InlineData("LargeReviewBytes", "4194304", "Webhook:Limits:LargeReviewBytes 4194304 must be between 4096 and 3145728")]
+    [InlineData("LargeReviewBytesInFlight", "1048576", "Webhook:Limits:LargeReviewBytesInFlight 1048576 must be between 3145728 and 4294967296")]
+    public void Validate_LargeReviewLimitOutOfRange_OneLine(string key, string value, string message)
+    {
+        var result = new WebhookOptionsValidator().Validate(null, Bound(new() { [$"Webhook:Limits:{key}"] = value }));
+
+        Assert.Equal(message, Assert.Single(result.Failures!));
+    }
+
+    [Fact]
+    public void Validate_LargeReviewLimitsAtTheirBounds_Accepted() =>
+        Assert.True(new WebhookOptionsValidator().Validate(null, Bound(new()
+        {
+            ["Webhook:Limits:LargeReviewBytes"] = "3145728",
+            ["Webhook:Limits:LargeReviewBytesInFlight"] = "3145728",
+        })).Succeeded);
+
     [Fact]
     public void Bind_TypedValues_ParsedOnceIntoTheirTypes()
     {
