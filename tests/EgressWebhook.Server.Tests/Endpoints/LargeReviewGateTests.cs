@@ -137,6 +137,32 @@ public sealed class LargeReviewGateTests
         Assert.Contains(audit, line => line.Contains("\"large-1\"", StringComparison.Ordinal) && line.Contains("\"failed\"", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Validate_ClientLeavesWhileItsReviewWaits_NothingAnsweredOrAudited()
+    {
+        await using var server = await WebhookServer.StartAsync();
+        var gate = server.Services.GetRequiredService<LargeReviewGate>();
+        var review = Reviews.Create("CREATE", Reviews.VirtualService("large", ("note", new string('x', 300 * 1024))), uid: "gone-1");
+
+        using (await gate.EnterAsync(64 * MiB, CancellationToken.None))
+        {
+            using var leave = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            using var content = new StringContent(review, System.Text.Encoding.UTF8, "application/json");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => server.Client.PostAsync("/validate?timeout=10s", content, leave.Token));
+
+            // the server sees the reset and lets the review go; nothing may be recorded for it (a bounded quiet window)
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
+        var after = await server.PostAsync(Reviews.Create("CREATE", Reviews.VirtualService("after"), uid: "after-1"));
+        Assert.True(after.Allowed);
+        // the audit log is written in order: once the later request's line is there, the earlier one would be too
+        Assert.True(await WebhookServer.EventuallyAsync(async () => File.Exists(server.AuditFile) &&
+            (await File.ReadAllTextAsync(server.AuditFile)).Contains("after-1", StringComparison.Ordinal), TimeSpan.FromSeconds(5)));
+        Assert.DoesNotContain("gone-1", await File.ReadAllTextAsync(server.AuditFile), StringComparison.Ordinal);
+        Assert.Equal(0, gate.InFlightBytes);
+    }
+
     /// <summary>What needs no check is answered as always even when the review waited past its deadline: an exempt
     /// namespace, a DELETE the check would only warn about (EGW114 is a warning by default), a kind the mutation does not
     /// default, and a mutation (never refused).</summary>
